@@ -1,0 +1,93 @@
+"""Creating and finding people's accounts."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import or_, select
+
+from idp.audit import record_event
+from idp.database import db
+from idp.factors.password import hash_password
+from idp.identity_documents import mask_document_number, mask_phone, normalise_document_number
+from idp.models import Person
+
+PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+
+
+class AccountError(ValueError):
+    """An account cannot be created as asked; the message says why."""
+
+
+def normalise_phone(phone: str) -> str:
+    digits = re.sub(r"[\s-]", "", phone or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    if not PHONE_PATTERN.match(digits):
+        raise AccountError("phone must be an 11-digit mainland mobile number")
+    return digits
+
+
+def create_person(
+    *,
+    doc_type: str,
+    doc_number: str,
+    name: str,
+    phone: str,
+    password: str,
+    username: str | None = None,
+    realname_level: int = 4,
+    country: str | None = None,
+) -> Person:
+    """Create an account; the caller commits.  One person per document, phone and username."""
+    number = normalise_document_number(doc_type, doc_number, country=country)
+    phone = normalise_phone(phone)
+    if not name or not name.strip():
+        raise AccountError("name is required")
+    conditions = [(Person.doc_type == doc_type) & (Person.doc_number == number), Person.phone == phone]
+    if username:
+        conditions.append(Person.username == username)
+    clashes = db.session.execute(select(Person.id).where(or_(*conditions))).first()
+    if clashes:
+        raise AccountError("an account with this document, phone or username already exists")
+    person = Person(
+        sub=secrets.token_urlsafe(16),
+        doc_type=doc_type,
+        doc_number=number,
+        doc_country=(country or "CHN").upper(),
+        name=name.strip(),
+        phone=phone,
+        username=username or None,
+        password_hash=hash_password(password),
+        realname_level=realname_level,
+    )
+    db.session.add(person)
+    db.session.flush()
+    record_event(
+        "account.created",
+        subject=person.sub,
+        doc_type=doc_type,
+        doc_number=mask_document_number(number),
+        phone=mask_phone(phone),
+    )
+    return person
+
+
+def find_person_by_identifier(identifier: str) -> Person | None:
+    """Login identity: username, phone number or document number (FAQ 11)."""
+    identifier = (identifier or "").strip()
+    if not identifier or len(identifier) > 64:
+        return None
+    return db.session.execute(
+        select(Person)
+        .where(
+            or_(
+                Person.username == identifier,
+                Person.phone == identifier,
+                Person.doc_number == identifier.upper(),
+            )
+        )
+        .order_by(Person.id)
+        .limit(1)
+    ).scalar_one_or_none()

@@ -1,0 +1,100 @@
+"""The application factory: ``create_app(overrides=None)`` (the Flask tutorial's pattern)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from authlib.oauth2.rfc9207 import IssuerParameter
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from idp.browser_session import DatabaseSessionInterface
+from idp.clients import ClientRegistry
+from idp.database import db, normalise_database_url
+from idp.factors.sms_gateway import create_sms_gateway
+from idp.i18n import current_locale, translate
+from idp.keyring import Keyring
+from idp.server import create_authorization_server
+from idp.settings import Settings, load_settings
+from idp.views import authorize, discovery, login, protocol
+
+log = logging.getLogger(__name__)
+
+
+class IssuerInResponse(IssuerParameter):
+    """RFC 9207: ``iss`` in every authorization response."""
+
+    def __init__(self, issuer: str):
+        self.issuer = issuer
+
+    def get_issuer(self) -> str:
+        return self.issuer
+
+
+def _apply_security_headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("message.html", title_key="error_bad_request_title", message_key="error_csrf",
+                               params={}), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        key = "error_not_found" if error.code == 404 else "error_bad_request_title"
+        return render_template("message.html", title_key=key, message_key=key, params={}), error.code
+
+    @app.errorhandler(Exception)
+    def internal_error(error: Exception):
+        log.exception("unhandled error")
+        db.session.rollback()
+        return render_template("message.html", title_key="error_internal", message_key="error_internal",
+                               params={}), 500
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the provider from settings (defaults, ``IDP_*`` environment, then ``overrides``)."""
+    settings: Settings = load_settings(overrides)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        IDP=settings,
+        SECRET_KEY=settings.SECRET_KEY,
+        SQLALCHEMY_DATABASE_URI=normalise_database_url(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        WTF_CSRF_TIME_LIMIT=settings.LOGIN_SESSION_TTL,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    db.init_app(app)
+    app.session_interface = DatabaseSessionInterface()
+    csrf = CSRFProtect(app)
+
+    keyring = Keyring(settings.KEYS_DIR, settings.KEY_PASSPHRASE, production=settings.is_production)
+    keyring.ensure_initialised()
+    app.extensions["idp.keyring"] = keyring
+    app.extensions["idp.clients"] = ClientRegistry(settings.CLIENT_CACHE_TTL)
+    app.extensions["idp.sms"] = create_sms_gateway(settings)
+    server = create_authorization_server(app)
+    server.register_extension(IssuerInResponse(settings.ISSUER))
+    app.extensions["idp.server"] = server
+
+    for blueprint in (discovery.bp, protocol.bp):
+        csrf.exempt(blueprint)
+    for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp):
+        app.register_blueprint(blueprint)
+
+    app.jinja_env.globals.update(t=translate)
+    app.context_processor(lambda: {"locale": current_locale()})
+    app.after_request(_apply_security_headers)
+    _register_error_pages(app)
+    return app

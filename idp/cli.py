@@ -1,0 +1,165 @@
+"""The ``idp`` command: serve, migrate, register clients, add people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import wraps
+
+import click
+from flask import Flask
+
+from idp.accounts import AccountError, create_person
+from idp.app import create_app
+from idp.clients import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError, create_client, list_clients
+from idp.database import db, upgrade_database
+from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_document_number
+from idp.settings import load_settings
+
+
+def with_app(func):
+    """Run the command inside an application context, migrations applied."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        settings = load_settings()
+        upgrade_database(settings.database_url)
+        app = create_app()
+        with app.app_context():
+            return func(app, *args, **kwargs)
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """qdtax-idp: the e-tax OpenID Connect provider."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--demo", is_flag=True, help="seed demo people and a demo relying party, and print how to log in")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Start the provider under gunicorn (migrations and first signing key on first start)."""
+    from idp.serving import run_gunicorn
+
+    settings = load_settings()
+    upgrade_database(settings.database_url)
+    app = create_app()
+    if demo:
+        from idp.demo import seed_demo
+
+        with app.app_context():
+            click.echo(seed_demo(app))
+    run_gunicorn(host=host, port=port, workers=workers)
+
+
+@main.group()
+def db_group() -> None:
+    """Database schema."""
+
+
+main.add_command(db_group, name="db")
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations to IDP_DATABASE_URL."""
+    settings = load_settings()
+    upgrade_database(settings.database_url, revision)
+    click.echo(f"database at revision {revision}")
+
+
+@main.group()
+def clients() -> None:
+    """Relying parties."""
+
+
+@clients.command("add")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
+@click.option("--public", is_flag=True, help="a native or browser app without a secret (auth method none)")
+@click.option("--first-party", is_flag=True, help="a bureau app: no consent screen")
+@click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(GRANT_TYPES))
+@click.option("--auth-method", type=click.Choice(AUTH_METHODS))
+@click.option("--jwks-file", type=click.File("r"), help="public JWKS for private_key_jwt")
+@click.option("--scope", default=None, help="allowed scopes (default: openid profile phone)")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@with_app
+def clients_add(app: Flask, name, redirect_uris, post_logout_redirect_uris, public, first_party, grant_types,
+                auth_method, jwks_file, scope, as_json) -> None:
+    """Register a client; prints client_id (and client_secret, shown only now)."""
+    try:
+        client, secret = create_client(
+            name=name,
+            redirect_uris=list(redirect_uris),
+            post_logout_redirect_uris=list(post_logout_redirect_uris),
+            public=public,
+            first_party=first_party,
+            grant_types=list(grant_types) or None,
+            auth_method=auth_method,
+            jwks=json.load(jwks_file) if jwks_file else None,
+            **({"scope": scope} if scope else {}),
+        )
+    except ClientRegistrationError as error:
+        raise click.UsageError(str(error)) from None
+    db.session.commit()
+    result = {"client_id": client.client_id, "name": client.name,
+              "token_endpoint_auth_method": client.token_endpoint_auth_method}
+    if secret:
+        result["client_secret"] = secret
+    click.echo(json.dumps(result, ensure_ascii=False) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def clients_list(app: Flask, as_json: bool) -> None:
+    """List registered clients (never their secrets)."""
+    rows = [
+        {"client_id": c.client_id, "name": c.name, "auth_method": c.token_endpoint_auth_method,
+         "grant_types": c.grant_types, "redirect_uris": c.redirect_uris, "first_party": c.first_party}
+        for c in list_clients()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['client_id']}  {row['name']}  {row['auth_method']}  {' '.join(row['grant_types'])}")
+
+
+@main.group()
+def users() -> None:
+    """People's accounts."""
+
+
+@users.command("add")
+@click.option("--doc-type", required=True, type=click.Choice(list(DOCUMENT_TYPES)))
+@click.option("--doc-number", required=True)
+@click.option("--country", default=None, help="issuing country (ISO alpha-3) for foreign documents")
+@click.option("--name", required=True)
+@click.option("--phone", required=True)
+@click.option("--password", required=True)
+@click.option("--username", default=None)
+@click.option("--realname-level", default=4, type=click.IntRange(3, 5), show_default=True)
+@with_app
+def users_add(app: Flask, doc_type, doc_number, country, name, phone, password, username, realname_level) -> None:
+    """Create a person (operators and tests, until self-registration)."""
+    try:
+        person = create_person(doc_type=doc_type, doc_number=doc_number, name=name, phone=phone,
+                               password=password, username=username, realname_level=realname_level,
+                               country=country)
+    except DocumentNumberError as error:
+        raise click.UsageError(error.message("en")) from None
+    except AccountError as error:
+        raise click.UsageError(str(error)) from None
+    db.session.commit()
+    click.echo(f"created {person.sub} ({mask_document_number(person.doc_number)})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

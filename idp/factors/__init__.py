@@ -1,0 +1,17 @@
+"""Authentication factors as plug-ins (STYLE.md point 2).
+
+Each factor module defines one :class:`~idp.factors.base.Factor`; ``FACTORS`` maps the
+method name to it.  A factor never touches the OAuth layer.
+"""
+
+from __future__ import annotations
+
+from idp.factors.base import Factor
+from idp.factors.password import PasswordFactor
+from idp.factors.sms_code import SmsCodeFactor
+
+FACTORS: dict[str, Factor] = {
+    factor.METHOD: factor for factor in (PasswordFactor(), SmsCodeFactor())
+}
+
+__all__ = ["FACTORS", "Factor"]

@@ -1,0 +1,57 @@
+"""The password factor: argon2id at OWASP parameters, rehashed on login when they change."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+from idp.factors.base import FactorResult, WrongCredential
+from idp.factors.lockout import check_not_locked, record_failure, reset_failures
+from idp.models import Person
+
+#: OWASP's argon2id minimum (m=19 MiB, t=2, p=1); "test" exists only for fast test suites.
+HASH_PROFILES = {
+    "owasp": PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),
+    "test": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
+
+
+def password_hasher() -> PasswordHasher:
+    """The hasher of ``PASSWORD_HASH_PROFILE``."""
+    return HASH_PROFILES[current_app.config["IDP"].PASSWORD_HASH_PROFILE]
+
+
+def hash_password(password: str) -> str:
+    return password_hasher().hash(password)
+
+
+def check_password(person: Person, password: str) -> bool:
+    """Verify without counting failures; upgrades the stored hash when parameters changed."""
+    hasher = password_hasher()
+    try:
+        hasher.verify(person.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if hasher.check_needs_rehash(person.password_hash):
+        person.password_hash = hasher.hash(password)
+    return True
+
+
+class PasswordFactor:
+    METHOD: ClassVar[str] = "password"
+    AMR: ClassVar[str] = "pwd"
+
+    def begin(self, person: Person, **context: Any) -> dict[str, Any]:
+        check_not_locked(person, self.METHOD)
+        return {}
+
+    def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
+        check_not_locked(person, self.METHOD)
+        if not check_password(person, response):
+            failures = record_failure(person, self.METHOD)
+            raise WrongCredential(method=self.METHOD, failures=failures)
+        reset_failures(person, self.METHOD)
+        return FactorResult(self.METHOD, self.AMR)

@@ -1,0 +1,145 @@
+"""The authorization code grant (RFC 6749 section 4.1) with single-use, 60-second codes.
+
+A code is consumed by one guarded UPDATE, so of many parallel redemptions exactly one
+wins; presenting a spent code again revokes everything the first redemption issued
+(RFC 6749 section 4.1.2).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from authlib.oauth2.rfc6749 import grants
+from flask import current_app
+from sqlalchemy import select, update
+
+from idp.audit import record_event
+from idp.clock import utcnow
+from idp.database import db
+from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.login_state import LoginContext
+from idp.models import AuthorizationCode, Grant, Person
+from idp.tokens import TokenSubject, digest, revoke_grant
+
+
+@dataclass(frozen=True)
+class RedeemedCode:
+    """A code that this request consumed, with the grant it opened."""
+
+    row: AuthorizationCode
+    grant: Grant
+
+    def get_redirect_uri(self) -> str:
+        return self.row.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+    def get_nonce(self) -> str | None:
+        return self.row.nonce
+
+    def get_auth_time(self) -> int:
+        return self.grant.auth_time
+
+    def get_acr(self) -> str:
+        return self.grant.acr
+
+    def get_amr(self) -> list[str]:
+        return list(self.grant.amr)
+
+    @property
+    def code_challenge(self) -> str:
+        return self.row.code_challenge
+
+    @property
+    def code_challenge_method(self) -> str:
+        return self.row.code_challenge_method
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
+    AUTHORIZATION_CODE_LENGTH = 43
+
+    def generate_authorization_code(self) -> str:
+        return secrets.token_urlsafe(32)
+
+    def save_authorization_code(self, code: str, request) -> None:
+        settings = current_app.config["IDP"]
+        login: LoginContext = request.user
+        now = utcnow()
+        grant = Grant(
+            id=secrets.token_urlsafe(32),
+            person_id=login.person.id,
+            client_id=request.client.client_id,
+            login_session_id=login.session.id,
+            scope=request.scope or "",
+            auth_time=login.session.auth_time,
+            acr=login.session.acr,
+            amr=list(login.session.amr),
+            expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_TTL),
+        )
+        data = request.payload.data
+        db.session.add(grant)
+        db.session.add(
+            AuthorizationCode(
+                code_hash=digest(code),
+                grant_id=grant.id,
+                client_id=request.client.client_id,
+                redirect_uri=request.payload.redirect_uri,
+                scope=grant.scope,
+                nonce=data.get("nonce"),
+                code_challenge=data["code_challenge"],
+                code_challenge_method=data["code_challenge_method"],
+                issued_at=now,
+                expires_at=now + timedelta(seconds=settings.CODE_TTL),
+            )
+        )
+        record_event("code.issued", subject=login.person.sub, client_id=request.client.client_id)
+
+    def query_authorization_code(self, code: str, client) -> RedeemedCode | None:
+        if not isinstance(code, str) or len(code) > 256:
+            return None
+        now = utcnow()
+        code_hash = digest(code)
+        consumed = db.session.execute(
+            update(AuthorizationCode)
+            .where(
+                AuthorizationCode.code_hash == code_hash,
+                AuthorizationCode.client_id == client.client_id,
+                AuthorizationCode.used_at.is_(None),
+                AuthorizationCode.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(AuthorizationCode.code_hash)
+        ).first()
+        if consumed is None:
+            self._revoke_if_reused(code_hash, client.client_id)
+            return None
+        row = db.session.get(AuthorizationCode, code_hash)
+        grant = db.session.get(Grant, row.grant_id)
+        if grant.revoked_at is not None:
+            return None
+        return RedeemedCode(row, grant)
+
+    def _revoke_if_reused(self, code_hash: str, client_id: str) -> None:
+        spent = db.session.execute(
+            select(AuthorizationCode.grant_id, AuthorizationCode.used_at).where(
+                AuthorizationCode.code_hash == code_hash, AuthorizationCode.client_id == client_id
+            )
+        ).first()
+        if spent is not None and spent.used_at is not None:
+            revoke_grant(spent.grant_id, "code_reused")
+            record_event("code.reused", "failure", client_id=client_id)
+            # The revocation must outlive the error response that follows.
+            db.session.commit()
+
+    def delete_authorization_code(self, authorization_code: RedeemedCode) -> None:
+        """Nothing to delete: the code was consumed atomically when it was looked up."""
+
+    def authenticate_user(self, authorization_code: RedeemedCode) -> TokenSubject | None:
+        person = db.session.get(Person, authorization_code.grant.person_id)
+        if person is None or person.status != "active":
+            return None
+        return TokenSubject(person, authorization_code.grant)

@@ -1,0 +1,68 @@
+"""ID tokens for the code and refresh grants (OpenID Connect Core 3.1.3.6, 12.2).
+
+The login context (``auth_time``, ``acr``, ``amr``, ``sid``) comes from the grant row, so a
+refreshed ID token says exactly what the original login said.
+"""
+
+from __future__ import annotations
+
+import time
+
+from authlib.oidc.core import grants as oidc_grants
+from flask import current_app
+from joserfc.jwk import KeySet
+from sqlalchemy import exists, select
+
+from idp.claims import generate_user_info
+from idp.database import db
+from idp.models import AuthorizationCode
+from idp.tokens import TokenSubject
+
+
+class IdTokenExtension(oidc_grants.OpenIDCode):
+    def __init__(self) -> None:
+        super().__init__(require_nonce=False)
+
+    def exists_nonce(self, nonce: str, request) -> bool:
+        return db.session.execute(
+            select(
+                exists().where(
+                    AuthorizationCode.client_id == request.payload.client_id, AuthorizationCode.nonce == nonce
+                )
+            )
+        ).scalar()
+
+    def resolve_client_private_key(self, client) -> KeySet:
+        # A one-key set makes joserfc put the active key's kid in the header.
+        return KeySet([current_app.extensions["idp.keyring"].active_key().key])
+
+    def get_client_algorithm(self, client) -> str:
+        return current_app.extensions["idp.keyring"].active_key().alg
+
+    def get_client_claims(self, client) -> dict:
+        settings = current_app.config["IDP"]
+        return {
+            "iss": settings.ISSUER,
+            "aud": [client.get_client_id()],
+            "exp": int(time.time()) + settings.ID_TOKEN_TTL,
+        }
+
+    def get_compatible_claims(self, request) -> dict:
+        claims = super().get_compatible_claims(request)
+        subject: TokenSubject = request.user
+        claims.update(
+            auth_time=subject.grant.auth_time,
+            acr=subject.grant.acr,
+            amr=list(subject.grant.amr),
+            sid=subject.grant.login_session_id,
+        )
+        return claims
+
+    def generate_user_info(self, user: TokenSubject, scope: str) -> dict:
+        return generate_user_info(user.person, scope)
+
+    def __call__(self, grant) -> None:
+        if grant.GRANT_TYPE == "authorization_code":
+            super().__call__(grant)
+        else:
+            grant.register_hook("after_create_token_response", self.process_token)

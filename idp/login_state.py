@@ -1,0 +1,108 @@
+"""The login record (STYLE.md point 3): created once by the login pages, read by everything after.
+
+``acr`` is derived from the factors done (DESIGN.md section 4) in exactly one place.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, session
+from sqlalchemy import select, update
+
+from idp.audit import record_event
+from idp.clock import utcnow
+from idp.database import db
+from idp.models import Grant, LoginSession, Person
+from idp.tokens import revoke_grant
+
+LOA_1 = "urn:qdtax:loa:1"
+LOA_2 = "urn:qdtax:loa:2"
+LOA_3 = "urn:qdtax:loa:3"
+ACR_VALUES = (LOA_1, LOA_2, LOA_3)
+
+#: RFC 8176 values that count as a second, different kind of factor beside a knowledge factor.
+POSSESSION_OR_INHERENCE = frozenset({"sms", "face", "hwk", "otp", "mca"})
+KNOWLEDGE = frozenset({"pwd", "pin"})
+
+
+def derive_acr(amr: list[str]) -> str:
+    """The strength of a login from the factors it did (DESIGN.md section 4 table)."""
+    done = set(amr)
+    two_kinds = bool(done & KNOWLEDGE) and bool(done & POSSESSION_OR_INHERENCE)
+    if two_kinds and "face" in done:
+        return LOA_3
+    if two_kinds:
+        return LOA_2
+    return LOA_1
+
+
+def with_mfa(amr: list[str]) -> list[str]:
+    """RFC 8176 ``mfa`` is added whenever two different kinds of factor were used."""
+    ordered = list(dict.fromkeys(amr))
+    if derive_acr(ordered) != LOA_1 and "mfa" not in ordered:
+        ordered.append("mfa")
+    return ordered
+
+
+@dataclass(frozen=True)
+class LoginContext:
+    """Who is logged in in this browser, and how: handed to the code grant as its user."""
+
+    person: Person
+    session: LoginSession
+
+    def get_user_id(self) -> str:
+        return self.person.sub
+
+
+def create_login_session(person: Person, amr: list[str], business: str = "natural_person") -> LoginSession:
+    """Record a completed login and bind it to this browser under a fresh cookie id."""
+    settings = current_app.config["IDP"]
+    amr = with_mfa(amr)
+    login = LoginSession(
+        id=secrets.token_urlsafe(32),
+        person_id=person.id,
+        auth_time=int(time.time()),
+        amr=amr,
+        acr=derive_acr(amr),
+        business=business,
+        expires_at=utcnow() + timedelta(seconds=settings.LOGIN_SESSION_TTL),
+    )
+    db.session.add(login)
+    # Session fixation: whatever id the browser had before logging in is discarded.
+    session.regenerate()
+    session["login_session_id"] = login.id
+    record_event("login.succeeded", subject=person.sub, acr=login.acr, amr=amr, sid=login.id[:8])
+    return login
+
+
+def current_login() -> LoginContext | None:
+    """The browser's live login, if any."""
+    login_id = session.get("login_session_id")
+    if not login_id:
+        return None
+    login = db.session.get(LoginSession, login_id)
+    if login is None or login.ended_at is not None or login.expires_at <= utcnow():
+        return None
+    person = db.session.get(Person, login.person_id)
+    if person is None or person.status != "active":
+        return None
+    return LoginContext(person, login)
+
+
+def end_login_session(login: LoginSession, reason: str) -> None:
+    """Log out: the session ends and every grant made from it is revoked."""
+    db.session.execute(
+        update(LoginSession).where(LoginSession.id == login.id).values(ended_at=utcnow())
+    )
+    grant_ids = db.session.execute(
+        select(Grant.id).where(Grant.login_session_id == login.id, Grant.revoked_at.is_(None))
+    ).scalars()
+    for grant_id in grant_ids:
+        revoke_grant(grant_id, reason)
+    person = db.session.get(Person, login.person_id)
+    record_event("logout", subject=person.sub if person else None, reason=reason, sid=login.id[:8])

@@ -1,0 +1,38 @@
+"""Short-lived factor state: issued SMS codes and per-method failure counters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.database import db
+from idp.models.columns import UTCDateTime, utcnow
+
+
+class SmsCode(db.Model):
+    __tablename__ = "sms_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    purpose: Mapped[str] = mapped_column(String(32), nullable=False)
+    #: HMAC-SHA256 of the code under the instance secret.
+    code_hmac: Mapped[str] = mapped_column(String(64), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    local_day: Mapped[date] = mapped_column(Date, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    tries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MethodLockout(db.Model):
+    """Consecutive failures of one method for one person on one local day (FAQ 14)."""
+
+    __tablename__ = "method_lockout"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    method: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_day: Mapped[date] = mapped_column(Date, nullable=False)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

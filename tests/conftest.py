@@ -1,0 +1,254 @@
+"""Shared fixtures: one app on a fresh database per run (SQLite, or PostgreSQL when
+``IDP_TEST_DATABASE_URL`` names a server), emptied between tests."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from idp.app import create_app
+from idp.database import db, normalise_database_url, upgrade_database
+
+PASSWORD = "Secret#2026"
+DOC_NUMBER = "11010519491231002X"
+PHONE = "13812345678"
+
+
+def _fresh_postgres_database(server_url: str) -> tuple[str, callable]:
+    """Create a uniquely named database on the server and a function that drops it."""
+    engine = sa.create_engine(normalise_database_url(server_url), isolation_level="AUTOCOMMIT")
+    name = f"idp_test_{uuid.uuid4().hex[:12]}"
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(normalise_database_url(server_url)).set(database=name)
+
+    def drop() -> None:
+        db.engine.dispose() if db else None
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    return url.render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    server_url = os.environ.get("IDP_TEST_DATABASE_URL")
+    if server_url:
+        url, drop = _fresh_postgres_database(server_url)
+        upgrade_database(url)
+        yield url
+        drop()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'idp.sqlite3'}"
+        upgrade_database(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+def make_settings(database_url: str, instance_dir: Path, **overrides) -> dict:
+    return {
+        "ISSUER": "http://idp.test",
+        "INSTANCE_DIR": str(instance_dir),
+        "DATABASE_URL": database_url,
+        "KEYS_DIR": str(instance_dir / "keys"),
+        "SMS_OUTBOX": str(instance_dir / "sms-outbox.jsonl"),
+        "PASSWORD_HASH_PROFILE": "test",
+        "CLIENT_CACHE_TTL": 0,
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(database_url, instance_dir):
+    return create_app(make_settings(database_url, instance_dir))
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(app):
+    yield
+    with app.app_context():
+        db.session.rollback()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                db.session.execute(table.delete())
+        db.session.commit()
+    outbox = Path(app.config["IDP"].sms_outbox_path)
+    outbox.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def read_outbox(app) -> list[dict]:
+    path = Path(app.config["IDP"].sms_outbox_path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def last_sms_code(app, phone: str = PHONE) -> str:
+    codes = [m["code"] for m in read_outbox(app) if m["phone"] == phone]
+    assert codes, f"no SMS was sent to {phone}"
+    return codes[-1]
+
+
+@pytest.fixture
+def person(app):
+    from idp.accounts import create_person
+
+    with app.app_context():
+        created = create_person(doc_type="ID_CARD", doc_number=DOC_NUMBER, name="张三", phone=PHONE,
+                                password=PASSWORD, username="zhangsan")
+        db.session.commit()
+        return {"sub": created.sub, "id": created.id, "phone": PHONE, "doc_number": DOC_NUMBER,
+                "username": "zhangsan", "password": PASSWORD}
+
+
+@dataclass
+class RelyingParty:
+    client_id: str
+    client_secret: str | None
+    redirect_uri: str
+
+    @property
+    def basic_auth(self) -> dict:
+        raw = f"{self.client_id}:{self.client_secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def register_client(app, **kwargs) -> RelyingParty:
+    from idp.clients import create_client
+
+    kwargs.setdefault("name", "测试应用")
+    kwargs.setdefault("redirect_uris", ["https://rp.test/callback"])
+    kwargs.setdefault("post_logout_redirect_uris", ["https://rp.test/bye"])
+    kwargs.setdefault("first_party", True)
+    with app.app_context():
+        created, secret = create_client(**kwargs)
+        db.session.commit()
+        return RelyingParty(created.client_id, secret, kwargs["redirect_uris"][0])
+
+
+@pytest.fixture
+def rp(app) -> RelyingParty:
+    return register_client(app)
+
+
+@pytest.fixture
+def public_rp(app) -> RelyingParty:
+    return register_client(app, name="税务APP", public=True, redirect_uris=["http://127.0.0.1:8765/cb"])
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+@dataclass
+class AuthorizationRequest:
+    params: dict
+    verifier: str
+
+
+def authorization_request(rp: RelyingParty, **extra) -> AuthorizationRequest:
+    verifier, challenge = pkce_pair()
+    params = {
+        "response_type": "code",
+        "client_id": rp.client_id,
+        "redirect_uri": rp.redirect_uri,
+        "scope": "openid profile phone",
+        "state": secrets.token_urlsafe(8),
+        "nonce": secrets.token_urlsafe(8),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
+    return AuthorizationRequest({k: v for k, v in params.items() if v is not None}, verifier)
+
+
+def csrf_from(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start:html.index('"', start)]
+
+
+def hidden_value(html: str, name: str) -> str:
+    marker = f'name="{name}" value="'
+    start = html.index(marker) + len(marker)
+    return html[start:html.index('"', start)]
+
+
+def query_of(location: str) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def login_through_pages(app, client, location: str, identifier: str = "zhangsan", password: str = PASSWORD,
+                        phone: str = PHONE):
+    """Walk the login pages from the redirect the authorization endpoint gave; returns the last response."""
+    page = client.get(location)
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    response = client.post("/login", data={
+        "csrf_token": csrf_from(html), "interaction": hidden_value(html, "interaction"),
+        "identifier": identifier, "password": password,
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)
+    sms_page = client.get(response.headers["Location"])
+    response = client.post("/login/sms", data={
+        "csrf_token": csrf_from(sms_page.get_data(as_text=True)), "code": last_sms_code(app, phone),
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+def obtain_code(app, client, rp: RelyingParty, **extra) -> tuple[str, AuthorizationRequest]:
+    """Full browser-side login for ``rp``; returns the authorization code and the request."""
+    request = authorization_request(rp, **extra)
+    response = client.get("/authorize", query_string=request.params)
+    if response.status_code == 302 and response.headers["Location"].startswith("/login"):
+        response = login_through_pages(app, client, response.headers["Location"])
+        response = client.get(response.headers["Location"])
+    assert response.status_code == 302, response.get_data(as_text=True)
+    params = query_of(response.headers["Location"])
+    assert "code" in params, params
+    assert params["state"] == request.params["state"]
+    return params["code"], request
+
+
+def redeem(client, rp: RelyingParty, code: str, verifier: str, **extra):
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
+            "code_verifier": verifier, **extra}
+    headers = {}
+    if rp.client_secret:
+        headers = rp.basic_auth
+    else:
+        data["client_id"] = rp.client_id
+    return client.post("/token", data=data, headers=headers)
+
+
+def tokens_for(app, client, rp: RelyingParty, **extra) -> dict:
+    code, request = obtain_code(app, client, rp, **extra)
+    response = redeem(client, rp, code, request.verifier)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json() | {"_nonce": request.params.get("nonce")}
