@@ -82,6 +82,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
         data = request.payload.data
         db.session.add(grant)
+        db.session.flush()  # the code row references the grant; no ORM relationship orders them
         db.session.add(
             AuthorizationCode(
                 code_hash=digest(code),
