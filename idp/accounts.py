@@ -35,12 +35,18 @@ def create_person(
     doc_number: str,
     name: str,
     phone: str,
-    password: str,
+    password: str | None = None,
     username: str | None = None,
     realname_level: int = 4,
     country: str | None = None,
+    password_hash: str | None = None,
 ) -> Person:
-    """Create an account; the caller commits.  One person per document, phone and username."""
+    """Create an account; the caller commits.  One person per document, phone and username.
+
+    Give ``password``, or the ``password_hash`` made earlier (self-registration keeps only the
+    hash while the person finishes the remaining steps)."""
+    if (password is None) == (password_hash is None):
+        raise ValueError("give exactly one of password and password_hash")
     number = normalise_document_number(doc_type, doc_number, country=country)
     phone = normalise_phone(phone)
     if not name or not name.strip():
@@ -59,7 +65,7 @@ def create_person(
         name=name.strip(),
         phone=phone,
         username=username or None,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         realname_level=realname_level,
     )
     db.session.add(person)
@@ -91,3 +97,10 @@ def find_person_by_identifier(identifier: str) -> Person | None:
         .order_by(Person.id)
         .limit(1)
     ).scalar_one_or_none()
+
+
+def raise_realname_level_by_face(person: Person) -> None:
+    """A passed face check makes a level-3 account level 4, for good (FAQ 5)."""
+    if person.realname_level < 4:
+        person.realname_level = 4
+        record_event("realname.upgraded", subject=person.sub, level=4, by="face")

@@ -13,12 +13,33 @@ from werkzeug.exceptions import HTTPException
 from idp.browser_session import DatabaseSessionInterface
 from idp.clients import ClientRegistry
 from idp.database import db, normalise_database_url
+from idp.factors.face_provider import create_face_provider
 from idp.factors.sms_gateway import create_sms_gateway
 from idp.i18n import current_locale, translate
-from idp.keyring import Keyring
+from idp.keyring import create_keyring
+from idp.keyring.schedule import install_rotation_schedule
+from idp.log_redaction import install_log_redaction
+from idp.logout_worker import install_logout_worker
 from idp.server import create_authorization_server
+from idp.session_expiry import install_session_sweep
 from idp.settings import Settings, load_settings
-from idp.views import authorize, discovery, login, protocol
+from idp.consent import views as selection_views
+from idp.views import (
+    account,
+    account_verify,
+    authorize,
+    discovery,
+    face_login,
+    login,
+    password_change,
+    password_reset,
+    protocol,
+    qr_api,
+    qr_login,
+    registration,
+    registration_api,
+    step_up,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,28 +91,43 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         IDP=settings,
         SECRET_KEY=settings.SECRET_KEY,
         SQLALCHEMY_DATABASE_URI=normalise_database_url(settings.database_url),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # hide_parameters: SQL parameters (phone and document numbers) stay out of logs and errors.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         WTF_CSRF_TIME_LIMIT=settings.LOGIN_SESSION_TTL,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_AS_ASCII=False,
     )
+    install_log_redaction()
     db.init_app(app)
     app.session_interface = DatabaseSessionInterface()
     csrf = CSRFProtect(app)
 
-    keyring = Keyring(settings.KEYS_DIR, settings.KEY_PASSPHRASE, production=settings.is_production)
-    keyring.ensure_initialised()
+    keyring = create_keyring(settings)
+    with app.app_context():
+        keyring.ensure_initialised()
     app.extensions["idp.keyring"] = keyring
+    install_rotation_schedule(app)
+    install_logout_worker(app)
+    install_session_sweep(app)
     app.extensions["idp.clients"] = ClientRegistry(settings.CLIENT_CACHE_TTL)
     app.extensions["idp.sms"] = create_sms_gateway(settings)
+    app.extensions["idp.face_provider"] = create_face_provider(settings)
     server = create_authorization_server(app)
     server.register_extension(IssuerInResponse(settings.ISSUER))
     app.extensions["idp.server"] = server
 
-    for blueprint in (discovery.bp, protocol.bp):
+    # The app's registration API authenticates each call by its registration id instead.
+    for blueprint in (discovery.bp, protocol.bp, registration_api.bp, qr_api.bp):
         csrf.exempt(blueprint)
-    for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp):
+    for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp, face_login.bp, selection_views.bp,
+                      password_change.bp, password_reset.bp, account.bp, account_verify.bp, registration.bp,
+                      registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp):
         app.register_blueprint(blueprint)
+    if settings.FACE_PROVIDER == "development":
+        from idp.factors import face_dev_provider
+
+        app.register_blueprint(face_dev_provider.bp)
+        csrf.exempt(face_dev_provider.decide_by_api)
 
     app.jinja_env.globals.update(t=translate)
     app.context_processor(lambda: {"locale": current_locale()})

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from idp.acr import AcrRequest
 from idp.login_state import LoginContext
 
 
@@ -22,22 +23,31 @@ class AuthorizeContext:
     login: LoginContext | None
     #: When the login pages took over this request; a login after it is "fresh".
     interaction_started_at: int | None
+    #: The strength asked for (``acr_values`` or an essential ``acr`` claim), if any.
+    acr_request: AcrRequest | None = None
 
 
 def check_no_session(ctx: AuthorizeContext) -> str | None:
     return "no_session" if ctx.login is None else None
 
 
+def logged_in_during_this_request(ctx: AuthorizeContext) -> bool:
+    """The login pages took over this very request and the person logged in after that."""
+    return ctx.interaction_started_at is not None and ctx.login.session.auth_time >= ctx.interaction_started_at
+
+
 def check_prompt_login(ctx: AuthorizeContext) -> str | None:
     if "login" not in ctx.prompts:
         return None
-    fresh = ctx.interaction_started_at is not None and ctx.login.session.auth_time >= ctx.interaction_started_at
-    return None if fresh else "prompt_login"
+    return None if logged_in_during_this_request(ctx) else "prompt_login"
 
 
 def check_max_age(ctx: AuthorizeContext) -> str | None:
     # OIDC Core 3.1.2.1: older than max_age seconds means the person must log in again.
-    if ctx.max_age is None or time.time() - ctx.login.session.auth_time <= ctx.max_age:
+    # The login just done for this request satisfies it, or max_age=0 would loop forever.
+    if ctx.max_age is None or logged_in_during_this_request(ctx):
+        return None
+    if time.time() - ctx.login.session.auth_time <= ctx.max_age:
         return None
     return "max_age"
 
@@ -48,11 +58,22 @@ def check_id_token_hint_subject(ctx: AuthorizeContext) -> str | None:
     return "id_token_hint_subject"
 
 
+def check_acr(ctx: AuthorizeContext) -> str | None:
+    """A session below the requested strength steps up: only the missing factor is asked."""
+    if ctx.acr_request is None or ctx.acr_request.check_met(ctx.login.session.acr):
+        return None
+    return STEP_UP
+
+
+#: The reason that sends the person to the step-up page rather than the login page.
+STEP_UP = "acr_step_up"
+
 LOGIN_CHECKS: list[Callable[[AuthorizeContext], str | None]] = [
     check_no_session,
     check_prompt_login,
     check_max_age,
     check_id_token_hint_subject,
+    check_acr,
 ]
 
 

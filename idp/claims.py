@@ -7,17 +7,30 @@ from authlib.oidc.core import UserInfo
 
 from idp.models import Person
 
-SCOPES_SUPPORTED = ["openid", "profile", "phone"]
+#: ``qr:approve``: the bureau app approves QR logins with it (registered with --qr-approver bureau_app).
+SCOPES_SUPPORTED = ["openid", "profile", "phone", "qr:approve"]
 CLAIMS_SUPPORTED = [
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
     "name", "preferred_username", "phone_number", "phone_number_verified", "realname_level",
+    "business", "entity", "act",
 ]
 
 
-def generate_user_info(person: Person, scope: str) -> UserInfo:
-    """``sub`` and the real-name level always; profile and phone claims by scope."""
+def business_claims(business: str, entity: dict | None, act: dict | None) -> dict:
+    """Whom the login acts for: ``business``, ``entity`` and, for agents, RFC 8693 ``act``."""
+    claims: dict = {"business": business}
+    if entity is not None:
+        claims["entity"] = entity
+    if act is not None:
+        claims["act"] = act
+    return claims
+
+
+def generate_user_info(person: Person, scope: str, context: dict | None = None, subject: str | None = None) -> UserInfo:
+    """``sub`` (``subject``: the client's pairwise one, else the public one), the real-name level
+    and the business context always; profile and phone by scope."""
     scopes = set(scope_to_list(scope) or [])
-    info = UserInfo(sub=person.sub, realname_level=person.realname_level)
+    info = UserInfo(sub=subject or person.sub, realname_level=person.realname_level, **(context or {}))
     if "profile" in scopes:
         info["name"] = person.name
         if person.username:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from functools import wraps
 
@@ -11,8 +12,15 @@ from flask import Flask
 
 from idp.accounts import AccountError, create_person
 from idp.app import create_app
+from idp.cli_accounts_import import register_accounts_import_commands
+from idp.cli_app import qr_approver_option, register_app_commands
+from idp.cli_entities import register_entity_commands
+from idp.cli_keys import register_audit_commands, register_key_commands
+from idp.cli_registration import register_registration_commands
+from idp.cli_relying_parties import register_logout_commands, relying_party_options
 from idp.clients import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError, create_client, list_clients
 from idp.database import db, upgrade_database
+from idp.keyring import ALGORITHMS, DEFAULT_ALGORITHM
 from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_document_number
 from idp.settings import load_settings
 
@@ -45,6 +53,8 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Start the provider under gunicorn (migrations and first signing key on first start)."""
     from idp.serving import run_gunicorn
 
+    # Without a configured issuer, the issuer is where this command serves (workers inherit it).
+    os.environ.setdefault("IDP_ISSUER", f"http://{host}:{port}")
     settings = load_settings()
     upgrade_database(settings.database_url)
     app = create_app()
@@ -65,7 +75,7 @@ main.add_command(db_group, name="db")
 
 
 @db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply Alembic migrations to IDP_DATABASE_URL."""
     settings = load_settings()
@@ -88,10 +98,13 @@ def clients() -> None:
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS))
 @click.option("--jwks-file", type=click.File("r"), help="public JWKS for private_key_jwt")
 @click.option("--scope", default=None, help="allowed scopes (default: openid profile phone)")
+@click.option("--id-token-alg", default=DEFAULT_ALGORITHM, show_default=True, type=click.Choice(ALGORITHMS))
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@relying_party_options
+@qr_approver_option
 @with_app
 def clients_add(app: Flask, name, redirect_uris, post_logout_redirect_uris, public, first_party, grant_types,
-                auth_method, jwks_file, scope, as_json) -> None:
+                auth_method, jwks_file, scope, id_token_alg, as_json, **rp_options) -> None:
     """Register a client; prints client_id (and client_secret, shown only now)."""
     try:
         client, secret = create_client(
@@ -103,7 +116,9 @@ def clients_add(app: Flask, name, redirect_uris, post_logout_redirect_uris, publ
             grant_types=list(grant_types) or None,
             auth_method=auth_method,
             jwks=json.load(jwks_file) if jwks_file else None,
+            id_token_alg=id_token_alg,
             **({"scope": scope} if scope else {}),
+            **rp_options,
         )
     except ClientRegistrationError as error:
         raise click.UsageError(str(error)) from None
@@ -122,7 +137,8 @@ def clients_list(app: Flask, as_json: bool) -> None:
     """List registered clients (never their secrets)."""
     rows = [
         {"client_id": c.client_id, "name": c.name, "auth_method": c.token_endpoint_auth_method,
-         "grant_types": c.grant_types, "redirect_uris": c.redirect_uris, "first_party": c.first_party}
+         "grant_types": c.grant_types, "redirect_uris": c.redirect_uris, "first_party": c.first_party,
+         "qr_approver": c.qr_approver}
         for c in list_clients()
     ]
     if as_json:
@@ -160,6 +176,14 @@ def users_add(app: Flask, doc_type, doc_number, country, name, phone, password, 
     db.session.commit()
     click.echo(f"created {person.sub} ({mask_document_number(person.doc_number)})")
 
+
+register_key_commands(main, with_app)
+register_entity_commands(main, with_app)
+register_audit_commands(main, with_app)
+register_accounts_import_commands(main, with_app)
+register_registration_commands(main, with_app)
+register_logout_commands(main, with_app)
+register_app_commands(main, with_app)
 
 if __name__ == "__main__":
     sys.exit(main())

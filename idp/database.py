@@ -27,8 +27,9 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade_database(database_url: str, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (reads ``IDP_DATABASE_URL`` through settings)."""
+def upgrade_database(database_url: str, revision: str = "heads") -> None:
+    """Apply migrations up to ``revision``: every branch head by default, so features developed
+    side by side migrate together (reads ``IDP_DATABASE_URL`` through settings)."""
     command.upgrade(alembic_config(database_url), revision)
 
 

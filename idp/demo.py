@@ -35,7 +35,7 @@ def seed_demo(app: Flask) -> str:
             redirect_uris=[DEMO_REDIRECT_URI],
             post_logout_redirect_uris=["http://127.0.0.1:5001/"],
             first_party=True,
-            grant_types=["authorization_code", "refresh_token"],
+            grant_types=["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"],
         )
         secret_line = f"client_secret: {secret}"
     db.session.commit()

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 
 from flask import current_app, session
 
+from idp.accounts import find_person_by_identifier, raise_realname_level_by_face
 from idp.audit import record_event
 from idp.database import db
 from idp.factors import FACTORS
 from idp.factors.base import FactorError
-from idp.identity_documents import mask_document_number
+from idp.identity_documents import mask_document_number, mask_phone
+from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON
 from idp.login_state import create_login_session
 from idp.models import LoginSession, Person
+from idp.password_change import PasswordChangeRequired, check_initial_password_used, start_forced_password_change
 
 PENDING_KEY = "pending_login"
 
@@ -36,16 +39,23 @@ class PendingLogin:
     person: Person
     amr: list[str]
     interaction: str | None
+    #: The business entry picked on the login page (natural person unless another was chosen).
+    business: str = NATURAL_PERSON
+    #: FAQ 8: the password was the initial one; a new one is set before any login session.
+    must_change_password: bool = False
 
 
 def _mask_identifier(identifier: str) -> str:
-    return mask_document_number(identifier.strip()) if identifier else ""
+    # A phone number masked as a document would show 8 of its 11 digits.
+    identifier = (identifier or "").strip()
+    if identifier.isdigit() and len(identifier) == 11:
+        return mask_phone(identifier)
+    return mask_document_number(identifier)
 
 
-def start_password_login(identifier: str, password: str, interaction: str | None) -> Person:
+def start_password_login(identifier: str, password: str, interaction: str | None,
+                         business: str | None = None) -> Person:
     """Check identity and password; on success remember the person for the SMS step."""
-    from idp.accounts import find_person_by_identifier
-
     session.pop(PENDING_KEY, None)
     person = find_person_by_identifier(identifier)
     if person is None or person.status != "active":
@@ -54,14 +64,17 @@ def start_password_login(identifier: str, password: str, interaction: str | None
     try:
         result = FACTORS["password"].verify(person, password)
     except FactorError as error:
-        record_event("login.password", "failure", subject=person.sub, reason=error.code)
+        record_event("login.password", "failure", subject=person.sub, reason=error.code,
+                     identifier=_mask_identifier(identifier))
         raise
-    record_event("login.password", subject=person.sub)
+    record_event("login.password", subject=person.sub, identifier=_mask_identifier(identifier))
     session[PENDING_KEY] = {
         "person_id": person.id,
         "amr": [result.amr],
         "interaction": interaction,
+        "business": business if business in BUSINESS_ENTRIES else NATURAL_PERSON,
         "expires": int(time.time()) + current_app.config["IDP"].LOGIN_STEP_TTL,
+        "must_change_password": check_initial_password_used(person, password),
     }
     return person
 
@@ -74,7 +87,9 @@ def pending_login() -> PendingLogin:
     person = db.session.get(Person, pending["person_id"])
     if person is None or person.status != "active":
         raise LoginExpired()
-    return PendingLogin(person, list(pending["amr"]), pending.get("interaction"))
+    return PendingLogin(person, list(pending["amr"]), pending.get("interaction"),
+                        business=pending.get("business", NATURAL_PERSON),
+                        must_change_password=bool(pending.get("must_change_password")))
 
 
 def send_second_factor_code(pending: PendingLogin) -> dict:
@@ -82,13 +97,26 @@ def send_second_factor_code(pending: PendingLogin) -> dict:
     return FACTORS["sms"].begin(pending.person, purpose="login")
 
 
-def finish_sms_login(pending: PendingLogin, code: str) -> LoginSession:
-    """Check the SMS code; on success the login session exists (acr loa:2)."""
+def start_face_second_factor(pending: PendingLogin, return_url: str) -> str:
+    """Open a face check for the pending login; returns where the person scans."""
+    return FACTORS["face"].begin(pending.person, purpose="login", return_url=return_url)["url"]
+
+
+def finish_second_factor(pending: PendingLogin, method: str, response: str) -> LoginSession:
+    """Check the second factor (SMS code, or a face check's id); on success the login session
+    exists: loa:2 with SMS, loa:3 with face (DESIGN.md section 4)."""
+    audit = {"phone": mask_phone(pending.person.phone)} if method == "sms" else {}
     try:
-        result = FACTORS["sms"].verify(pending.person, code, purpose="login")
+        result = FACTORS[method].verify(pending.person, response, purpose="login")
     except FactorError as error:
-        record_event("login.sms", "failure", subject=pending.person.sub, reason=error.code)
+        record_event(f"login.{method}", "failure", subject=pending.person.sub, reason=error.code, **audit)
         raise
-    record_event("login.sms", subject=pending.person.sub)
+    record_event(f"login.{method}", subject=pending.person.sub, **audit)
+    if result.amr == "face":
+        raise_realname_level_by_face(pending.person)
     session.pop(PENDING_KEY, None)
-    return create_login_session(pending.person, pending.amr + [result.amr])
+    if pending.must_change_password:
+        # FAQ 8: no login session with the initial password; change it, then log in again.
+        start_forced_password_change(pending.person, pending.interaction)
+        raise PasswordChangeRequired()
+    return create_login_session(pending.person, pending.amr + [result.amr], pending.business)

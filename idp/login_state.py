@@ -14,6 +14,7 @@ from flask import current_app, session
 from sqlalchemy import select, update
 
 from idp.audit import record_event
+from idp.backchannel_logout import enqueue_backchannel_logouts
 from idp.clock import utcnow
 from idp.database import db
 from idp.models import Grant, LoginSession, Person
@@ -80,6 +81,15 @@ def create_login_session(person: Person, amr: list[str], business: str = "natura
     return login
 
 
+def step_up_login_session(login: LoginSession, person: Person, amr: str) -> None:
+    """Add a factor done now to the live session (``auth_time`` moves, ``sid`` stays, so the
+    relying parties already served keep their grants)."""
+    login.amr = with_mfa([m for m in login.amr if m != "mfa"] + [amr])
+    login.acr = derive_acr(login.amr)
+    login.auth_time = int(time.time())
+    record_event("login.step_up", subject=person.sub, acr=login.acr, amr=login.amr, sid=login.id[:8])
+
+
 def current_login() -> LoginContext | None:
     """The browser's live login, if any."""
     login_id = session.get("login_session_id")
@@ -95,14 +105,20 @@ def current_login() -> LoginContext | None:
 
 
 def end_login_session(login: LoginSession, reason: str) -> None:
-    """Log out: the session ends and every grant made from it is revoked."""
-    db.session.execute(
-        update(LoginSession).where(LoginSession.id == login.id).values(ended_at=utcnow())
-    )
+    """Log out: the session ends, every grant made from it is revoked, and every relying party
+    that took part is told by back-channel logout (queued in this transaction, sent later)."""
+    # Guarded, so of two callers ending one session (a logout racing the expiry sweep) only
+    # one queues the back-channel messages.
+    ended_now = db.session.execute(
+        update(LoginSession).where(LoginSession.id == login.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow()).returning(LoginSession.id)
+    ).first()
     grant_ids = db.session.execute(
         select(Grant.id).where(Grant.login_session_id == login.id, Grant.revoked_at.is_(None))
     ).scalars()
     for grant_id in grant_ids:
         revoke_grant(grant_id, reason)
     person = db.session.get(Person, login.person_id)
+    if ended_now is not None and person is not None:
+        enqueue_backchannel_logouts(login, person)
     record_event("logout", subject=person.sub if person else None, reason=reason, sid=login.id[:8])

@@ -8,6 +8,8 @@ passed to :func:`idp.create_app` (tests).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -27,6 +29,12 @@ class Settings:
     DATABASE_URL: str = ""
     #: Folder of the on-disk signing keyring.
     KEYS_DIR: str = "keys"
+    #: "file" (the keys/ folder) or "database" (several nodes sharing one database).
+    KEYRING_STORE: str = "file"
+    #: Seconds between a worker's checks for a changed keyring (must stay below JWKS_MAX_AGE).
+    KEYRING_REFRESH_SECONDS: int = 5
+    #: Rotate signing keys automatically every this many days; 0 leaves rotation to `idp keys rotate`.
+    KEY_ROTATION_DAYS: int = 0
     #: Key-encryption passphrase for private keys at rest; empty only outside production.
     KEY_PASSPHRASE: str = ""
     #: "development" or "production"; production refuses unsafe defaults.
@@ -51,6 +59,24 @@ class Settings:
     #: Codes one phone may receive per day (Asia/Shanghai), against SMS pumping.
     SMS_DAILY_CAP: int = 10
 
+    #: "development" (a stand-in service with a pass/fail page) or "http" (a real provider).
+    FACE_PROVIDER: str = "development"
+    #: Base URL, application id and signing secret of the real face verification service.
+    FACE_PROVIDER_URL: str = ""
+    FACE_PROVIDER_APP_ID: str = ""
+    FACE_PROVIDER_SECRET: str = ""
+    #: Minimum similarity score the provider must report for a face check to pass.
+    FACE_SIMILARITY_THRESHOLD: float = 0.8
+    #: A provider result older than this many seconds is stale and refused.
+    FACE_RESULT_MAX_AGE: int = 300
+    #: Seconds a started face check may take before it expires.
+    FACE_CHECK_TTL: int = 300
+
+    #: Seconds a self-registration may take from document to face scan; then it leaves no trace.
+    REGISTRATION_TTL: int = 1800
+    #: Days a service hall's real-name record waits for its registration (FAQ 6, 7) before it lapses.
+    REALNAME_RECORD_TTL: int = 90
+
     #: Consecutive failures of one method in one day that lock it (FAQ 14).
     LOCKOUT_THRESHOLD: int = 5
     #: The day boundary for lockout and SMS caps is the bureau's local day.
@@ -72,14 +98,54 @@ class Settings:
     LOGIN_SESSION_TTL: int = 8 * 3600
     #: Seconds a half-finished login (password done, SMS pending) may wait.
     LOGIN_STEP_TTL: int = 600
+    #: Password, phone and username changes need a login at most this many seconds old.
+    ACCOUNT_REAUTH_MAX_AGE: int = 900
     #: Seconds client registrations are cached per worker (token endpoint speed).
     CLIENT_CACHE_TTL: int = 30
     #: Cache-Control max-age of the JWKS document, shorter than key pre-publication.
     JWKS_MAX_AGE: int = 300
+    #: Seconds a QR login code (QR payload, user code, device code) stays valid (DESIGN.md section 7).
+    QR_CODE_TTL: int = 120
+    #: RFC 8628 ``interval``: minimum seconds between two token-endpoint polls of one QR code.
+    QR_POLL_INTERVAL: int = 5
+    #: Seconds the login page's long poll waits for news before answering "no change" (holds a thread).
+    QR_WAIT_SECONDS: int = 20
+    #: Unknown QR codes an app (or an IP) may present per QR_GUESS_WINDOW: user codes are short.
+    QR_GUESS_LIMIT: int = 10
+    QR_GUESS_WINDOW: int = 600
+    #: Lowest real-name level here with which the IIT app may log a person in (FAQ 11; 3 = verified).
+    QR_IIT_MIN_REALNAME_LEVEL: int = 3
+    #: Longest lifetime an external app's signed approval may have (bounds its single-use record).
+    QR_ASSERTION_MAX_AGE: int = 300
     #: Redis URL for per-IP rate limits shared by workers; empty keeps them per process.
     REDIS_URL: str = ""
     #: Login attempts per IP per minute before 429.
     LOGIN_RATE_LIMIT: str = "30 per minute"
+
+    #: Salt of pairwise subjects; derived from SECRET_KEY when empty (changing it changes every pairwise sub).
+    PAIRWISE_SALT: str = ""
+    #: Seconds a pushed authorization request's request_uri stays usable (RFC 9126 wants well under 600).
+    PAR_TTL: int = 60
+    #: Oldest DPoP proof accepted, in seconds from its ``iat`` (RFC 9449 section 11.1: a short window).
+    DPOP_PROOF_MAX_AGE: int = 60
+    #: Require a server-issued DPoP nonce in every proof (RFC 9449 section 8), so pre-made proofs are useless.
+    DPOP_REQUIRE_NONCE: bool = True
+    #: Seconds one DPoP nonce window lasts; a nonce from the current or the previous window is accepted.
+    DPOP_NONCE_WINDOW: int = 300
+    #: Logout-token lifetime: long enough for a slow relying party, short enough to be useless if leaked.
+    LOGOUT_TOKEN_TTL: int = 120
+    #: Seconds one back-channel logout POST may take before it counts as failed and is retried.
+    BACKCHANNEL_LOGOUT_TIMEOUT: int = 5
+    #: Attempts per logout message before it is given up (and audited as failed).
+    BACKCHANNEL_LOGOUT_MAX_ATTEMPTS: int = 6
+    #: First retry delay in seconds; each further retry doubles it (capped at an hour).
+    BACKCHANNEL_LOGOUT_RETRY_SECONDS: int = 10
+    #: Undelivered logout messages kept at most; beyond it new ones are dropped and audited (bounded queue).
+    BACKCHANNEL_LOGOUT_QUEUE_LIMIT: int = 10_000
+    #: Each serving worker delivers logout messages from a background thread; off leaves it to `idp logout-queue run`.
+    BACKCHANNEL_LOGOUT_WORKER: bool = True
+    #: Seconds between a worker's sweeps for expired login sessions (0 leaves it to `idp sessions expire`).
+    SESSION_SWEEP_SECONDS: int = 60
 
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -103,6 +169,11 @@ class Settings:
 def _coerce(name: str, raw: Any, default: Any) -> Any:
     if isinstance(default, bool):
         return str(raw).lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise SystemExit(f"setting {ENV_PREFIX}{name} must be a number, got {raw!r}") from None
     if isinstance(default, int):
         try:
             return int(raw)
@@ -122,7 +193,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     for key, value in (overrides or {}).items():
         values[key] = value
     settings = Settings(**values)
-    return _with_secret_key(settings)
+    if settings.PAR_TTL >= 600:
+        raise SystemExit("IDP_PAR_TTL must stay below 600 seconds (RFC 9126 section 2.2).")
+    return _with_pairwise_salt(_with_secret_key(settings))
 
 
 def _with_secret_key(settings: Settings) -> Settings:
@@ -131,18 +204,33 @@ def _with_secret_key(settings: Settings) -> Settings:
         return settings
     if settings.is_production:
         raise SystemExit("IDP_SECRET_KEY must be set in production (it keys CSRF tokens and code hashes).")
-    path = settings.instance_path / "secret_key"
+    return dataclasses.replace(settings, SECRET_KEY=_instance_secret(settings, "secret_key", 48))
+
+
+def _instance_secret(settings: Settings, name: str, nbytes: int) -> str:
+    """A random secret kept in INSTANCE_DIR/``name``, created on first use."""
+    path = settings.instance_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         # Written aside, then linked into place: concurrent first starts agree on one secret.
-        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        tmp = path.with_name(f".{name}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
+            fh.write(secrets.token_urlsafe(nbytes))
         try:
             os.link(tmp, path)
         except FileExistsError:
             pass
         finally:
             tmp.unlink()
-    return dataclasses.replace(settings, SECRET_KEY=path.read_text().strip())
+    return path.read_text().strip()
+
+
+def _with_pairwise_salt(settings: Settings) -> Settings:
+    """Derive the pairwise-subject salt from the secret key when none is set, so every restart (and
+    every node) computes the same pairwise ``sub``.  Set PAIRWISE_SALT explicitly before ever
+    rotating SECRET_KEY: a new salt gives every person a new pairwise ``sub`` at every relying party."""
+    if settings.PAIRWISE_SALT:
+        return settings
+    derived = hmac.new(settings.SECRET_KEY.encode(), b"qdtax-idp pairwise subject salt", hashlib.sha256).hexdigest()
+    return dataclasses.replace(settings, PAIRWISE_SALT=derived)

@@ -22,9 +22,12 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
 from idp.audit import record_event
+from idp.claims import business_claims
 from idp.clock import utcnow
 from idp.database import db
+from idp.dpop import current_dpop_proof
 from idp.models import Client, Grant, Person, RefreshToken, RevokedToken
+from idp.subjects import subject_for_client_id
 
 
 def digest(value: str) -> str:
@@ -44,7 +47,18 @@ class TokenSubject:
     grant: Grant
 
     def get_user_id(self) -> str:
-        return self.person.sub
+        """The ``sub`` of every token of this grant: pairwise for third-party clients."""
+        return subject_for_client_id(self.person, self.grant.client_id)
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """The person an access token speaks for, with the business context it carries."""
+
+    person: Person
+    context: dict
+    #: The ``sub`` the token carries (pairwise for third-party clients); userinfo repeats it.
+    subject: str | None = None
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
@@ -64,9 +78,22 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         return list(user.grant.amr) if user else None
 
     def get_extra_claims(self, client, grant_type, user: TokenSubject | None, scope) -> dict:
+        claims: dict = {}
+        if proof := current_dpop_proof():
+            # RFC 9449 section 6.1: the token is bound to the key of the request's DPoP proof.
+            claims["cnf"] = {"jkt": proof.jkt}
         if not user:
-            return {}
-        return {"sid": user.grant.login_session_id, "grant_id": user.grant.id}
+            return claims
+        grant = user.grant
+        return {**claims, "sid": grant.login_session_id, "grant_id": grant.id,
+                **business_claims(grant.business, grant.entity, grant.act)}
+
+    def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+        token = super().generate(grant_type, client, user=user, scope=scope, expires_in=expires_in,
+                                 include_refresh_token=include_refresh_token)
+        if current_dpop_proof() is not None:
+            token["token_type"] = "DPoP"  # RFC 9449 section 5
+        return token
 
 
 def create_token_generator(issuer: str, access_token_ttl: int) -> AccessTokenGenerator:
@@ -93,6 +120,7 @@ def save_token(token: dict, request) -> None:
             client_id=request.client.client_id,
             scope=token.get("scope", ""),
             expires_at=expires_at,
+            dpop_jkt=proof.jkt if (proof := current_dpop_proof()) else None,
         )
     )
 
@@ -150,8 +178,20 @@ class AccessToken:
     def get_client(self) -> Client | None:
         return current_app.extensions["idp.clients"].query_client(self.get_client_id())
 
-    def get_user(self) -> Person | None:
-        return db.session.execute(select(Person).where(Person.sub == self.claims["sub"])).scalar_one_or_none()
+    @property
+    def jkt(self) -> str | None:
+        """RFC 9449 section 6.1: the key thumbprint a DPoP-bound token is bound to."""
+        cnf = self.claims.get("cnf")
+        return cnf.get("jkt") if isinstance(cnf, dict) else None
+
+    def get_user(self) -> TokenHolder | None:
+        # Through the grant: a pairwise ``sub`` cannot be looked up, only recomputed.
+        grant = db.session.get(Grant, self.claims.get("grant_id") or "")
+        person = db.session.get(Person, grant.person_id) if grant is not None else None
+        if person is None:
+            return None
+        context = {k: self.claims[k] for k in ("business", "entity", "act") if k in self.claims}
+        return TokenHolder(person, context, self.claims["sub"])
 
     def revoke(self) -> None:
         db.session.merge(
@@ -159,8 +199,10 @@ class AccessToken:
         )
 
     def introspect(self) -> dict:
-        keys = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time", "acr", "amr", "sid")
-        return {"token_type": "Bearer", **{k: self.claims[k] for k in keys if k in self.claims}}
+        keys = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time", "acr", "amr", "sid",
+                "business", "entity", "act")
+        bound = {"token_type": "DPoP", "cnf": {"jkt": self.jkt}} if self.jkt else {"token_type": "Bearer"}
+        return {**bound, **{k: self.claims[k] for k in keys if k in self.claims}}
 
 
 def load_access_token(token_string: str) -> AccessToken | None:
@@ -203,11 +245,13 @@ class StoredRefreshToken:
     def introspect(self) -> dict:
         grant = db.session.get(Grant, self.row.grant_id)
         person = db.session.get(Person, grant.person_id)
+        bound = {"cnf": {"jkt": self.row.dpop_jkt}} if self.row.dpop_jkt else {}
         return {
+            **bound,
             "token_type": "refresh_token",
             "scope": self.row.scope,
             "client_id": self.row.client_id,
-            "sub": person.sub,
+            "sub": subject_for_client_id(person, self.row.client_id),
             "exp": int(self.row.expires_at.timestamp()),
             "iat": int(self.row.issued_at.timestamp()),
             "iss": current_app.config["IDP"].ISSUER,

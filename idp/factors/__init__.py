@@ -7,11 +7,12 @@ method name to it.  A factor never touches the OAuth layer.
 from __future__ import annotations
 
 from idp.factors.base import Factor
+from idp.factors.face import FaceFactor
 from idp.factors.password import PasswordFactor
 from idp.factors.sms_code import SmsCodeFactor
 
 FACTORS: dict[str, Factor] = {
-    factor.METHOD: factor for factor in (PasswordFactor(), SmsCodeFactor())
+    factor.METHOD: factor for factor in (PasswordFactor(), SmsCodeFactor(), FaceFactor())
 }
 
 __all__ = ["FACTORS", "Factor"]

@@ -34,7 +34,11 @@ def check_not_locked(person: Person, method: str) -> None:
 
 
 def record_failure(person: Person, method: str) -> int:
-    """Count one failure (a counter from an earlier day restarts at one); returns today's count."""
+    """Count one failure (a counter from an earlier day restarts at one); returns today's count.
+
+    Raises :class:`MethodLocked` when this failure reaches the threshold, so the person learns of
+    the lock on the attempt that caused it rather than on the next one (FAQ 14).
+    """
     today = local_day()
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     stmt = insert(MethodLockout).values(
@@ -53,6 +57,8 @@ def record_failure(person: Person, method: str) -> int:
     failures = db.session.execute(stmt).scalar_one()
     if failures == _threshold():
         record_event("factor.locked", "failure", subject=person.sub, method=method)
+    if failures >= _threshold():
+        raise MethodLocked(method=method)
     return failures
 
 

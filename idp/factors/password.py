@@ -8,7 +8,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
+from idp.audit import record_event
 from idp.factors.base import FactorResult, WrongCredential
+from idp.factors.legacy_hashes import check_legacy_hash_format, verify_legacy_hash
 from idp.factors.lockout import check_not_locked, record_failure, reset_failures
 from idp.models import Person
 
@@ -31,6 +33,14 @@ def hash_password(password: str) -> str:
 def check_password(person: Person, password: str) -> bool:
     """Verify without counting failures; upgrades the stored hash when parameters changed."""
     hasher = password_hasher()
+    if check_legacy_hash_format(person.password_hash):
+        # A migrated account's hash from the old system: verified once, then replaced by argon2id.
+        if not verify_legacy_hash(person.password_hash, password):
+            return False
+        scheme = person.password_hash.split("$", 1)[0]
+        person.password_hash = hasher.hash(password)
+        record_event("password.hash_upgraded", subject=person.sub, previous=scheme, now="argon2id")
+        return True
     try:
         hasher.verify(person.password_hash, password)
     except (VerificationError, InvalidHashError):

@@ -20,7 +20,7 @@ from idp.identity_documents import mask_phone
 from idp.models import Person, SmsCode
 
 MESSAGE_TEMPLATE = "【青岛税务】您的{purpose}验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。"
-PURPOSE_NAMES = {"login": "登录"}
+PURPOSE_NAMES = {"login": "登录", "register": "注册", "change_phone": "更换手机号", "reset": "找回密码"}
 
 
 def _code_hmac(phone: str, purpose: str, code: str) -> str:
@@ -39,8 +39,9 @@ def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> in
     """
     settings = current_app.config["IDP"]
     today = local_day()
+    # The cooldown guards codes still outstanding; once one is used, the next login may have one.
     last_sent = db.session.execute(
-        select(func.max(SmsCode.sent_at)).where(SmsCode.phone == phone)
+        select(func.max(SmsCode.sent_at)).where(SmsCode.phone == phone, SmsCode.consumed_at.is_(None))
     ).scalar_one_or_none()
     if last_sent is not None:
         wait = settings.SMS_RESEND_COOLDOWN - int((utcnow() - last_sent).total_seconds())

@@ -8,7 +8,9 @@ from idp.grants.authorization_code import AuthorizationCodeGrant
 from idp.grants.client_credentials import ClientCredentialsGrant
 from idp.grants.id_token import IdTokenExtension
 from idp.grants.pkce import RequiredS256CodeChallenge
+from idp.grants.qr_scan import QrScanGrant
 from idp.grants.refresh_token import RefreshTokenGrant
+from idp.grants.token_exchange import TokenExchangeGrant
 
 
 def register_grants(server: AuthorizationServer) -> None:
@@ -18,3 +20,5 @@ def register_grants(server: AuthorizationServer) -> None:
     )
     server.register_grant(RefreshTokenGrant, extensions=[IdTokenExtension()])
     server.register_grant(ClientCredentialsGrant)
+    server.register_grant(TokenExchangeGrant, extensions=[IdTokenExtension()])
+    server.register_grant(QrScanGrant, extensions=[IdTokenExtension()])

@@ -7,17 +7,20 @@ wins; presenting a spent code again revokes everything the first redemption issu
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oidc.core.grants.util import is_openid_scope
 from flask import current_app
 from sqlalchemy import select, update
 
 from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import db
+from idp.dpop import check_dpop_binding
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.login_state import LoginContext
 from idp.models import AuthorizationCode, Grant, Person
@@ -58,12 +61,24 @@ class RedeemedCode:
         return self.row.code_challenge_method
 
 
+DPOP_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
     AUTHORIZATION_CODE_LENGTH = 43
 
     def generate_authorization_code(self) -> str:
         return secrets.token_urlsafe(32)
+
+    def validate_authorization_request(self) -> str:
+        redirect_uri = super().validate_authorization_request()
+        # RFC 9449 section 10: dpop_jkt is an RFC 7638 SHA-256 thumbprint, base64url.
+        jkt = self.request.payload.data.get("dpop_jkt")
+        if jkt is not None and not DPOP_JKT.fullmatch(jkt):
+            raise InvalidRequestError("'dpop_jkt' must be a base64url SHA-256 JWK thumbprint.",
+                                      redirect_uri=redirect_uri)
+        return redirect_uri
 
     def save_authorization_code(self, code: str, request) -> None:
         settings = current_app.config["IDP"]
@@ -78,6 +93,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             auth_time=login.session.auth_time,
             acr=login.session.acr,
             amr=list(login.session.amr),
+            business=login.session.business,
+            entity_id=login.session.entity_id,
+            entity=login.session.entity,
+            act=login.session.act,
             expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_TTL),
         )
         data = request.payload.data
@@ -90,9 +109,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 client_id=request.client.client_id,
                 redirect_uri=request.payload.redirect_uri,
                 scope=grant.scope,
-                nonce=data.get("nonce"),
+                # Only OpenID requests have their nonce checked (IdTokenExtension); elsewhere it
+                # is an unknown parameter, ignored (RFC 6749 section 3.1).
+                nonce=data.get("nonce") if is_openid_scope(grant.scope) else None,
                 code_challenge=data["code_challenge"],
                 code_challenge_method=data["code_challenge_method"],
+                dpop_jkt=data.get("dpop_jkt"),
                 issued_at=now,
                 expires_at=now + timedelta(seconds=settings.CODE_TTL),
             )
@@ -104,6 +126,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         now = utcnow()
         code_hash = digest(code)
+        # Before the code is spent: a client told to retry with a DPoP nonce keeps its code.
+        check_dpop_binding(client, db.session.execute(select(AuthorizationCode.dpop_jkt).where(
+            AuthorizationCode.code_hash == code_hash, AuthorizationCode.client_id == client.client_id)).scalar())
         consumed = db.session.execute(
             update(AuthorizationCode)
             .where(

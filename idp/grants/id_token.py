@@ -8,20 +8,31 @@ from __future__ import annotations
 
 import time
 
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.core import grants as oidc_grants
 from flask import current_app
 from joserfc.jwk import KeySet
 from sqlalchemy import exists, select
 
-from idp.claims import generate_user_info
+from idp.claims import business_claims, generate_user_info
 from idp.database import db
+from idp.keyring import DEFAULT_ALGORITHM
 from idp.models import AuthorizationCode
 from idp.tokens import TokenSubject
+
+MAX_NONCE_LENGTH = 255
 
 
 class IdTokenExtension(oidc_grants.OpenIDCode):
     def __init__(self) -> None:
         super().__init__(require_nonce=False)
+
+    def validate_openid_authorization_request(self, grant, redirect_uri) -> None:
+        nonce = grant.request.payload.data.get("nonce")
+        # The code row keeps the nonce in 255 characters; PostgreSQL refuses NUL in text.
+        if nonce and (len(nonce) > MAX_NONCE_LENGTH or "\x00" in nonce):
+            raise InvalidRequestError(f"'nonce' must be at most {MAX_NONCE_LENGTH} characters.")
+        super().validate_openid_authorization_request(grant, redirect_uri)
 
     def exists_nonce(self, nonce: str, request) -> bool:
         return db.session.execute(
@@ -34,10 +45,12 @@ class IdTokenExtension(oidc_grants.OpenIDCode):
 
     def resolve_client_private_key(self, client) -> KeySet:
         # A one-key set makes joserfc put the active key's kid in the header.
-        return KeySet([current_app.extensions["idp.keyring"].active_key().key])
+        alg = self.get_client_algorithm(client)
+        return KeySet([current_app.extensions["idp.keyring"].active_key(alg).key])
 
     def get_client_algorithm(self, client) -> str:
-        return current_app.extensions["idp.keyring"].active_key().alg
+        """The client's registered ``id_token_signed_response_alg`` (ES256 unless it chose RS256/EdDSA)."""
+        return client.id_token_signed_response_alg or DEFAULT_ALGORITHM
 
     def get_client_claims(self, client) -> dict:
         settings = current_app.config["IDP"]
@@ -59,7 +72,9 @@ class IdTokenExtension(oidc_grants.OpenIDCode):
         return claims
 
     def generate_user_info(self, user: TokenSubject, scope: str) -> dict:
-        return generate_user_info(user.person, scope)
+        grant = user.grant
+        return generate_user_info(user.person, scope, business_claims(grant.business, grant.entity, grant.act),
+                                  subject=user.get_user_id())
 
     def __call__(self, grant) -> None:
         if grant.GRANT_TYPE == "authorization_code":

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.database import db
@@ -35,7 +36,23 @@ class Client(db.Model, ClientMixin):
     jwks: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), nullable=False, default="ES256")
     first_party: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: Which kind of app may approve QR logins (idp.clients.QR_APPROVER_KINDS), or None.
+    qr_approver: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    #: OpenID Connect Back-Channel Logout 1.0 section 2.2 registration.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false())
+    #: RFC 9126 section 6: plain authorization requests from this client are refused.
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false())
+    #: RFC 9449 section 5.2: this client's tokens are always DPoP-bound.
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false())
+    #: "public" or "pairwise" (OIDC Core 8); rows older than pairwise subjects keep "public".
+    subject_type: Mapped[str] = mapped_column(String(16), nullable=False, default="public", server_default="public")
+    #: OIDC Core 8.1: its host, not the redirect URIs', is the sector of pairwise subjects.
+    sector_identifier_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     @property
     def is_public(self) -> bool:
@@ -44,6 +61,13 @@ class Client(db.Model, ClientMixin):
     @property
     def client_metadata(self) -> dict:
         return {"post_logout_redirect_uris": self.post_logout_redirect_uris}
+
+    @property
+    def sector_identifier(self) -> str | None:
+        """The host pairwise subjects are computed for (OIDC Core 8.1)."""
+        uris = [self.sector_identifier_uri] if self.sector_identifier_uri else self.redirect_uris
+        hosts = {urlsplit(uri).hostname for uri in uris}
+        return hosts.pop() if len(hosts) == 1 else None
 
     def get_client_id(self) -> str:
         return self.client_id

@@ -33,7 +33,10 @@ class LoginSession(db.Model):
     amr: Mapped[list] = mapped_column(JSONType, nullable=False)
     acr: Mapped[str] = mapped_column(String(64), nullable=False)
     business: Mapped[str] = mapped_column(String(32), nullable=False, default="natural_person")
+    entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     entity: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
+    act: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: Indexed for the sweep that ends expired sessions (and sends their back-channel logouts).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

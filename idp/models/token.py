@@ -28,6 +28,12 @@ class Grant(db.Model):
     auth_time: Mapped[int] = mapped_column(Integer, nullable=False)
     acr: Mapped[str] = mapped_column(String(64), nullable=False)
     amr: Mapped[list] = mapped_column(JSONType, nullable=False)
+    #: Business entry and the taxpayer acted for, as chosen at login (refresh re-checks the role).
+    business: Mapped[str] = mapped_column(String(32), nullable=False, default="natural_person")
+    entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    entity: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
+    #: RFC 8693 ``act``: the agency an agent acts through.
+    act: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     #: Absolute end of the family, whatever refreshes happen.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -47,6 +53,8 @@ class AuthorizationCode(db.Model):
     nonce: Mapped[str | None] = mapped_column(String(255), nullable=True)
     code_challenge: Mapped[str] = mapped_column(String(128), nullable=False)
     code_challenge_method: Mapped[str] = mapped_column(String(8), nullable=False)
+    #: RFC 9449 section 10: only a DPoP proof with this key thumbprint may redeem the code.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43), nullable=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -63,6 +71,8 @@ class RefreshToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     #: Set when rotated: presenting it again is reuse and revokes the family.
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: RFC 9449 section 5: using it needs a DPoP proof with this key thumbprint.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43), nullable=True)
 
 
 class RevokedToken(db.Model):

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from idp.database import db
 from idp.factors.base import FactorError
 from idp.factors.sms_gateway import SmsDeliveryFailed
-from idp.i18n import LOCALE_COOKIE, match_locale
-from idp.identity_documents import mask_document_number, mask_phone
-from idp.interactions import interaction_param, resume_url
+from idp.i18n import LOCALE_COOKIE, remember_locale
+from idp.identity_documents import mask_phone
+from idp.consent.policy import requested_entries
+from idp.interactions import interaction_param, interaction_params, resume_url
 from idp.login_flow import (
     LoginExpired,
-    finish_sms_login,
+    finish_second_factor,
     pending_login,
     send_second_factor_code,
     start_password_login,
 )
-from idp.login_state import current_login
+from idp.password_change import PasswordChangeRequired
 
 bp = Blueprint("login", __name__)
 
@@ -31,19 +34,25 @@ def error_key(error: FactorError) -> str:
     return f"error_{error.code}"
 
 
-def _render_login(interaction: str | None, error: FactorError | None = None, identifier: str = ""):
+def _render_login(interaction: str | None, error: FactorError | str | None = None, identifier: str = "",
+                  business: str | None = None):
+    """The login page; ``error`` is a factor refusal or a message key."""
     status = 200 if error is None else 400
+    allowed, preselected = requested_entries(interaction_params(interaction) or {})
     return render_template(
         "login.html",
         interaction=interaction or "",
         identifier=identifier or interaction_param(interaction, "login_hint") or "",
-        error=error_key(error) if error else None,
-        error_params=error.params if error else {},
+        entries=allowed,
+        business=business if business in allowed else preselected or allowed[0],
+        error=error if isinstance(error, str) else error_key(error) if error else None,
+        error_params=error.params if isinstance(error, FactorError) else {},
     ), status
 
 
 @bp.route("/login", methods=["GET"])
 def login_page():
+    remember_locale(request.args.get("ui_locales"))
     return _render_login(request.args.get("interaction"))
 
 
@@ -52,22 +61,27 @@ def login_submit():
     interaction = request.form.get("interaction") or None
     identifier = request.form.get("identifier", "")
     password = request.form.get("password", "")
+    business = request.form.get("business")
     if not identifier.strip() or not password:
-        return render_template("login.html", interaction=interaction or "", identifier=identifier,
-                               error="error_missing_fields", error_params={}), 400
+        return _render_login(interaction, "error_missing_fields", identifier, business)
     try:
-        start_password_login(identifier, password, interaction)
-        pending = pending_login()
-        sent = send_second_factor_code(pending)
+        start_password_login(identifier, password, interaction, business)
     except FactorError as error:
         db.session.commit()  # failure counters and audit rows must persist
-        return _render_login(interaction, error, identifier)
+        return _render_login(interaction, error, identifier, business)
+    db.session.commit()
+    # The password step stands whatever happens to the SMS: the second-factor page reports a
+    # send problem and still offers the face scan.
+    try:
+        send_second_factor_code(pending_login())
+    except FactorError as error:
+        db.session.commit()
+        return _render_sms(error_key(error), error.params, 429)
     except SmsDeliveryFailed:
         db.session.rollback()
-        return render_template("login.html", interaction=interaction or "", identifier=identifier,
-                               error="error_sms_unavailable", error_params={}), 503
+        return _render_sms("error_sms_unavailable", {}, 503)
     db.session.commit()
-    return redirect(url_for("login.sms_page", expires_in=sent["expires_in"]))
+    return redirect(url_for("login.sms_page"))
 
 
 def _render_sms(error: str | None = None, params: dict | None = None, status: int = 200):
@@ -90,14 +104,17 @@ def sms_page():
 def sms_submit():
     try:
         pending = pending_login()
-        finish_sms_login(pending, request.form.get("code", ""))
+        finish_second_factor(pending, "sms", request.form.get("code", ""))
     except LoginExpired as error:
         return _render_login(None, error)
+    except PasswordChangeRequired:
+        db.session.commit()
+        return redirect(url_for("password_change.change_page"))
     except FactorError as error:
         db.session.commit()
         return _render_sms(error_key(error), error.params, 400)
     db.session.commit()
-    return redirect(resume_url(pending.interaction) or url_for("login.account"))
+    return redirect(resume_url(pending.interaction) or url_for("account.home"))
 
 
 @bp.route("/login/sms/resend", methods=["POST"])
@@ -116,31 +133,16 @@ def sms_resend():
     return redirect(url_for("login.sms_page"))
 
 
-@bp.route("/register")
-def register():
-    return render_template("message.html", title_key="register_title", message_key="register_unavailable", params={})
-
-
-@bp.route("/")
-def account():
-    login = current_login()
-    if login is None:
-        return redirect(url_for("login.login_page"))
-    return render_template(
-        "account.html",
-        person=login.person,
-        document=mask_document_number(login.person.doc_number),
-        phone=mask_phone(login.person.phone),
-        login=login.session,
-    )
-
-
 @bp.route("/lang/<locale>")
 def switch_language(locale: str):
     target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\host" as "//host": either would leave the site (open redirect).
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
         target = "/"
-    response = make_response(redirect(target))
-    if chosen := match_locale(locale):
+    # The page's own ui_locales would otherwise outrank the choice made here.
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ui_locales"]
+    response = make_response(redirect(urlunsplit(parts._replace(query=urlencode(query)))))
+    if chosen := remember_locale(locale):
         response.set_cookie(LOCALE_COOKIE, chosen, max_age=365 * 86400, httponly=True, samesite="Lax")
     return response

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, current_app, redirect, render_template, request, session
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from idp.database import db
+from idp.dpop import accept_request_proof, with_dpop_nonce
 from idp.login_state import current_login, end_login_session
+from idp.subjects import check_subject_names
 
 bp = Blueprint("protocol", __name__)
 
@@ -22,24 +28,69 @@ def _committed(response):
     return response
 
 
+def _unless_repeated(create_response: Callable[[], Response]) -> Response:
+    """RFC 6749 section 3.2 (reused by RFC 7009 and RFC 7662): parameters MUST NOT be
+    included more than once; authlib would silently take the first value."""
+    if any(len(values) > 1 for _, values in request.values.lists()):
+        # The names are the sender's bytes: not echoed into error_description.
+        error = InvalidRequestError("A parameter was sent more than once.")
+        return _server().handle_error_response(None, error)
+    return create_response()
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def request_too_large(error: RequestEntityTooLarge):
+    """Over MAX_CONTENT_LENGTH: the endpoint's own error shape, JSON for the back-channel ones."""
+    if request.endpoint == "protocol.end_session":
+        return render_template("message.html", title_key="error_bad_request_title",
+                               message_key="error_bad_request_title", params={}), 413
+    too_large = InvalidRequestError("The request body is too large.", status_code=413)
+    return _committed(_server().handle_error_response(None, too_large))
+
+
+def _token_response() -> Response:
+    try:
+        # RFC 9449 section 5: the proof is checked before any code or refresh token is spent.
+        accept_request_proof()
+    except OAuth2Error as error:
+        return _server().handle_error_response(None, error)
+    return _server().create_token_response()
+
+
 @bp.route("/token", methods=["POST"])
 def token():
-    return _committed(_server().create_token_response())
+    return _committed(with_dpop_nonce(_unless_repeated(_token_response)))
+
+
+@bp.route("/par", methods=["POST"])
+def pushed_authorization_request():
+    """RFC 9126: the client pushes its authorization request and gets a request_uri for /authorize."""
+    return _committed(with_dpop_nonce(_unless_repeated(
+        lambda: _server().create_endpoint_response("pushed_authorization"))))
 
 
 @bp.route("/introspect", methods=["POST"])
 def introspect():
-    return _committed(_server().create_endpoint_response("introspection"))
+    return _committed(_unless_repeated(lambda: _server().create_endpoint_response("introspection")))
 
 
 @bp.route("/revoke", methods=["POST"])
 def revoke():
-    return _committed(_server().create_endpoint_response("revocation"))
+    return _committed(_unless_repeated(lambda: _server().create_endpoint_response("revocation")))
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo():
-    return _committed(_server().create_endpoint_response("userinfo"))
+    return _committed(with_dpop_nonce(_server().create_endpoint_response("userinfo")))
+
+
+def _hint_names_someone_else(logout_request, login) -> bool:
+    """An ID token of another person than the one logged in here (its ``sub`` may be pairwise)
+    is no reason to log this person out unasked."""
+    claims = logout_request.id_token_claims
+    if claims is None or login is None:
+        return False
+    return not check_subject_names(claims.get("sub"), login.person, logout_request.client)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -50,12 +101,12 @@ def end_session():
     except OAuth2Error as error:
         return render_template("message.html", title_key="error_bad_request_title",
                                message_key="error_bad_request", params={"error": error.error}), 400
-    if logout_request.needs_confirmation:
+    login = current_login()
+    if logout_request.needs_confirmation or _hint_names_someone_else(logout_request, login):
         if request.method == "GET":
             return render_template("logout_confirm.html", params=request.args)
         # Without an id_token_hint only our own confirmation form may log the person out.
         current_app.extensions["csrf"].protect()
-    login = current_login()
     if login is not None:
         end_login_session(login.session, "rp_logout" if logout_request.client else "user_logout")
     session.clear()

@@ -1,4 +1,4 @@
-"""Every page text, in Simplified Chinese and English (FAQ and DOMAIN.md section 4 wording)."""
+"""Texts of the login pages and shared page chrome (FAQ and DOMAIN.md section 4 wording)."""
 
 MESSAGES: dict[str, dict[str, str]] = {
     "site_name": {"zh-CN": "青岛市电子税务局 统一身份认证", "en": "Qingdao e-Tax Unified Login"},
@@ -67,11 +67,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error_not_found": {"zh-CN": "页面不存在", "en": "Page not found"},
     "error_internal": {"zh-CN": "系统繁忙，请稍后再试", "en": "Something went wrong; please try again later."},
     "register_title": {"zh-CN": "自然人用户注册", "en": "Natural-person registration"},
-    "register_unavailable": {
-        "zh-CN": "网上自助注册即将开放。目前请携带身份证件前往办税服务厅办理注册。",
-        "en": "Online self-registration is coming soon. Until then, please register at a tax service hall "
-        "with your identity document.",
-    },
     "account_title": {"zh-CN": "账户中心", "en": "Account centre"},
     "account_signed_in": {"zh-CN": "您已登录：{name}", "en": "Signed in as {name}"},
     "account_document": {"zh-CN": "证件号码", "en": "Document number"},

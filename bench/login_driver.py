@@ -1,0 +1,241 @@
+"""The browser side of a password + SMS login, over real HTTP, for the login benchmark.
+
+One login is what a person's browser and the relying party do, step by step:
+
+1. ``GET /authorize`` (code flow, PKCE S256) → redirect to the login page
+2. ``GET /login`` → the form (CSRF token, interaction id)
+3. ``POST /login`` with the password (argon2id verify) → the code is sent, redirect
+4. ``GET /login/sms`` → the SMS form (the redirect a browser follows)
+5. the code is read from the local SMS sink (what the person reads on the phone)
+6. ``POST /login/sms`` with the code → redirect back to ``/authorize``
+7. ``GET /authorize`` resumed → redirect to the relying party with ``code``
+8. ``POST /token`` by the relying party (client_secret_basic + ``code_verifier``)
+
+``run_logins`` runs N virtual users in parallel processes, each with its own person and
+phone and a fresh cookie jar per login; ``mint_tokens`` logs in once and then uses single
+sign-on to redeem many codes, for the refresh and introspection benchmarks.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import multiprocessing
+import secrets
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import requests
+from provision import BenchPerson, RelyingParty
+
+STEPS = ("authorize", "login_page", "password", "sms_page", "read_sms", "sms_code", "resume", "token")
+
+
+class LoginStepFailed(RuntimeError):
+    def __init__(self, step: str, detail: str):
+        super().__init__(f"{step}: {detail}")
+        self.step = step
+
+
+@dataclass
+class LoginOutcome:
+    ok: bool
+    started: float
+    finished: float
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    failed_step: str | None = None
+    error: str | None = None
+
+
+def _form_value(html: str, name: str) -> str:
+    marker = f'name="{name}" value="'
+    start = html.find(marker)
+    if start < 0:
+        raise LoginStepFailed("form", f"no {name} field in the page")
+    start += len(marker)
+    return html[start:html.index('"', start)]
+
+
+def _location(response: requests.Response, step: str) -> str:
+    if response.status_code not in (302, 303):
+        raise LoginStepFailed(step, f"expected a redirect, got {response.status_code}: {response.text[:200]}")
+    return response.headers["Location"]
+
+
+class Browser:
+    """One person's browser talking to the provider, plus the relying party's back channel."""
+
+    def __init__(self, base_url: str, sink_url: str, rp: RelyingParty, person: BenchPerson):
+        self.base_url = base_url
+        self.sink_url = sink_url
+        self.rp = rp
+        self.person = person
+        self.http = requests.Session()
+        # The relying party's back channel: its own connection, never the browser's cookies.
+        self.back_channel = requests.Session()
+        self.sink = requests.Session()
+        self.timings: dict[str, float] = {}
+
+    def _timed(self, step: str, call, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - started
+
+    def _url(self, location: str) -> str:
+        return urljoin(self.base_url + "/", location)
+
+    def start_authorization(self) -> tuple[requests.Response, str, str]:
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        state = secrets.token_urlsafe(12)
+        params = {
+            "response_type": "code", "client_id": self.rp.client_id, "redirect_uri": self.rp.redirect_uri,
+            "scope": "openid profile phone", "state": state, "nonce": secrets.token_urlsafe(12),
+            "code_challenge": challenge, "code_challenge_method": "S256",
+        }
+        response = self._timed("authorize", self.http.get, f"{self.base_url}/authorize", params=params,
+                               allow_redirects=False)
+        return response, verifier, state
+
+    def sign_in(self, login_location: str) -> str:
+        """Steps 2-6; returns where the provider sends the browser back to (the resumed request)."""
+        page = self._timed("login_page", self.http.get, self._url(login_location))
+        if page.status_code != 200:
+            raise LoginStepFailed("login_page", f"status {page.status_code}")
+        submitted = self._timed("password", self.http.post, f"{self.base_url}/login", allow_redirects=False, data={
+            "csrf_token": _form_value(page.text, "csrf_token"),
+            "interaction": _form_value(page.text, "interaction"),
+            "identifier": self.person.phone,
+            "password": self.person.password,
+        })
+        sms_page = self._timed("sms_page", self.http.get, self._url(_location(submitted, "password")))
+        if sms_page.status_code != 200:
+            raise LoginStepFailed("sms_page", f"status {sms_page.status_code}")
+        sms = self._timed("read_sms", self.sink.get, f"{self.sink_url}/last-code",
+                          params={"phone": self.person.phone})
+        if sms.status_code != 200:
+            raise LoginStepFailed("read_sms", f"no code reached the SMS sink ({sms.status_code})")
+        answered = self._timed("sms_code", self.http.post, f"{self.base_url}/login/sms", allow_redirects=False,
+                               data={"csrf_token": _form_value(sms_page.text, "csrf_token"),
+                                     "code": sms.json()["code"]})
+        return _location(answered, "sms_code")
+
+    def code_from(self, response: requests.Response, state: str, step: str) -> str:
+        location = _location(response, step)
+        if not location.startswith(self.rp.redirect_uri):
+            raise LoginStepFailed(step, f"redirected to {location[:80]} instead of the relying party")
+        query = parse_qs(urlsplit(location).query)
+        if query.get("state") != [state] or "code" not in query:
+            raise LoginStepFailed(step, f"no code for this state in {location[:120]}")
+        return query["code"][0]
+
+    def redeem(self, code: str, verifier: str) -> dict:
+        response = self._timed("token", self.back_channel.post, f"{self.base_url}/token",
+                               headers={"Authorization": self.rp.basic_auth},
+                               data={"grant_type": "authorization_code", "code": code,
+                                     "redirect_uri": self.rp.redirect_uri, "code_verifier": verifier})
+        if response.status_code != 200:
+            raise LoginStepFailed("token", f"status {response.status_code}: {response.text[:200]}")
+        tokens = response.json()
+        if not tokens.get("id_token") or not tokens.get("refresh_token"):
+            raise LoginStepFailed("token", "no id_token or refresh_token in the answer")
+        return tokens
+
+    def full_login(self) -> dict:
+        """Steps 1-8 from an empty cookie jar; returns the token response."""
+        self.http.cookies.clear()
+        first, verifier, state = self.start_authorization()
+        resume = self.sign_in(_location(first, "authorize"))
+        resumed = self._timed("resume", self.http.get, self._url(resume), allow_redirects=False)
+        return self.redeem(self.code_from(resumed, state, "resume"), verifier)
+
+    def single_sign_on_tokens(self) -> dict:
+        """A new code for the already logged-in browser (no login pages), redeemed."""
+        response, verifier, state = self.start_authorization()
+        return self.redeem(self.code_from(response, state, "authorize"), verifier)
+
+
+# --- the login load: N virtual users ---------------------------------------------------------
+
+
+def _virtual_user(base_url: str, sink_url: str, rp: RelyingParty, person: BenchPerson,
+                  start_at: float, stop_at: float, results) -> None:
+    browser = Browser(base_url, sink_url, rp, person)
+    outcomes: list[LoginOutcome] = []
+    time.sleep(max(0.0, start_at - time.time()))
+    while time.time() < stop_at:
+        browser.timings = {}
+        started = time.time()
+        try:
+            browser.full_login()
+            outcomes.append(LoginOutcome(True, started, time.time(), dict(browser.timings)))
+        except (LoginStepFailed, requests.RequestException, ValueError, KeyError) as error:
+            outcomes.append(LoginOutcome(False, started, time.time(), dict(browser.timings),
+                                         getattr(error, "step", type(error).__name__), str(error)[:300]))
+    results.put(outcomes)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def run_logins(base_url: str, sink_url: str, rp: RelyingParty, people: list[BenchPerson],
+               duration: float) -> dict:
+    """Full logins by ``len(people)`` parallel virtual users for ``duration`` seconds."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start_at = time.time() + 1.0  # every process forked and waiting before the clock starts
+    stop_at = start_at + duration
+    workers = [
+        context.Process(target=_virtual_user, args=(base_url, sink_url, rp, person, start_at, stop_at, results))
+        for person in people
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes: list[LoginOutcome] = []
+    for _ in workers:
+        outcomes.extend(results.get(timeout=duration + 120))
+    for worker in workers:
+        worker.join()
+    ok = [o for o in outcomes if o.ok]
+    failed = [o for o in outcomes if not o.ok]
+    elapsed = max((o.finished for o in outcomes), default=stop_at) - start_at
+    latencies = [o.finished - o.started for o in ok]
+    return {
+        "requests": len(ok),
+        "failed": len(failed),
+        "failures": sorted({f"{o.failed_step}: {o.error}" for o in failed})[:5],
+        "duration_s": elapsed,
+        "rps": len(ok) / elapsed if elapsed > 0 else 0.0,
+        "p50_ms": _percentile(latencies, 0.50) * 1000,
+        "p99_ms": _percentile(latencies, 0.99) * 1000,
+        "virtual_users": len(people),
+        "step_p50_ms": {step: _percentile([o.step_seconds[step] for o in ok if step in o.step_seconds], 0.5) * 1000
+                        for step in STEPS},
+    }
+
+
+# --- tokens for the refresh and introspection benchmarks -------------------------------------
+
+
+def _mint(base_url: str, sink_url: str, rp: RelyingParty, person: BenchPerson, count: int) -> list[dict]:
+    browser = Browser(base_url, sink_url, rp, person)
+    minted = [browser.full_login()]
+    while len(minted) < count:
+        minted.append(browser.single_sign_on_tokens())
+    return minted
+
+
+def mint_tokens(base_url: str, sink_url: str, rp: RelyingParty, people: list[BenchPerson],
+                count: int) -> list[dict]:
+    """``count`` token responses, each from its own code (so its own refresh-token family)."""
+    share = -(-count // len(people))
+    with multiprocessing.get_context("fork").Pool(len(people)) as pool:
+        batches = pool.starmap(_mint, [(base_url, sink_url, rp, person, share) for person in people])
+    return [tokens for batch in batches for tokens in batch][:count]

@@ -1,0 +1,79 @@
+"""Ending login sessions that ran out, and clearing protocol state that can no longer be used.
+
+An expired session already stops working for the browser (``current_login``); ending it here
+is what revokes its grants and tells its relying parties (back-channel logout).  It runs from
+``idp sessions expire`` and, opportunistically, from requests (at most every
+``SESSION_SWEEP_SECONDS`` per worker).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Flask
+from sqlalchemy import delete, select
+
+from idp.backchannel_logout import prune_failed_logouts
+from idp.clock import utcnow
+from idp.database import db
+from idp.login_state import end_login_session
+from idp.models import LoginSession, PushedAuthorizationRequest, SeenDpopProof
+
+log = logging.getLogger(__name__)
+
+#: Sessions ended per sweep; a backlog is worked off over the following sweeps.
+SWEEP_BATCH = 200
+
+
+def expire_login_sessions(limit: int = SWEEP_BATCH) -> int:
+    """End (reason ``expired``) up to ``limit`` sessions past their ``expires_at``; the caller commits."""
+    expired = db.session.execute(
+        select(LoginSession)
+        .where(LoginSession.ended_at.is_(None), LoginSession.expires_at <= utcnow())
+        .order_by(LoginSession.expires_at)
+        .limit(limit)
+    ).scalars().all()
+    for login in expired:
+        end_login_session(login, "expired")
+    return len(expired)
+
+
+def prune_spent_protocol_state() -> None:
+    """Drop rows that can no longer matter: expired pushed requests and DPoP proof ``jti``s."""
+    now = utcnow()
+    db.session.execute(delete(PushedAuthorizationRequest).where(PushedAuthorizationRequest.expires_at <= now))
+    db.session.execute(delete(SeenDpopProof).where(SeenDpopProof.expires_at <= now))
+    prune_failed_logouts()
+
+
+class OpportunisticSweep:
+    """A ``before_request`` hook that sweeps at most once per interval in this worker."""
+
+    def __init__(self, interval: int):
+        self.interval = interval
+        self._lock = threading.Lock()
+        # The first request of a process sweeps: a restart does not postpone overdue logouts.
+        self._last = float("-inf")
+
+    def __call__(self) -> None:
+        if time.monotonic() - self._last < self.interval or not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._last = time.monotonic()
+            expire_login_sessions()
+            prune_spent_protocol_state()
+            db.session.commit()
+        except Exception:
+            # The person's request must not fail because housekeeping did; the next sweep retries.
+            log.exception("session expiry sweep failed")
+            db.session.rollback()
+        finally:
+            self._lock.release()
+
+
+def install_session_sweep(app: Flask) -> None:
+    interval = app.config["IDP"].SESSION_SWEEP_SECONDS
+    if interval > 0:
+        app.before_request(OpportunisticSweep(interval))

@@ -1,0 +1,74 @@
+"""Face verification as the second factor of a login (password + face = loa:3)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from idp.database import db
+from idp.factors.base import FactorError
+from idp.factors.face import FaceConsentRequired, FaceIdentity, FacePending, record_face_consent
+from idp.factors.face_provider import FaceProviderError
+from idp.interactions import resume_url
+from idp.login_flow import LoginExpired, finish_second_factor, pending_login, start_face_second_factor
+from idp.password_change import PasswordChangeRequired
+from idp.views.login import error_key
+
+bp = Blueprint("face_login", __name__)
+
+
+def _return_url() -> str:
+    # Absolute, so a real provider's page can send the browser back; {check} is filled in.
+    return current_app.config["IDP"].ISSUER + "/login/face/return?check={check}"
+
+
+@bp.route("/login/face", methods=["GET"])
+def face_start():
+    try:
+        url = start_face_second_factor(pending_login(), _return_url())
+    except LoginExpired:
+        return redirect(url_for("login.login_page"))
+    except FaceConsentRequired:
+        return render_template("face_consent.html", action=url_for("face_login.face_consent"))
+    except FactorError as error:
+        db.session.commit()
+        return render_template("face_result.html", error=error_key(error), error_params=error.params), 400
+    except FaceProviderError:
+        db.session.rollback()
+        return render_template("face_result.html", error="error_face_unavailable", error_params={}), 503
+    db.session.commit()
+    return redirect(url)
+
+
+@bp.route("/login/face/consent", methods=["POST"])
+def face_consent():
+    try:
+        pending = pending_login()
+    except LoginExpired:
+        return redirect(url_for("login.login_page"))
+    record_face_consent(FaceIdentity.of(pending.person))
+    db.session.commit()
+    return redirect(url_for("face_login.face_start"))
+
+
+@bp.route("/login/face/return", methods=["GET"])
+def face_return():
+    """The browser is back from the provider: only a trigger to fetch the provider's result."""
+    try:
+        pending = pending_login()
+        finish_second_factor(pending, "face", request.args.get("check", ""))
+    except LoginExpired:
+        return redirect(url_for("login.login_page"))
+    except PasswordChangeRequired:
+        db.session.commit()
+        return redirect(url_for("password_change.change_page"))
+    except FacePending:
+        return render_template("face_result.html", error="error_face_pending", error_params={},
+                               retry=request.full_path), 202
+    except FactorError as error:
+        db.session.commit()  # failure counters, spent checks and audit rows persist
+        return render_template("face_result.html", error=error_key(error), error_params=error.params), 400
+    except FaceProviderError:
+        db.session.rollback()
+        return render_template("face_result.html", error="error_face_unavailable", error_params={}), 503
+    db.session.commit()
+    return redirect(resume_url(pending.interaction) or url_for("account.home"))

@@ -1,0 +1,139 @@
+"""A person logs in to a relying party in a real browser (Debian's chromium, driven by Playwright).
+
+The relying party is authlib's Flask client on its own port; the provider is served for real.
+Every check is on what the person sees or what the relying party received.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from conftest import register_client
+from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
+from e2e.relying_party import create_relying_party
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+MASKED_PHONE = "138****5678"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # Debian's chromium: Playwright's own browser download does not work on these machines.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser profile of someone whose browser asks for Chinese pages."""
+    context = browser.new_context(locale="zh-CN")
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def relying_party(live_provider: LiveProvider) -> Iterator[LiveServer]:
+    """The e-tax demo app, registered with its own served callback URL."""
+
+    def build(url: str):
+        registered = register_client(live_provider.app, name="电子税务局演示应用", redirect_uris=[f"{url}/callback"])
+        return create_relying_party(issuer=live_provider.url, client_id=registered.client_id,
+                                    client_secret=registered.client_secret, redirect_uri=registered.redirect_uri)
+
+    live = serve_on_free_port(build)
+    yield live
+    live.stop()
+
+
+def starts_with(url: str) -> re.Pattern:
+    return re.compile("^" + re.escape(url))
+
+
+def expect_logged_in_at_relying_party(page: Page, relying_party: LiveServer, person: dict) -> None:
+    """The relying party validated the ID token and shows who logged in and how."""
+    expect(page).to_have_url(starts_with(f"{relying_party.url}/callback?"))
+    expect(page.locator("#sub")).to_have_text(person["sub"])
+    expect(page.locator("#acr")).to_have_text("urn:qdtax:loa:2")
+    expect(page.locator("#amr")).to_have_text("pwd sms mfa")
+    expect(page.locator("#realname_level")).to_have_text("4")
+
+
+def test_relying_party_login_with_password_and_sms_yields_loa2_id_token(
+    page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict
+):
+    """OIDC Core 3.1: the app sends the browser to the provider's Chinese login page; after
+    password and SMS code the app holds a validated ID token at ``urn:qdtax:loa:2``."""
+    page.goto(f"{relying_party.url}/login")
+    expect(page).to_have_url(starts_with(f"{live_provider.url}/login?interaction="))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.get_by_role("heading")).to_have_text("用户登录")
+
+    page.get_by_label("用户名 / 手机号码 / 证件号码").fill(person["username"])
+    page.get_by_label("个人用户密码").fill(person["password"])
+    page.get_by_role("button", name="下一步").click()
+
+    expect(page.get_by_role("heading")).to_have_text("短信验证")
+    expect(page.locator("#sms-sent")).to_contain_text(MASKED_PHONE)
+    expect(page.locator("body")).not_to_contain_text(person["phone"])
+    page.get_by_label("短信验证码").fill(live_provider.last_sms_code())
+    page.get_by_role("button", name="登录").click()
+
+    expect_logged_in_at_relying_party(page, relying_party, person)
+
+
+def test_language_switch_shows_english_pages_and_english_errors(
+    page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict
+):
+    """The language link turns the login pages English without losing the app's pending request."""
+    page.goto(f"{relying_party.url}/login")
+    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    page.get_by_role("link", name="English").click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading")).to_have_text("Sign in")
+    page.get_by_label("Username / phone number / ID number").fill(person["username"])
+    page.get_by_label("Personal password").fill("not-the-password")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong account or password.")
+
+    page.get_by_label("Personal password").fill(person["password"])
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#sms-sent")).to_have_text(
+        f"A code was sent to {MASKED_PHONE}; it is valid for 5 minutes.")
+    page.get_by_label("SMS code").fill(live_provider.last_sms_code())
+    page.get_by_role("button", name="Sign in").click()
+
+    expect_logged_in_at_relying_party(page, relying_party, person)
+
+
+def test_wrong_sms_code_is_refused_in_chinese_and_the_right_code_then_logs_in(
+    page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict
+):
+    """A mistyped SMS code costs one try, not the login: the person retypes it and gets in."""
+    page.goto(f"{relying_party.url}/login")
+    page.get_by_label("用户名 / 手机号码 / 证件号码").fill(person["username"])
+    page.get_by_label("个人用户密码").fill(person["password"])
+    page.get_by_role("button", name="下一步").click()
+    expect(page.locator("#sms-sent")).to_contain_text(MASKED_PHONE)
+
+    code = live_provider.last_sms_code()
+    page.get_by_label("短信验证码").fill(f"{(int(code) + 1) % 1_000_000:06d}")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_have_text("短信验证码错误，请重新输入")
+    expect(page).to_have_url(starts_with(f"{live_provider.url}/login/sms"))
+
+    page.get_by_label("短信验证码").fill(code)
+    page.get_by_role("button", name="登录").click()
+
+    expect_logged_in_at_relying_party(page, relying_party, person)

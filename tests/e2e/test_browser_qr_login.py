@@ -1,0 +1,151 @@
+"""QR scan login in a real browser (Debian's chromium, driven by Playwright) (DESIGN.md section 7).
+
+A relying party sends the browser to the provider's login page; the person opens the QR tab and
+the mobile-app simulator (``idp app scan``, speaking HTTP to the served provider) logs in, scans
+and approves; the page completes the login by itself and the relying party holds an ID token.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+from conftest import PASSWORD, make_settings, register_client
+from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
+from e2e.relying_party import create_relying_party
+from e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, starts_with
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from qr_steps import APP_REDIRECT, register_bureau_app
+
+from idp.app import create_app
+from idp.app_simulator import MobileAppSimulator
+from idp.cli import main
+
+pytestmark = pytest.mark.e2e
+
+SCANNED = "已扫码，请在手机上确认"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="zh-CN")
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def relying_party(live_provider: LiveProvider) -> Iterator[LiveServer]:
+    def build(url: str):
+        registered = register_client(live_provider.app, name="电子税务局演示应用", redirect_uris=[f"{url}/callback"])
+        return create_relying_party(issuer=live_provider.url, client_id=registered.client_id,
+                                    client_secret=registered.client_secret, redirect_uri=registered.redirect_uri)
+
+    live = serve_on_free_port(build)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def phone(live_provider: LiveProvider, person: dict) -> MobileAppSimulator:
+    """The bureau app on the person's phone, not yet logged in."""
+    bureau_app = register_bureau_app(live_provider.app)
+    return MobileAppSimulator(issuer=live_provider.url, client_id=bureau_app.client_id, redirect_uri=APP_REDIRECT,
+                              sms_outbox=live_provider.app.config["IDP"].sms_outbox_path)
+
+
+def open_qr_tab(page: Page, relying_party: LiveServer, live_provider: LiveProvider) -> str:
+    """The person arrives from the relying party and picks the QR tab; returns the typed code."""
+    page.goto(f"{relying_party.url}/login")
+    expect(page).to_have_url(starts_with(f"{live_provider.url}/login?interaction="))
+    page.get_by_role("link", name="扫码登录").click()
+    expect(page.get_by_role("heading")).to_have_text("扫码登录")
+    expect(page.locator("#qr-code svg")).to_be_visible()
+    expect(page.locator("#qr-countdown")).to_have_text(re.compile(r"二维码 1[01]\d 秒后失效"))
+    return page.locator("#qr-user-code").inner_text()
+
+
+def expect_logged_in(page: Page, relying_party: LiveServer, person: dict, acr: str, amr: str) -> None:
+    expect(page).to_have_url(starts_with(f"{relying_party.url}/callback?"))
+    expect(page.locator("#sub")).to_have_text(person["sub"])
+    expect(page.locator("#acr")).to_have_text(acr)
+    expect(page.locator("#amr")).to_have_text(amr)
+
+
+def test_login_page_completes_after_idp_app_scan_approves(page: Page, live_provider: LiveProvider,
+                                                          relying_party: LiveServer, phone, person: dict):
+    """The simulator command logs in as the app (password + SMS), scans, approves: the waiting
+    page logs in by itself at the app session's strength plus ``mca``."""
+    user_code = open_qr_tab(page, relying_party, live_provider)
+    result = CliRunner().invoke(main, [
+        "app", "scan", user_code, "--as", person["username"], "--password", PASSWORD,
+        "--issuer", live_provider.url, "--client-id", phone.client_id, "--redirect-uri", APP_REDIRECT,
+        "--sms-outbox", str(phone.sms_outbox)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "requested by: 电子税务局演示应用" in result.output
+    assert "from:         127.0.0.1" in result.output
+    expect_logged_in(page, relying_party, person, "urn:qdtax:loa:2", "pwd sms mca mfa")
+
+
+def test_page_shows_the_scan_and_logs_in_within_a_second_of_approval(page: Page, live_provider: LiveProvider,
+                                                                    relying_party: LiveServer, phone,
+                                                                    person: dict):
+    user_code = open_qr_tab(page, relying_party, live_provider)
+    phone.login(person["username"], PASSWORD)
+    phone.scan(user_code)
+    expect(page.locator("#qr-status")).to_have_text(SCANNED)
+    approved_at = time.perf_counter()
+    phone.approve(user_code)
+    page.wait_for_url(starts_with(f"{relying_party.url}/callback?"), timeout=5_000)
+    latency = time.perf_counter() - approved_at
+    expect_logged_in(page, relying_party, person, "urn:qdtax:loa:2", "pwd sms mca mfa")
+    print(f"approval-to-login latency: {latency * 1000:.0f} ms")
+    assert latency < 1.0
+
+
+def test_face_checked_app_session_logs_the_browser_in_at_loa3(page: Page, live_provider: LiveProvider,
+                                                              relying_party: LiveServer, phone, person: dict):
+    user_code = open_qr_tab(page, relying_party, live_provider)
+    phone.login(person["username"], PASSWORD, face=True)
+    phone.scan(user_code)
+    phone.approve(user_code)
+    expect_logged_in(page, relying_party, person, "urn:qdtax:loa:3", "pwd face mca mfa")
+
+
+def test_declining_on_the_phone_shows_on_the_page(page: Page, live_provider: LiveProvider,
+                                                  relying_party: LiveServer, phone, person: dict):
+    user_code = open_qr_tab(page, relying_party, live_provider)
+    phone.login(person["username"], PASSWORD)
+    phone.scan(user_code)
+    phone.deny(user_code)
+    expect(page.locator("#qr-status")).to_have_text("您已在手机上取消本次登录")
+    expect(page).to_have_url(starts_with(f"{live_provider.url}/login/qr"))
+
+
+@pytest.fixture
+def short_lived_codes(database_url, instance_dir, app) -> Iterator[LiveServer]:
+    """A provider whose QR codes live 3 seconds (same database)."""
+    live = serve_on_free_port(lambda url: create_app(make_settings(database_url, instance_dir, ISSUER=url,
+                                                                   QR_CODE_TTL=3)))
+    yield live
+    live.stop()
+
+
+def test_an_expired_code_is_replaced_by_a_fresh_one(page: Page, short_lived_codes: LiveServer):
+    page.goto(f"{short_lived_codes.url}/login/qr")
+    first = page.locator("#qr-user-code").inner_text()
+    expect(page.locator("#qr-user-code")).not_to_have_text(first, timeout=8_000)
+    expect(page.locator("#qr-code svg")).to_be_visible()
+    expect(page.locator("#qr-countdown")).to_have_text(re.compile(r"二维码 [1-3] 秒后失效"))

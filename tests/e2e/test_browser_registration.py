@@ -1,0 +1,132 @@
+"""Self-registration in a real browser (Debian's chromium, driven by Playwright), FAQ 3 and 5:
+from the login page's 【用户注册】 link through the face scan on the development provider's page,
+then a password + SMS login that a relying party sees as the new, level-4 person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from conftest import let_sms_cooldown_pass, register_client
+from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
+from e2e.relying_party import create_relying_party
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from idp.database import db
+from idp.models import Person
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+WANG_WU = "440524188001010014"
+WANG_WU_PHONE = "13912345678"
+PASSWORD = "Register#2026"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # Debian's chromium: Playwright's own browser download does not work on these machines.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="zh-CN")
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def relying_party(live_provider: LiveProvider) -> Iterator[LiveServer]:
+    """The e-tax demo app, registered with its own served callback URL."""
+
+    def build(url: str):
+        registered = register_client(live_provider.app, name="电子税务局演示应用", redirect_uris=[f"{url}/callback"])
+        return create_relying_party(issuer=live_provider.url, client_id=registered.client_id,
+                                    client_secret=registered.client_secret, redirect_uri=registered.redirect_uri)
+
+    live = serve_on_free_port(build)
+    yield live
+    live.stop()
+
+
+def starts_with(url: str) -> re.Pattern:
+    return re.compile("^" + re.escape(url))
+
+
+def test_register_with_a_face_scan_then_log_in_with_password_and_sms(
+    page: Page, live_provider: LiveProvider, relying_party: LiveServer
+):
+    """FAQ 3: identity check, basic information and face recognition complete the registration;
+    the person then logs in through the natural-person entry (password + SMS, FAQ 9) and the
+    relying party receives a real-name level 4 identity (FAQ 5)."""
+    page.goto(f"{relying_party.url}/login")
+    expect(page).to_have_url(starts_with(f"{live_provider.url}/login?interaction="))
+    page.get_by_role("link", name="用户注册").click()
+
+    expect(page).to_have_url(f"{live_provider.url}/register")
+    expect(page.get_by_role("heading")).to_have_text("自然人用户注册")
+    page.get_by_label("证件类型").select_option(label="居民身份证")
+    page.get_by_label("证件号码").fill(WANG_WU)
+    page.get_by_label("姓名（与证件一致）").fill("王五")
+    page.get_by_role("button", name="下一步").click()
+
+    expect(page.get_by_role("heading")).to_have_text("验证手机号码")
+    page.get_by_label("手机号码").fill(WANG_WU_PHONE)
+    page.get_by_role("button", name="获取短信验证码").click()
+    expect(page.locator("#sms-sent")).to_contain_text("139****5678")
+    page.get_by_label("短信验证码").fill(live_provider.last_sms_code(WANG_WU_PHONE))
+    page.get_by_role("button", name="验证并继续").click()
+
+    expect(page.get_by_role("heading")).to_have_text("设置用户名（可选）")
+    page.get_by_label("用户名").fill("13912345678")
+    page.get_by_role("button", name="下一步").click()
+    expect(page.get_by_role("alert")).to_have_text("用户名不能是手机号码格式")
+    page.get_by_label("用户名").fill("wangwu_qd")
+    page.get_by_role("button", name="下一步").click()
+
+    expect(page.get_by_role("heading")).to_have_text("设置个人用户密码")
+    page.get_by_label("个人用户密码").fill(PASSWORD)
+    page.get_by_label("再次输入密码").fill(PASSWORD)
+    page.get_by_role("button", name="下一步").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("人脸识别验证")
+    expect(page.locator("#face-notice")).to_contain_text("不保存人脸图像")
+    page.get_by_role("button", name="同意并开始刷脸").click()
+    page.get_by_role("button", name="开始刷脸").click()
+
+    expect(page.get_by_role("heading")).to_have_text("模拟人脸识别（开发环境）")
+    page.get_by_role("button", name="刷脸通过").click()
+
+    expect(page).to_have_url(f"{live_provider.url}/register/complete")
+    expect(page.get_by_role("heading")).to_have_text("注册成功")
+    expect(page.locator("#registered")).to_contain_text("自然人业务入口")
+    with live_provider.app.app_context():
+        created = db.session.execute(select(Person).where(Person.doc_number == WANG_WU)).scalar_one()
+        assert (created.username, created.realname_level) == ("wangwu_qd", 4)
+
+    let_sms_cooldown_pass(live_provider.app)  # the registration's code went to this phone moments ago
+    page.goto(f"{relying_party.url}/login")
+    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    page.get_by_label("用户名 / 手机号码 / 证件号码").fill("wangwu_qd")
+    page.get_by_label("个人用户密码").fill(PASSWORD)
+    page.get_by_role("button", name="下一步").click()
+    expect(page.get_by_role("heading")).to_have_text("短信验证")
+    page.get_by_label("短信验证码").fill(live_provider.last_sms_code(WANG_WU_PHONE))
+    page.get_by_role("button", name="登录").click()
+
+    expect(page).to_have_url(starts_with(f"{relying_party.url}/callback?"))
+    expect(page.locator("#welcome")).to_have_text("王五")
+    expect(page.locator("#sub")).to_have_text(created.sub)
+    expect(page.locator("#acr")).to_have_text("urn:qdtax:loa:2")
+    expect(page.locator("#realname_level")).to_have_text("4")

@@ -1,0 +1,188 @@
+"""The provider's login pages: identify + password, then an SMS code (DESIGN.md section 6, FAQ 11).
+
+Only a browser that passed both steps holds a login session (acr ``urn:qdtax:loa:2``).
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+from conftest import (
+    DOC_NUMBER,
+    PHONE,
+    authorization_request,
+    csrf_from,
+    hidden_value,
+    last_sms_code,
+    login_through_pages,
+    read_outbox,
+    submit_password,
+    submit_sms_code,
+)
+from sqlalchemy import select
+
+from idp import login_flow
+from idp.database import db
+from idp.models import LoginSession
+
+
+def login_sessions(app) -> list[LoginSession]:
+    with app.app_context():
+        return list(db.session.execute(select(LoginSession)).scalars())
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    ["zhangsan", PHONE, DOC_NUMBER, DOC_NUMBER.lower()],
+    ids=["username", "phone", "document-number", "document-number-lower-case-x"],
+)
+def test_person_logs_in_with_any_identifier_plus_password_and_sms(app, client, person, identifier):
+    """FAQ 11: username, phone number or document number, each followed by the SMS step."""
+    response = login_through_pages(app, client, "/login", identifier=identifier)
+    assert response.headers["Location"] == "/"
+    account = client.get("/account").get_data(as_text=True)
+    assert "张三" in account
+    assert "urn:qdtax:loa:2 (pwd, sms, mfa)" in account
+    [login] = login_sessions(app)
+    assert (login.acr, login.amr) == ("urn:qdtax:loa:2", ["pwd", "sms", "mfa"])
+
+
+def test_right_password_sends_a_code_to_the_verified_phone_and_shows_it_masked(app, client, person):
+    response = submit_password(client)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login/sms")
+    [message] = read_outbox(app)
+    assert message["phone"] == PHONE
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "验证码已发送至 138****5678" in page
+    assert PHONE not in page
+    assert login_sessions(app) == []
+
+
+def test_unknown_identity_is_told_to_register_with_a_link(app, client, person):
+    response = submit_password(client, identifier="nobody-here")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "该用户未注册" in html
+    assert 'href="/register"' in html
+    assert client.get("/register").status_code == 200
+    assert read_outbox(app) == []
+
+
+def test_wrong_password_gets_the_generic_message_and_no_code(app, client, person):
+    """The message names neither which part was wrong nor how many tries are left."""
+    response = submit_password(client, password="Wrong#2026")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "个人账号或密码错误" in html
+    for hint in ("剩余", "次", "还可", "锁定", "手机", "138"):
+        assert hint not in html.split('id="error">')[1].split("</p>")[0]
+    assert read_outbox(app) == []
+    assert client.get("/login/sms").headers["Location"] == "/login"
+
+
+@pytest.mark.parametrize("missing", ["identifier", "password"])
+def test_missing_field_is_refused_without_touching_the_account(app, client, person, missing):
+    fields = {"identifier": "zhangsan", "password": person["password"], missing: ""}
+    response = submit_password(client, **fields)
+    assert response.status_code == 400
+    assert "请填写完整的登录信息" in response.get_data(as_text=True)
+    assert read_outbox(app) == []
+
+
+def test_pages_are_chinese_by_default_and_english_after_the_language_switch(app, client, person):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page and "用户登录" in page
+    switched = client.get("/lang/en?next=/login")
+    assert switched.status_code == 302 and switched.headers["Location"] == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Sign in" in page
+    wrong = submit_password(client, password="Wrong#2026").get_data(as_text=True)
+    assert "Wrong account or password." in wrong
+    unknown = submit_password(client, identifier="nobody-here").get_data(as_text=True)
+    assert "This user is not registered" in unknown
+
+
+def test_ui_locales_en_keeps_the_whole_login_in_english(app, client, person, rp):
+    """OIDC Core 3.1.2.1 ``ui_locales``: the error and SMS pages follow the first page's language."""
+    request = authorization_request(rp, ui_locales="en-US zh-CN")
+    location = client.get("/authorize", query_string=request.params).headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    assert '<html lang="en">' in page and "Sign in" in page
+    form = {"interaction": hidden_value(page, "interaction"), "csrf_token": csrf_from(page)}
+    wrong = client.post("/login", data=form | {"identifier": "zhangsan", "password": "Wrong#2026"})
+    assert "Wrong account or password." in wrong.get_data(as_text=True)
+    right = client.post("/login", data=form | {"identifier": "zhangsan", "password": person["password"]})
+    sms_page = client.get(right.headers["Location"]).get_data(as_text=True)
+    assert "A code was sent to 138****5678" in sms_page
+
+
+def test_language_switch_overrides_ui_locales_for_the_rest_of_the_login(app, client, person, rp):
+    """The person's own choice on the page wins over the application's hint."""
+    request = authorization_request(rp, ui_locales="en")
+    location = client.get("/authorize", query_string=request.params).headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    switch = link_target(page, "lang-switch")
+    back = client.get(switch).headers["Location"]
+    page = client.get(back).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page and "用户登录" in page
+    assert hidden_value(page, "interaction")  # still the same pending authorization request
+    form = {"interaction": hidden_value(page, "interaction"), "csrf_token": csrf_from(page)}
+    wrong = client.post("/login", data=form | {"identifier": "zhangsan", "password": "Wrong#2026"})
+    assert "个人账号或密码错误" in wrong.get_data(as_text=True)
+
+
+def link_target(html: str, element_id: str) -> str:
+    start = html.index(f'id="{element_id}" href="') + len(f'id="{element_id}" href="')
+    return html[start:html.index('"', start)].replace("&amp;", "&")
+
+
+def test_sms_step_cannot_be_reached_without_the_password_step(app, client, person):
+    assert client.get("/login/sms").headers["Location"] == "/login"
+    response = submit_sms_code(client, "123456")
+    assert response.status_code == 400
+    assert "登录已超时，请重新登录" in response.get_data(as_text=True)
+    assert login_sessions(app) == []
+
+
+def test_a_code_sent_to_another_browser_does_not_complete_a_login_here(app, person):
+    """The pending login lives in the browser that passed the password step, not in the code."""
+    victim, attacker = app.test_client(), app.test_client()
+    assert submit_password(victim).status_code == 302
+    response = submit_sms_code(attacker, last_sms_code(app))
+    assert "登录已超时，请重新登录" in response.get_data(as_text=True)
+    assert attacker.get("/").headers["Location"] == "/login"
+    assert login_sessions(app) == []
+    assert submit_sms_code(victim, last_sms_code(app)).headers["Location"] == "/"
+
+
+def test_wrong_password_after_a_right_one_discards_the_pending_login(app, client, person):
+    assert submit_password(client).status_code == 302
+    code = last_sms_code(app)
+    assert submit_password(client, password="Wrong#2026").status_code == 400
+    response = submit_sms_code(client, code)
+    assert "登录已超时，请重新登录" in response.get_data(as_text=True)
+    assert login_sessions(app) == []
+
+
+def test_pending_login_expires_after_login_step_ttl(app, client, person, monkeypatch):
+    """``LOGIN_STEP_TTL``: a half-finished login cannot be completed later, even with a live code."""
+    assert submit_password(client).status_code == 302
+    ttl = app.config["IDP"].LOGIN_STEP_TTL
+    real_time = time.time
+    monkeypatch.setattr(login_flow, "time", SimpleNamespace(time=lambda: real_time() + ttl - 5))
+    assert client.get("/login/sms").status_code == 200
+    monkeypatch.setattr(login_flow, "time", SimpleNamespace(time=lambda: real_time() + ttl + 1))
+    assert client.get("/login/sms").headers["Location"] == "/login"
+    response = submit_sms_code(client, last_sms_code(app))
+    assert "登录已超时，请重新登录" in response.get_data(as_text=True)
+    assert login_sessions(app) == []
+
+
+@pytest.mark.parametrize("target", ["https://evil.test/", "//evil.test/", "/\\evil.test/"])
+def test_language_switch_never_redirects_off_site(client, target):
+    response = client.get("/lang/en", query_string={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"

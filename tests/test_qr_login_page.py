@@ -1,0 +1,150 @@
+"""The QR tab of the provider's own login page (DESIGN.md sections 6 and 7), through HTTP: the
+code as an SVG, the status long poll, and the finished login resuming the authorization request
+like any other login."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+from conftest import authorization_request, csrf_from, hidden_value, query_of, redeem
+from entity_fixtures import TRADER, give_role, load_entities
+from qr_steps import app_call, app_login, register_bureau_app
+from test_code_flow import verify_id_token
+
+
+@pytest.fixture
+def bureau_app(app):
+    return register_bureau_app(app)
+
+
+@pytest.fixture
+def app_token(app, person, bureau_app) -> str:
+    return app_login(app, app.test_client(), bureau_app)["access_token"]
+
+
+def open_qr_tab(client, rp) -> tuple[str, dict, object]:
+    """The browser: the relying party's request lands on the login page; the person picks the QR tab."""
+    request = authorization_request(rp)
+    login_page = client.get(client.get("/authorize", query_string=request.params).headers["Location"])
+    link = re.search(r'href="([^"]*)" id="qr-login-link"', login_page.get_data(as_text=True)).group(1)
+    page = client.get(link.replace("&amp;", "&"))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    qr = {"request": hidden_value(html, "request"), "interaction": hidden_value(html, "interaction"),
+          "user_code": re.search(r'id="qr-user-code">([A-Z-]+)<', html).group(1), "csrf": csrf_from(html)}
+    return html, qr, request
+
+
+def status(client, qr: dict, since: str) -> dict:
+    response = client.get("/login/qr/status", query_string={"request": qr["request"], "since": since})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def complete(client, qr: dict):
+    return client.post("/login/qr/complete", data={"csrf_token": qr["csrf"], "request": qr["request"],
+                                                   "interaction": qr["interaction"]})
+
+
+def test_login_page_offers_the_qr_tab_for_the_same_request(client, rp):
+    html, qr, _ = open_qr_tab(client, rp)
+    assert qr["interaction"]
+    assert "<svg" in html and "<title>登录二维码</title>" in html
+    assert "扫码登录" in html and 'id="qr-countdown"' in html
+    assert re.fullmatch(r"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}", qr["user_code"])
+
+
+def test_qr_page_is_never_cached(client, rp):
+    response = client.get("/login/qr")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_scanning_shows_on_the_page_and_approval_logs_the_browser_in(app, client, rp, app_token, person):
+    """The page learns "scanned", then "approved"; completing resumes /authorize, and the code's
+    ID token carries the app session's strength plus ``mca``."""
+    _, qr, request = open_qr_tab(client, rp)
+    assert status(client, qr, "")["status"] == "pending"
+    assert app_call(client, "scan", app_token, user_code=qr["user_code"]).status_code == 200
+    assert status(client, qr, "pending")["status"] == "scanned"
+    assert app_call(client, "approve", app_token, user_code=qr["user_code"]).status_code == 200
+    assert status(client, qr, "scanned")["status"] == "approved"
+    resumed = complete(client, qr)
+    assert resumed.headers["Location"].startswith("/authorize?")
+    callback = client.get(resumed.headers["Location"])
+    code = query_of(callback.headers["Location"])["code"]
+    claims = verify_id_token(client, redeem(client, rp, code, request.verifier).get_json()["id_token"], rp)
+    assert claims["sub"] == person["sub"]
+    assert (claims["acr"], claims["amr"]) == ("urn:qdtax:loa:2", ["pwd", "sms", "mca", "mfa"])
+
+
+def test_browser_login_inherits_the_app_sessions_enterprise(app, client, rp, person, bureau_app):
+    load_entities(app)
+    give_role(app, TRADER, "tax_officer")
+    enterprise_token = app_login(app, app.test_client(), bureau_app, business_entry="enterprise")["access_token"]
+    _, qr, request = open_qr_tab(client, rp)
+    app_call(client, "scan", enterprise_token, user_code=qr["user_code"])
+    app_call(client, "approve", enterprise_token, user_code=qr["user_code"])
+    callback = client.get(complete(client, qr).headers["Location"])
+    code = query_of(callback.headers["Location"])["code"]
+    claims = verify_id_token(client, redeem(client, rp, code, request.verifier).get_json()["id_token"], rp)
+    assert claims["business"] == "enterprise" and claims["entity"]["id"] == TRADER
+
+
+def test_an_unapproved_or_spent_code_does_not_log_in(client, rp, app_token):
+    _, qr, _ = open_qr_tab(client, rp)
+    refused = complete(client, qr)
+    assert "/login/qr?" in refused.headers["Location"] and "failed=1" in refused.headers["Location"]
+    app_call(client, "scan", app_token, user_code=qr["user_code"])
+    app_call(client, "approve", app_token, user_code=qr["user_code"])
+    assert complete(client, qr).headers["Location"].startswith("/authorize?")
+    assert "failed=1" in complete(client, qr).headers["Location"]
+
+
+def test_another_browser_cannot_watch_or_complete_the_code(app, client, rp, app_token):
+    _, qr, _ = open_qr_tab(client, rp)
+    app_call(client, "scan", app_token, user_code=qr["user_code"])
+    app_call(client, "approve", app_token, user_code=qr["user_code"])
+    stranger = app.test_client()
+    assert stranger.get("/login/qr/status", query_string={"request": qr["request"]}).status_code == 404
+    page = stranger.get("/login/qr").get_data(as_text=True)
+    stolen = stranger.post("/login/qr/complete", data={"csrf_token": csrf_from(page), "request": qr["request"]})
+    assert "failed=1" in stolen.headers["Location"]
+    assert stranger.get("/account").status_code != 200
+
+
+def test_a_denial_shows_on_the_page(client, rp, app_token):
+    _, qr, _ = open_qr_tab(client, rp)
+    app_call(client, "scan", app_token, user_code=qr["user_code"])
+    app_call(client, "deny", app_token, user_code=qr["user_code"])
+    assert status(client, qr, "scanned")["status"] == "denied"
+
+
+def test_the_long_poll_answers_within_a_second_of_the_approval(app, client, rp, app_token):
+    """The waiting request checks every 0.2 s, so the page hears of an approval at once."""
+    _, qr, _ = open_qr_tab(client, rp)
+    app_call(client, "scan", app_token, user_code=qr["user_code"])
+    answered: dict = {}
+
+    def wait() -> None:
+        answered["status"] = status(client, qr, "scanned")["status"]
+        answered["at"] = time.monotonic()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(1.0)
+    assert "status" not in answered  # it is still waiting
+    approver = app.test_client()
+    assert app_call(approver, "approve", app_token, user_code=qr["user_code"]).status_code == 200
+    approved_at = time.monotonic()
+    waiter.join(timeout=10)
+    assert answered["status"] == "approved"
+    assert answered["at"] - approved_at < 1.0
+
+
+def test_verification_uri_explains_how_to_scan_and_reveals_nothing(client):
+    page = client.get("/qr/anything-at-all").get_data(as_text=True)
+    assert "青岛税务APP" in page
+    assert client.get("/qr").status_code == 200

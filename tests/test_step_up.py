@@ -1,0 +1,128 @@
+"""Authentication strength: acr/amr end to end and step-up to face (issue 5 items 1-2; FAQ 5)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import select, update
+
+from conftest import authorization_request, csrf_from, query_of, redeem, tokens_for
+from idp.database import db
+from idp.models import DevFaceSession, Person
+
+LOA2, LOA3 = "urn:qdtax:loa:2", "urn:qdtax:loa:3"
+
+
+def claims_of(client, token: str) -> dict:
+    return jwt.decode(token, KeySet.import_key_set(client.get("/jwks.json").get_json())).claims
+
+
+def scan_and_pass(app, client, step_up_location: str):
+    """Consent (first time), the development provider's page, then the return trigger."""
+    response = client.get(step_up_location)
+    if response.status_code == 200:  # consent page
+        html = response.get_data(as_text=True)
+        action = html.split('<form method="post" action="')[1].split('"')[0].replace("&amp;", "&")
+        client.post(action, data={"csrf_token": csrf_from(html)})
+        response = client.get(step_up_location)
+    session_id = response.headers["Location"].rsplit("/", 1)[1]
+    client.post(f"/dev/face/{session_id}/decision", json={"outcome": "pass"})
+    with app.app_context():
+        return_url = db.session.get(DevFaceSession, session_id).return_url
+    return client.get(return_url.replace("http://idp.test", ""))
+
+
+def test_a_logged_in_person_asked_for_loa3_does_only_a_face_check(app, client, person, rp):
+    with app.app_context():
+        db.session.execute(update(Person).values(realname_level=3))
+        db.session.commit()
+    first = tokens_for(app, client, rp)
+    assert claims_of(client, first["id_token"])["acr"] == LOA2
+    time.sleep(1)
+    request = authorization_request(rp, acr_values=LOA3)
+    response = client.get("/authorize", query_string=request.params)
+    assert response.headers["Location"].startswith("/step-up"), "no password asked again"
+    back = scan_and_pass(app, client, response.headers["Location"])
+    code = query_of(client.get(back.headers["Location"]).headers["Location"])["code"]
+    tokens = redeem(client, rp, code, request.verifier).get_json()
+    claims = claims_of(client, tokens["id_token"])
+    assert claims["acr"] == LOA3
+    assert claims["amr"] == ["pwd", "sms", "face", "mfa"]
+    assert claims["auth_time"] > claims_of(client, first["id_token"])["auth_time"]
+    assert claims["realname_level"] == 4
+    assert claims["sid"] == claims_of(client, first["id_token"])["sid"]
+    refreshed = client.post("/token", headers=rp.basic_auth, data={"grant_type": "refresh_token",
+                                                                   "refresh_token": tokens["refresh_token"]})
+    assert claims_of(client, refreshed.get_json()["id_token"])["acr"] == LOA3
+
+
+def test_a_session_strong_enough_is_not_asked_again(app, client, person, rp):
+    tokens_for(app, client, rp)
+    request = authorization_request(rp, acr_values=LOA2)
+    assert client.get("/authorize", query_string=request.params).headers["Location"].startswith(rp.redirect_uri)
+
+
+def test_essential_acr_through_the_claims_parameter_steps_up(app, client, person, rp):
+    tokens_for(app, client, rp)
+    claims = json.dumps({"id_token": {"acr": {"essential": True, "values": [LOA3]}}})
+    request = authorization_request(rp, claims=claims)
+    assert client.get("/authorize", query_string=request.params).headers["Location"].startswith("/step-up")
+
+
+def test_an_essential_acr_that_cannot_be_met_is_unmet_authentication_requirements(app, client, person, rp):
+    tokens_for(app, client, rp)
+    claims = json.dumps({"id_token": {"acr": {"essential": True, "values": ["urn:other:loa:9"]}}})
+    request = authorization_request(rp, claims=claims)
+    params = query_of(client.get("/authorize", query_string=request.params).headers["Location"])
+    assert params["error"] == "unmet_authentication_requirements" and params["state"] == request.params["state"]
+
+
+def test_unknown_voluntary_acr_values_are_ignored(app, client, person, rp):
+    tokens_for(app, client, rp)
+    request = authorization_request(rp, acr_values="urn:other:gold")
+    assert client.get("/authorize", query_string=request.params).headers["Location"].startswith(rp.redirect_uri)
+
+
+def test_step_up_with_prompt_none_is_interaction_required(app, client, person, rp):
+    tokens_for(app, client, rp)
+    request = authorization_request(rp, acr_values=LOA3, prompt="none")
+    params = query_of(client.get("/authorize", query_string=request.params).headers["Location"])
+    assert params["error"] == "interaction_required"
+
+
+def test_malformed_claims_parameter_is_invalid_request(app, client, person, rp):
+    request = authorization_request(rp, claims="{not json")
+    params = query_of(client.get("/authorize", query_string=request.params).headers["Location"])
+    assert params["error"] == "invalid_request"
+
+
+def test_without_a_session_loa3_means_login_then_only_the_face_step(app, client, person, rp):
+    from conftest import login_through_pages
+
+    request = authorization_request(rp, acr_values=LOA3)
+    response = client.get("/authorize", query_string=request.params)
+    assert response.headers["Location"].startswith("/login")
+    resumed = client.get(login_through_pages(app, client, response.headers["Location"]).headers["Location"])
+    assert resumed.headers["Location"].startswith("/step-up")
+
+
+def test_a_failed_face_check_leaves_the_session_at_loa2(app, client, person, rp):
+    tokens_for(app, client, rp)
+    request = authorization_request(rp, acr_values=LOA3)
+    location = client.get("/authorize", query_string=request.params).headers["Location"]
+    page = client.get(location)
+    html = page.get_data(as_text=True)
+    action = html.split('<form method="post" action="')[1].split('"')[0].replace("&amp;", "&")
+    client.post(action, data={"csrf_token": csrf_from(html)})
+    session_id = client.get(location).headers["Location"].rsplit("/", 1)[1]
+    client.post(f"/dev/face/{session_id}/decision", json={"outcome": "fail"})
+    with app.app_context():
+        return_url = db.session.get(DevFaceSession, session_id).return_url
+    assert client.get(return_url.replace("http://idp.test", "")).status_code == 400
+    with app.app_context():
+        from idp.models import LoginSession
+
+        assert db.session.execute(select(LoginSession.acr)).scalar() == LOA2
