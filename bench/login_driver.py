@@ -236,6 +236,15 @@ def mint_tokens(base_url: str, sink_url: str, rp: RelyingParty, people: list[Ben
                 count: int) -> list[dict]:
     """``count`` token responses, each from its own code (so its own refresh-token family)."""
     share = -(-count // len(people))
-    with multiprocessing.get_context("fork").Pool(len(people)) as pool:
+    pool = multiprocessing.get_context("fork").Pool(len(people))
+    try:
         batches = pool.starmap(_mint, [(base_url, sink_url, rp, person, share) for person in people])
+        # close + join, not the context manager's terminate(): killing idle workers can leave
+        # the pool's queue lock held and the next join waiting forever.
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
     return [tokens for batch in batches for tokens in batch][:count]

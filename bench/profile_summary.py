@@ -59,27 +59,32 @@ def summarise(path: Path, top: int = 25) -> str:
     self_by_package: Counter[str] = Counter()
     self_by_frame: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    busy = 0
     for frames, count in stacks:
         func, file = frames[-1]
         leaf_package = package_of(file)
         wait = WAITS.get((leaf_package, func.rsplit(".", 1)[-1]))
         self_by_package[wait or leaf_package] += count
+        if wait and wait.startswith("idle"):
+            continue  # threads with no request to serve: left out of the request-time tables
+        busy += count
         self_by_frame[f"{func} ({file})"] += count
         for label in {f"{f} ({p})" for f, p in frames}:
             inclusive[label] += count
 
-    def pct(n: int) -> str:
-        return f"{100 * n / total:5.1f}%"
+    def pct(n: int, of: int) -> str:
+        return f"{100 * n / of:5.1f}%" if of else "    -"
 
-    lines = [f"{path.name}: {total} samples", "", "self time by package (innermost frame):"]
-    lines += [f"  {pct(n)}  {name}" for name, n in self_by_package.most_common(top)]
-    lines += ["", "self time by function:"]
-    lines += [f"  {pct(n)}  {name}" for name, n in self_by_frame.most_common(top)]
-    lines += ["", "inclusive time (share of samples with the frame on the stack), provider and libraries:"]
+    lines = [f"{path.name}: {total} samples, {busy} while serving a request", "",
+             "all samples by package of the innermost frame (waits named):"]
+    lines += [f"  {pct(n, total)}  {name}" for name, n in self_by_package.most_common(top)]
+    lines += ["", "request time by innermost function (share of samples while serving a request):"]
+    lines += [f"  {pct(n, busy)}  {name}" for name, n in self_by_frame.most_common(top)]
+    lines += ["", "request time by frame on the stack (inclusive), provider and libraries:"]
     interesting = [(name, n) for name, n in inclusive.most_common()
                    if not name.split("(")[-1].startswith(("gunicorn", "flask/app.py", "<frozen", "threading",
                                                           "concurrent"))]
-    lines += [f"  {pct(n)}  {name}" for name, n in interesting[: top * 2]]
+    lines += [f"  {pct(n, busy)}  {name}" for name, n in interesting[: top * 2]]
     return "\n".join(lines)
 
 

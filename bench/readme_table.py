@@ -112,8 +112,9 @@ def _run_rows(runs: list[dict], targets: dict) -> list[list[str]]:
     best = _best_by_db(runs)
     rows = []
     for run in runs:
+        busiest = max(r["cpu_cores"]["other"] for r in run["scenarios"].values())
         rows.append([run["db"], run["server"], run["finished_at"], f"{run['duration']:g} s",
-                     str(run["connections"]), f"{run['loadavg_before']:.2f}", f"{score(run):.2f}",
+                     str(run["connections"]), f"{busiest:.2f}", f"{score(run):.2f}",
                      "★ best" if best.get(run["db"]) == run["server"] else ""])
     return rows
 
@@ -132,8 +133,8 @@ TABLES: dict[str, tuple[str, list[str], int, Callable[[list[dict], dict], list[l
     "login_steps": ("Full login: median time per step (ms)",
                     ["db", "gunicorn", "users", "authorize", "login page", "password", "SMS page", "read SMS",
                      "SMS code", "resume", "token"], 0, _login_step_rows),
-    "runs": ("Runs", ["db", "gunicorn", "finished", "per scenario", "wrk connections", "load avg before",
-                      "score", ""], 0, _run_rows),
+    "runs": ("Runs (\"other\": most cores anything else on the machine used during one scenario)",
+             ["db", "gunicorn", "finished", "per scenario", "wrk connections", "other", "score", ""], 0, _run_rows),
 }
 
 
@@ -153,11 +154,13 @@ def _kept_rows(old_block: str, replaced_dbs: set[str]) -> dict[str, list[str]]:
             continue
         if current is None or not line.startswith("|") or set(line) <= set("|- "):
             continue
+        if current not in TABLES:
+            continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if cells == TABLES.get(current, ("", []))[1]:
-            continue  # the header
-        db_index = TABLES[current][2] if current in TABLES else None
-        if db_index is not None and cells[db_index] not in replaced_dbs:
+        _, header, db_index, _ = TABLES[current]
+        if len(cells) != len(header) or cells[db_index] == header[db_index]:
+            continue  # a header, or a row from an older layout of this table
+        if cells[db_index] not in replaced_dbs:
             kept[current].append(line)
     return kept
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from idp.browser_session import DatabaseSessionInterface
 from idp.clients import ClientRegistry
+from idp.consent import views as selection_views
 from idp.database import db, normalise_database_url
 from idp.factors.face_provider import create_face_provider
 from idp.factors.sms_gateway import create_sms_gateway
@@ -20,14 +22,16 @@ from idp.keyring import create_keyring
 from idp.keyring.schedule import install_rotation_schedule
 from idp.log_redaction import install_log_redaction
 from idp.logout_worker import install_logout_worker
+from idp.rate_limits import install_rate_limits
 from idp.server import create_authorization_server
 from idp.session_expiry import install_session_sweep
 from idp.settings import Settings, load_settings
-from idp.consent import views as selection_views
 from idp.views import (
     account,
     account_verify,
+    app_codes,
     authorize,
+    certificate_login,
     discovery,
     face_login,
     login,
@@ -38,6 +42,7 @@ from idp.views import (
     qr_login,
     registration,
     registration_api,
+    security_keys,
     step_up,
 )
 
@@ -72,6 +77,11 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 429:
+            if request.path.startswith("/api/"):
+                return {"error": "too_many_requests", "message": translate("error_too_many_requests")}, 429
+            return render_template("message.html", title_key="error_too_many_requests",
+                                   message_key="error_too_many_requests", params={}), 429
         key = "error_not_found" if error.code == 404 else "error_bad_request_title"
         return render_template("message.html", title_key=key, message_key=key, params={}), error.code
 
@@ -121,7 +131,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         csrf.exempt(blueprint)
     for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp, face_login.bp, selection_views.bp,
                       password_change.bp, password_reset.bp, account.bp, account_verify.bp, registration.bp,
-                      registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp):
+                      registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp, certificate_login.bp, security_keys.bp,
+                      app_codes.bp):
         app.register_blueprint(blueprint)
     if settings.FACE_PROVIDER == "development":
         from idp.factors import face_dev_provider
@@ -132,5 +143,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(t=translate)
     app.context_processor(lambda: {"locale": current_locale()})
     app.after_request(_apply_security_headers)
+    install_rate_limits(app)
     _register_error_pages(app)
     return app

@@ -7,8 +7,8 @@ reason a fresh login is needed, or None.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from idp.acr import AcrRequest
 from idp.login_state import LoginContext

@@ -14,14 +14,15 @@ from idp.accounts import AccountError, create_person
 from idp.app import create_app
 from idp.cli_accounts_import import register_accounts_import_commands
 from idp.cli_app import qr_approver_option, register_app_commands
+from idp.cli_certs import register_certs_commands
 from idp.cli_entities import register_entity_commands
 from idp.cli_keys import register_audit_commands, register_key_commands
 from idp.cli_registration import register_registration_commands
 from idp.cli_relying_parties import register_logout_commands, relying_party_options
 from idp.clients import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError, create_client, list_clients
 from idp.database import db, upgrade_database
-from idp.keyring import ALGORITHMS, DEFAULT_ALGORITHM
 from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_document_number
+from idp.keyring import ALGORITHMS, DEFAULT_ALGORITHM
 from idp.settings import load_settings
 
 
@@ -48,8 +49,10 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
-@click.option("--demo", is_flag=True, help="seed demo people and a demo relying party, and print how to log in")
-def serve(host: str, port: int, workers: int, demo: bool) -> None:
+@click.option("--threads", default=16, show_default=True, type=int,
+              help="threads per worker; each open QR login page holds one while it long-polls")
+@click.option("--demo", is_flag=True, help="seed demo people, taxpayers and two demo e-tax apps; print the commands")
+def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
     """Start the provider under gunicorn (migrations and first signing key on first start)."""
     from idp.serving import run_gunicorn
 
@@ -63,7 +66,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 
         with app.app_context():
             click.echo(seed_demo(app))
-    run_gunicorn(host=host, port=port, workers=workers)
+    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
 
 
 @main.group()
@@ -184,6 +187,7 @@ register_accounts_import_commands(main, with_app)
 register_registration_commands(main, with_app)
 register_logout_commands(main, with_app)
 register_app_commands(main, with_app)
+register_certs_commands(main, with_app)
 
 if __name__ == "__main__":
     sys.exit(main())

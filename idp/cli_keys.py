@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask, current_app
@@ -18,7 +18,7 @@ from idp.models import AuditEvent
 
 
 def _when(ts: int | None) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
 
 
 def _describe(records: list[KeyRecord]) -> list[dict]:
@@ -111,12 +111,12 @@ def parse_since(value: str | None) -> datetime | None:
         return None
     if match := SINCE_PATTERN.match(value):
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-        return datetime.now(timezone.utc) - timedelta(**{unit: int(match.group(1))})
+        return datetime.now(UTC) - timedelta(**{unit: int(match.group(1))})
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("use 30m, 2h, 7d or an ISO 8601 time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def register_audit_commands(main: click.Group, with_app) -> None:

@@ -92,7 +92,8 @@ def create_client(
     if auth_method == "private_key_jwt" and not jwks:
         raise ClientRegistrationError("private_key_jwt needs the client's public JWKS")
     if id_token_alg not in ALGORITHMS:
-        raise ClientRegistrationError(f"unsupported ID token algorithm {id_token_alg!r}; use one of {', '.join(ALGORITHMS)}")
+        raise ClientRegistrationError(
+            f"unsupported ID token algorithm {id_token_alg!r}; use one of {', '.join(ALGORITHMS)}")
     if "authorization_code" in grant_types and not redirect_uris:
         raise ClientRegistrationError("the authorization_code grant needs at least one redirect URI")
     _check_backchannel_logout_uri(backchannel_logout_uri)

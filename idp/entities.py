@@ -52,7 +52,7 @@ def find_entity(taxpayer_number: str) -> TaxpayerEntity | None:
 
 def _required(row: dict, *names: str) -> list[str]:
     values = [(row.get(name) or "").strip() for name in names]
-    missing = [name for name, value in zip(names, values) if not value]
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
     if missing:
         raise EntityError(f"missing {', '.join(missing)}")
     return values

@@ -14,16 +14,22 @@ from flask import current_app, session
 
 from idp.accounts import find_person_by_identifier, raise_realname_level_by_face
 from idp.audit import record_event
+from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON, find_choice
+from idp.consent.decisions import apply_choice
 from idp.database import db
 from idp.factors import FACTORS
-from idp.factors.base import FactorError
+from idp.factors.base import FactorError, MethodLocked, WrongCredential
+from idp.factors.face import FaceNotPassed
+from idp.factors.lockout import record_failure, reset_failures
 from idp.identity_documents import mask_document_number, mask_phone
-from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON
 from idp.login_state import create_login_session
 from idp.models import LoginSession, Person
 from idp.password_change import PasswordChangeRequired, check_initial_password_used, start_forced_password_change
 
 PENDING_KEY = "pending_login"
+#: Refusals that were a real try by the person (not "still pending" or "consent first"); they
+#: also count against the first factor's method of a pending login (``via``).
+COUNTED_FAILURES = (WrongCredential, FaceNotPassed, MethodLocked)
 
 
 class UnknownIdentity(FactorError):
@@ -43,6 +49,10 @@ class PendingLogin:
     business: str = NATURAL_PERSON
     #: FAQ 8: the password was the initial one; a new one is set before any login session.
     must_change_password: bool = False
+    #: The taxpayer fixed before the person was known (a certificate names its enterprise).
+    choice_key: str | None = None
+    #: The first factor's method when it was not the password; second-factor failures count against it too.
+    via: str | None = None
 
 
 def _mask_identifier(identifier: str) -> str:
@@ -79,6 +89,16 @@ def start_password_login(identifier: str, password: str, interaction: str | None
     return person
 
 
+def save_pending_login(person: Person, amr: list[str], interaction: str | None, business: str, *,
+                       choice_key: str | None = None, via: str | None = None) -> None:
+    """Remember a person whose first factor was not the password (a certificate login)."""
+    session[PENDING_KEY] = {
+        "person_id": person.id, "amr": amr, "interaction": interaction, "business": business,
+        "expires": int(time.time()) + current_app.config["IDP"].LOGIN_STEP_TTL,
+        "must_change_password": False, "choice_key": choice_key, "via": via,
+    }
+
+
 def pending_login() -> PendingLogin:
     """The login waiting for its second factor; raises :class:`LoginExpired` when there is none."""
     pending = session.get(PENDING_KEY)
@@ -89,7 +109,8 @@ def pending_login() -> PendingLogin:
         raise LoginExpired()
     return PendingLogin(person, list(pending["amr"]), pending.get("interaction"),
                         business=pending.get("business", NATURAL_PERSON),
-                        must_change_password=bool(pending.get("must_change_password")))
+                        must_change_password=bool(pending.get("must_change_password")),
+                        choice_key=pending.get("choice_key"), via=pending.get("via"))
 
 
 def send_second_factor_code(pending: PendingLogin) -> dict:
@@ -102,6 +123,20 @@ def start_face_second_factor(pending: PendingLogin, return_url: str) -> str:
     return FACTORS["face"].begin(pending.person, purpose="login", return_url=return_url)["url"]
 
 
+#: Second factors a person enrols in the account centre, offered on the SMS page when enrolled.
+ENROLLED_ALTERNATIVES = ("webauthn", "otp")
+
+
+def enrolled_alternatives(pending: PendingLogin) -> list[str]:
+    """The enrolled second factors (security key, app code) the SMS page may offer instead."""
+    return [m for m in ENROLLED_ALTERNATIVES if m in FACTORS and FACTORS[m].check_enrolled(pending.person)]
+
+
+def begin_second_factor(pending: PendingLogin, method: str) -> dict:
+    """Start an enrolled second factor (a security key's challenge) for the pending login."""
+    return FACTORS[method].begin(pending.person, purpose="login")
+
+
 def finish_second_factor(pending: PendingLogin, method: str, response: str) -> LoginSession:
     """Check the second factor (SMS code, or a face check's id); on success the login session
     exists: loa:2 with SMS, loa:3 with face (DESIGN.md section 4)."""
@@ -110,6 +145,8 @@ def finish_second_factor(pending: PendingLogin, method: str, response: str) -> L
         result = FACTORS[method].verify(pending.person, response, purpose="login")
     except FactorError as error:
         record_event(f"login.{method}", "failure", subject=pending.person.sub, reason=error.code, **audit)
+        if pending.via and isinstance(error, COUNTED_FAILURES):
+            record_failure(pending.person, pending.via)
         raise
     record_event(f"login.{method}", subject=pending.person.sub, **audit)
     if result.amr == "face":
@@ -119,4 +156,9 @@ def finish_second_factor(pending: PendingLogin, method: str, response: str) -> L
         # FAQ 8: no login session with the initial password; change it, then log in again.
         start_forced_password_change(pending.person, pending.interaction)
         raise PasswordChangeRequired()
-    return create_login_session(pending.person, pending.amr + [result.amr], pending.business)
+    login = create_login_session(pending.person, pending.amr + [result.amr], pending.business)
+    if pending.via:
+        reset_failures(pending.person, pending.via)
+    if pending.choice_key and (choice := find_choice(pending.person, pending.business, pending.choice_key)):
+        apply_choice(login, pending.person, choice)
+    return login

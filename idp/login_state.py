@@ -34,6 +34,9 @@ def derive_acr(amr: list[str]) -> str:
     """The strength of a login from the factors it did (DESIGN.md section 4 table)."""
     done = set(amr)
     two_kinds = bool(done & KNOWLEDGE) and bool(done & POSSESSION_OR_INHERENCE)
+    # DESIGN.md section 4: a certificate's hardware key (its PIN checked by the UKey itself) plus the
+    # person's SMS code or face check is two kinds too: the enterprise's key, then the person.
+    two_kinds = two_kinds or ("hwk" in done and bool(done & {"sms", "face"}))
     if two_kinds and "face" in done:
         return LOA_3
     if two_kinds:

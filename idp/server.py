@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2 import OAuth2Error
@@ -54,7 +54,7 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
 
     def validate_jti(self, claims: dict, jti: str) -> bool:
         insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-        expires = datetime.fromtimestamp(int(claims["exp"]), tz=timezone.utc)
+        expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
         stmt = (
             insert(UsedAssertion)
             .values(jti_digest=digest(f"{claims['iss']}:{jti}"), expires_at=expires)

@@ -20,8 +20,8 @@ class GunicornApplication(BaseApplication):
         return create_app()
 
 
-def run_gunicorn(*, host: str, port: int, workers: int) -> None:
+def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
     GunicornApplication(
-        {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": 4,
+        {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
          "accesslog": "-", "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss'}
     ).run()

@@ -12,9 +12,10 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 ENV_PREFIX = "IDP_"
 
@@ -76,6 +77,16 @@ class Settings:
     REGISTRATION_TTL: int = 1800
     #: Days a service hall's real-name record waits for its registration (FAQ 6, 7) before it lapses.
     REALNAME_RECORD_TTL: int = 90
+
+    #: PEM file(s) of the CAs whose tax digital certificates may log in, joined by os.pathsep;
+    #: empty turns the login off.
+    CERT_TRUST_ANCHORS: str = ""
+    #: PEM/DER CRL file(s), joined by os.pathsep; a certificate whose issuer has one here is checked against it.
+    CERT_CRL_PATHS: str = ""
+    #: Where the login page's JavaScript finds the local signing agent (the UKey driver's HTTP bridge).
+    CERT_AGENT_URL: str = "http://127.0.0.1:18080"
+    #: Seconds a certificate challenge may wait for its signature (the agent asks for the UKey PIN).
+    CERT_CHALLENGE_TTL: int = 120
 
     #: Consecutive failures of one method in one day that lock it (FAQ 14).
     LOCKOUT_THRESHOLD: int = 5

@@ -195,7 +195,8 @@ class AccessToken:
 
     def revoke(self) -> None:
         db.session.merge(
-            RevokedToken(jti=self.claims["jti"], expires_at=datetime.fromtimestamp(self.claims["exp"], tz=utcnow().tzinfo))
+            RevokedToken(jti=self.claims["jti"],
+                         expires_at=datetime.fromtimestamp(self.claims["exp"], tz=utcnow().tzinfo))
         )
 
     def introspect(self) -> dict:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, PHONE, csrf_from, let_sms_cooldown_pass, login_through_pages
 from sqlalchemy import select, update
 
 from idp.accounts import create_person
 from idp.database import db
 from idp.models import AuditEvent, LoginSession, Person
+
+from conftest import PASSWORD, PHONE, csrf_from, let_sms_cooldown_pass, login_through_pages
 
 OTHER_DOC = "440524188001010014"
 OTHER_PHONE = "13987654321"

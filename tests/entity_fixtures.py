@@ -13,7 +13,8 @@ TRADER = "91110000600037341L"
 AGENCY = "9144030071526726XG"
 CLIENT = "91350100M000100Y43"
 
-ENTITIES_CSV = f"""row_type,taxpayer_number,name,kind,tax_authority_code,tax_authority_name,client_taxpayer_number,status
+HEADER = "row_type,taxpayer_number,name,kind,tax_authority_code,tax_authority_name,client_taxpayer_number,status"
+ENTITIES_CSV = f"""{HEADER}
 entity,{BUILDER},青岛海川建筑安装有限公司,enterprise,13702000000,国家税务总局青岛市税务局,,active
 entity,{TRADER},青岛远洋贸易有限公司,enterprise,13702030000,国家税务总局青岛市市南区税务局,,active
 entity,{AGENCY},青岛信达税务师事务所,agency,13702120000,国家税务总局青岛市崂山区税务局,,active

@@ -7,8 +7,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from e2e.live_provider import LiveServer, serve_on_free_port
 from flask import Flask, jsonify, request
+
+from e2e.live_provider import LiveServer, serve_on_free_port
 
 
 @dataclass

@@ -6,6 +6,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+
+from idp.database import db
+from idp.models import QrLoginRequest
+
 from conftest import (
     PASSWORD,
     RelyingParty,
@@ -18,9 +22,6 @@ from conftest import (
     redeem,
     register_client,
 )
-
-from idp.database import db
-from idp.models import QrLoginRequest
 
 QR_GRANT = "urn:qdtax:params:oauth:grant-type:qr-scan"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

@@ -6,12 +6,13 @@ test_account_realname.py, test_account_sessions.py)."""
 from __future__ import annotations
 
 import pytest
-from account_steps import NEW_PASSWORD, age_logins, audit_events, log_in, post_form
-from conftest import PASSWORD, csrf_from, submit_password, tokens_for
 from sqlalchemy import select
 
 from idp.database import db
 from idp.models import Grant, LoginSession, Person
+
+from account_steps import NEW_PASSWORD, age_logins, audit_events, log_in, post_form
+from conftest import PASSWORD, csrf_from, submit_password, tokens_for
 
 
 def test_root_sends_a_logged_in_person_to_the_account_centre_and_anyone_else_to_login(app, client, person):

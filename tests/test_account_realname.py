@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from account_steps import audit_events, log_in, person_row, post_with_token
-from conftest import csrf_from
 from sqlalchemy import select, update
 
 from idp.database import db
 from idp.models import FaceCheck, FaceConsent, Person
+
+from account_steps import audit_events, log_in, person_row, post_with_token
+from conftest import csrf_from
 
 
 def make_level(app, person_id: int, level: int) -> None:

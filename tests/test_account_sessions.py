@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from account_steps import OTHER_PHONE, audit_events, create_other_person, log_in, post_with_token
-from conftest import tokens_for
-
 from idp.account_sessions import session_ref
 from idp.database import db
 from idp.models import LoginSession
+
+from account_steps import OTHER_PHONE, audit_events, create_other_person, log_in, post_with_token
+from conftest import tokens_for
 
 
 def session_refs(html: str) -> list[str]:

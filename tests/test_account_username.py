@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from account_steps import audit_events, create_other_person, log_in, person_row, post_form, post_with_token
 from sqlalchemy import update
 
 from idp.clock import local_day, utcnow
 from idp.database import db
 from idp.models import Person
+
+from account_steps import audit_events, create_other_person, log_in, person_row, post_form, post_with_token
 
 
 def set_username(app, person_id: int, username: str | None, changed_days_ago: int | None) -> None:

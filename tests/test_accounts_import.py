@@ -7,13 +7,14 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import csrf_from, last_sms_code, make_settings, submit_password
 from sqlalchemy import select
 
 from idp.cli import main
 from idp.database import db
 from idp.factors.legacy_hashes import verify_legacy_hash
 from idp.models import AuditEvent, MethodLockout, Person
+
+from conftest import csrf_from, last_sms_code, make_settings, submit_password
 
 HEADER = "name,doc_type,doc_number,country,phone,realname_level,legacy_password_hash\n"
 #: Valid resident ID cards (GB 11643 check digits) of three Qingdao people.

@@ -4,12 +4,13 @@ its outcome, with identifiers masked and no secrets."""
 from __future__ import annotations
 
 import pytest
-from conftest import DOC_NUMBER, PASSWORD, PHONE, last_sms_code, submit_password, submit_sms_code
 from sqlalchemy import select
 
 from idp.audit import record_event
 from idp.database import db
 from idp.models import AuditEvent
+
+from conftest import DOC_NUMBER, PASSWORD, PHONE, last_sms_code, submit_password, submit_sms_code
 
 
 def audit_rows(app, event: str | None = None) -> list[AuditEvent]:

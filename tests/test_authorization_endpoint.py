@@ -6,12 +6,13 @@ import dataclasses
 import time
 
 import pytest
-from conftest import RelyingParty, authorization_request, login_through_pages, obtain_code, query_of, redeem, tokens_for
 from sqlalchemy import update
 from test_code_flow import verify_id_token
 
 from idp.database import db
 from idp.models import LoginSession
+
+from conftest import RelyingParty, authorization_request, login_through_pages, obtain_code, query_of, redeem, tokens_for
 
 ISSUER = "http://idp.test"
 OTHER_PHONE = "13912345678"

@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import csrf_from, last_sms_code, make_settings, submit_password, submit_sms_code
 from sqlalchemy import select
 
 from idp.app import create_app
 from idp.browser_session import COOKIE_NAME
 from idp.database import db
 from idp.models import BrowserSession
+
+from conftest import csrf_from, last_sms_code, make_settings, submit_password, submit_sms_code
 
 
 def session_cookie_header(response) -> str:

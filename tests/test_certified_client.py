@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
+
 from conftest import PASSWORD, csrf_from, hidden_value, register_client
 from e2e.live_provider import LiveProvider
 

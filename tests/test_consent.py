@@ -3,7 +3,15 @@ set, the decision is persisted and revocable, and prompt=consent always asks."""
 
 from __future__ import annotations
 
-from conftest import authorization_request, csrf_from, hidden_value, login_through_pages, query_of, redeem, register_client
+from conftest import (
+    authorization_request,
+    csrf_from,
+    hidden_value,
+    login_through_pages,
+    query_of,
+    redeem,
+    register_client,
+)
 
 
 def third_party(app):
@@ -21,7 +29,8 @@ def authorize(app, client, rp, **params):
 def decide(client, response, decision: str):
     page = client.get(response.headers["Location"])
     html = page.get_data(as_text=True)
-    answer = client.post("/consent", data={"csrf_token": csrf_from(html), "interaction": hidden_value(html, "interaction"),
+    answer = client.post("/consent", data={"csrf_token": csrf_from(html),
+                                           "interaction": hidden_value(html, "interaction"),
                                            "decision": decision})
     return html, client.get(answer.headers["Location"])
 

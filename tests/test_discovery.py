@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import tokens_for
 from joserfc import jws
 from joserfc.jwk import JWKRegistry
+
+from conftest import tokens_for
 
 ISSUER = "http://idp.test"
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}

@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import authorization_request, obtain_code, query_of, register_client, tokens_for
-from dpop_keys import DpopKey, symmetric_proof
 from joserfc import jwt
 from joserfc.jwk import KeySet
+
+from conftest import authorization_request, obtain_code, query_of, register_client, tokens_for
+from dpop_keys import DpopKey, symmetric_proof
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from conftest import make_settings
-from entity_fixtures import BUILDER, ENTITIES_CSV
 from idp.cli import main
 from idp.database import db
 from idp.models import AgencyAgreement, AuditEvent, CrossRegionRegistration, EntityRole, TaxpayerEntity
+
+from conftest import make_settings
+from entity_fixtures import BUILDER, ENTITIES_CSV
 
 
 @pytest.fixture

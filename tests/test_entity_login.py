@@ -5,10 +5,11 @@ from __future__ import annotations
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from conftest import authorization_request, csrf_from, hidden_value, login_through_pages, query_of, redeem
-from entity_fixtures import AGENCY, BUILDER, CLIENT, TRADER, give_role, load_entities
 from idp.database import db
 from idp.entities import remove_role
+
+from conftest import authorization_request, csrf_from, hidden_value, login_through_pages, query_of, redeem
+from entity_fixtures import AGENCY, BUILDER, CLIENT, TRADER, give_role, load_entities
 
 
 def claims_of(client, token: str) -> dict:
@@ -168,7 +169,8 @@ def test_forged_choice_for_an_entity_without_role_is_refused(app, client, person
     give_role(app, TRADER, "tax_officer")
     request, response = start(app, client, rp, business_entry="enterprise")
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    forged = client.post("/select", data={"csrf_token": csrf_from(html), "interaction": hidden_value(html, "interaction"),
+    forged = client.post("/select", data={"csrf_token": csrf_from(html),
+                                          "interaction": hidden_value(html, "interaction"),
                                           "business": "enterprise", "choice": "e:99999:legal_representative"})
     assert forged.status_code == 403
 

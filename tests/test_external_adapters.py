@@ -77,7 +77,7 @@ def test_face_provider_signs_requests_and_parses_its_result():
         fetched = provider.fetch_result("S1")
     assert started.url == "https://face.example/scan/S1"
     assert fetched.similarity == 0.91 and fetched.liveness_passed and fetched.result_ref == "R-9"
-    for request, body in zip(stand_in.requests, stand_in.bodies):
+    for request, body in zip(stand_in.requests, stand_in.bodies, strict=True):
         path = request.path.removeprefix("/api")
         message = f"{request.headers['X-Timestamp']}.{request.method} {path}.".encode() + body
         assert request.headers["X-App-Id"] == "app-1"

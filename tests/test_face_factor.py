@@ -9,9 +9,10 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
-from conftest import PASSWORD, authorization_request, csrf_from, hidden_value, query_of, redeem
 from idp.database import db
 from idp.models import AuditEvent, DevFaceSession, FaceCheck, FaceConsent, Person
+
+from conftest import PASSWORD, authorization_request, csrf_from, hidden_value, query_of, redeem
 
 
 def password_step(client, interaction: str = "") -> None:

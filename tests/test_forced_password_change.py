@@ -14,6 +14,15 @@ import types
 from html import unescape as html_unescape
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import select, update
+
+from idp.accounts_import import import_accounts, read_rows
+from idp.database import db
+from idp.factors.password import hash_password
+from idp.models import AuditEvent, LoginSession, Person
+
 from conftest import (
     PASSWORD,
     authorization_request,
@@ -26,14 +35,6 @@ from conftest import (
     submit_password,
     tokens_for,
 )
-from joserfc import jwt
-from joserfc.jwk import KeySet
-from sqlalchemy import select, update
-
-from idp.accounts_import import import_accounts, read_rows
-from idp.database import db
-from idp.factors.password import hash_password
-from idp.models import AuditEvent, LoginSession, Person
 
 LI_SI = "370202198001011232"
 LI_SI_PHONE = "13900000001"

@@ -12,6 +12,13 @@ import types
 from html import unescape
 
 import pytest
+from sqlalchemy import select, update
+
+from idp.accounts_import import import_accounts, read_rows
+from idp.clock import utcnow
+from idp.database import db
+from idp.models import AuditEvent, FaceCheck, LoginSession, MethodLockout, Person
+
 from conftest import (
     PASSWORD,
     PHONE,
@@ -24,12 +31,6 @@ from conftest import (
     submit_sms_code,
     tokens_for,
 )
-from sqlalchemy import select, update
-
-from idp.accounts_import import import_accounts, read_rows
-from idp.clock import utcnow
-from idp.database import db
-from idp.models import AuditEvent, FaceCheck, LoginSession, MethodLockout, Person
 
 NEW_PASSWORD = "Laoshan@2027"
 

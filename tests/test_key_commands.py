@@ -8,8 +8,9 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from conftest import make_settings
 from idp.cli import main
+
+from conftest import make_settings
 
 
 @pytest.fixture

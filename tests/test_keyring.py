@@ -143,6 +143,7 @@ def test_concurrent_rotations_never_leave_two_active_keys(tmp_path):
 
 def test_database_store_rotates_and_is_seen_by_every_worker(app, database_url, instance_dir):
     from idp.app import create_app
+
     from conftest import make_settings
 
     overrides = make_settings(database_url, instance_dir, KEYRING_STORE="database", KEYRING_REFRESH_SECONDS=0)
@@ -162,8 +163,9 @@ def test_database_store_rotates_and_is_seen_by_every_worker(app, database_url, i
 def test_scheduled_rotation_happens_when_the_active_key_is_old_enough(app, database_url, instance_dir, tmp_path):
     import json
 
-    from conftest import make_settings
     from idp.app import create_app
+
+    from conftest import make_settings
 
     node = create_app(make_settings(database_url, instance_dir, KEYS_DIR=str(tmp_path / "keys"),
                                     KEY_ROTATION_DAYS=30, KEYRING_REFRESH_SECONDS=0))

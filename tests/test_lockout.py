@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import last_sms_code, submit_password, submit_sms_code
 from sqlalchemy import select
 
 from idp.database import db
 from idp.models import MethodLockout
+
+from conftest import last_sms_code, submit_password, submit_sms_code
 
 LOCKED = "连续认证错误次数过多，您的账号已被锁定。建议您直接使用“忘记密码”修改密码"
 WRONG_PASSWORD = "个人账号或密码错误"

@@ -9,6 +9,12 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
+
+from idp import login_flow
+from idp.database import db
+from idp.models import LoginSession
+
 from conftest import (
     DOC_NUMBER,
     PHONE,
@@ -21,11 +27,6 @@ from conftest import (
     submit_password,
     submit_sms_code,
 )
-from sqlalchemy import select
-
-from idp import login_flow
-from idp.database import db
-from idp.models import LoginSession
 
 
 def login_sessions(app) -> list[LoginSession]:

@@ -5,6 +5,13 @@ still name the person."""
 from __future__ import annotations
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from idp.app import create_app
+from idp.backchannel_logout import deliver_due_logouts
+from idp.clients import ClientRegistrationError, create_client
+
 from account_steps import OTHER_PHONE, create_other_person
 from conftest import (
     authorization_request,
@@ -17,13 +24,7 @@ from conftest import (
     register_client,
     tokens_for,
 )
-from joserfc import jwt
-from joserfc.jwk import KeySet
 from loopback_servers import serve_json, start_logout_receiver
-
-from idp.app import create_app
-from idp.backchannel_logout import deliver_due_logouts
-from idp.clients import ClientRegistrationError, create_client
 
 
 def third_party(app, name: str = "第三方记账软件", redirect_uri: str = "https://books.test/cb", **kwargs):

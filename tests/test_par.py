@@ -9,6 +9,13 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey
+from sqlalchemy import update
+
+from idp.database import db
+from idp.models import PushedAuthorizationRequest
+
 from conftest import (
     authorization_request,
     csrf_from,
@@ -19,12 +26,6 @@ from conftest import (
     register_client,
 )
 from dpop_keys import DpopKey
-from joserfc import jwt
-from joserfc.jwk import ECKey
-from sqlalchemy import update
-
-from idp.database import db
-from idp.models import PushedAuthorizationRequest
 
 ISSUER = "http://idp.test"
 PREFIX = "urn:ietf:params:oauth:request_uri:"

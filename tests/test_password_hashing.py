@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from argon2 import PasswordHasher
-from conftest import PASSWORD, login_through_pages, make_settings, submit_password
 from sqlalchemy import delete, select
 
 from idp.accounts import create_person
@@ -13,6 +12,8 @@ from idp.database import db
 from idp.factors.password import HASH_PROFILES
 from idp.models import Person, SmsCode
 from idp.settings import Settings
+
+from conftest import PASSWORD, login_through_pages, make_settings, submit_password
 
 #: Parameters no profile uses, as left behind by an earlier configuration or a legacy import.
 LEGACY = PasswordHasher(time_cost=1, memory_cost=16, parallelism=2)

@@ -7,6 +7,7 @@ anyone logs in; the token endpoint refuses a code without its matching ``code_ve
 from __future__ import annotations
 
 import pytest
+
 from conftest import authorization_request, obtain_code, pkce_pair, query_of, redeem
 
 ISSUER = "http://idp.test"

@@ -11,6 +11,12 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import select
+
+from idp.browser_session import COOKIE_NAME
+from idp.database import db
+from idp.models import AuditEvent
+
 from conftest import (
     DOC_NUMBER,
     PASSWORD,
@@ -22,11 +28,6 @@ from conftest import (
     query_of,
     redeem,
 )
-from sqlalchemy import select
-
-from idp.browser_session import COOKIE_NAME
-from idp.database import db
-from idp.models import AuditEvent
 
 WRONG_PASSWORD = "Wrong#Guess-2026"
 UNKNOWN_DOC_NUMBER = "110105194912310037"

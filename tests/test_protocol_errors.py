@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import RelyingParty, authorization_request, obtain_code, query_of
 from werkzeug.datastructures import MultiDict
+
+from conftest import RelyingParty, authorization_request, obtain_code, query_of
 
 KB = 1024
 PAGE = "page"        # the provider's own HTML error page, no Location

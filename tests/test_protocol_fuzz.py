@@ -11,8 +11,9 @@ import json
 import random
 import string
 
-from conftest import authorization_request, pkce_pair, tokens_for
 from werkzeug.datastructures import MultiDict
+
+from conftest import authorization_request, pkce_pair, tokens_for
 
 REQUESTS = 300
 ENDPOINTS = [

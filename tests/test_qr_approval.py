@@ -9,6 +9,17 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
+from test_code_flow import verify_id_token
+
+from idp.clients import ClientRegistrationError, create_client
+from idp.consent.choices import available_choices
+from idp.database import db
+from idp.entities import import_entities, remove_role
+from idp.login_state import LOA_1
+from idp.models import AuditEvent, Grant, LoginSession, Person
+from idp.tokens import TokenSubject, create_token_generator
+
 from entity_fixtures import BUILDER, TRADER, give_role, load_entities
 from qr_steps import (
     app_call,
@@ -20,16 +31,6 @@ from qr_steps import (
     register_kiosk,
     scan_and_approve,
 )
-from sqlalchemy import select
-from test_code_flow import verify_id_token
-
-from idp.clients import ClientRegistrationError, create_client
-from idp.consent.choices import available_choices
-from idp.database import db
-from idp.entities import import_entities, remove_role
-from idp.login_state import LOA_1
-from idp.models import AuditEvent, Grant, LoginSession, Person
-from idp.tokens import TokenSubject, create_token_generator
 
 
 @pytest.fixture

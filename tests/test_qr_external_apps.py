@@ -12,15 +12,16 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from conftest import DOC_NUMBER, make_settings, register_client
-from entity_fixtures import BUILDER, TRADER, give_role, load_entities
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from qr_steps import device_authorization, poll, register_kiosk
 from test_code_flow import verify_id_token
 
 from idp.cli import main
 from idp.clients import ClientRegistrationError, create_client
+
+from conftest import DOC_NUMBER, make_settings, register_client
+from entity_fixtures import BUILDER, TRADER, give_role, load_entities
+from qr_steps import device_authorization, poll, register_kiosk
 
 IIT_NOT_ELIGIBLE = ("通过个人所得税APP扫码登录的前提是该纳税人在青岛市电子税务局和个人所得税APP上"
                     "都完成了用户注册和实名认证，并已在个人所得税APP上登录")

@@ -9,6 +9,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from test_code_flow import verify_id_token
+
+from idp.database import db
+from idp.models import AuditEvent
+
 from qr_steps import (
     DEVICE_GRANT,
     QR_GRANT,
@@ -21,10 +26,6 @@ from qr_steps import (
     register_kiosk,
     scan_and_approve,
 )
-from test_code_flow import verify_id_token
-
-from idp.database import db
-from idp.models import AuditEvent
 
 
 @pytest.fixture

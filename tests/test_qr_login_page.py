@@ -9,10 +9,11 @@ import threading
 import time
 
 import pytest
+from test_code_flow import verify_id_token
+
 from conftest import authorization_request, csrf_from, hidden_value, query_of, redeem
 from entity_fixtures import TRADER, give_role, load_entities
 from qr_steps import app_call, app_login, register_bureau_app
-from test_code_flow import verify_id_token
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ def test_a_denial_shows_on_the_page(client, rp, app_token):
 
 
 def test_the_long_poll_answers_within_a_second_of_the_approval(app, client, rp, app_token):
-    """The waiting request checks every 0.2 s, so the page hears of an approval at once."""
+    """The waiting request checks every 0.1 s, so the page hears of an approval at once."""
     _, qr, _ = open_qr_tab(client, rp)
     app_call(client, "scan", app_token, user_code=qr["user_code"])
     answered: dict = {}

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import PASSWORD
-from qr_steps import APP_REDIRECT, DEVICE_GRANT, register_bureau_app, register_kiosk
 from requests_oauth2client import DeviceAuthorizationPollingJob, OAuth2Client
 
 from idp.app_simulator import MobileAppSimulator
+
+from conftest import PASSWORD
+from qr_steps import APP_REDIRECT, DEVICE_GRANT, register_bureau_app, register_kiosk
 
 
 @pytest.fixture

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import csrf_from, last_sms_code, obtain_code, redeem, submit_password, tokens_for
 from sqlalchemy import func, select
 
 from idp.browser_session import COOKIE_NAME
 from idp.database import db
 from idp.models import LoginSession, MethodLockout, SmsCode
+
+from conftest import csrf_from, last_sms_code, obtain_code, redeem, submit_password, tokens_for
 
 THREADS = 16
 WRONG_CODE = "短信验证码错误，请重新输入"

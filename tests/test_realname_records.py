@@ -8,13 +8,14 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from conftest import csrf_from, last_sms_code, let_sms_cooldown_pass, make_settings
 from sqlalchemy import func, select, update
 
 from idp.cli import main
 from idp.clock import utcnow
 from idp.database import db
 from idp.models import AuditEvent, FaceCheck, Person, RealnameRecord
+
+from conftest import csrf_from, last_sms_code, let_sms_cooldown_pass, make_settings
 
 PASSWORD = "Register#2026"
 HALL_INSTRUCTION = "请先前往办税服务场所采集实名信息，再通过电子税务局完成用户注册"

@@ -11,6 +11,14 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select, update
+
+from idp.cli import main
+from idp.clock import utcnow
+from idp.database import db
+from idp.factors.password import password_hasher
+from idp.models import AuditEvent, FaceCheck, FaceConsent, LoginSession, Person, Registration
+
 from conftest import (
     DOC_NUMBER,
     PHONE,
@@ -22,13 +30,6 @@ from conftest import (
     submit_password,
     submit_sms_code,
 )
-from sqlalchemy import func, select, update
-
-from idp.cli import main
-from idp.clock import utcnow
-from idp.database import db
-from idp.factors.password import password_hasher
-from idp.models import AuditEvent, FaceCheck, FaceConsent, LoginSession, Person, Registration
 
 NEW_DOC = "440524188001010014"
 NEW_NAME = "李四"

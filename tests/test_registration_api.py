@@ -6,12 +6,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PHONE, last_sms_code
 from sqlalchemy import func, select, update
 
 from idp.clock import utcnow
 from idp.database import db
 from idp.models import AuditEvent, FaceCheck, Person, Registration
+
+from conftest import PHONE, last_sms_code
 
 NEW_DOC = "440524188001010014"
 NEW_PHONE = "13912345678"

@@ -6,11 +6,12 @@ import time
 import warnings
 
 import pytest
-from conftest import authorization_request, login_through_pages, query_of, redeem, register_client
 from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, KeySet
 from joserfc.jws import JWSRegistry
+
+from conftest import authorization_request, login_through_pages, query_of, redeem, register_client
 
 ISSUER = "http://idp.test"
 

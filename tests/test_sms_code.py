@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import PHONE, csrf_from, last_sms_code, make_settings, read_outbox, submit_password, submit_sms_code
 from sqlalchemy import select, update
 
 from idp.app import create_app
 from idp.clock import local_day, utcnow
 from idp.database import db
 from idp.models import SmsCode
+
+from conftest import PHONE, csrf_from, last_sms_code, make_settings, read_outbox, submit_password, submit_sms_code
 
 
 def sms_rows(app) -> list[SmsCode]:

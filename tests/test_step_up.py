@@ -9,9 +9,10 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
-from conftest import authorization_request, csrf_from, query_of, redeem, tokens_for
 from idp.database import db
 from idp.models import DevFaceSession, Person
+
+from conftest import authorization_request, csrf_from, query_of, redeem, tokens_for
 
 LOA2, LOA3 = "urn:qdtax:loa:2", "urn:qdtax:loa:3"
 

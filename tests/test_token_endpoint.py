@@ -7,7 +7,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import obtain_code, redeem, register_client, tokens_for
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import select
@@ -16,6 +15,8 @@ from test_code_flow import verify_id_token
 from idp.clock import utcnow
 from idp.database import db
 from idp.models import AuthorizationCode, Grant
+
+from conftest import obtain_code, redeem, register_client, tokens_for
 
 TOKEN_ENDPOINT = "http://idp.test/token"
 

@@ -6,8 +6,8 @@ in :mod:`idp.authorize_policy`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import select
 

@@ -6,7 +6,7 @@ SQLite the database write lock), so concurrent rotations serialise.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection

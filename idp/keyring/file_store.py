@@ -10,11 +10,11 @@ import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
-from idp.keyring.records import KeyringError, KeyRecord
+from idp.keyring.records import KeyRecord, KeyringError
 
 INDEX_NAME = "keyring.json"
 

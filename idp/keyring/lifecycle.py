@@ -7,7 +7,7 @@ exactly one active and one next key per algorithm.
 
 from __future__ import annotations
 
-from idp.keyring.records import ALGORITHMS, KeyringError, KeyRecord, generate_record
+from idp.keyring.records import ALGORITHMS, KeyRecord, KeyringError, generate_record
 
 
 def initial_records(now: int, passphrase: str, algorithms: tuple[str, ...] = ALGORITHMS) -> list[KeyRecord]:

@@ -6,9 +6,9 @@ across modules (checked at import, so a clash fails loudly instead of hiding a t
 
 from __future__ import annotations
 
-from idp.messages import account, face, login, passwords, qr, registration, selection
+from idp.messages import account, certificate, face, login, passwords, qr, registration, second_factors, selection
 
-_MODULES = (login, face, selection, passwords, registration, account, qr)
+_MODULES = (login, face, selection, passwords, registration, account, qr, certificate, second_factors)
 
 
 def _merge() -> dict[str, dict[str, str]]:

@@ -2,6 +2,7 @@
 
 from idp.models.audit import AuditEvent
 from idp.models.backchannel_logout import BackchannelLogout
+from idp.models.certificate import CertificateChallenge
 from idp.models.client import Client
 from idp.models.consent import ConsentRecord
 from idp.models.dpop import SeenDpopProof
@@ -12,17 +13,20 @@ from idp.models.person import Person
 from idp.models.pushed_request import PushedAuthorizationRequest
 from idp.models.qr_login import QrLoginRequest, QrLookupFailure
 from idp.models.registration import RealnameRecord, Registration
+from idp.models.second_factor import AppCode, SecurityKey
 from idp.models.session import BrowserSession, LoginSession
 from idp.models.signing_key import SigningKeyRow
 from idp.models.token import AuthorizationCode, Grant, RefreshToken, RevokedToken, UsedAssertion
 
 __all__ = [
     "AgencyAgreement",
+    "AppCode",
     "CrossRegionRegistration",
     "EntityRole",
     "TaxpayerEntity",
     "AuditEvent",
     "BackchannelLogout",
+    "CertificateChallenge",
     "ConsentRecord",
     "AuthorizationCode",
     "BrowserSession",
@@ -41,6 +45,7 @@ __all__ = [
     "Registration",
     "RefreshToken",
     "RevokedToken",
+    "SecurityKey",
     "SeenDpopProof",
     "SigningKeyRow",
     "SmsCode",

@@ -31,7 +31,7 @@ from idp.interactions import (
     resumed_interaction,
     start_interaction,
 )
-from idp.login_state import current_login
+from idp.login_state import LoginContext, current_login
 from idp.pushed_requests import resolve_authorization_parameters
 from idp.request_objects import authorization_request_with
 from idp.subjects import public_subject_named
@@ -64,7 +64,7 @@ def _max_age(params, redirect_uri: str) -> int | None:
     return int(raw)
 
 
-def _hinted_subject(params, redirect_uri: str, login=None) -> str | None:
+def _hinted_subject(params, redirect_uri: str, login: LoginContext | None = None) -> str | None:
     hint = params.get("id_token_hint")
     if not hint:
         return None

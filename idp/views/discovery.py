@@ -7,11 +7,11 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
-from idp.clients import GRANT_TYPES
 from idp.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
+from idp.clients import GRANT_TYPES
+from idp.dpop import DPOP_ALGORITHMS
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.keyring import ALGORITHMS
-from idp.dpop import DPOP_ALGORITHMS
 from idp.login_state import ACR_VALUES
 from idp.request_objects import REQUEST_OBJECT_ALGORITHMS
 from idp.subjects import SUBJECT_TYPES

@@ -6,15 +6,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
+from idp.consent.policy import requested_entries
 from idp.database import db
 from idp.factors.base import FactorError
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.i18n import LOCALE_COOKIE, remember_locale
 from idp.identity_documents import mask_phone
-from idp.consent.policy import requested_entries
 from idp.interactions import interaction_param, interaction_params, resume_url
 from idp.login_flow import (
     LoginExpired,
+    enrolled_alternatives,
     finish_second_factor,
     pending_login,
     send_second_factor_code,
@@ -91,7 +92,7 @@ def _render_sms(error: str | None = None, params: dict | None = None, status: in
         return redirect(url_for("login.login_page"))
     return render_template(
         "sms.html", phone=mask_phone(pending.person.phone), error=error, error_params=params or {},
-        minutes=5,
+        minutes=5, alternatives=enrolled_alternatives(pending),
     ), status
 
 

@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oidc.rpinitiated.end_session import EndSessionRequest
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from idp.database import db
 from idp.dpop import accept_request_proof, with_dpop_nonce
-from idp.login_state import current_login, end_login_session
+from idp.login_state import LoginContext, current_login, end_login_session
 from idp.subjects import check_subject_names
 
 bp = Blueprint("protocol", __name__)
@@ -84,7 +85,7 @@ def userinfo():
     return _committed(with_dpop_nonce(_server().create_endpoint_response("userinfo")))
 
 
-def _hint_names_someone_else(logout_request, login) -> bool:
+def _hint_names_someone_else(logout_request: EndSessionRequest, login: LoginContext | None) -> bool:
     """An ID token of another person than the one logged in here (its ``sub`` may be pairwise)
     is no reason to log this person out unasked."""
     claims = logout_request.id_token_claims

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import PHONE, last_sms_code, make_settings
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from idp.app import create_app
 from idp.database import db
+
+from conftest import PHONE, last_sms_code, make_settings
 
 
 @dataclass

@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, let_sms_cooldown_pass
-from e2e.live_provider import LiveProvider
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import update
 
 from idp.database import db
 from idp.models import LoginSession
+
+from conftest import PASSWORD, let_sms_cooldown_pass
+from e2e.live_provider import LiveProvider
 
 pytestmark = pytest.mark.e2e
 

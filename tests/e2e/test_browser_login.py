@@ -10,10 +10,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
 from conftest import register_client
 from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
 from e2e.relying_party import create_relying_party
-from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.e2e
 

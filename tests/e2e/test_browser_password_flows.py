@@ -12,12 +12,13 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import let_sms_cooldown_pass, register_client
-from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
-from e2e.relying_party import create_relying_party
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from idp.accounts_import import import_accounts, read_rows
+
+from conftest import let_sms_cooldown_pass, register_client
+from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
+from e2e.relying_party import create_relying_party
 
 pytestmark = pytest.mark.e2e
 

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-27 13:55:06.427018
 """
 
-from alembic import op
 import sqlalchemy as sa
-import idp.models.columns
+from alembic import op
 
+import idp.models.columns
 
 revision = '0001'
 down_revision = None

@@ -5,10 +5,8 @@ Revises: 0001
 Create Date: 2026-11-27 14:00:18.276995
 """
 
-from alembic import op
 import sqlalchemy as sa
-import idp.models.columns
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

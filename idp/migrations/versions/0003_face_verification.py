@@ -5,10 +5,10 @@ Revises: 0002
 Create Date: 2026-11-27 14:11:33.105968
 """
 
-from alembic import op
 import sqlalchemy as sa
-import idp.models.columns
+from alembic import op
 
+import idp.models.columns
 
 revision = '0003'
 down_revision = '0002'

@@ -5,10 +5,10 @@ Revises: 0003
 Create Date: 2026-11-27 14:17:10.868390
 """
 
-from alembic import op
 import sqlalchemy as sa
-import idp.models.columns
+from alembic import op
 
+import idp.models.columns
 
 revision = '0007_entities'
 down_revision = '0003'

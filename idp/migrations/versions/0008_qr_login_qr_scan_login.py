@@ -5,10 +5,10 @@ Revises: 0003
 Create Date: 2026-11-27 14:48:32.148722
 """
 
-from alembic import op
 import sqlalchemy as sa
-import idp.models.columns
+from alembic import op
 
+import idp.models.columns
 
 revision = '0008_qr_login'
 down_revision = '0003'

@@ -1,0 +1,1 @@
+"""Runnable examples of relying parties integrating with qdtax-idp (not part of the package)."""

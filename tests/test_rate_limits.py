@@ -1,0 +1,49 @@
+"""Per-IP limits on credential guessing and SMS sending (DESIGN.md section 10)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from idp.app import create_app
+
+from conftest import csrf_from, make_settings
+
+
+def post_login(client, identifier: str = "nobody"):
+    page = client.get("/login").get_data(as_text=True)
+    return client.post("/login", data={"csrf_token": csrf_from(page), "identifier": identifier, "password": "x"})
+
+
+def test_the_login_form_answers_429_past_the_limit(database_url, instance_dir, app):
+    limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="3 per minute"))
+    client = limited.test_client()
+    assert [post_login(client).status_code for _ in range(3)] == [400, 400, 400]
+    refused = post_login(client)
+    assert refused.status_code == 429
+    assert "请求过于频繁" in refused.get_data(as_text=True)
+    assert refused.headers["Retry-After"]
+
+
+def test_the_limit_is_shared_by_every_guessing_endpoint(database_url, instance_dir, app):
+    limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="2 per minute"))
+    client = limited.test_client()
+    post_login(client)
+    assert client.post("/api/registration/start", json={}).status_code != 429
+    refused = client.post("/api/registration/start", json={})
+    assert refused.status_code == 429 and refused.get_json()["error"] == "too_many_requests"
+
+
+def test_workers_share_counters_through_redis(database_url, instance_dir, app):
+    """With REDIS_URL two workers (two app instances here) draw on one budget."""
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError:
+        pytest.fail("Redis is not running on 127.0.0.1:6379 (start it with .ci/services)")
+    settings = make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="3 per minute", REDIS_URL=url)
+    redis.Redis.from_url(url).flushdb()
+    first, second = create_app(settings).test_client(), create_app(settings).test_client()
+    statuses = [post_login(worker).status_code for worker in (first, second, first, second)]
+    assert statuses == [400, 400, 400, 429]
+    redis.Redis.from_url(url).flushdb()
