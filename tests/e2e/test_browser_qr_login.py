@@ -13,50 +13,20 @@ from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from idp.app import create_app
 from idp.app_simulator import MobileAppSimulator
 from idp.cli import main
 
-from conftest import PASSWORD, make_settings, register_client
+from conftest import PASSWORD, make_settings
+from e2e.browser import starts_with
 from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
-from e2e.relying_party import create_relying_party
-from e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, starts_with
 from qr_steps import APP_REDIRECT, register_bureau_app
 
 pytestmark = pytest.mark.e2e
 
 SCANNED = "已扫码，请在手机上确认"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="zh-CN")
-    opened = context.new_page()
-    opened.set_default_timeout(10_000)
-    yield opened
-    context.close()
-
-
-@pytest.fixture
-def relying_party(live_provider: LiveProvider) -> Iterator[LiveServer]:
-    def build(url: str):
-        registered = register_client(live_provider.app, name="电子税务局演示应用", redirect_uris=[f"{url}/callback"])
-        return create_relying_party(issuer=live_provider.url, client_id=registered.client_id,
-                                    client_secret=registered.client_secret, redirect_uri=registered.redirect_uri)
-
-    live = serve_on_free_port(build)
-    yield live
-    live.stop()
 
 
 @pytest.fixture

@@ -5,64 +5,22 @@ then a password + SMS login that a relying party sees as the new, level-4 person
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from idp.database import db
 from idp.models import Person
 
-from conftest import let_sms_cooldown_pass, register_client
-from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
-from e2e.relying_party import create_relying_party
+from conftest import let_sms_cooldown_pass
+from e2e.browser import starts_with
+from e2e.live_provider import LiveProvider, LiveServer
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 WANG_WU = "440524188001010014"
 WANG_WU_PHONE = "13912345678"
 PASSWORD = "Register#2026"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # Debian's chromium: Playwright's own browser download does not work on these machines.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="zh-CN")
-    opened = context.new_page()
-    opened.set_default_timeout(10_000)
-    yield opened
-    context.close()
-
-
-@pytest.fixture
-def relying_party(live_provider: LiveProvider) -> Iterator[LiveServer]:
-    """The e-tax demo app, registered with its own served callback URL."""
-
-    def build(url: str):
-        registered = register_client(live_provider.app, name="电子税务局演示应用", redirect_uris=[f"{url}/callback"])
-        return create_relying_party(issuer=live_provider.url, client_id=registered.client_id,
-                                    client_secret=registered.client_secret, redirect_uri=registered.redirect_uri)
-
-    live = serve_on_free_port(build)
-    yield live
-    live.stop()
-
-
-def starts_with(url: str) -> re.Pattern:
-    return re.compile("^" + re.escape(url))
 
 
 def test_register_with_a_face_scan_then_log_in_with_password_and_sms(

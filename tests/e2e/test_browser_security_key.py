@@ -8,12 +8,11 @@ WebAuthn relying-party id, and the rp id is the issuer's host name.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from idp.app import create_app
@@ -24,19 +23,6 @@ from conftest import PASSWORD, let_sms_cooldown_pass, make_settings
 from e2e.live_provider import LiveProvider, serve_on_free_port
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # Debian's chromium: Playwright's own browser download does not work on these machines.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +42,15 @@ def provider(localhost_server, app: Flask) -> LiveProvider:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A browser with one virtual CTAP2 authenticator that verifies its user (PIN or biometric)."""
-    context = browser.new_context(locale="zh-CN")
-    opened = context.new_page()
-    opened.set_default_timeout(10_000)
-    cdp = context.new_cdp_session(opened)
+def page(page: Page) -> Page:
+    """The shared browser page with one virtual CTAP2 authenticator that verifies its user."""
+    cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
         "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
         "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True,
     }})
-    yield opened
-    context.close()
+    return page
 
 
 def enter_password(page: Page, provider: LiveProvider) -> None:
