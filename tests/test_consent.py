@@ -94,3 +94,9 @@ def test_revoking_consent_ends_the_clients_tokens(app, client, person):
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 401
     _, response = authorize(app, client, rp)
     assert response.headers["Location"].startswith("/consent")
+
+
+def test_the_account_centre_links_to_the_consents_and_the_taxpayer_choice(app, client, person, rp):
+    authorize(app, client, rp)
+    page = client.get("/account").get_data(as_text=True)
+    assert 'href="/consents"' in page and 'href="/select"' in page

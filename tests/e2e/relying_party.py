@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, render_template_string
+from flask import Flask, render_template_string, request
 
 CLAIMS_PAGE = """<!doctype html>
 <html lang="zh-CN">
@@ -23,6 +23,8 @@ CLAIMS_PAGE = """<!doctype html>
     <dt>amr</dt><dd id="amr">{{ claims.amr | join(" ") }}</dd>
     <dt>realname_level</dt><dd id="realname_level">{{ claims.realname_level }}</dd>
     <dt>auth_time</dt><dd id="auth_time">{{ claims.auth_time }}</dd>
+    <dt>business</dt><dd id="business">{{ claims.business }}</dd>
+    <dt>entity</dt><dd id="entity">{{ claims.entity.name if claims.entity else "" }}</dd>
   </dl>
 </body>
 </html>
@@ -48,7 +50,8 @@ def create_relying_party(*, issuer: str, client_id: str, client_secret: str, red
 
     @app.route("/login")
     def login():
-        return oauth.idp.authorize_redirect(redirect_uri)
+        # Extra authorization parameters pass through: business_entry, prompt, acr_values.
+        return oauth.idp.authorize_redirect(redirect_uri, **request.args)
 
     @app.route("/callback")
     def callback():
