@@ -78,10 +78,11 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code == 429:
+            retry = {"Retry-After": str(error.retry_after)} if getattr(error, "retry_after", None) else {}
             if request.path.startswith("/api/"):
-                return {"error": "too_many_requests", "message": translate("error_too_many_requests")}, 429
+                return {"error": "too_many_requests", "message": translate("error_too_many_requests")}, 429, retry
             return render_template("message.html", title_key="error_too_many_requests",
-                                   message_key="error_too_many_requests", params={}), 429
+                                   message_key="error_too_many_requests", params={}), 429, retry
         key = "error_not_found" if error.code == 404 else "error_bad_request_title"
         return render_template("message.html", title_key=key, message_key=key, params={}), error.code
 

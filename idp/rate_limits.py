@@ -3,14 +3,20 @@
 Counters live in Redis when ``REDIS_URL`` is set, so every worker and node shares them;
 without it each process counts alone (fine for one development process).  One shared
 budget, ``LOGIN_RATE_LIMIT``, covers every endpoint below, so spreading guesses over
-password, SMS code, reset and registration forms gains nothing.
+password, SMS code, reset and registration forms gains nothing.  Only these endpoints pay
+for the check (the ``limits`` library directly, no per-request hook on every other route).
 """
 
 from __future__ import annotations
 
-from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+import time
+from functools import wraps
+
+from flask import Flask, request
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 #: Endpoints that check a secret someone could guess, or that send an SMS.
 RATE_LIMITED_ENDPOINTS = (
@@ -27,14 +33,25 @@ RATE_LIMITED_ENDPOINTS = (
     "registration_api.phone",
     "registration_api.phone_verify",
 )
+NAMESPACE = ("idp", "authentication")
 
 
-def install_rate_limits(app: Flask) -> Limiter:
+def install_rate_limits(app: Flask) -> None:
     """Wrap the endpoints above in one shared per-IP limit; call after blueprints are registered."""
     settings = app.config["IDP"]
-    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.REDIS_URL or "memory://",
-                      key_prefix="idp", headers_enabled=True)
-    shared = limiter.shared_limit(settings.LOGIN_RATE_LIMIT, scope="authentication")
+    limiter = MovingWindowRateLimiter(storage_from_string(settings.REDIS_URL or "memory://"))
+    budget = parse(settings.LOGIN_RATE_LIMIT)
+
+    def limited(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            address = request.remote_addr or "unknown"
+            if not limiter.hit(budget, *NAMESPACE, address):
+                reset = limiter.get_window_stats(budget, *NAMESPACE, address).reset_time
+                raise TooManyRequests(retry_after=max(1, int(reset - time.time())))
+            return view(*args, **kwargs)
+
+        return guarded
+
     for endpoint in RATE_LIMITED_ENDPOINTS:
-        app.view_functions[endpoint] = shared(app.view_functions[endpoint])
-    return limiter
+        app.view_functions[endpoint] = limited(app.view_functions[endpoint])

@@ -68,6 +68,10 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         # A one-key set makes joserfc put that key's kid in the header.
         return KeySet([current_app.extensions["idp.keyring"].active_key().key])
 
+    def get_jti(self, client, grant_type, user, scope) -> str:
+        # 128 random bits; authlib's default generator costs ~20x more on the token hot path.
+        return secrets.token_urlsafe(16)
+
     def get_auth_time(self, user: TokenSubject | None) -> int | None:
         return user.grant.auth_time if user else None
 

@@ -7,6 +7,7 @@ restart and well within the JWKS max-age.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class Keyring:
         self._records: list[KeyRecord] = []
         self._jwks: dict[str, ECKey | RSAKey | OKPKey] = {}
         self._checked_at = float("-inf")
+        self._document: tuple[tuple[str, ...], bytes] | None = None
 
     # -- reading -----------------------------------------------------------------------------
     def _current(self) -> list[KeyRecord]:
@@ -92,6 +94,13 @@ class Keyring:
     def public_jwks(self) -> dict:
         """next + active + retired keys, public parts only (revoked keys are gone at once)."""
         return {"keys": [self._jwks[r.kid].as_dict(private=False) for r in self._published()]}
+
+    def public_jwks_document(self) -> bytes:
+        """The serialized JWKS, rebuilt only when the set of published keys changes (hot path)."""
+        kids = tuple(r.kid for r in self._published())
+        if self._document is None or self._document[0] != kids:
+            self._document = (kids, json.dumps(self.public_jwks()).encode())
+        return self._document[1]
 
     def verification_keys(self) -> KeySet:
         """Keys whose signatures this provider still honours (its own tokens, id_token_hint)."""

@@ -87,5 +87,5 @@ def openid_configuration():
 @bp.route("/jwks.json")
 def jwks():
     settings = current_app.config["IDP"]
-    body = json.dumps(current_app.extensions["idp.keyring"].public_jwks()).encode()
+    body = current_app.extensions["idp.keyring"].public_jwks_document()
     return _cached_json(body, "application/jwk-set+json", settings.JWKS_MAX_AGE)
