@@ -111,7 +111,7 @@ def seed_demo(app: Flask) -> str:
         f"log in as 'zhangsan' (or 13800138000, or 11010519491231002X), password {DEMO_PASSWORD};",
         f"the SMS code is appended to {settings.sms_outbox_path} (development SMS adapter).",
         "zhangsan acts for 青岛远洋贸易有限公司 (two roles), 青岛海川建筑安装有限公司 (with a cross-region",
-        "registration, entry 特殊主体) and, through 青岛信达税务师事务所, its client 青岛小微科技有限公司.",
+        "registration, entry 特定主体) and, through 青岛信达税务师事务所, its client 青岛小微科技有限公司.",
         "",
         "Start the two demo e-tax apps from the repository root, each in its own terminal",
         "(new client secrets are issued every time the demo is seeded):",

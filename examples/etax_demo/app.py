@@ -25,7 +25,7 @@ STEP_UP_ACR = "urn:qdtax:loa:3"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 BUSINESS_ENTRIES = {"natural_person": "自然人业务", "enterprise": "企业业务", "agent": "代理业务",
-                    "special_subject": "特殊主体业务"}
+                    "special_subject": "特定主体业务"}
 
 
 @dataclass(frozen=True)
