@@ -5,13 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from idp.database import db
-from idp.factors.base import FactorError
-from idp.factors.face import FaceConsentRequired, FaceIdentity, FacePending, record_face_consent
-from idp.factors.face_provider import FaceProviderError
+from idp.factors.face import FaceConsentRequired, FaceIdentity, record_face_consent
 from idp.interactions import resume_url
 from idp.login_flow import LoginExpired, finish_second_factor, pending_login, start_face_second_factor
 from idp.password_change import PasswordChangeRequired
-from idp.views.login import error_key
+from idp.views.face_pages import FACE_PAGE_ERRORS, face_refusal
 
 bp = Blueprint("face_login", __name__)
 
@@ -29,12 +27,8 @@ def face_start():
         return redirect(url_for("login.login_page"))
     except FaceConsentRequired:
         return render_template("face_consent.html", action=url_for("face_login.face_consent"))
-    except FactorError as error:
-        db.session.commit()
-        return render_template("face_result.html", error=error_key(error), error_params=error.params), 400
-    except FaceProviderError:
-        db.session.rollback()
-        return render_template("face_result.html", error="error_face_unavailable", error_params={}), 503
+    except FACE_PAGE_ERRORS as error:
+        return face_refusal(error)
     db.session.commit()
     return redirect(url)
 
@@ -61,14 +55,7 @@ def face_return():
     except PasswordChangeRequired:
         db.session.commit()
         return redirect(url_for("password_change.change_page"))
-    except FacePending:
-        return render_template("face_result.html", error="error_face_pending", error_params={},
-                               retry=request.full_path), 202
-    except FactorError as error:
-        db.session.commit()  # failure counters, spent checks and audit rows persist
-        return render_template("face_result.html", error=error_key(error), error_params=error.params), 400
-    except FaceProviderError:
-        db.session.rollback()
-        return render_template("face_result.html", error="error_face_unavailable", error_params={}), 503
+    except FACE_PAGE_ERRORS as error:
+        return face_refusal(error)
     db.session.commit()
     return redirect(resume_url(pending.interaction) or url_for("account.home"))

@@ -9,19 +9,16 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from idp.accounts import raise_realname_level_by_face
 from idp.database import db
-from idp.factors.base import FactorError
 from idp.factors.face import (
     FaceConsentRequired,
     FaceIdentity,
-    FacePending,
     complete_face_check,
     record_face_consent,
     start_face_check,
 )
-from idp.factors.face_provider import FaceProviderError
 from idp.interactions import resume_url
 from idp.login_state import current_login, step_up_login_session
-from idp.views.login import error_key
+from idp.views.face_pages import FACE_PAGE_ERRORS, face_refusal
 
 bp = Blueprint("step_up", __name__)
 PURPOSE = "step_up"
@@ -44,12 +41,8 @@ def step_up_page():
         _, url = start_face_check(FaceIdentity.of(login.person), PURPOSE, return_url)
     except FaceConsentRequired:
         return render_template("face_consent.html", action=url_for("step_up.step_up_consent", interaction=interaction))
-    except FactorError as error:
-        db.session.commit()
-        return render_template("face_result.html", error=error_key(error), error_params=error.params), 400
-    except FaceProviderError:
-        db.session.rollback()
-        return render_template("face_result.html", error="error_face_unavailable", error_params={}), 503
+    except FACE_PAGE_ERRORS as error:
+        return face_refusal(error)
     db.session.commit()
     return redirect(url)
 
@@ -72,15 +65,8 @@ def step_up_return():
         return away
     try:
         result = complete_face_check(request.args.get("check", ""), FaceIdentity.of(login.person), PURPOSE)
-    except FacePending:
-        return render_template("face_result.html", error="error_face_pending", error_params={},
-                               retry=request.full_path), 202
-    except FactorError as error:
-        db.session.commit()
-        return render_template("face_result.html", error=error_key(error), error_params=error.params), 400
-    except FaceProviderError:
-        db.session.rollback()
-        return render_template("face_result.html", error="error_face_unavailable", error_params={}), 503
+    except FACE_PAGE_ERRORS as error:
+        return face_refusal(error)
     step_up_login_session(login.session, login.person, result.amr)
     raise_realname_level_by_face(login.person)
     db.session.commit()
