@@ -12,24 +12,33 @@ One login is what a person's browser and the relying party do, step by step:
 8. ``POST /token`` by the relying party (client_secret_basic + ``code_verifier``)
 
 ``run_logins`` runs N virtual users in parallel processes, each with its own person and
-phone and a fresh cookie jar per login; ``mint_tokens`` logs in once and then uses single
-sign-on to redeem many codes, for the refresh and introspection benchmarks.
+phone; every login starts without a session cookie. ``mint_tokens`` logs in once and then
+uses single sign-on to redeem many codes, for the refresh and introspection benchmarks.
+
+The driver shares the provider's cores, so it speaks HTTP with the standard library's
+``http.client``: each virtual user keeps one connection open to each origin (the browser's,
+the relying party's back channel, the SMS sink) and keeps only the ``idp_session`` cookie.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
+import json
 import multiprocessing
 import secrets
 import time
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urljoin, urlsplit
+from http.cookies import Morsel, SimpleCookie
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-import requests
 from provision import BenchPerson, RelyingParty
 
 STEPS = ("authorize", "login_page", "password", "sms_page", "read_sms", "sms_code", "resume", "token")
+#: The provider's browser-session cookie (``idp.browser_session.COOKIE_NAME``), the only one a login uses.
+SESSION_COOKIE = "idp_session"
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class LoginStepFailed(RuntimeError):
@@ -48,6 +57,52 @@ class LoginOutcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Response:
+    """One answer, read to its end so that its connection can carry the next request."""
+
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+class KeepAliveConnection:
+    """One persistent HTTP/1.1 connection to one origin, reopened when the server has closed it."""
+
+    def __init__(self, origin: str):
+        parts = urlsplit(origin)
+        self._connection = http.client.HTTPConnection(parts.hostname, parts.port)
+
+    def request(self, method: str, target: str, body: str | None = None,
+                headers: dict[str, str] | None = None) -> Response:
+        reused = self._connection.sock is not None
+        try:
+            return self._exchange(method, target, body, headers or {})
+        except ConnectionError:
+            if not reused:
+                raise
+            # The server closed the idle connection before reading this request (its keep-alive
+            # timeout): a browser sends it again on a new connection, and so do we, once.
+            return self._exchange(method, target, body, headers or {})
+
+    def _exchange(self, method: str, target: str, body: str | None, headers: dict[str, str]) -> Response:
+        try:
+            self._connection.request(method, target, body, headers)
+            answer = self._connection.getresponse()
+            return Response(answer.status, answer.headers, answer.read())
+        except Exception:
+            # A half-done exchange leaves http.client mid-request; the next one opens a new connection.
+            self._connection.close()
+            raise
+
+
 def _form_value(html: str, name: str) -> str:
     marker = f'name="{name}" value="'
     start = html.find(marker)
@@ -57,9 +112,9 @@ def _form_value(html: str, name: str) -> str:
     return html[start:html.index('"', start)]
 
 
-def _location(response: requests.Response, step: str) -> str:
-    if response.status_code not in (302, 303):
-        raise LoginStepFailed(step, f"expected a redirect, got {response.status_code}: {response.text[:200]}")
+def _location(response: Response, step: str) -> str:
+    if response.status not in (302, 303):
+        raise LoginStepFailed(step, f"expected a redirect, got {response.status}: {response.text[:200]}")
     return response.headers["Location"]
 
 
@@ -68,13 +123,13 @@ class Browser:
 
     def __init__(self, base_url: str, sink_url: str, rp: RelyingParty, person: BenchPerson):
         self.base_url = base_url
-        self.sink_url = sink_url
         self.rp = rp
         self.person = person
-        self.http = requests.Session()
-        # The relying party's back channel: its own connection, never the browser's cookies.
-        self.back_channel = requests.Session()
-        self.sink = requests.Session()
+        self.provider = KeepAliveConnection(base_url)
+        # The relying party's back channel: its own connection, never the browser's cookie.
+        self.back_channel = KeepAliveConnection(base_url)
+        self.sink = KeepAliveConnection(sink_url)
+        self.session_cookie: Morsel | None = None
         self.timings: dict[str, float] = {}
 
     def _timed(self, step: str, call, *args, **kwargs):
@@ -84,10 +139,28 @@ class Browser:
         finally:
             self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - started
 
-    def _url(self, location: str) -> str:
-        return urljoin(self.base_url + "/", location)
+    def _target(self, location: str, step: str) -> str:
+        """The request target on the provider for ``location`` (a Location may be relative)."""
+        url = urlsplit(urljoin(self.base_url + "/", location))
+        if f"{url.scheme}://{url.netloc}" != self.base_url:
+            raise LoginStepFailed(step, f"sent to {location[:80]}, off the provider")
+        return f"{url.path}?{url.query}" if url.query else url.path
 
-    def start_authorization(self) -> tuple[requests.Response, str, str]:
+    def _browse(self, step: str, method: str, location: str, form: dict[str, str] | None = None) -> Response:
+        """One request of the browser, which sends and keeps the session cookie."""
+        headers = dict(FORM_HEADERS) if form is not None else {}
+        if self.session_cookie is not None:
+            headers["Cookie"] = self.session_cookie.OutputString(attrs=[])
+        body = urlencode(form) if form is not None else None
+        response = self._timed(step, self.provider.request, method, self._target(location, step), body, headers)
+        for header in response.headers.get_all("Set-Cookie", ()):
+            morsel = SimpleCookie(header).get(SESSION_COOKIE)
+            if morsel is not None:
+                # The provider deletes it as werkzeug does: an empty value with Max-Age=0.
+                self.session_cookie = morsel if morsel.value and morsel["max-age"] != "0" else None
+        return response
+
+    def start_authorization(self) -> tuple[Response, str, str]:
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         state = secrets.token_urlsafe(12)
@@ -96,34 +169,32 @@ class Browser:
             "scope": "openid profile phone", "state": state, "nonce": secrets.token_urlsafe(12),
             "code_challenge": challenge, "code_challenge_method": "S256",
         }
-        response = self._timed("authorize", self.http.get, f"{self.base_url}/authorize", params=params,
-                               allow_redirects=False)
+        response = self._browse("authorize", "GET", f"/authorize?{urlencode(params)}")
         return response, verifier, state
 
     def sign_in(self, login_location: str) -> str:
         """Steps 2-6; returns where the provider sends the browser back to (the resumed request)."""
-        page = self._timed("login_page", self.http.get, self._url(login_location))
-        if page.status_code != 200:
-            raise LoginStepFailed("login_page", f"status {page.status_code}")
-        submitted = self._timed("password", self.http.post, f"{self.base_url}/login", allow_redirects=False, data={
+        page = self._browse("login_page", "GET", login_location)
+        if page.status != 200:
+            raise LoginStepFailed("login_page", f"status {page.status}")
+        submitted = self._browse("password", "POST", "/login", form={
             "csrf_token": _form_value(page.text, "csrf_token"),
             "interaction": _form_value(page.text, "interaction"),
             "identifier": self.person.phone,
             "password": self.person.password,
         })
-        sms_page = self._timed("sms_page", self.http.get, self._url(_location(submitted, "password")))
-        if sms_page.status_code != 200:
-            raise LoginStepFailed("sms_page", f"status {sms_page.status_code}")
-        sms = self._timed("read_sms", self.sink.get, f"{self.sink_url}/last-code",
-                          params={"phone": self.person.phone})
-        if sms.status_code != 200:
-            raise LoginStepFailed("read_sms", f"no code reached the SMS sink ({sms.status_code})")
-        answered = self._timed("sms_code", self.http.post, f"{self.base_url}/login/sms", allow_redirects=False,
-                               data={"csrf_token": _form_value(sms_page.text, "csrf_token"),
-                                     "code": sms.json()["code"]})
+        sms_page = self._browse("sms_page", "GET", _location(submitted, "password"))
+        if sms_page.status != 200:
+            raise LoginStepFailed("sms_page", f"status {sms_page.status}")
+        sms = self._timed("read_sms", self.sink.request, "GET", f"/last-code?{urlencode({'phone': self.person.phone})}")
+        if sms.status != 200:
+            raise LoginStepFailed("read_sms", f"no code reached the SMS sink ({sms.status})")
+        answered = self._browse("sms_code", "POST", "/login/sms",
+                                form={"csrf_token": _form_value(sms_page.text, "csrf_token"),
+                                      "code": sms.json()["code"]})
         return _location(answered, "sms_code")
 
-    def code_from(self, response: requests.Response, state: str, step: str) -> str:
+    def code_from(self, response: Response, state: str, step: str) -> str:
         location = _location(response, step)
         if not location.startswith(self.rp.redirect_uri):
             raise LoginStepFailed(step, f"redirected to {location[:80]} instead of the relying party")
@@ -133,23 +204,23 @@ class Browser:
         return query["code"][0]
 
     def redeem(self, code: str, verifier: str) -> dict:
-        response = self._timed("token", self.back_channel.post, f"{self.base_url}/token",
-                               headers={"Authorization": self.rp.basic_auth},
-                               data={"grant_type": "authorization_code", "code": code,
-                                     "redirect_uri": self.rp.redirect_uri, "code_verifier": verifier})
-        if response.status_code != 200:
-            raise LoginStepFailed("token", f"status {response.status_code}: {response.text[:200]}")
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.rp.redirect_uri,
+                "code_verifier": verifier}
+        response = self._timed("token", self.back_channel.request, "POST", "/token", urlencode(form),
+                               {**FORM_HEADERS, "Authorization": self.rp.basic_auth})
+        if response.status != 200:
+            raise LoginStepFailed("token", f"status {response.status}: {response.text[:200]}")
         tokens = response.json()
         if not tokens.get("id_token") or not tokens.get("refresh_token"):
             raise LoginStepFailed("token", "no id_token or refresh_token in the answer")
         return tokens
 
     def full_login(self) -> dict:
-        """Steps 1-8 from an empty cookie jar; returns the token response."""
-        self.http.cookies.clear()
+        """Steps 1-8 without a session cookie; returns the token response."""
+        self.session_cookie = None
         first, verifier, state = self.start_authorization()
         resume = self.sign_in(_location(first, "authorize"))
-        resumed = self._timed("resume", self.http.get, self._url(resume), allow_redirects=False)
+        resumed = self._browse("resume", "GET", resume)
         return self.redeem(self.code_from(resumed, state, "resume"), verifier)
 
     def single_sign_on_tokens(self) -> dict:
@@ -172,7 +243,7 @@ def _virtual_user(base_url: str, sink_url: str, rp: RelyingParty, person: BenchP
         try:
             browser.full_login()
             outcomes.append(LoginOutcome(True, started, time.time(), dict(browser.timings)))
-        except (LoginStepFailed, requests.RequestException, ValueError, KeyError) as error:
+        except (LoginStepFailed, OSError, http.client.HTTPException, ValueError, KeyError) as error:
             outcomes.append(LoginOutcome(False, started, time.time(), dict(browser.timings),
                                          getattr(error, "step", type(error).__name__), str(error)[:300]))
     results.put(outcomes)

@@ -44,7 +44,7 @@ def _best_by_db(runs: list[dict]) -> dict[str, str]:
 
 
 #: Scenario names as the tables show them.
-DISPLAY = {"floor": "floor: gunicorn serving constant bytes (no Flask)"}
+DISPLAY = {"floor": "floor: the server answering constant bytes (no Flask)"}
 
 
 def _throughput_rows(runs: list[dict], targets: dict) -> list[list[str]]:
@@ -122,19 +122,19 @@ def _run_rows(runs: list[dict], targets: dict) -> list[list[str]]:
 #: name -> (title, header, index of the db column, row builder)
 TABLES: dict[str, tuple[str, list[str], int, Callable[[list[dict], dict], list[list[str]]]]] = {
     "throughput": ("Throughput and latency (targets apply to PostgreSQL)",
-                   ["scenario", "db", "gunicorn", "throughput", "p50 ms", "p99 ms", "requests", "failed",
+                   ["scenario", "db", "server", "throughput", "p50 ms", "p99 ms", "requests", "failed",
                     "target", "met?"], 1, _throughput_rows),
     "memory": ("Memory per worker after all scenarios (MiB)",
-               ["db", "gunicorn", "workers", "RSS", "peak RSS", "PSS"], 0, _memory_rows),
+               ["db", "server", "workers", "RSS", "peak RSS", "PSS"], 0, _memory_rows),
     "cpu": ("Cores used during each measured run, and CPU time per request",
-            ["scenario", "db", "gunicorn", "provider", "postgresql", "load generator", "SMS sink", "other",
+            ["scenario", "db", "server", "provider", "postgresql", "load generator", "SMS sink", "other",
              "provider CPU ms/req", "PostgreSQL CPU ms/req"],
             1, _cpu_rows),
     "login_steps": ("Full login: median time per step (ms)",
-                    ["db", "gunicorn", "users", "authorize", "login page", "password", "SMS page", "read SMS",
+                    ["db", "server", "users", "authorize", "login page", "password", "SMS page", "read SMS",
                      "SMS code", "resume", "token"], 0, _login_step_rows),
     "runs": ("Runs (\"other\": most cores anything else on the machine used during one scenario)",
-             ["db", "gunicorn", "finished", "per scenario", "wrk connections", "other", "score", ""], 0, _run_rows),
+             ["db", "server", "finished", "per scenario", "wrk connections", "other", "score", ""], 0, _run_rows),
 }
 
 

@@ -1,10 +1,10 @@
-"""Benchmark the provider under gunicorn on PostgreSQL and SQLite; write bench/README.md's table.
+"""Benchmark the provider under granian and gunicorn on PostgreSQL and SQLite; write bench/README.md's table.
 
     .venv/bin/python bench/run.py [--db sqlite|postgresql|both] [--duration 10] [--workers N]
 
-For each database and each gunicorn worker setting (sync, gthread) it creates a fresh
-database, migrates and seeds it through the provider's own functions, starts a local SMS
-sink and gunicorn on free loopback ports, and measures with wrk (discovery, JWKS,
+For each database and each server setting (granian; gunicorn sync and gthread) it creates a
+fresh database, migrates and seeds it through the provider's own functions, starts a local SMS
+sink and the server on free loopback ports, and measures with wrk (discovery, JWKS,
 client_credentials, introspection, refresh) and a Python login driver (full password +
 SMS logins).  Every request goes to 127.0.0.1; every run is bounded by ``--duration``.
 """
@@ -58,27 +58,41 @@ TARGETS = {
 
 @dataclass(frozen=True)
 class ServerConfig:
+    """One way of serving the WSGI app: gunicorn (``sync``, ``gthread``) or granian."""
+
     worker_class: str
     workers: int
     threads: int = 1
 
     @property
     def label(self) -> str:
-        if self.worker_class == "gthread":
-            return f"gthread w={self.workers} t={self.threads}"
-        return f"{self.worker_class} w={self.workers}"
+        if self.worker_class == "sync":
+            return f"gunicorn sync w={self.workers}"
+        kind = "granian" if self.server == "granian" else f"gunicorn {self.worker_class}"
+        return f"{kind} w={self.workers} t={self.threads}"
+
+    @property
+    def server(self) -> str:
+        return "granian" if self.worker_class == "granian" else "gunicorn"
 
     @property
     def slug(self) -> str:
         return self.label.replace(" ", "-").replace("=", "")
 
-    def arguments(self) -> list[str]:
-        return ["--worker-class", self.worker_class, "--workers", str(self.workers), "--threads", str(self.threads)]
+    def command(self, port: int, app: str) -> list[str]:
+        if self.server == "granian":
+            # The WSGI app runs on granian's blocking threads; its Rust runtime does the HTTP.
+            return [str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                    "--workers", str(self.workers), "--blocking-threads", str(self.threads),
+                    "--working-dir", str(BENCH_DIR), "--log-level", "warning", "--no-ws", app]
+        return [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--worker-class", self.worker_class,
+                "--workers", str(self.workers), "--threads", str(self.threads), "--pythonpath", str(BENCH_DIR),
+                "--log-level", "warning", "--timeout", "60", app]
 
 
 @dataclass
 class RunningProvider:
-    """One provider under gunicorn, with what the scenarios need to talk to it."""
+    """One provider under its server, with what the scenarios need to talk to it."""
 
     base_url: str
     sink_url: str
@@ -106,17 +120,18 @@ class RunningProvider:
 
 
 def server_config(worker_class: str, options: argparse.Namespace) -> ServerConfig:
-    """Gunicorn's sizing advice per worker class unless ``--workers`` says otherwise.
+    """Each server's sizing advice unless ``--workers`` says otherwise.
 
-    A sync worker sits idle while PostgreSQL answers, so it takes two per core to keep the
-    cores busy; a gthread worker overlaps those waits with its threads, one per core.
+    A gunicorn sync worker sits idle while PostgreSQL answers, so it takes two per core to keep
+    the cores busy; a gthread worker overlaps those waits with its threads, one per core; granian
+    likewise, one worker per core with ``--threads`` blocking threads each.
     """
     cores = os.cpu_count() or 1
     if worker_class == "sync":
         return ServerConfig("sync", options.workers or 2 * cores)
-    if worker_class == "gthread":
-        return ServerConfig("gthread", options.workers or cores, options.threads)
-    raise SystemExit(f"unsupported worker class {worker_class!r}: use sync or gthread")
+    if worker_class in ("gthread", "granian"):
+        return ServerConfig(worker_class, options.workers or cores, options.threads)
+    raise SystemExit(f"unsupported server {worker_class!r}: use sync, gthread or granian")
 
 
 def free_port() -> int:
@@ -126,7 +141,7 @@ def free_port() -> int:
 
 
 def provider_settings(database_url: str, workdir: Path, issuer: str, sink_url: str, sms_secret: str) -> dict:
-    """The provider's settings (without the ``IDP_`` prefix) for seeding and for gunicorn."""
+    """The provider's settings (without the ``IDP_`` prefix) for seeding and for the server."""
     return {
         "ISSUER": issuer,
         "DATABASE_URL": database_url,
@@ -168,36 +183,34 @@ def sms_sink(port: int, secret: str) -> Iterator[subprocess.Popen]:
 
 
 @contextlib.contextmanager
-def gunicorn(config: ServerConfig, settings: dict, port: int, workdir: Path,
-             app: str = "wsgi:app") -> Iterator[subprocess.Popen]:
+def serving(config: ServerConfig, settings: dict, port: int, workdir: Path,
+            app: str = "wsgi:app") -> Iterator[subprocess.Popen]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     env.update({f"IDP_{key}": str(value) for key, value in settings.items()})
-    log_path = workdir / "gunicorn.log"
-    command = [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *config.arguments(),
-               "--pythonpath", str(BENCH_DIR), "--log-level", "warning", "--timeout", "60", app]
+    log_path = workdir / f"{config.server}.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(config.command(port, app), env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_ready(process, f"http://127.0.0.1:{port}", config.workers, log_path)
+        _wait_ready(process, f"http://127.0.0.1:{port}", config, log_path)
         yield process
     finally:
         _stop(process)
         errors = [line for line in log_path.read_text().splitlines() if "Traceback" in line or "ERROR" in line]
         if errors:
-            print(f"    gunicorn logged {len(errors)} error line(s); see {log_path}", file=sys.stderr)
+            print(f"    {config.server} logged {len(errors)} error line(s); see {log_path}", file=sys.stderr)
 
 
-def _wait_ready(process: subprocess.Popen, base_url: str, workers: int, log_path: Path) -> None:
+def _wait_ready(process: subprocess.Popen, base_url: str, config: ServerConfig, log_path: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
+            raise RuntimeError(f"{config.server} exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
         with contextlib.suppress(requests.RequestException):
             ready = requests.get(f"{base_url}/.well-known/openid-configuration", timeout=2).status_code == 200
-            if ready and len(cpu_accounting.children_of(process.pid)) >= workers:
+            if ready and len(cpu_accounting.children_of(process.pid)) >= config.workers:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not become ready:\n{log_path.read_text()[-3000:]}")
+    raise RuntimeError(f"{config.server} did not become ready:\n{log_path.read_text()[-3000:]}")
 
 
 # --- scenarios ---------------------------------------------------------------------------------
@@ -341,7 +354,7 @@ def measure(provider: RunningProvider, name: str) -> dict:
 
 
 def profile(provider: RunningProvider, name: str, out: Path) -> Path:
-    """Re-run one scenario with py-spy sampling every gunicorn worker (wall-clock stacks)."""
+    """Re-run one scenario with py-spy sampling every worker (wall-clock stacks)."""
     load = SCENARIOS[name](provider)
     out.parent.mkdir(parents=True, exist_ok=True)
     # "wall" keeps samples of waiting threads (on PostgreSQL, on the next request), "cpu" only
@@ -368,7 +381,7 @@ def benchmark(db_kind: str, config: ServerConfig, options: argparse.Namespace) -
             base_url, sink_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sink_port}"
             settings = provider_settings(database_url, workdir, base_url, sink_url, sms_secret)
             seeded = provision.seed(settings, people=MINTING_PEOPLE + options.login_users)
-            with sms_sink(sink_port, sms_secret) as sink, gunicorn(config, settings, port, workdir) as master:
+            with sms_sink(sink_port, sms_secret) as sink, serving(config, settings, port, workdir) as master:
                 provider = RunningProvider(base_url, sink_url, database_url, master.pid, sink.pid, seeded, workdir,
                                            options)
                 scenarios = {}
@@ -392,11 +405,11 @@ def benchmark(db_kind: str, config: ServerConfig, options: argparse.Namespace) -
 
 
 def calibrate(config: ServerConfig, options: argparse.Namespace) -> dict:
-    """The same gunicorn settings serving constant bytes (bench/wsgi_floor.py): the server's ceiling."""
+    """The same server settings serving constant bytes (bench/wsgi_floor.py): the server's ceiling."""
     workdir = Path(tempfile.mkdtemp(prefix="idp_bench_floor_"))
     try:
         port = free_port()
-        with gunicorn(config, {}, port, workdir, app="wsgi_floor:app") as master:
+        with serving(config, {}, port, workdir, app="wsgi_floor:app") as master:
             provider = RunningProvider(f"http://127.0.0.1:{port}", "", "", master.pid, 0, None, workdir, options)
             result = measure(provider, "floor")
             print(f"  {'none':10} {config.label:18} {'floor':18} {result['rps']:9.1f}/s  "
@@ -414,9 +427,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured scenario")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of wrk warm-up before each (0: none)")
     parser.add_argument("--workers", type=int, default=0,
-                        help="gunicorn worker processes (default: 2 per core for sync, 1 per core for gthread)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--servers", default="sync,gthread", help="worker classes to compare (sync, gthread)")
+                        help="worker processes (default: 2 per core for sync, 1 per core for gthread and granian)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread or granian worker")
+    parser.add_argument("--servers", default="granian,gthread,sync",
+                        help="servers to compare: granian, gthread (gunicorn), sync (gunicorn)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--login-users", type=int, default=8, help="concurrent virtual users in the login test")
@@ -432,7 +446,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="wall: also sample waiting threads (py-spy --idle); cpu: running threads only")
     parser.add_argument("--pg-server", default=provision.DEFAULT_POSTGRES_SERVER)
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
-                        help="also measure gunicorn serving constant bytes (the server's own ceiling)")
+                        help="also measure each server serving constant bytes (the server's own ceiling)")
     parser.add_argument("--no-readme", action="store_true", help="print results, leave bench/README.md alone")
     options = parser.parse_args(argv)
     options.scenarios = [s for s in options.scenarios.split(",") if s]
@@ -445,13 +459,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     options = parse_arguments(argv)
-    # A plain `kill` must still stop gunicorn and drop the database: unwind like Ctrl-C.
+    # A plain `kill` must still stop the server and drop the database: unwind like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     options.loadavg_before = os.getloadavg()[0]
     if options.nice:
-        os.nice(options.nice)  # inherited by gunicorn, wrk, the login driver and the SMS sink
+        os.nice(options.nice)  # inherited by the server, wrk, the login driver and the SMS sink
         # With autogroup scheduling, nice only ranks processes inside one session; the
         # session's own weight against other sessions is set here.
         with contextlib.suppress(OSError):
@@ -461,7 +475,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = [calibrate(config, options) for config in configs] if options.calibrate else []
     for db_kind in dbs:
         for config in configs:
-            print(f"== {db_kind} / gunicorn {config.label}", flush=True)
+            print(f"== {db_kind} / {config.label}", flush=True)
             runs.append(benchmark(db_kind, config, options))
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(runs, indent=2))

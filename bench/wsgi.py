@@ -1,4 +1,4 @@
-"""The WSGI entry gunicorn loads for the benchmark: the provider exactly as deployed.
+"""The WSGI entry the benchmark serves (granian or gunicorn): the provider exactly as deployed.
 
 Settings come from the ``IDP_*`` environment that ``bench/run.py`` sets; nothing here
 changes the application.

@@ -1,6 +1,6 @@
-"""A calibration app: gunicorn answering every request with discovery's bytes and no framework.
+"""A calibration app: the server answering every request with discovery's bytes and no framework.
 
-What this reaches is the most any Python WSGI app can reach under the same gunicorn
+What this reaches is the most any Python WSGI app can reach under the same server
 settings on this machine; the gap to ``/.well-known/openid-configuration`` is the cost
 of Flask and the provider.
 """

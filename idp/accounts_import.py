@@ -8,17 +8,16 @@ overwritten, so the same file (or a later export that overlaps it) can be loaded
 
 from __future__ import annotations
 
-import csv
 import secrets
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TextIO
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from idp import csv_import
 from idp.accounts import AccountError, normalise_phone
 from idp.audit import record_event
+from idp.csv_import import IMPORTED, SKIPPED, ImportFileError, ImportReport, RowContext, RowImporter, RowOutcome
 from idp.database import db
 from idp.factors.legacy_hashes import LegacyHashFormatError, parse_legacy_hash
 from idp.factors.password import hash_password
@@ -35,14 +34,12 @@ from idp.identity_documents import (
 )
 from idp.models import Person
 
+__all__ = ["ImportFileError", "ImportReport", "ImportRowError", "RowOutcome", "import_accounts", "read_rows"]
+
 REQUIRED_COLUMNS = ("name", "doc_type", "doc_number", "phone", "realname_level")
 OPTIONAL_COLUMNS = ("country", "legacy_password_hash")
 #: Real-name levels the old system knew: 3 (no face scan yet) or 4 (face verified), FAQ 5.
 IMPORTABLE_LEVELS = {"3": 3, "4": 4}
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (header, encoding); nothing was imported."""
 
 
 class ImportRowError(LocalizedValueError):
@@ -71,39 +68,6 @@ class ImportRowError(LocalizedValueError):
 
     def message_fields(self, locale: str) -> dict[str, str]:
         return {"types": ", ".join(DOCUMENT_TYPES), "detail": self.cause.message(locale) if self.cause else ""}
-
-
-@dataclass(frozen=True)
-class RowOutcome:
-    line: int
-    status: str  # "imported", "skipped" or "failed"
-    #: The document as it may be shown (masked); empty when the row had none.
-    document: str = ""
-    error: ImportRowError | None = None
-
-
-@dataclass
-class ImportReport:
-    outcomes: list[RowOutcome] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.status == status)
-
-
-def read_rows(source: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
-    """``(line number, row)`` pairs; raises :class:`ImportFileError` for a bad header."""
-    reader = csv.DictReader(source)
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    unknown = [name for name in header if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    # An unknown column is refused: a misspelt "legacy_password_hash" would otherwise silently
-    # give everyone the initial password.
-    if missing or unknown:
-        raise ImportFileError(f"header must name {', '.join(REQUIRED_COLUMNS)} (optional: "
-                              f"{', '.join(OPTIONAL_COLUMNS)}); missing {missing}, unknown {unknown}")
-    reader.fieldnames = header
-    for row in reader:
-        yield reader.line_num, {key: (value or "").strip() for key, value in row.items() if key is not None}
 
 
 def _existing_account(doc_type: str, number: str) -> bool:
@@ -158,42 +122,33 @@ def _create_imported_person(row: dict[str, str], doc_type: str, number: str, doc
                  password_source="legacy_hash" if legacy else "initial")
 
 
+def _import_person_row(context: RowContext, row: dict[str, str]) -> str:
+    # Masked as typed until it is normalised, so an operator can find a rejected row's person.
+    context.label = mask_document_number(clean_input(row.get("doc_number", "")))
+    doc_type, number, doc_country = _validated_document(row)
+    context.label = mask_document_number(number)
+    if _existing_account(doc_type, number):
+        record_event("account.imported", "skipped", line=context.line, doc_type=doc_type, doc_number=context.label,
+                     reason="already_exists")
+        return SKIPPED
+    _create_imported_person(row, doc_type, number, doc_country, context.line)
+    return IMPORTED
+
+
+PERSON_ROWS = RowImporter(event="account.imported", label_field="doc_number", apply=_import_person_row,
+                          conflict=lambda: ImportRowError("conflict"))
+
+
+def read_rows(source: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line number, row)`` pairs; raises :class:`ImportFileError` for a bad header."""
+    return csv_import.read_rows(source, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+
+
 def import_row(line: int, row: dict[str, str]) -> RowOutcome:
     """Import one row in its own transaction (committed here, or rolled back entirely)."""
-    # Masked as typed until it is normalised, so an operator can find a rejected row's person.
-    document = mask_document_number(clean_input(row.get("doc_number", "")))
-    try:
-        doc_type, number, doc_country = _validated_document(row)
-        document = mask_document_number(number)
-        if _existing_account(doc_type, number):
-            record_event("account.imported", "skipped", line=line, doc_type=doc_type, doc_number=document,
-                         reason="already_exists")
-            db.session.commit()
-            return RowOutcome(line, "skipped", document)
-        _create_imported_person(row, doc_type, number, doc_country, line)
-    except ImportRowError as error:
-        db.session.rollback()
-        return _failed(line, document, error)
-    except IntegrityError:
-        # Someone registered the same document or phone between our check and our insert.
-        db.session.rollback()
-        return _failed(line, document, ImportRowError("conflict"))
-    except BaseException:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return RowOutcome(line, "imported", document)
-
-
-def _failed(line: int, document: str, error: ImportRowError) -> RowOutcome:
-    record_event("account.imported", "failure", line=line, doc_number=document, reason=error.code)
-    db.session.commit()
-    return RowOutcome(line, "failed", document, error)
+    return csv_import.import_row(PERSON_ROWS, line, row)
 
 
 def import_accounts(rows: Iterable[tuple[int, dict[str, str]]]) -> ImportReport:
     """Import every row; the report lists each row's outcome with its CSV line number."""
-    report = ImportReport()
-    for line, row in rows:
-        report.outcomes.append(import_row(line, row))
-    return report
+    return csv_import.import_rows(PERSON_ROWS, rows)

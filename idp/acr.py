@@ -10,6 +10,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
 from idp.login_state import ACR_VALUES
+from idp.models import Client
 
 #: Strength order: a login meets a request for any level at or below its own.
 ACR_RANK = {value: rank for rank, value in enumerate(ACR_VALUES, start=1)}
@@ -37,8 +38,9 @@ class AcrRequest:
         return required is None or ACR_RANK.get(acr, 0) >= required
 
 
-def parse_acr_request(params, redirect_uri: str) -> AcrRequest | None:
-    """The essential ``acr`` of the ``claims`` parameter, else the voluntary ``acr_values``."""
+def parse_acr_request(params, redirect_uri: str, client: Client | None = None) -> AcrRequest | None:
+    """The essential ``acr`` of the ``claims`` parameter, else the voluntary ``acr_values``, else
+    the client's registered ``default_acr_values`` (OIDC Dynamic Client Registration 1.0 section 2)."""
     raw_claims = params.get("claims")
     if raw_claims:
         try:
@@ -57,4 +59,6 @@ def parse_acr_request(params, redirect_uri: str) -> AcrRequest | None:
             return request
     if params.get("acr_values"):
         return AcrRequest(tuple(params["acr_values"].split()), essential=False)
+    if client is not None and client.default_acr_values:
+        return AcrRequest(tuple(client.default_acr_values), essential=False)
     return None

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from idp.browser_session import DatabaseSessionInterface
 from idp.clients import ClientRegistry
 from idp.consent import views as selection_views
-from idp.database import db, normalise_database_url
+from idp.database import db, normalise_database_url, ping_idle_connections
 from idp.factors.face_provider import create_face_provider
 from idp.factors.sms_gateway import create_sms_gateway
 from idp.i18n import current_locale, translate
@@ -22,6 +22,7 @@ from idp.keyring import create_keyring
 from idp.keyring.schedule import install_rotation_schedule
 from idp.log_redaction import install_log_redaction
 from idp.logout_worker import install_logout_worker
+from idp.published_documents import install_published_documents
 from idp.rate_limits import install_rate_limits
 from idp.server import create_authorization_server
 from idp.session_expiry import install_session_sweep
@@ -34,6 +35,7 @@ from idp.views import (
     certificate_login,
     discovery,
     face_login,
+    legacy_login,
     login,
     password_change,
     password_reset,
@@ -103,13 +105,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.SECRET_KEY,
         SQLALCHEMY_DATABASE_URI=normalise_database_url(settings.database_url),
         # hide_parameters: SQL parameters (phone and document numbers) stay out of logs and errors.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
+        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True},
         WTF_CSRF_TIME_LIMIT=settings.LOGIN_SESSION_TTL,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_AS_ASCII=False,
     )
     install_log_redaction()
     db.init_app(app)
+    with app.app_context():
+        ping_idle_connections(db.engine)
     app.session_interface = DatabaseSessionInterface()
     csrf = CSRFProtect(app)
 
@@ -133,7 +137,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp, face_login.bp, selection_views.bp,
                       password_change.bp, password_reset.bp, account.bp, account_verify.bp, registration.bp,
                       registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp, certificate_login.bp, security_keys.bp,
-                      app_codes.bp):
+                      app_codes.bp, legacy_login.bp):
         app.register_blueprint(blueprint)
     if settings.FACE_PROVIDER == "development":
         from idp.factors import face_dev_provider
@@ -146,4 +150,5 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(_apply_security_headers)
     install_rate_limits(app)
     _register_error_pages(app)
+    install_published_documents(app)
     return app

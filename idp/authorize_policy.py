@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from idp.acr import AcrRequest
-from idp.login_state import LoginContext
+from idp.login_state import BrowserLogin, LegacyLoginContext
 
 
 @dataclass(frozen=True)
@@ -20,15 +20,30 @@ class AuthorizeContext:
     max_age: int | None
     #: ``sub`` of a valid ``id_token_hint``, when one was sent.
     hinted_subject: str | None
-    login: LoginContext | None
+    login: BrowserLogin | None
     #: When the login pages took over this request; a login after it is "fresh".
     interaction_started_at: int | None
     #: The strength asked for (``acr_values`` or an essential ``acr`` claim), if any.
     acr_request: AcrRequest | None = None
+    #: Why this request never accepts the old enterprise login (idp.legacy_login), or None.
+    legacy_refusal: str | None = None
 
 
 def check_no_session(ctx: AuthorizeContext) -> str | None:
     return "no_session" if ctx.login is None else None
+
+
+def check_legacy_login_accepted(ctx: AuthorizeContext) -> str | None:
+    """The old enterprise login (loa:1, no person) is never stepped up: a request it does not
+    satisfy (idp.legacy_login.legacy_refusal_reason) needs a login with a personal account.  It
+    names one taxpayer only, so ``prompt=select_account`` asks for a login again too."""
+    if not isinstance(ctx.login, LegacyLoginContext):
+        return None
+    if ctx.legacy_refusal is not None:
+        return LEGACY_NOT_ACCEPTED
+    if "select_account" in ctx.prompts and not logged_in_during_this_request(ctx):
+        return LEGACY_NOT_ACCEPTED
+    return None
 
 
 def logged_in_during_this_request(ctx: AuthorizeContext) -> bool:
@@ -53,7 +68,7 @@ def check_max_age(ctx: AuthorizeContext) -> str | None:
 
 
 def check_id_token_hint_subject(ctx: AuthorizeContext) -> str | None:
-    if ctx.hinted_subject is None or ctx.hinted_subject == ctx.login.person.sub:
+    if ctx.hinted_subject is None or ctx.hinted_subject == ctx.login.account.sub:
         return None
     return "id_token_hint_subject"
 
@@ -67,9 +82,12 @@ def check_acr(ctx: AuthorizeContext) -> str | None:
 
 #: The reason that sends the person to the step-up page rather than the login page.
 STEP_UP = "acr_step_up"
+#: An old enterprise login where a personal one is needed: the login page, never step-up.
+LEGACY_NOT_ACCEPTED = "legacy_login_not_accepted"
 
 LOGIN_CHECKS: list[Callable[[AuthorizeContext], str | None]] = [
     check_no_session,
+    check_legacy_login_accepted,
     check_prompt_login,
     check_max_age,
     check_id_token_hint_subject,

@@ -26,9 +26,9 @@ from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import db
 from idp.keyring import DEFAULT_ALGORITHM
-from idp.models import BackchannelLogout, Client, Grant, LoginSession, Person
+from idp.models import BackchannelLogout, Client, Grant, LoginSession
 from idp.models.backchannel_logout import FAILED, PENDING, SENDING
-from idp.subjects import subject_for
+from idp.subjects import Account, subject_for
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _count_undelivered() -> int:
     ).scalar_one()
 
 
-def enqueue_backchannel_logouts(login: LoginSession, person: Person) -> int:
+def enqueue_backchannel_logouts(login: LoginSession, person: Account) -> int:
     """Queue a logout message for every client that took part in ``login``; returns how many.
 
     The rows join the caller's transaction: they exist exactly when the session's end does.

@@ -2,6 +2,10 @@
 
 Rows are keyed by the SHA-256 of the cookie value, so a database reader cannot replay a
 cookie.  ``session.regenerate()`` moves the data under a fresh id (session fixation).
+
+Every page of a login reads and writes this row, so both take as few round trips as they can:
+the read and a lone write run outside any transaction (idp.database), and a write never reads
+first.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from datetime import timedelta
 
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import bindparam, delete, insert, select, update
 from werkzeug.datastructures import CallbackDict
 
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import read_row, write_statements
 from idp.models import BrowserSession
 
 COOKIE_NAME = "idp_session"
@@ -31,6 +36,7 @@ class ServerSideSession(CallbackDict, SessionMixin):
             self.modified = True
 
         super().__init__(data or {}, on_update)
+        #: The cookie value; a row is stored under its hash whenever it is set.
         self.token = token
         self.new = token is None
         self.modified = False
@@ -42,13 +48,17 @@ class ServerSideSession(CallbackDict, SessionMixin):
         self.modified = True
 
 
+_TABLE = BrowserSession.__table__
+_READ = select(_TABLE.c.data, _TABLE.c.expires_at).where(_TABLE.c.id_hash == bindparam("key"))
+
+
 class DatabaseSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
         token = request.cookies.get(COOKIE_NAME)
         # No cookie (every protocol call from a relying party): no database read at all.
         if not token or len(token) > 128:
             return ServerSideSession()
-        row = db.session.get(BrowserSession, _row_key(token))
+        row = read_row(_READ, {"key": _row_key(token)})
         if row is None or row.expires_at <= utcnow():
             return ServerSideSession()
         return ServerSideSession(dict(row.data), token)
@@ -61,16 +71,19 @@ class DatabaseSessionInterface(SessionInterface):
         if session.regenerate_requested or session.token is None:
             session.token = secrets.token_urlsafe(32)
         key = _row_key(session.token)
-        if old_key and old_key != key:
-            db.session.execute(db.delete(BrowserSession).where(BrowserSession.id_hash == old_key))
         if not session:
-            db.session.execute(db.delete(BrowserSession).where(BrowserSession.id_hash == key))
-            db.session.commit()
+            write_statements([delete(_TABLE).where(_TABLE.c.id_hash.in_({key, old_key} - {None}))])
             response.delete_cookie(COOKIE_NAME, path="/")
             return
         ttl = app.config["IDP"].LOGIN_SESSION_TTL
-        db.session.merge(BrowserSession(id_hash=key, data=dict(session), expires_at=utcnow() + timedelta(seconds=ttl)))
-        db.session.commit()
+        values = {"data": dict(session), "expires_at": utcnow() + timedelta(seconds=ttl)}
+        if old_key == key:
+            # The row may have been swept since this request read it: then it is written anew.
+            if write_statements([update(_TABLE).where(_TABLE.c.id_hash == key).values(values)]) == 0:
+                write_statements([insert(_TABLE).values(id_hash=key, **values)])
+        else:
+            write_statements(([delete(_TABLE).where(_TABLE.c.id_hash == old_key)] if old_key else [])
+                             + [insert(_TABLE).values(id_hash=key, **values)])
         response.set_cookie(
             COOKIE_NAME, session.token, max_age=ttl, path="/", httponly=True, secure=secure, samesite="Lax"
         )

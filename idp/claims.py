@@ -1,11 +1,15 @@
-"""Which claims about a person each scope releases (ID token and userinfo alike)."""
+"""Which claims about a person each scope releases (ID token and userinfo alike).
+
+An old enterprise login (dual-track) reaches no person: it releases its own ``sub`` and the
+business context (``business``, ``entity``) only; no ``realname_level``, name or phone, whatever
+the scope (docs/legacy-login.md)."""
 
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oidc.core import UserInfo
 
-from idp.models import Person
+from idp.models import LegacyEnterpriseAccount, Person
 
 #: ``qr:approve``: the bureau app approves QR logins with it (registered with --qr-approver bureau_app).
 SCOPES_SUPPORTED = ["openid", "profile", "phone", "qr:approve"]
@@ -26,9 +30,12 @@ def business_claims(business: str, entity: dict | None, act: dict | None) -> dic
     return claims
 
 
-def generate_user_info(person: Person, scope: str, context: dict | None = None, subject: str | None = None) -> UserInfo:
+def generate_user_info(person: Person | LegacyEnterpriseAccount, scope: str, context: dict | None = None,
+                       subject: str | None = None) -> UserInfo:
     """``sub`` (``subject``: the client's pairwise one, else the public one), the real-name level
     and the business context always; profile and phone by scope."""
+    if isinstance(person, LegacyEnterpriseAccount):
+        return UserInfo(sub=subject or person.sub, **(context or {}))
     scopes = set(scope_to_list(scope) or [])
     info = UserInfo(sub=subject or person.sub, realname_level=person.realname_level, **(context or {}))
     if "profile" in scopes:

@@ -17,12 +17,14 @@ from idp.cli_app import qr_approver_option, register_app_commands
 from idp.cli_certs import register_certs_commands
 from idp.cli_entities import register_entity_commands
 from idp.cli_keys import register_audit_commands, register_key_commands
+from idp.cli_legacy import register_legacy_commands
 from idp.cli_registration import register_registration_commands
 from idp.cli_relying_parties import register_logout_commands, relying_party_options
 from idp.clients import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError, create_client, list_clients
 from idp.database import db, upgrade_database
 from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_document_number
 from idp.keyring import ALGORITHMS, DEFAULT_ALGORITHM
+from idp.serving import SERVERS
 from idp.settings import load_settings
 
 
@@ -48,16 +50,23 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--server", type=click.Choice(SERVERS), default="granian", show_default=True,
+              help="the HTTP server (bench/README.md compares them)")
+@click.option("--workers", default=2, show_default=True, type=int, help="worker processes")
 @click.option("--threads", default=16, show_default=True, type=int,
               help="threads per worker; each open QR login page holds one while it long-polls")
 @click.option("--demo", is_flag=True, help="seed demo people, taxpayers and two demo e-tax apps; print the commands")
-def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
-    """Start the provider under gunicorn (migrations and first signing key on first start)."""
-    from idp.serving import run_gunicorn
+def serve(host: str, port: int, server: str, workers: int, threads: int, demo: bool) -> None:
+    """Start the provider (migrations and first signing key on first start)."""
+    from idp.serving import run_server
 
     # Without a configured issuer, the issuer is where this command serves (workers inherit it).
     os.environ.setdefault("IDP_ISSUER", f"http://{host}:{port}")
+    if demo:
+        from idp.demo import demo_legacy_sunset
+
+        # The demo shows the dual-track old enterprise login; a real deployment sets its own sunset.
+        os.environ.setdefault("IDP_LEGACY_LOGIN_SUNSET", demo_legacy_sunset())
     settings = load_settings()
     upgrade_database(settings.database_url)
     app = create_app()
@@ -66,7 +75,7 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
 
         with app.app_context():
             click.echo(seed_demo(app))
-    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+    run_server(server, host=host, port=port, workers=workers, threads=threads)
 
 
 @main.group()
@@ -188,6 +197,7 @@ register_registration_commands(main, with_app)
 register_logout_commands(main, with_app)
 register_app_commands(main, with_app)
 register_certs_commands(main, with_app)
+register_legacy_commands(main, with_app)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import click
 from flask import Flask
 
 from idp.database import db
 from idp.entities import ROLES, EntityError, add_role, import_entities, remove_role
+
+T = TypeVar("T")
+
+
+def _apply(change: Callable[[], T]) -> T:
+    """Run ``change`` and commit it; an :class:`EntityError` is the operator's usage error."""
+    try:
+        result = change()
+    except EntityError as error:
+        raise click.UsageError(str(error)) from None
+    db.session.commit()
+    return result
 
 
 def register_entity_commands(main: click.Group, with_app) -> None:
@@ -21,11 +36,7 @@ def register_entity_commands(main: click.Group, with_app) -> None:
         """Apply a CSV with the columns row_type (entity | cross_region | agency_agreement),
         taxpayer_number, name, kind, tax_authority_code, tax_authority_name, client_taxpayer_number, status.
         Idempotent: applying the same file twice changes nothing; bad rows are reported by line."""
-        try:
-            report = import_entities(csv_file)
-        except EntityError as error:
-            raise click.UsageError(str(error)) from None
-        db.session.commit()
+        report = _apply(lambda: import_entities(csv_file))
         for line, reason in report.errors:
             click.echo(f"line {line}: {reason}", err=True)
         click.echo(f"applied {report.applied}, unchanged {report.unchanged}, errors {len(report.errors)}")
@@ -36,31 +47,26 @@ def register_entity_commands(main: click.Group, with_app) -> None:
     def roles() -> None:
         """People's roles on taxpayer entities."""
 
-    def role_options(func):
-        func = click.option("--role", required=True, type=click.Choice(ROLES))(func)
-        func = click.option("--taxpayer-number", required=True)(func)
-        return click.option("--person", required=True, help="username, phone or document number")(func)
+    def role_command(name: str):
+        """``idp roles <name> --person … --taxpayer-number … --role …``, run with the app."""
 
-    @roles.command("add")
-    @role_options
-    @with_app
+        def decorate(func):
+            func = with_app(func)
+            func = click.option("--role", required=True, type=click.Choice(ROLES))(func)
+            func = click.option("--taxpayer-number", required=True)(func)
+            func = click.option("--person", required=True, help="username, phone or document number")(func)
+            return roles.command(name)(func)
+
+        return decorate
+
+    @role_command("add")
     def roles_add(app: Flask, person: str, taxpayer_number: str, role: str) -> None:
         """Add a role; it stays pending until the person confirms it at their next login."""
-        try:
-            added = add_role(person, taxpayer_number, role)
-        except EntityError as error:
-            raise click.UsageError(str(error)) from None
-        db.session.commit()
+        added = _apply(lambda: add_role(person, taxpayer_number, role))
         click.echo(f"role {role}: {added.status}")
 
-    @roles.command("remove")
-    @role_options
-    @with_app
+    @role_command("remove")
     def roles_remove(app: Flask, person: str, taxpayer_number: str, role: str) -> None:
         """Remove a role; grants made for that entity end at once."""
-        try:
-            removed = remove_role(person, taxpayer_number, role)
-        except EntityError as error:
-            raise click.UsageError(str(error)) from None
-        db.session.commit()
+        removed = _apply(lambda: remove_role(person, taxpayer_number, role))
         click.echo(f"role {role}: {'removed' if removed else 'was not held'}")

@@ -29,6 +29,8 @@ RELYING_PARTY_OPTIONS = [
                  help="issue this client only DPoP-bound (sender-constrained) tokens"),
     click.option("--sector-identifier-uri", default=None,
                  help="third-party clients on several hosts: JSON list of their redirect URIs (pairwise sector)"),
+    click.option("--default-acr-values", default=None,
+                 help="acr asked for when a request names none, e.g. urn:qdtax:loa:2 (never the old enterprise login)"),
 ]
 
 

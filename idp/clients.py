@@ -13,6 +13,7 @@ from sqlalchemy.inspection import inspect
 from idp.audit import record_event
 from idp.database import db
 from idp.keyring import ALGORITHMS, DEFAULT_ALGORITHM
+from idp.login_state import ACR_VALUES
 from idp.models import Client
 from idp.models.client import hash_client_secret
 from idp.subjects import PAIRWISE, PUBLIC, SectorIdentifierError, validate_pairwise_sector
@@ -70,6 +71,7 @@ def create_client(
     require_pushed_authorization_requests: bool = False,
     dpop_bound_access_tokens: bool = False,
     sector_identifier_uri: str | None = None,
+    default_acr_values: list[str] | str | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its one-time-visible secret (None for public clients)."""
     external_approver = qr_approver in ("iit_app", "business_licence_app")
@@ -107,6 +109,7 @@ def create_client(
         except SectorIdentifierError as error:
             raise ClientRegistrationError(str(error)) from None
 
+    default_acr_values = _check_default_acr_values(default_acr_values)
     secret = generate_client_secret() if auth_method in ("client_secret_basic", "client_secret_post") else None
     client = Client(
         client_id=secrets.token_urlsafe(16),
@@ -127,10 +130,21 @@ def create_client(
         dpop_bound_access_tokens=dpop_bound_access_tokens,
         subject_type=subject_type,
         sector_identifier_uri=sector_identifier_uri,
+        default_acr_values=default_acr_values,
     )
     db.session.add(client)
     record_event("client.registered", client_id=client.client_id, name=name, auth_method=auth_method)
     return client, secret
+
+
+def _check_default_acr_values(values: list[str] | str | None) -> list[str] | None:
+    """OIDC Dynamic Client Registration 1.0 section 2 ``default_acr_values``: our ``acr`` values only
+    (a space-separated string is accepted, as ``acr_values`` is sent)."""
+    values = values.split() if isinstance(values, str) else list(values or [])
+    unknown = [v for v in values if v not in ACR_VALUES]
+    if unknown:
+        raise ClientRegistrationError(f"unknown default_acr_values {', '.join(unknown)}; use {', '.join(ACR_VALUES)}")
+    return values or None
 
 
 def _check_qr_approver(kind: str | None, scope: str, jwks: dict | None) -> str:

@@ -4,9 +4,12 @@ taxpayer and single logout."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shlex
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import select
@@ -16,6 +19,7 @@ from idp.clients import create_client, generate_client_secret
 from idp.clock import utcnow
 from idp.database import db
 from idp.entities import add_role, import_entities
+from idp.legacy_import import import_legacy_accounts, read_rows
 from idp.models import Client, Person
 from idp.models.client import hash_client_secret
 
@@ -42,6 +46,22 @@ agency_agreement,{AGENCY},,,,,{AGENCY_CLIENT},active
 DEMO_ROLES = [(TRADER, "legal_representative"), (TRADER, "financial_officer"), (BUILDER, "tax_officer"),
               (AGENCY, "agent_staff")]
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+#: The old enterprise login (dual-track, FAQ 2) of one more taxpayer, imported as the previous
+#: system exported it: its enterprise password as a salted SHA-256 hash (docs/legacy-login.md).
+LEGACY_TAXPAYER, LEGACY_PASSWORD = "91370212MA3D45678P", "Qiye@2026"
+LEGACY_SALT = bytes.fromhex("5a17c0de5a17c0de")
+
+
+def demo_legacy_sunset() -> str:
+    """90 days from today (Asia/Shanghai): the demo's transition end, unless one is configured."""
+    return (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=90)).isoformat()
+
+
+def _legacy_csv() -> str:
+    digest = hashlib.sha256(LEGACY_SALT + LEGACY_PASSWORD.encode()).hexdigest()
+    return ("taxpayer_number,name,tax_authority_code,tax_authority_name,legacy_password_hash\n"
+            f"{LEGACY_TAXPAYER},青岛老港口机械有限公司,13702120000,国家税务总局青岛市崂山区税务局,"
+            f"sha256${LEGACY_SALT.hex()}${digest}\n")
 
 
 @dataclass(frozen=True)
@@ -103,7 +123,11 @@ def seed_demo(app: Flask) -> str:
     _seed_entities()
     registered = [(demo, *_seed_app(demo)) for demo in DEMO_APPS]
     db.session.commit()
+    report = import_legacy_accounts(read_rows(io.StringIO(_legacy_csv())))
+    if report.count("failed"):
+        raise RuntimeError(f"demo legacy login: {report.outcomes}")
     settings = app.config["IDP"]
+    sunset = settings.legacy_login_sunset
     issuer_option = "" if settings.ISSUER == "http://127.0.0.1:5000" else f" --issuer {shlex.quote(settings.ISSUER)}"
     lines = [
         "== qdtax-idp demo ==",
@@ -112,6 +136,9 @@ def seed_demo(app: Flask) -> str:
         f"the SMS code is appended to {settings.sms_outbox_path} (development SMS adapter).",
         "zhangsan acts for 青岛远洋贸易有限公司 (two roles), 青岛海川建筑安装有限公司 (with a cross-region",
         "registration, entry 特定主体) and, through 青岛信达税务师事务所, its client 青岛小微科技有限公司.",
+        (f"old enterprise login (dual-track, loa:1, until {sunset.isoformat()}): the login page's link, taxpayer "
+         f"number {LEGACY_TAXPAYER}, enterprise password {LEGACY_PASSWORD}." if sunset else
+         f"old enterprise login: imported for {LEGACY_TAXPAYER}, but off (set IDP_LEGACY_LOGIN_SUNSET=YYYY-MM-DD)."),
         "",
         "Start the two demo e-tax apps from the repository root, each in its own terminal",
         "(new client secrets are issued every time the demo is seeded):",

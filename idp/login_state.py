@@ -1,6 +1,13 @@
 """The login record (STYLE.md point 3): created once by the login pages, read by everything after.
 
 ``acr`` is derived from the factors done (DESIGN.md section 4) in exactly one place.
+
+A login reaches a person (:class:`LoginContext`), except the old enterprise login of the
+dual-track transition (:class:`LegacyLoginContext`), which reaches only an enterprise's old
+account.  :func:`current_login` sees person logins only, so every page that needs a person
+(account centre, step-up, taxpayer choice, consent) treats an old login as no login at all;
+:func:`current_browser_login` sees both, for the few places that serve the old login too
+(authorization, logout, the old login's own pages).
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from idp.audit import record_event
 from idp.backchannel_logout import enqueue_backchannel_logouts
 from idp.clock import utcnow
 from idp.database import db
-from idp.models import Grant, LoginSession, Person
+from idp.models import Grant, LegacyEnterpriseAccount, LoginSession, Person
+from idp.subjects import query_account
 from idp.tokens import revoke_grant
 
 LOA_1 = "urn:qdtax:loa:1"
@@ -59,29 +67,71 @@ class LoginContext:
     person: Person
     session: LoginSession
 
+    @property
+    def account(self) -> Person:
+        """Whose ``sub`` the login carries (the same attribute on :class:`LegacyLoginContext`)."""
+        return self.person
+
     def get_user_id(self) -> str:
         return self.person.sub
 
+    def subject_ids(self) -> dict[str, int | None]:
+        """The subject columns of a grant made from this login."""
+        return {"person_id": self.person.id, "legacy_account_id": None}
 
-def create_login_session(person: Person, amr: list[str], business: str = "natural_person") -> LoginSession:
-    """Record a completed login and bind it to this browser under a fresh cookie id."""
-    settings = current_app.config["IDP"]
-    amr = with_mfa(amr)
-    login = LoginSession(
-        id=secrets.token_urlsafe(32),
-        person_id=person.id,
-        auth_time=int(time.time()),
-        amr=amr,
-        acr=derive_acr(amr),
-        business=business,
-        expires_at=utcnow() + timedelta(seconds=settings.LOGIN_SESSION_TTL),
-    )
+
+@dataclass(frozen=True)
+class LegacyLoginContext:
+    """The old enterprise login (FAQ 2, dual-track): an enterprise's old account, no person."""
+
+    account: LegacyEnterpriseAccount
+    session: LoginSession
+
+    def get_user_id(self) -> str:
+        return self.account.sub
+
+    def subject_ids(self) -> dict[str, int | None]:
+        return {"person_id": None, "legacy_account_id": self.account.id}
+
+
+#: Any live login of this browser.
+BrowserLogin = LoginContext | LegacyLoginContext
+
+
+def _bind_to_browser(login: LoginSession, subject: str) -> LoginSession:
     db.session.add(login)
     # Session fixation: whatever id the browser had before logging in is discarded.
     session.regenerate()
     session["login_session_id"] = login.id
-    record_event("login.succeeded", subject=person.sub, acr=login.acr, amr=amr, sid=login.id[:8])
+    record_event("login.succeeded", subject=subject, acr=login.acr, amr=login.amr, sid=login.id[:8],
+                 **({"via": "legacy_enterprise"} if login.legacy_account_id else {}))
     return login
+
+
+def _new_login_session(amr: list[str], business: str, **subject_ids: int | None) -> LoginSession:
+    return LoginSession(
+        id=secrets.token_urlsafe(32),
+        auth_time=int(time.time()),
+        amr=amr,
+        acr=derive_acr(amr),
+        business=business,
+        expires_at=utcnow() + timedelta(seconds=current_app.config["IDP"].LOGIN_SESSION_TTL),
+        **subject_ids,
+    )
+
+
+def create_login_session(person: Person, amr: list[str], business: str = "natural_person") -> LoginSession:
+    """Record a completed login and bind it to this browser under a fresh cookie id."""
+    login = _new_login_session(with_mfa(amr), business, person_id=person.id)
+    return _bind_to_browser(login, person.sub)
+
+
+def create_legacy_login_session(account: LegacyEnterpriseAccount, entity: dict) -> LoginSession:
+    """Record an old enterprise login: one factor (``pwd``, hence loa:1), enterprise business,
+    the enterprise as its taxpayer (``entity`` shaped as :mod:`idp.consent.choices` shapes it)."""
+    login = _new_login_session(["pwd"], "enterprise", legacy_account_id=account.id)
+    login.entity_id, login.entity = account.entity_id, entity
+    return _bind_to_browser(login, account.sub)
 
 
 def step_up_login_session(login: LoginSession, person: Person, amr: str) -> None:
@@ -93,18 +143,26 @@ def step_up_login_session(login: LoginSession, person: Person, amr: str) -> None
     record_event("login.step_up", subject=person.sub, acr=login.acr, amr=login.amr, sid=login.id[:8])
 
 
-def current_login() -> LoginContext | None:
-    """The browser's live login, if any."""
+def current_browser_login() -> BrowserLogin | None:
+    """The browser's live login, if any: a person's, or an old enterprise login."""
     login_id = session.get("login_session_id")
     if not login_id:
         return None
     login = db.session.get(LoginSession, login_id)
     if login is None or login.ended_at is not None or login.expires_at <= utcnow():
         return None
-    person = db.session.get(Person, login.person_id)
-    if person is None or person.status != "active":
+    account = query_account(login)
+    if account is None or account.status != "active":
         return None
-    return LoginContext(person, login)
+    if isinstance(account, LegacyEnterpriseAccount):
+        return LegacyLoginContext(account, login)
+    return LoginContext(account, login)
+
+
+def current_login() -> LoginContext | None:
+    """The browser's live login of a person, if any (an old enterprise login is none)."""
+    login = current_browser_login()
+    return login if isinstance(login, LoginContext) else None
 
 
 def end_login_session(login: LoginSession, reason: str) -> None:
@@ -121,7 +179,7 @@ def end_login_session(login: LoginSession, reason: str) -> None:
     ).scalars()
     for grant_id in grant_ids:
         revoke_grant(grant_id, reason)
-    person = db.session.get(Person, login.person_id)
-    if ended_now is not None and person is not None:
-        enqueue_backchannel_logouts(login, person)
-    record_event("logout", subject=person.sub if person else None, reason=reason, sid=login.id[:8])
+    account = query_account(login)
+    if ended_now is not None and account is not None:
+        enqueue_backchannel_logouts(login, account)
+    record_event("logout", subject=account.sub if account else None, reason=reason, sid=login.id[:8])

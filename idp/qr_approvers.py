@@ -144,6 +144,9 @@ def _check_strong_enough(acr: str) -> None:
 
 def _bureau_app_login(approver: Approver) -> ApprovingLogin:
     grant = approver.grant
+    if grant.person_id is None:
+        # An old enterprise login (loa:1, no person) never approves a QR login.
+        raise QrError("app_session_too_weak", 403)
     person = db.session.get(Person, grant.person_id)
     if person is None or person.status != "active":
         raise QrError("invalid_token", 401)

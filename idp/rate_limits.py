@@ -23,6 +23,7 @@ RATE_LIMITED_ENDPOINTS = (
     "login.login_submit",
     "login.sms_submit",
     "login.sms_resend",
+    "legacy_login.login_submit",
     "password_reset.identify_submit",
     "password_reset.sms_send",
     "password_reset.sms_submit",

@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,9 @@ class Settings:
     QR_IIT_MIN_REALNAME_LEVEL: int = 3
     #: Longest lifetime an external app's signed approval may have (bounds its single-use record).
     QR_ASSERTION_MAX_AGE: int = 300
+    #: Dual-track (FAQ 2): the old enterprise login (``idp legacy import``) works before this ISO date
+    #: (YYYY-MM-DD, a TIMEZONE day) and is refused from it on; empty: no old login at all.
+    LEGACY_LOGIN_SUNSET: str = ""
     #: Redis URL for per-IP rate limits shared by workers; empty keeps them per process.
     REDIS_URL: str = ""
     #: Login attempts per IP per minute before 429.
@@ -173,6 +177,11 @@ class Settings:
         return Path(self.SMS_OUTBOX) if self.SMS_OUTBOX else self.instance_path / "sms-outbox.jsonl"
 
     @property
+    def legacy_login_sunset(self) -> date | None:
+        """The first day the old enterprise login is refused, or None when there is none."""
+        return date.fromisoformat(self.LEGACY_LOGIN_SUNSET) if self.LEGACY_LOGIN_SUNSET else None
+
+    @property
     def is_production(self) -> bool:
         return self.ENVIRONMENT == "production"
 
@@ -206,6 +215,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     settings = Settings(**values)
     if settings.PAR_TTL >= 600:
         raise SystemExit("IDP_PAR_TTL must stay below 600 seconds (RFC 9126 section 2.2).")
+    if settings.LEGACY_LOGIN_SUNSET:
+        try:
+            date.fromisoformat(settings.LEGACY_LOGIN_SUNSET)
+        except ValueError:
+            raise SystemExit("IDP_LEGACY_LOGIN_SUNSET must be a date, YYYY-MM-DD (or empty).") from None
     return _with_pairwise_salt(_with_secret_key(settings))
 
 

@@ -1,6 +1,7 @@
 """Subject identifiers (OpenID Connect Core 8): the bureau's own apps see a person's public
 ``sub``; third-party apps each see a pairwise ``sub`` of their sector, so two of them cannot
-match their users by it.
+match their users by it.  An old enterprise login (dual-track) has a ``sub`` of its own, under
+the same rules.
 
 A pairwise ``sub`` is HMAC-SHA256(PAIRWISE_SALT, sector host + public ``sub``), base64url: it is
 stable for as long as the salt is, and cannot be turned back into the person without the salt.
@@ -18,7 +19,11 @@ from urllib.parse import urlsplit
 import requests
 from flask import current_app
 
-from idp.models import Client, Person
+from idp.database import db
+from idp.models import Client, LegacyEnterpriseAccount, Person
+
+#: Whom a login, grant or token speaks for: a person, or an old enterprise login (dual-track).
+Account = Person | LegacyEnterpriseAccount
 
 PUBLIC = "public"
 PAIRWISE = "pairwise"
@@ -33,12 +38,21 @@ class SectorIdentifierError(ValueError):
     """A pairwise registration whose sector cannot be established; the message says why."""
 
 
+def query_account(row) -> Account | None:
+    """Whom a login session, or a grant made from one (both have the two subject columns), speaks for."""
+    if row.person_id is not None:
+        return db.session.get(Person, row.person_id)
+    if row.legacy_account_id is not None:
+        return db.session.get(LegacyEnterpriseAccount, row.legacy_account_id)
+    return None
+
+
 def pairwise_subject(sector: str, public_sub: str, salt: str) -> str:
     mac = hmac.new(salt.encode(), f"{sector}\x00{public_sub}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
-def subject_for(person: Person, client: Client | None) -> str:
+def subject_for(person: Account, client: Client | None) -> str:
     """The ``sub`` this client knows the person by (ID token, userinfo, access token, logout token)."""
     if client is None or client.subject_type != PAIRWISE:
         return person.sub
@@ -47,16 +61,16 @@ def subject_for(person: Person, client: Client | None) -> str:
     return pairwise_subject(sector, person.sub, current_app.config["IDP"].PAIRWISE_SALT)
 
 
-def subject_for_client_id(person: Person, client_id: str) -> str:
+def subject_for_client_id(person: Account, client_id: str) -> str:
     return subject_for(person, current_app.extensions["idp.clients"].query_client(client_id))
 
 
-def check_subject_names(sub: str, person: Person, client: Client | None) -> bool:
+def check_subject_names(sub: str, person: Account, client: Client | None) -> bool:
     """True when ``sub`` (from a token this provider gave ``client``) is this person's."""
     return isinstance(sub, str) and hmac.compare_digest(subject_for(person, client).encode(), sub.encode())
 
 
-def public_subject_named(id_token_claims: dict, person: Person | None) -> str:
+def public_subject_named(id_token_claims: dict, person: Account | None) -> str:
     """The public ``sub`` of ``person`` when one of our ID tokens (e.g. an ``id_token_hint``)
     names them, however its audience sees them; otherwise the token's ``sub`` unchanged."""
     sub = id_token_claims["sub"]

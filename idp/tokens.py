@@ -19,15 +19,15 @@ from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from idp.audit import record_event
 from idp.claims import business_claims
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, read_row
 from idp.dpop import current_dpop_proof
-from idp.models import Client, Grant, Person, RefreshToken, RevokedToken
-from idp.subjects import subject_for_client_id
+from idp.models import Client, Grant, RefreshToken, RevokedToken
+from idp.subjects import Account, query_account, subject_for_client_id
 
 
 def digest(value: str) -> str:
@@ -43,7 +43,7 @@ def generate_opaque_token() -> str:
 class TokenSubject:
     """The person and grant a token is issued for: the login record, carried unchanged."""
 
-    person: Person
+    person: Account
     grant: Grant
 
     def get_user_id(self) -> str:
@@ -55,7 +55,7 @@ class TokenSubject:
 class TokenHolder:
     """The person an access token speaks for, with the business context it carries."""
 
-    person: Person
+    person: Account
     context: dict
     #: The ``sub`` the token carries (pairwise for third-party clients); userinfo repeats it.
     subject: str | None = None
@@ -117,16 +117,15 @@ def save_token(token: dict, request) -> None:
     subject: TokenSubject = request.user
     settings = current_app.config["IDP"]
     expires_at = min(utcnow() + timedelta(seconds=settings.REFRESH_TOKEN_IDLE_TTL), subject.grant.expires_at)
-    db.session.add(
-        RefreshToken(
-            token_hash=digest(refresh),
-            grant_id=subject.grant.id,
-            client_id=request.client.client_id,
-            scope=token.get("scope", ""),
-            expires_at=expires_at,
-            dpop_jkt=proof.jkt if (proof := current_dpop_proof()) else None,
-        )
-    )
+    # A plain INSERT: nothing reads the row back in this request, so no ORM object is needed.
+    db.session.execute(insert(RefreshToken).values(
+        token_hash=digest(refresh),
+        grant_id=subject.grant.id,
+        client_id=request.client.client_id,
+        scope=token.get("scope", ""),
+        expires_at=expires_at,
+        dpop_jkt=proof.jkt if (proof := current_dpop_proof()) else None,
+    ))
 
 
 def revoke_grant(grant_id: str, reason: str) -> None:
@@ -146,6 +145,13 @@ def check_grant_alive(grant_id: str) -> bool:
         select(Grant.revoked_at, Grant.expires_at).where(Grant.id == grant_id)
     ).first()
     return row is not None and row.revoked_at is None and row.expires_at > utcnow()
+
+
+_DENIED_CLAUSE = select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists().label("denied")
+#: Built once: introspection runs them on every call, and building costs more than running.
+_DENIED = select(_DENIED_CLAUSE)
+_DENIED_OR_GRANT_STATE = select(_DENIED_CLAUSE, Grant.revoked_at, Grant.expires_at).where(
+    Grant.id == bindparam("grant_id"))
 
 
 class AccessToken:
@@ -171,10 +177,12 @@ class AccessToken:
         return self.claims["exp"] <= time.time()
 
     def is_revoked(self) -> bool:
-        if db.session.get(RevokedToken, self.claims["jti"]) is not None:
-            return True
+        """Exact on every call (no cache): the deny-list and the grant, in one query."""
         grant_id = self.claims.get("grant_id")
-        return grant_id is not None and not check_grant_alive(grant_id)
+        if grant_id is None:
+            return read_row(_DENIED, {"jti": self.claims["jti"]}).denied
+        row = read_row(_DENIED_OR_GRANT_STATE, {"jti": self.claims["jti"], "grant_id": grant_id})
+        return row is None or row.denied or row.revoked_at is not None or row.expires_at <= utcnow()
 
     def check_client(self, client: Client) -> bool:
         return self.get_client_id() == client.client_id
@@ -191,7 +199,7 @@ class AccessToken:
     def get_user(self) -> TokenHolder | None:
         # Through the grant: a pairwise ``sub`` cannot be looked up, only recomputed.
         grant = db.session.get(Grant, self.claims.get("grant_id") or "")
-        person = db.session.get(Person, grant.person_id) if grant is not None else None
+        person = query_account(grant) if grant is not None else None
         if person is None:
             return None
         context = {k: self.claims[k] for k in ("business", "entity", "act") if k in self.claims}
@@ -249,7 +257,7 @@ class StoredRefreshToken:
 
     def introspect(self) -> dict:
         grant = db.session.get(Grant, self.row.grant_id)
-        person = db.session.get(Person, grant.person_id)
+        person = query_account(grant)
         bound = {"cnf": {"jkt": self.row.dpop_jkt}} if self.row.dpop_jkt else {}
         return {
             **bound,

@@ -119,3 +119,40 @@ def test_tokens_are_signed_by_a_published_key(app, client, person, rp):
     kids = {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
     for kind in ("access_token", "id_token"):
         assert jws.extract_compact(tokens[kind].encode()).protected["kid"] in kids
+
+
+# --- answered from memory (idp/published_documents.py) -----------------------------------
+
+@pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/jwks.json"])
+def test_repeated_fetches_get_the_views_answer_byte_for_byte(client, path):
+    """Relying parties fetch these on every start; the replayed answer keeps every header
+    (ETag, Cache-Control, the security headers) of the first one."""
+    first = client.get(path)
+    again = client.get(path)
+    assert again.status_code == 200
+    assert again.get_data() == first.get_data()
+    assert sorted(again.headers.items()) == sorted(first.headers.items())
+    assert again.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_jwks_shows_a_rotation_and_a_revocation_at_the_next_fetch(app, client):
+    """A key revoked by an administrator is gone from the set at once, however often the set
+    was fetched before (DESIGN.md section 8)."""
+    keyring = app.extensions["idp.keyring"]
+    first = client.get("/jwks.json")
+    before = {k["kid"] for k in first.get_json()["keys"]}
+    with app.app_context():
+        keyring.rotate(force=True)
+        new_next = next(r.kid for r in keyring.records() if r.state == "next" and r.kid not in before)
+    after_rotation = client.get("/jwks.json")
+    assert new_next in {k["kid"] for k in after_rotation.get_json()["keys"]}
+    assert after_rotation.headers["ETag"] != first.headers["ETag"]
+    with app.app_context():
+        keyring.revoke(new_next)
+    assert new_next not in {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
+
+
+def test_other_methods_still_get_the_views_answer(client):
+    assert client.post("/jwks.json").status_code == 405
+    head = client.head("/.well-known/openid-configuration")
+    assert head.status_code == 200 and head.get_data() == b""

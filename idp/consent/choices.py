@@ -14,13 +14,23 @@ from sqlalchemy import select
 from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import db
-from idp.models import AgencyAgreement, CrossRegionRegistration, EntityRole, Person, TaxpayerEntity
+from idp.dual_track import check_legacy_login_open
+from idp.models import (
+    AgencyAgreement,
+    CrossRegionRegistration,
+    EntityRole,
+    LegacyEnterpriseAccount,
+    Person,
+    TaxpayerEntity,
+)
 
 NATURAL_PERSON = "natural_person"
 ENTERPRISE = "enterprise"
 AGENT = "agent"
 SPECIAL_SUBJECT = "special_subject"
 BUSINESS_ENTRIES = (NATURAL_PERSON, ENTERPRISE, AGENT, SPECIAL_SUBJECT)
+#: The ``role`` of the ``entity`` claim of an old enterprise login: the enterprise's own account, no person.
+LEGACY_ROLE = "legacy_enterprise_account"
 
 
 @dataclass(frozen=True)
@@ -109,14 +119,30 @@ def available_choices(person: Person, business: str) -> list[Choice]:
     return _CHOICES[business](person)
 
 
+def legacy_choice(account: LegacyEnterpriseAccount) -> Choice | None:
+    """The one taxpayer an old enterprise login acts for (its own, at its home tax authority), or
+    None once the transition is over or the account or taxpayer is no longer active."""
+    entity = db.session.get(TaxpayerEntity, account.entity_id)
+    if not check_legacy_login_open() or account.status != "active" or entity is None or entity.status != "active":
+        return None
+    return Choice(f"l:{entity.id}", ENTERPRISE, entity.id,
+                  _claim(entity, LEGACY_ROLE, entity.tax_authority_code, entity.tax_authority_name))
+
+
 def find_choice(person: Person, business: str, key: str) -> Choice | None:
     return next((c for c in available_choices(person, business) if c.key == key), None)
 
 
-def check_still_allowed(person: Person, business: str, entity_id: int | None, entity: dict | None,
-                        act: dict | None) -> bool:
+def check_still_allowed(person: Person | LegacyEnterpriseAccount | None, business: str, entity_id: int | None,
+                        entity: dict | None, act: dict | None) -> bool:
     """Does the person still act for this taxpayer as recorded (role held, agreement and
-    registration still active)?  Refresh and token exchange ask this every time."""
+    registration still active)?  Refresh and token exchange ask this every time.  An old
+    enterprise login still acts for its taxpayer only before the sunset (idp.dual_track)."""
+    if person is None:
+        return False
+    if isinstance(person, LegacyEnterpriseAccount):
+        choice = legacy_choice(person)
+        return choice is not None and (choice.entity_id, choice.entity, act) == (entity_id, entity, None)
     if business == NATURAL_PERSON:
         return True
     return any(c.entity_id == entity_id and c.entity == entity and c.act == act

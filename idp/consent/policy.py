@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON, pending_roles
 from idp.database import db
-from idp.login_state import LoginContext
+from idp.login_state import BrowserLogin, LegacyLoginContext
 from idp.models import Client, ConsentRecord
 
 #: Authorization parameters (documented in docs/integration.md) by which a relying party
@@ -24,7 +24,7 @@ BUSINESS_ENTRIES_PARAM = "business_entries"
 
 @dataclass(frozen=True)
 class InteractionContext:
-    login: LoginContext
+    login: BrowserLogin
     client: Client
     scope: str
     prompts: frozenset[str]
@@ -44,10 +44,14 @@ def requested_entries(params) -> tuple[tuple[str, ...], str | None]:
 
 def check_pending_roles(ctx: InteractionContext) -> str | None:
     # A role added by an administrator is confirmed by the person at their next login.
+    if isinstance(ctx.login, LegacyLoginContext):
+        return None  # the old enterprise login has no person, hence no roles
     return "confirm_roles" if pending_roles(ctx.login.person) else None
 
 
 def check_prompt_select_account(ctx: InteractionContext) -> str | None:
+    if isinstance(ctx.login, LegacyLoginContext):
+        return None  # its one taxpayer is fixed; idp.authorize_policy asked for a new login instead
     return "select_account" if "select_account" in ctx.prompts and "selected" not in ctx.done else None
 
 
@@ -81,6 +85,8 @@ def check_prompt_consent(ctx: InteractionContext) -> str | None:
 def check_consent_recorded(ctx: InteractionContext) -> str | None:
     if "consented" in ctx.done:
         return None
+    if isinstance(ctx.login, LegacyLoginContext):
+        return "no_consent"  # never reached: third-party clients refuse the old login (idp.legacy_login)
     return None if query_consent(ctx.login.person.id, ctx.client.client_id, ctx.scope) else "no_consent"
 
 

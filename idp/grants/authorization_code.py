@@ -22,8 +22,9 @@ from idp.clock import utcnow
 from idp.database import db
 from idp.dpop import check_dpop_binding
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
-from idp.login_state import LoginContext
-from idp.models import AuthorizationCode, Grant, Person
+from idp.login_state import BrowserLogin
+from idp.models import AuthorizationCode, Grant
+from idp.subjects import query_account
 from idp.tokens import TokenSubject, digest, revoke_grant
 
 
@@ -82,11 +83,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request) -> None:
         settings = current_app.config["IDP"]
-        login: LoginContext = request.user
+        login: BrowserLogin = request.user
         now = utcnow()
         grant = Grant(
             id=secrets.token_urlsafe(32),
-            person_id=login.person.id,
+            **login.subject_ids(),
             client_id=request.client.client_id,
             login_session_id=login.session.id,
             scope=request.scope or "",
@@ -119,7 +120,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 expires_at=now + timedelta(seconds=settings.CODE_TTL),
             )
         )
-        record_event("code.issued", subject=login.person.sub, client_id=request.client.client_id)
+        record_event("code.issued", subject=login.account.sub, client_id=request.client.client_id)
 
     def query_authorization_code(self, code: str, client) -> RedeemedCode | None:
         if not isinstance(code, str) or len(code) > 256:
@@ -165,7 +166,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Nothing to delete: the code was consumed atomically when it was looked up."""
 
     def authenticate_user(self, authorization_code: RedeemedCode) -> TokenSubject | None:
-        person = db.session.get(Person, authorization_code.grant.person_id)
+        person = query_account(authorization_code.grant)
         if person is None or person.status != "active":
             return None
         return TokenSubject(person, authorization_code.grant)

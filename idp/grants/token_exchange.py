@@ -58,7 +58,8 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
         # A DPoP-bound subject token is only exchanged with a proof by its key (RFC 9449 section 5).
         check_dpop_binding(client, token.jkt)
         previous = db.session.get(Grant, token.claims.get("grant_id") or "")
-        if previous is None:
+        if previous is None or previous.person_id is None:
+            # An old enterprise login (dual-track) acts for its one taxpayer only: no switching.
             raise InvalidGrantError("The subject token was not issued to a person.")
         business = form.get("business") or previous.business
         if business not in BUSINESS_ENTRIES:

@@ -6,9 +6,20 @@ across modules (checked at import, so a clash fails loudly instead of hiding a t
 
 from __future__ import annotations
 
-from idp.messages import account, certificate, face, login, passwords, qr, registration, second_factors, selection
+from idp.messages import (
+    account,
+    certificate,
+    face,
+    legacy,
+    login,
+    passwords,
+    qr,
+    registration,
+    second_factors,
+    selection,
+)
 
-_MODULES = (login, face, selection, passwords, registration, account, qr, certificate, second_factors)
+_MODULES = (login, face, selection, passwords, registration, account, qr, certificate, second_factors, legacy)
 
 
 def _merge() -> dict[str, dict[str, str]]:

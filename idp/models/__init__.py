@@ -8,7 +8,8 @@ from idp.models.consent import ConsentRecord
 from idp.models.dpop import SeenDpopProof
 from idp.models.entity import AgencyAgreement, CrossRegionRegistration, EntityRole, TaxpayerEntity
 from idp.models.face import DevFaceSession, FaceCheck, FaceConsent
-from idp.models.factor_state import MethodLockout, SmsCode
+from idp.models.factor_state import LegacyAccountLockout, MethodLockout, SmsCode
+from idp.models.legacy_account import LegacyEnterpriseAccount
 from idp.models.person import Person
 from idp.models.pushed_request import PushedAuthorizationRequest
 from idp.models.qr_login import QrLoginRequest, QrLookupFailure
@@ -35,6 +36,8 @@ __all__ = [
     "FaceCheck",
     "FaceConsent",
     "Grant",
+    "LegacyAccountLockout",
+    "LegacyEnterpriseAccount",
     "LoginSession",
     "MethodLockout",
     "Person",

@@ -53,6 +53,9 @@ class Client(db.Model, ClientMixin):
     subject_type: Mapped[str] = mapped_column(String(16), nullable=False, default="public", server_default="public")
     #: OIDC Core 8.1: its host, not the redirect URIs', is the sector of pairwise subjects.
     sector_identifier_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: OIDC Dynamic Client Registration 1.0 section 2 ``default_acr_values``: the strength asked for when
+    #: a request names none (``acr_values`` or an essential ``acr`` claim); None or empty asks for none.
+    default_acr_values: Mapped[list | None] = mapped_column(JSONType, nullable=True)
 
     @property
     def is_public(self) -> bool:

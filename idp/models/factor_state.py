@@ -26,13 +26,27 @@ class SmsCode(db.Model):
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class MethodLockout(db.Model):
-    """Consecutive failures of one method for one person on one local day (FAQ 14)."""
+class LockoutCounter:
+    """Consecutive failures of one method on one local day (FAQ 14); the subject is the subclass's key."""
 
-    __tablename__ = "method_lockout"
-
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     method: Mapped[str] = mapped_column(String(16), primary_key=True)
     local_day: Mapped[date] = mapped_column(Date, nullable=False)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class MethodLockout(LockoutCounter, db.Model):
+    """A person's counters."""
+
+    __tablename__ = "method_lockout"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+
+
+class LegacyAccountLockout(LockoutCounter, db.Model):
+    """An old enterprise login's counters (it has no person to count against)."""
+
+    __tablename__ = "legacy_account_lockout"
+
+    legacy_account_id: Mapped[int] = mapped_column(
+        ForeignKey("legacy_enterprise_account.id", ondelete="CASCADE"), primary_key=True)

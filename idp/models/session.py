@@ -28,7 +28,11 @@ class LoginSession(db.Model):
 
     #: Public session id; the ``sid`` claim of tokens.
     id: Mapped[str] = mapped_column(String(43), primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    #: Who logged in: a person, or (dual-track, until the sunset) an old enterprise login; never both.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), nullable=True,
+                                                  index=True)
+    legacy_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("legacy_enterprise_account.id", ondelete="CASCADE"), nullable=True, index=True)
     auth_time: Mapped[int] = mapped_column(Integer, nullable=False)
     amr: Mapped[list] = mapped_column(JSONType, nullable=False)
     acr: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -21,7 +21,11 @@ class Grant(db.Model):
     __tablename__ = "grant"
 
     id: Mapped[str] = mapped_column(String(43), primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    #: The login's subject, as on :class:`~idp.models.session.LoginSession`: a person or an old enterprise login.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), nullable=True,
+                                                  index=True)
+    legacy_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("legacy_enterprise_account.id", ondelete="CASCADE"), nullable=True, index=True)
     client_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     login_session_id: Mapped[str] = mapped_column(String(43), nullable=False, index=True)
     scope: Mapped[str] = mapped_column(String(512), nullable=False)

@@ -13,14 +13,14 @@ from idp.account_centre import (
 )
 from idp.database import db
 from idp.factors.base import FactorError
-from idp.factors.face import FaceConsentRequired, FaceIdentity, FacePending, record_face_consent
-from idp.factors.face_provider import FaceProviderError
+from idp.factors.face import FaceConsentRequired, FaceIdentity, record_face_consent
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.i18n import translate
 from idp.identity_documents import LocalizedValueError, mask_phone
 from idp.login_state import LoginContext
 from idp.phone_change import finish_phone_change, pending_phone_change, start_phone_change
 from idp.views.account import error_text, fresh_login_required, login_required
+from idp.views.face_pages import FACE_PAGE_ERRORS, face_message, face_refusal
 
 bp = Blueprint("account_verify", __name__)
 
@@ -80,6 +80,11 @@ def _render_face_error(error: str, status: int, retry: str | None = None):
     return render_template("account_face_result.html", error=error, retry=retry), status
 
 
+def _face_page(error: Exception, status: int, retry: str | None):
+    key, params = face_message(error)
+    return _render_face_error(translate(key, **params), status, retry)
+
+
 @bp.route("/account/realname")
 @login_required
 def realname(login: LoginContext):
@@ -94,12 +99,8 @@ def _start_face_check(login: LoginContext):
         return render_template("account_face_consent.html")
     except AccountChangeRefused as error:
         return _render_face_error(error_text(error), 400)
-    except FactorError as error:
-        db.session.commit()
-        return _render_face_error(error_text(error), 400)
-    except FaceProviderError:
-        db.session.rollback()
-        return _render_face_error(translate("error_face_unavailable"), 503)
+    except FACE_PAGE_ERRORS as error:
+        return face_refusal(error, _face_page)
     db.session.commit()
     return redirect(url)
 
@@ -123,14 +124,8 @@ def realname_face_return(login: LoginContext):
     """The browser is back from the provider: only a trigger to fetch the provider's result."""
     try:
         finish_realname_face_check(login.person, request.args.get("check", ""))
-    except FacePending as error:
-        return _render_face_error(error_text(error), 202, retry=request.full_path)
-    except FactorError as error:
-        db.session.commit()  # failure counters, the spent check and the audit row persist
-        return _render_face_error(error_text(error), 400)
-    except FaceProviderError:
-        db.session.rollback()
-        return _render_face_error(translate("error_face_unavailable"), 503)
+    except FACE_PAGE_ERRORS as error:
+        return face_refusal(error, _face_page)
     db.session.commit()
     flash("acct_saved_realname")
     return redirect(url_for("account_verify.realname"))

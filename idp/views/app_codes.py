@@ -14,12 +14,11 @@ from idp.app_codes import (
 from idp.database import db
 from idp.factors.base import FactorError
 from idp.identity_documents import LocalizedValueError
-from idp.interactions import resume_url
-from idp.login_flow import LoginExpired, begin_second_factor, finish_second_factor, pending_login
+from idp.login_flow import LoginExpired, begin_second_factor, pending_login
 from idp.login_state import LoginContext
-from idp.password_change import PasswordChangeRequired
 from idp.views.account import error_text, fresh_login_required, login_required
 from idp.views.login import error_key
+from idp.views.second_factor_pages import finish_second_factor_page
 
 bp = Blueprint("app_codes", __name__)
 
@@ -86,18 +85,11 @@ def login_page():
     return _render_login()
 
 
+def _login_refused(error: FactorError):
+    db.session.commit()  # failure counters and audit rows persist
+    return _render_login(error, 400)
+
+
 @bp.route("/login/app-code", methods=["POST"])
 def login_submit():
-    try:
-        pending = pending_login()
-        finish_second_factor(pending, "otp", request.form.get("code", ""))
-    except LoginExpired:
-        return redirect(url_for("login.login_page"))
-    except PasswordChangeRequired:
-        db.session.commit()
-        return redirect(url_for("password_change.change_page"))
-    except FactorError as error:
-        db.session.commit()  # failure counters and audit rows persist
-        return _render_login(error, 400)
-    db.session.commit()
-    return redirect(resume_url(pending.interaction) or url_for("account.home"))
+    return finish_second_factor_page("otp", request.form.get("code", ""), _login_refused)

@@ -31,7 +31,8 @@ from idp.interactions import (
     resumed_interaction,
     start_interaction,
 )
-from idp.login_state import LoginContext, current_login
+from idp.legacy_login import legacy_refusal_reason
+from idp.login_state import BrowserLogin, LegacyLoginContext, current_browser_login
 from idp.pushed_requests import resolve_authorization_parameters
 from idp.request_objects import authorization_request_with
 from idp.subjects import public_subject_named
@@ -64,7 +65,7 @@ def _max_age(params, redirect_uri: str) -> int | None:
     return int(raw)
 
 
-def _hinted_subject(params, redirect_uri: str, login: LoginContext | None = None) -> str | None:
+def _hinted_subject(params, redirect_uri: str, login: BrowserLogin | None = None) -> str | None:
     hint = params.get("id_token_hint")
     if not hint:
         return None
@@ -77,14 +78,14 @@ def _hinted_subject(params, redirect_uri: str, login: LoginContext | None = None
     if claims.get("iss") != current_app.config["IDP"].ISSUER or not isinstance(claims.get("sub"), str):
         raise InvalidRequestError("Invalid 'id_token_hint'.", redirect_uri=redirect_uri)
     # A third-party client's hint carries its pairwise sub: compare it as that client sees the person.
-    return public_subject_named(claims, login.person if login else None)
+    return public_subject_named(claims, login.account if login else None)
 
 
 def _consent_grant(login, params):
     """authlib's validation of the request, with two of its gaps closed."""
     try:
         return _server().get_consent_grant(request=authorization_request_with(params),
-                                           end_user=login.person if login else None)
+                                           end_user=login.account if login else None)
     except LoginRequiredError as error:
         # authlib answers prompt=none before these are read; a malformed one is still
         # invalid_request (OIDC Core 3.1.2.2), session or not.
@@ -115,6 +116,8 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
             raise InteractionRequiredError(redirect_uri=grant.redirect_uri)
         return _hand_over(params, interaction, "step_up.step_up_page")
     if reason:
+        # An old enterprise login where a personal login is needed is login_required too: a login
+        # with a personal account (not a step-up of the old one) would meet the request.
         if silent:
             raise LoginRequiredError(redirect_uri=grant.redirect_uri)
         return _hand_over(params, interaction, "login.login_page")
@@ -138,20 +141,23 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize():
     params = request.values
-    login = current_login()
+    login = current_browser_login()
     interaction = resumed_interaction(params)
     try:
         # A resumed request was resolved when it started (a pushed request_uri is single use).
         params = interaction_params(interaction.id) if interaction else resolve_authorization_parameters(
             _server(), params)
         grant = _consent_grant(login, params)
+        acr_request = parse_acr_request(params, grant.redirect_uri, grant.client)
         ctx = AuthorizeContext(
             prompts=frozenset((params.get("prompt") or "").split()),
             max_age=_max_age(params, grant.redirect_uri),
             hinted_subject=_hinted_subject(params, grant.redirect_uri, login),
             login=login,
             interaction_started_at=interaction.started_at if interaction else None,
-            acr_request=parse_acr_request(params, grant.redirect_uri),
+            acr_request=acr_request,
+            legacy_refusal=legacy_refusal_reason(grant.client, acr_request, *requested_entries(params))
+            if isinstance(login, LegacyLoginContext) else None,
         )
         page = _next_page(ctx, grant, params, interaction)
     except OAuth2Error as error:

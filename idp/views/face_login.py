@@ -6,10 +6,9 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from idp.database import db
 from idp.factors.face import FaceConsentRequired, FaceIdentity, record_face_consent
-from idp.interactions import resume_url
-from idp.login_flow import LoginExpired, finish_second_factor, pending_login, start_face_second_factor
-from idp.password_change import PasswordChangeRequired
+from idp.login_flow import LoginExpired, pending_login, start_face_second_factor
 from idp.views.face_pages import FACE_PAGE_ERRORS, face_refusal
+from idp.views.second_factor_pages import finish_second_factor_page
 
 bp = Blueprint("face_login", __name__)
 
@@ -47,15 +46,4 @@ def face_consent():
 @bp.route("/login/face/return", methods=["GET"])
 def face_return():
     """The browser is back from the provider: only a trigger to fetch the provider's result."""
-    try:
-        pending = pending_login()
-        finish_second_factor(pending, "face", request.args.get("check", ""))
-    except LoginExpired:
-        return redirect(url_for("login.login_page"))
-    except PasswordChangeRequired:
-        db.session.commit()
-        return redirect(url_for("password_change.change_page"))
-    except FACE_PAGE_ERRORS as error:
-        return face_refusal(error)
-    db.session.commit()
-    return redirect(resume_url(pending.interaction) or url_for("account.home"))
+    return finish_second_factor_page("face", request.args.get("check", ""), face_refusal, FACE_PAGE_ERRORS)

@@ -22,6 +22,7 @@ from idp.login_flow import (
     start_password_login,
 )
 from idp.password_change import PasswordChangeRequired
+from idp.views.legacy_login import legacy_login_offer
 
 bp = Blueprint("login", __name__)
 
@@ -42,6 +43,7 @@ def _render_login(interaction: str | None, error: FactorError | str | None = Non
     allowed, preselected = requested_entries(interaction_params(interaction) or {})
     return render_template(
         "login.html",
+        **legacy_login_offer(interaction),
         interaction=interaction or "",
         identifier=identifier or interaction_param(interaction, "login_hint") or "",
         entries=allowed,

@@ -6,8 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from idp.database import db
 from idp.factors.base import FactorError
-from idp.factors.face import FaceConsentRequired, FaceIdentity, FacePending, record_face_consent
-from idp.factors.face_provider import FaceProviderError
+from idp.factors.face import FaceConsentRequired, FaceIdentity, record_face_consent
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.identity_documents import LocalizedValueError, mask_phone
 from idp.password_reset import (
@@ -21,6 +20,7 @@ from idp.password_reset import (
     start_reset_face_check,
     verify_reset,
 )
+from idp.views.face_pages import FACE_PAGE_ERRORS, face_refusal, face_result_page
 from idp.views.login import error_key
 from idp.views.password_change import render_new_password_form, render_relogin
 
@@ -48,10 +48,10 @@ def _render_verify(error: str | None = None, params: dict | None = None, status:
                            error_params=params or {}), status
 
 
-def _render_face_result(error: str, params: dict, status: int, retry: str | None = None):
-    return render_template("face_result.html", error=error, error_params=params, retry=retry,
-                           face_url=url_for("password_reset.face_start"),
-                           sms_url=url_for("password_reset.verify_page")), status
+def _face_refusal(error: Exception):
+    # The result page's "try again" and "use an SMS code" links stay within the reset.
+    return face_refusal(error, face_result_page(face_url=url_for("password_reset.face_start"),
+                                                sms_url=url_for("password_reset.verify_page")))
 
 
 @bp.route("", methods=["GET"])
@@ -117,12 +117,8 @@ def face_start():
     except FaceConsentRequired:
         return render_template("face_consent.html", action=url_for("password_reset.face_consent"),
                                sms_url=url_for("password_reset.verify_page"))
-    except FactorError as error:
-        db.session.commit()
-        return _render_face_result(error_key(error), error.params, 400)
-    except FaceProviderError:
-        db.session.rollback()
-        return _render_face_result("error_face_unavailable", {}, 503)
+    except FACE_PAGE_ERRORS as error:
+        return _face_refusal(error)
     db.session.commit()
     return redirect(url)
 
@@ -145,14 +141,8 @@ def face_return():
         verify_reset(pending_reset(VERIFY), "face", request.args.get("check", ""))
     except ResetExpired as error:
         return _restart(error)
-    except FacePending:
-        return _render_face_result("error_face_pending", {}, 202, retry=request.full_path)
-    except FactorError as error:
-        db.session.commit()  # failure counters, spent checks and audit rows persist
-        return _render_face_result(error_key(error), error.params, 400)
-    except FaceProviderError:
-        db.session.rollback()
-        return _render_face_result("error_face_unavailable", {}, 503)
+    except FACE_PAGE_ERRORS as error:
+        return _face_refusal(error)
     db.session.commit()
     return redirect(url_for("password_reset.new_password_page"))
 

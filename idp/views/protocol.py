@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from idp.database import db
 from idp.dpop import accept_request_proof, with_dpop_nonce
-from idp.login_state import LoginContext, current_login, end_login_session
+from idp.login_state import BrowserLogin, current_browser_login, end_login_session
 from idp.subjects import check_subject_names
 
 bp = Blueprint("protocol", __name__)
@@ -23,8 +23,10 @@ def _server():
 
 
 def _committed(response):
-    """Persist what the endpoint changed (spent codes count even when the answer is an error)."""
-    db.session.commit()
+    """Persist what the endpoint changed (spent codes count even when the answer is an error);
+    a request that never used the session (a client_credentials token) commits nothing."""
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.commit()
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -85,13 +87,13 @@ def userinfo():
     return _committed(with_dpop_nonce(_server().create_endpoint_response("userinfo")))
 
 
-def _hint_names_someone_else(logout_request: EndSessionRequest, login: LoginContext | None) -> bool:
+def _hint_names_someone_else(logout_request: EndSessionRequest, login: BrowserLogin | None) -> bool:
     """An ID token of another person than the one logged in here (its ``sub`` may be pairwise)
     is no reason to log this person out unasked."""
     claims = logout_request.id_token_claims
     if claims is None or login is None:
         return False
-    return not check_subject_names(claims.get("sub"), login.person, logout_request.client)
+    return not check_subject_names(claims.get("sub"), login.account, logout_request.client)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -102,7 +104,7 @@ def end_session():
     except OAuth2Error as error:
         return render_template("message.html", title_key="error_bad_request_title",
                                message_key="error_bad_request", params={"error": error.error}), 400
-    login = current_login()
+    login = current_browser_login()  # the old enterprise login (dual-track) logs out too
     if logout_request.needs_confirmation or _hint_names_someone_else(logout_request, login):
         if request.method == "GET":
             return render_template("logout_confirm.html", params=request.args)

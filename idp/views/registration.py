@@ -7,20 +7,20 @@ step comes next, and a page for another step sends the person to the right one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from idp.database import db
-from idp.factors.base import DailyCapReached, FactorError, ResendTooSoon
 from idp.factors.face import FacePending
 from idp.factors.face_provider import FaceProviderError
 from idp.factors.sms_gateway import SmsDeliveryFailed
-from idp.i18n import current_locale, translate
-from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, LocalizedValueError, mask_phone
+from idp.i18n import current_locale
+from idp.identity_documents import DOCUMENT_TYPES, mask_phone
 from idp.models import Person, Registration
-from idp.password_policy import PasswordPolicyError
 from idp.registration import (
-    FACE_ATTEMPTS,
     HALL_ROUTE,
     RegistrationError,
     choose_password,
@@ -33,44 +33,16 @@ from idp.registration import (
     start_registration_face,
     verify_registration_phone,
 )
-from idp.usernames import UsernameError
-from idp.views.login import error_key
+from idp.views.face_pages import face_refusal
+from idp.views.registration_refusals import Refusal, describe_refusal, refusal_status
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
 SESSION_KEY = "registration_id"
-#: Every refusal a registration step can raise; all are shown to the person, none is a crash.
-Refusal = (RegistrationError, FactorError, LocalizedValueError)
 #: The page that serves each step.
 STEP_PAGES = {"phone": ".phone_page", "username": ".username_page", "password": ".password_page",
               "face_consent": ".face_page", "face": ".face_page", HALL_ROUTE: ".hall_page"}
-_PREFIXES = ((DocumentNumberError, "document"), (PasswordPolicyError, "password"), (UsernameError, "username"))
-
-
-def describe_refusal(error: Exception) -> tuple[str, str]:
-    """A refusal's stable code and its text in the person's language (pages and app API alike)."""
-    if isinstance(error, RegistrationError):
-        return error.code, translate(f"error_registration_{error.code}", **error.params)
-    if isinstance(error, LocalizedValueError):
-        prefix = next((name for kind, name in _PREFIXES if isinstance(error, kind)), "invalid")
-        return f"{prefix}_{error.code}", error.message(current_locale())
-    return error.code, translate(error_key(error), **error.params)
-
-
-def refusal_status(error: Exception) -> int:
-    """The HTTP status of a refusal: 429 rate limits, 409 clashes and steps out of order, 403 the
-    service-hall routes, 410 a registration that is gone, 400 anything wrongly filled in."""
-    if isinstance(error, (ResendTooSoon, DailyCapReached)):
-        return 429
-    if isinstance(error, RegistrationError) and error.code == "expired":
-        return 410
-    if isinstance(error, RegistrationError) and error.code == "wrong_step":
-        return 409
-    if isinstance(error, RegistrationError) and error.code in ("already_registered", "phone_taken", "conflict"):
-        return 409
-    if isinstance(error, RegistrationError) and error.code in ("hall_first", "hall_record_name", "face_hall_route"):
-        return 403
-    return 400
+T = TypeVar("T")
 
 
 def _render(template: str, registration: Registration | None = None, error: Exception | None = None,
@@ -87,13 +59,13 @@ def _render_start(error: Exception | None = None, form: dict | None = None, stat
                    form=form or {})
 
 
-def _render_step(registration: Registration, error: Exception | None = None, status: int = 200):
+def _render_step(registration: Registration, error: Exception | None = None, status: int = 200,
+                 retry: str | None = None):
     template = {"phone": "registration_phone.html", "username": "registration_username.html",
                 "password": "registration_password.html"}.get(registration.step, "registration_face.html")
-    return _render(template, registration, error, status,
+    return _render(template, registration, error, status, retry=retry,
                    phone=mask_phone(registration.phone) if registration.phone else None,
-                   minutes=current_app.config["IDP"].SMS_CODE_TTL // 60,
-                   attempts_left=FACE_ATTEMPTS - registration.face_failures)
+                   minutes=current_app.config["IDP"].SMS_CODE_TTL // 60)
 
 
 def _refused(error: Exception, registration: Registration | None):
@@ -108,13 +80,6 @@ def _refused(error: Exception, registration: Registration | None):
         if error.code == "face_hall_route":
             return redirect(url_for(".hall_page"))
     return _render_step(registration, error, refusal_status(error))
-
-
-def _unavailable(registration: Registration, key: str):
-    db.session.rollback()
-    return render_template(f"registration_{'phone' if key == 'sms' else 'face'}.html", registration=registration,
-                           error_code=f"{key}_unavailable", error=translate(f"error_{key}_unavailable"),
-                           phone=None, minutes=0, attempts_left=0), 503
 
 
 def _step_page(*steps: str):
@@ -147,22 +112,34 @@ def start_submit():
     return redirect(url_for(".phone_page"))
 
 
-def _take_step(action: Callable[[Registration], Person | None]):
-    """Run ``action`` on this browser's registration, then show the page of the step that is next
-    (or, once ``action`` returns the new account, the page telling the person how to log in)."""
-    registration = None
-    try:
-        registration = load_registration(session.get(SESSION_KEY))
-        person = action(registration)
-    except Refusal as error:
-        return _refused(error, registration)
-    except SmsDeliveryFailed:
-        return _unavailable(registration, "sms")
-    db.session.commit()
+def _next_page(registration: Registration, person: Person | None):
+    """The page of the step that is next or, once ``person`` (the new account) exists, the one
+    telling the person how to log in."""
     if person is not None:
         session.pop(SESSION_KEY, None)
         return redirect(url_for(".done_page"))
     return redirect(url_for(STEP_PAGES[registration.step]))
+
+
+def _take_step(action: Callable[[Registration], T],
+               answer: Callable[[Registration, T], ResponseReturnValue] = _next_page):
+    """Run ``action`` on this browser's registration in one transaction, then ``answer`` with what
+    it returned; a refusal is shown where the person can act on it."""
+    registration = None
+    try:
+        registration = load_registration(session.get(SESSION_KEY))
+        result = action(registration)
+    except (FacePending, FaceProviderError) as error:
+        # Pending or unreachable, as on every face page; a refused scan is a refusal like any (below).
+        return face_refusal(error, partial(_render_step, registration))
+    except Refusal as error:
+        return _refused(error, registration)
+    except SmsDeliveryFailed as error:
+        db.session.rollback()
+        # No code went out: the page asks for the phone again, not for a code.
+        return _render("registration_phone.html", registration, error, refusal_status(error))
+    db.session.commit()
+    return answer(registration, result)
 
 
 @bp.route("/phone", methods=["GET"])
@@ -224,37 +201,15 @@ def face_consent():
 
 @bp.route("/face/start", methods=["POST"])
 def face_start():
-    registration = None
-    try:
-        registration = load_registration(session.get(SESSION_KEY))
-        return_url = current_app.config["IDP"].ISSUER + url_for(".face_return") + "?check={check}"
-        _, provider_url = start_registration_face(registration, return_url)
-    except Refusal as error:
-        return _refused(error, registration)
-    except FaceProviderError:
-        return _unavailable(registration, "face")
-    db.session.commit()
-    return redirect(provider_url)
+    return_url = current_app.config["IDP"].ISSUER + url_for(".face_return") + "?check={check}"
+    # Answered with the provider's page, where the person scans.
+    return _take_step(lambda r: start_registration_face(r, return_url)[1], lambda r, url: redirect(url))
 
 
 @bp.route("/face/return", methods=["GET"])
 def face_return():
     """Back from the face provider: only a trigger to fetch the provider's own result."""
-    registration = None
-    try:
-        registration = load_registration(session.get(SESSION_KEY))
-        complete_registration_face(registration, request.args.get("check", ""))
-    except FacePending as error:
-        db.session.rollback()
-        return _render("registration_face.html", registration, error, 202, retry=request.full_path,
-                       attempts_left=FACE_ATTEMPTS - registration.face_failures)
-    except Refusal as error:
-        return _refused(error, registration)
-    except FaceProviderError:
-        return _unavailable(registration, "face")
-    db.session.commit()
-    session.pop(SESSION_KEY, None)
-    return redirect(url_for(".done_page"))
+    return _take_step(lambda r: complete_registration_face(r, request.args.get("check", "")))
 
 
 @bp.route("/hall", methods=["GET"])

@@ -15,8 +15,6 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from idp.database import db
 from idp.factors.face import NOTICE_VERSION, FacePending
-from idp.factors.face_provider import FaceProviderError
-from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.i18n import translate
 from idp.identity_documents import mask_phone
 from idp.models import Person, Registration
@@ -34,7 +32,7 @@ from idp.registration import (
     start_registration_face,
     verify_registration_phone,
 )
-from idp.views.registration import Refusal, describe_refusal, refusal_status
+from idp.views.registration_refusals import Refusal, Unavailable, describe_refusal, refusal_status
 
 bp = Blueprint("registration_api", __name__, url_prefix="/api/registration")
 
@@ -62,11 +60,6 @@ def _refusal(error: Exception):
     if isinstance(error, RegistrationError) and error.code == "wrong_step":
         body["next"] = NEXT_CALL[error.params["step"]]
     return jsonify(body), refusal_status(error)
-
-
-def _unavailable(service: str):
-    db.session.rollback()
-    return jsonify(error=f"{service}_unavailable", message=translate(f"error_{service}_unavailable")), 503
 
 
 def _body() -> dict:
@@ -100,10 +93,9 @@ def _step(action: Callable[[Registration, dict], tuple]):
     except Refusal as error:
         db.session.commit()  # refusals are audited
         return _refusal(error)
-    except SmsDeliveryFailed:
-        return _unavailable("sms")
-    except FaceProviderError:
-        return _unavailable("face")
+    except Unavailable as error:
+        db.session.rollback()
+        return _refusal(error)
     db.session.commit()
     return answer
 

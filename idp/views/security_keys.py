@@ -11,10 +11,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from idp.database import db
 from idp.factors.base import FactorError
 from idp.identity_documents import LocalizedValueError
-from idp.interactions import resume_url
-from idp.login_flow import LoginExpired, begin_second_factor, finish_second_factor, pending_login
+from idp.login_flow import LoginExpired, begin_second_factor, pending_login
 from idp.login_state import LoginContext
-from idp.password_change import PasswordChangeRequired
 from idp.security_keys import (
     finish_security_key_registration,
     list_security_keys,
@@ -24,6 +22,7 @@ from idp.security_keys import (
 )
 from idp.views.account import error_text, fresh_login_required, local_time, login_required
 from idp.views.login import error_key
+from idp.views.second_factor_pages import finish_second_factor_page
 
 bp = Blueprint("security_keys", __name__)
 
@@ -116,18 +115,11 @@ def login_page():
     return _render_login()
 
 
+def _login_refused(error: FactorError):
+    db.session.commit()  # failure counters and audit rows (a counter regression above all) persist
+    return _render_login(error, 400)
+
+
 @bp.route("/login/security-key", methods=["POST"])
 def login_submit():
-    try:
-        pending = pending_login()
-        finish_second_factor(pending, "webauthn", request.form.get("credential", ""))
-    except LoginExpired:
-        return redirect(url_for("login.login_page"))
-    except PasswordChangeRequired:
-        db.session.commit()
-        return redirect(url_for("password_change.change_page"))
-    except FactorError as error:
-        db.session.commit()  # failure counters and audit rows (a counter regression above all) persist
-        return _render_login(error, 400)
-    db.session.commit()
-    return redirect(resume_url(pending.interaction) or url_for("account.home"))
+    return finish_second_factor_page("webauthn", request.form.get("credential", ""), _login_refused)

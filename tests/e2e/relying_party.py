@@ -25,6 +25,7 @@ CLAIMS_PAGE = """<!doctype html>
     <dt>auth_time</dt><dd id="auth_time">{{ claims.auth_time }}</dd>
     <dt>business</dt><dd id="business">{{ claims.business }}</dd>
     <dt>entity</dt><dd id="entity">{{ claims.entity.name if claims.entity else "" }}</dd>
+    <dt>entity claim</dt><dd id="entity_claim">{{ claims.entity | tojson if claims.entity else "" }}</dd>
   </dl>
 </body>
 </html>

@@ -1,0 +1,64 @@
+"""``idp serve``: the README's first command starts the provider on a fresh instance folder
+(SQLite, migrations, signing keys on first start) under either server, and its access log
+never carries a query string (authorization codes and state travel in them)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from idp.serving import SERVERS
+
+SECRET_IN_QUERY = "code-that-must-not-be-logged"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> requests.Response:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"idp serve exited with {process.returncode}")
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"idp serve did not answer {url} within {seconds} s")
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_starts_on_a_fresh_instance_and_logs_paths_without_queries(tmp_path: Path, server: str):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    env.update(IDP_INSTANCE_DIR=str(tmp_path / "instance"), IDP_KEYS_DIR=str(tmp_path / "keys"))
+    idp = Path(sys.executable).with_name("idp")
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([str(idp), "serve", "--server", server, "--port", str(port), "--workers", "1",
+                                    "--threads", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        metadata = _wait_for(f"{base}/.well-known/openid-configuration", process).json()
+        assert metadata["issuer"] == base
+        jwks = requests.get(f"{base}/jwks.json", timeout=5).json()
+        assert {key["alg"] for key in jwks["keys"]} >= {"ES256"}
+        assert list((tmp_path / "keys").iterdir()), "the first start wrote the signing keys"
+        requests.get(f"{base}/authorize?client_id=nobody&code={SECRET_IN_QUERY}", timeout=5)
+        time.sleep(0.5)  # the access log line is written after the answer
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    logged = log_path.read_text()
+    assert '"GET /authorize"' in logged, logged[-2000:]
+    assert SECRET_IN_QUERY not in logged
