@@ -105,7 +105,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.SECRET_KEY,
         SQLALCHEMY_DATABASE_URI=normalise_database_url(settings.database_url),
         # hide_parameters: SQL parameters (phone and document numbers) stay out of logs and errors.
-        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True},
+        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True, "pool_size": settings.DATABASE_POOL_SIZE},
         WTF_CSRF_TIME_LIMIT=settings.LOGIN_SESSION_TTL,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_AS_ASCII=False,

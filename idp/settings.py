@@ -29,6 +29,9 @@ class Settings:
     INSTANCE_DIR: str = "instance"
     #: SQLAlchemy URL; empty means SQLite under INSTANCE_DIR (the embedded default).
     DATABASE_URL: str = ""
+    #: Database connections each worker process keeps open: at least its threads (`idp serve
+    #: --threads`), or the requests beyond it open and close a connection each time.
+    DATABASE_POOL_SIZE: int = 16
     #: Folder of the on-disk signing keyring.
     KEYS_DIR: str = "keys"
     #: "file" (the keys/ folder) or "database" (several nodes sharing one database).

@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import hmac
 import json
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,15 @@ class HttpGateway:
         self.url = url
         self.secret = secret.encode()
         self.timeout = timeout
+        # One kept-alive connection per thread: a TLS handshake per message costs more than the
+        # message (requests sessions are not documented as safe to share between threads).
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     def send(self, message: SmsMessage) -> None:
         body = json.dumps({"phone": message.phone, "text": message.text}, ensure_ascii=False).encode()
@@ -75,7 +85,7 @@ class HttpGateway:
             "Idempotency-Key": message.idempotency_key,
         }
         try:
-            response = requests.post(self.url, data=body, headers=headers, timeout=self.timeout)
+            response = self._session().post(self.url, data=body, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             raise SmsDeliveryFailed(f"SMS gateway unreachable: {type(exc).__name__}") from exc
         if response.status_code >= 300:
