@@ -24,6 +24,7 @@ from idp.log_redaction import install_log_redaction
 from idp.logout_worker import install_logout_worker
 from idp.published_documents import install_published_documents
 from idp.rate_limits import install_rate_limits
+from idp.reverse_proxy import install_reverse_proxy
 from idp.server import create_authorization_server
 from idp.session_expiry import install_session_sweep
 from idp.settings import Settings, load_settings
@@ -67,7 +68,10 @@ def _apply_security_headers(response):
         "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Our own pages get a Referer, which flask-wtf demands of every form posted over https (a
+    # second CSRF check beside the token); other sites, relying parties included, never see our
+    # URLs (they carry authorization request parameters).
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
 
@@ -150,5 +154,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(_apply_security_headers)
     install_rate_limits(app)
     _register_error_pages(app)
+    install_reverse_proxy(app)
     install_published_documents(app)
     return app

@@ -31,7 +31,10 @@ class GunicornApplication(BaseApplication):
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
     GunicornApplication(
         {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
-         "accesslog": "-", "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss'}
+         "accesslog": "-", "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
+         # gunicorn would take X-Forwarded-Proto from a loopback peer on its own; IDP_TRUSTED_PROXY_HOPS
+         # alone decides which forwarded headers count (idp/reverse_proxy.py), as under granian.
+         "forwarded_allow_ips": ""}
     ).run()
 
 

@@ -3,7 +3,8 @@
 An expired session already stops working for the browser (``current_login``); ending it here
 is what revokes its grants and tells its relying parties (back-channel logout).  It runs from
 ``idp sessions expire`` and, opportunistically, from requests (at most every
-``SESSION_SWEEP_SECONDS`` per worker).
+``SESSION_SWEEP_SECONDS`` per worker).  The same hook point starts the less frequent retention
+purge (:mod:`idp.retention`), which deletes what these sweeps leave behind once nobody needs it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from idp.clock import utcnow
 from idp.database import db
 from idp.login_state import end_login_session
 from idp.models import LoginSession, PushedAuthorizationRequest, SeenDpopProof
+from idp.retention import install_retention_purge
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,9 @@ class OpportunisticSweep:
 
 
 def install_session_sweep(app: Flask) -> None:
+    """Sweep every ``SESSION_SWEEP_SECONDS``, and purge spent rows every ``RETENTION_PURGE_SECONDS``
+    (:mod:`idp.retention`)."""
     interval = app.config["IDP"].SESSION_SWEEP_SECONDS
     if interval > 0:
         app.before_request(OpportunisticSweep(interval))
+    install_retention_purge(app)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "IDP_"
+#: Six calendar months at their longest (July to December): the least audit retention allowed.
+MIN_AUDIT_RETENTION_DAYS = 184
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,9 @@ class Settings:
     REDIS_URL: str = ""
     #: Login attempts per IP per minute before 429.
     LOGIN_RATE_LIMIT: str = "30 per minute"
+    #: Reverse proxies in front of the provider that append X-Forwarded-For and set X-Forwarded-Proto;
+    #: 0 trusts no such header, else a client could pick the IP that rate limits and the audit log see.
+    TRUSTED_PROXY_HOPS: int = 0
 
     #: Salt of pairwise subjects; derived from SECRET_KEY when empty (changing it changes every pairwise sub).
     PAIRWISE_SALT: str = ""
@@ -164,6 +169,12 @@ class Settings:
     BACKCHANNEL_LOGOUT_WORKER: bool = True
     #: Seconds between a worker's sweeps for expired login sessions (0 leaves it to `idp sessions expire`).
     SESSION_SWEEP_SECONDS: int = 60
+    #: Seconds between a worker's retention purges of rows nobody can use any more (idp/retention.py),
+    #: run in a background thread; 0 leaves it to `idp purge`.
+    RETENTION_PURGE_SECONDS: int = 3600
+    #: Days audit events are kept; 0 keeps them forever.  The Cybersecurity Law (art. 21) wants network
+    #: logs kept at least six months (up to 184 days); a year also spans one whole annual filing cycle.
+    AUDIT_RETENTION_DAYS: int = 366
 
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -218,6 +229,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     settings = Settings(**values)
     if settings.PAR_TTL >= 600:
         raise SystemExit("IDP_PAR_TTL must stay below 600 seconds (RFC 9126 section 2.2).")
+    if settings.AUDIT_RETENTION_DAYS != 0 and settings.AUDIT_RETENTION_DAYS < MIN_AUDIT_RETENTION_DAYS:
+        raise SystemExit(f"IDP_AUDIT_RETENTION_DAYS must be 0 (keep forever) or at least {MIN_AUDIT_RETENTION_DAYS}: "
+                         "the Cybersecurity Law (art. 21) wants network logs kept six months or more.")
+    if settings.TRUSTED_PROXY_HOPS < 0:
+        raise SystemExit("IDP_TRUSTED_PROXY_HOPS must be 0 (no proxy) or the number of proxies in front.")
     if settings.LEGACY_LOGIN_SUNSET:
         try:
             date.fromisoformat(settings.LEGACY_LOGIN_SUNSET)

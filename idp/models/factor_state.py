@@ -21,7 +21,8 @@ class SmsCode(db.Model):
     code_hmac: Mapped[str] = mapped_column(String(64), nullable=False)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     local_day: Mapped[date] = mapped_column(Date, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: Indexed for the retention purge (idp.retention).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     tries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

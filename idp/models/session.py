@@ -43,4 +43,5 @@ class LoginSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     #: Indexed for the sweep that ends expired sessions (and sends their back-channel logouts).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Indexed for the retention purge of long-ended sessions (idp.retention).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)

@@ -39,8 +39,8 @@ class Grant(db.Model):
     #: RFC 8693 ``act``: the agency an agent acts through.
     act: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    #: Absolute end of the family, whatever refreshes happen.
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: Absolute end of the family, whatever refreshes happen (indexed for idp.retention).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
@@ -60,7 +60,8 @@ class AuthorizationCode(db.Model):
     #: RFC 9449 section 10: only a DPoP proof with this key thumbprint may redeem the code.
     dpop_jkt: Mapped[str | None] = mapped_column(String(43), nullable=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: Indexed for the retention purge (idp.retention), like every expiry below.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
@@ -72,7 +73,7 @@ class RefreshToken(db.Model):
     client_id: Mapped[str] = mapped_column(String(64), nullable=False)
     scope: Mapped[str] = mapped_column(String(512), nullable=False)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     #: Set when rotated: presenting it again is reuse and revokes the family.
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: RFC 9449 section 5: using it needs a DPoP proof with this key thumbprint.
