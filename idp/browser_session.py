@@ -3,9 +3,8 @@
 Rows are keyed by the SHA-256 of the cookie value, so a database reader cannot replay a
 cookie.  ``session.regenerate()`` moves the data under a fresh id (session fixation).
 
-Every page of a login reads and writes this row, so both take as few round trips as they can:
-the read and a lone write run outside any transaction (idp.database), and a write never reads
-first.
+Every page of a login reads and writes this row, so a write never reads it first: one UPDATE
+(or INSERT under a new id), committed with whatever the request left uncommitted.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from werkzeug.datastructures import CallbackDict
 
 from idp.clock import utcnow
-from idp.database import read_row, write_statements
+from idp.database import db
 from idp.models import BrowserSession
 
 COOKIE_NAME = "idp_session"
@@ -58,7 +57,7 @@ class DatabaseSessionInterface(SessionInterface):
         # No cookie (every protocol call from a relying party): no database read at all.
         if not token or len(token) > 128:
             return ServerSideSession()
-        row = read_row(_READ, {"key": _row_key(token)})
+        row = db.session.execute(_READ, {"key": _row_key(token)}).first()
         if row is None or row.expires_at <= utcnow():
             return ServerSideSession()
         return ServerSideSession(dict(row.data), token)
@@ -72,18 +71,21 @@ class DatabaseSessionInterface(SessionInterface):
             session.token = secrets.token_urlsafe(32)
         key = _row_key(session.token)
         if not session:
-            write_statements([delete(_TABLE).where(_TABLE.c.id_hash.in_({key, old_key} - {None}))])
+            db.session.execute(delete(_TABLE).where(_TABLE.c.id_hash.in_({key, old_key} - {None})))
+            db.session.commit()
             response.delete_cookie(COOKIE_NAME, path="/")
             return
         ttl = app.config["IDP"].LOGIN_SESSION_TTL
         values = {"data": dict(session), "expires_at": utcnow() + timedelta(seconds=ttl)}
         if old_key == key:
             # The row may have been swept since this request read it: then it is written anew.
-            if write_statements([update(_TABLE).where(_TABLE.c.id_hash == key).values(values)]) == 0:
-                write_statements([insert(_TABLE).values(id_hash=key, **values)])
+            if db.session.execute(update(_TABLE).where(_TABLE.c.id_hash == key).values(values)).rowcount == 0:
+                db.session.execute(insert(_TABLE).values(id_hash=key, **values))
         else:
-            write_statements(([delete(_TABLE).where(_TABLE.c.id_hash == old_key)] if old_key else [])
-                             + [insert(_TABLE).values(id_hash=key, **values)])
+            if old_key:
+                db.session.execute(delete(_TABLE).where(_TABLE.c.id_hash == old_key))
+            db.session.execute(insert(_TABLE).values(id_hash=key, **values))
+        db.session.commit()
         response.set_cookie(
             COOKIE_NAME, session.token, max_age=ttl, path="/", httponly=True, secure=secure, samesite="Lax"
         )

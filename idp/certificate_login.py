@@ -32,7 +32,7 @@ from idp.factors.certificate import CertificateFactor, CertificateProof, verify_
 from idp.factors.certificate_trust import CertificateRefused
 from idp.factors.lockout import check_not_locked, record_failure, reset_failures
 from idp.identity_documents import mask_phone
-from idp.login_flow import COUNTED_FAILURES, LoginExpired, save_pending_login
+from idp.login_flow import COUNTED_FAILURES, LoginExpired, pending_login, save_pending_login, send_second_factor_code
 from idp.login_state import create_login_session
 from idp.models import EntityRole, LoginSession, Person, TaxpayerEntity
 from idp.password_change import PasswordChangeRequired, check_initial_password_used, start_forced_password_change
@@ -147,7 +147,7 @@ def choose_certificate_person(key: str, method: str, password: str = "") -> Logi
         save_pending_login(person, [CertificateFactor.AMR], login.interaction, ENTERPRISE, choice_key=choice.key,
                            via=METHOD)
         if method == "sms":
-            FACTORS["sms"].begin(person, purpose="login")
+            send_second_factor_code(pending_login())
     except FactorError as error:
         record_event("login.certificate.person", "failure", subject=person.sub, reason=error.code, **audit)
         raise

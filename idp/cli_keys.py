@@ -72,7 +72,8 @@ def register_key_commands(main: click.Group, with_app) -> None:
         db.session.commit()
         _print_keys(records, False)
 
-    @keys.command("revoke")
+    # A kid is a base64url thumbprint and may begin with "-": taken as the argument, not an option.
+    @keys.command("revoke", context_settings={"ignore_unknown_options": True})
     @click.argument("kid")
     @click.option("--yes-revoke-now", "confirmed", is_flag=True,
                   help="confirm: the key leaves the JWKS at once and every token it signed stops working")

@@ -46,41 +46,6 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def read_row(statement, parameters: dict | None = None):
-    """The first row of a read-only ``statement``.
-
-    A request that has not begun a transaction (introspection, userinfo) reads in autocommit
-    mode on a connection of its own: one round trip to the database instead of BEGIN, the
-    query and COMMIT. Inside a transaction it reads there, seeing what this request changed.
-    """
-    session = db.session()
-    if session.in_transaction():
-        return session.execute(statement, parameters).first()
-    # The session holds no connection now, so this takes at most one from the pool per thread.
-    with db.engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        return conn.execute(statement, parameters).first()
-
-
-def write_statements(statements: list) -> int:
-    """Run ``statements`` and commit them, with whatever the request left uncommitted; returns
-    the rows the last one changed. Outside a transaction a lone statement runs in autocommit
-    mode (one round trip), several in one transaction of their own."""
-    session = db.session()
-    if session.in_transaction():
-        for statement in statements:
-            changed = session.execute(statement).rowcount
-        session.commit()
-        return changed
-    with db.engine.connect() as conn:
-        if len(statements) == 1:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-        for statement in statements:
-            changed = conn.execute(statement).rowcount
-        conn.commit()
-        return changed
-
-
 def ping_idle_connections(engine: Engine) -> None:
     """Replace a pooled connection the database dropped (restart, idle timeout, failover)
     before a request uses it, checking only connections that sat idle in the pool."""

@@ -1,8 +1,9 @@
 """The steps of a password + SMS login, kept as one pending record in the browser session.
 
-Step 1 checks the password and sends a code; step 2 checks the code and creates the login
-session.  The pending record expires after ``LOGIN_STEP_TTL`` and names the person only
-after the password was right, so the SMS step cannot be reached any other way.
+Step 1 checks the password and sends a code (or, for a person with an enrolled security key or
+app code, offers those first and sends a code only when asked); step 2 checks the second factor
+and creates the login session.  The pending record expires after ``LOGIN_STEP_TTL`` and names the
+person only after the password was right, so the SMS step cannot be reached any other way.
 """
 
 from __future__ import annotations
@@ -53,6 +54,18 @@ class PendingLogin:
     choice_key: str | None = None
     #: The first factor's method when it was not the password; second-factor failures count against it too.
     via: str | None = None
+    #: An SMS code was sent for this login, so the second-factor page asks for it.
+    sms_sent: bool = False
+
+
+@dataclass(frozen=True)
+class SecondFactorOffer:
+    """What the second-factor page offers a pending login."""
+
+    #: Enrolled alternatives to the SMS code (security key, app code), offered first.
+    alternatives: list[str]
+    #: The page asks for an SMS code; otherwise it offers a button that sends one.
+    asks_for_sms_code: bool
 
 
 def _mask_identifier(identifier: str) -> str:
@@ -110,12 +123,17 @@ def pending_login() -> PendingLogin:
     return PendingLogin(person, list(pending["amr"]), pending.get("interaction"),
                         business=pending.get("business", NATURAL_PERSON),
                         must_change_password=bool(pending.get("must_change_password")),
-                        choice_key=pending.get("choice_key"), via=pending.get("via"))
+                        choice_key=pending.get("choice_key"), via=pending.get("via"),
+                        sms_sent=bool(pending.get("sms_sent")))
 
 
 def send_second_factor_code(pending: PendingLogin) -> dict:
-    """Send (or resend) the SMS code of the pending login."""
-    return FACTORS["sms"].begin(pending.person, purpose="login")
+    """Send (or resend) the SMS code of the pending login; from then on its page asks for the code."""
+    sent = FACTORS["sms"].begin(pending.person, purpose="login")
+    if PENDING_KEY in session:
+        # Reassigned, not changed in place: the session only notices a new value.
+        session[PENDING_KEY] = {**session[PENDING_KEY], "sms_sent": True}
+    return sent
 
 
 def start_face_second_factor(pending: PendingLogin, return_url: str) -> str:
@@ -123,13 +141,31 @@ def start_face_second_factor(pending: PendingLogin, return_url: str) -> str:
     return FACTORS["face"].begin(pending.person, purpose="login", return_url=return_url)["url"]
 
 
-#: Second factors a person enrols in the account centre, offered on the SMS page when enrolled.
+#: Second factors a person enrols in the account centre, offered on the second-factor page when enrolled.
 ENROLLED_ALTERNATIVES = ("webauthn", "otp")
 
 
 def enrolled_alternatives(pending: PendingLogin) -> list[str]:
-    """The enrolled second factors (security key, app code) the SMS page may offer instead."""
+    """The enrolled second factors (security key, app code) the second-factor page offers besides SMS."""
     return [m for m in ENROLLED_ALTERNATIVES if m in FACTORS and FACTORS[m].check_enrolled(pending.person)]
+
+
+def send_code_or_offer_choice(pending: PendingLogin) -> dict | None:
+    """Right after the password: send the SMS code at once (FAQ 1's default, most people), unless
+    the person enrolled an alternative (security key, app code).  They choose first, and an SMS is
+    sent only when asked for: each one costs the bureau money, counts against the phone's daily cap
+    and resend cooldown, and would land a code nobody asked for.  Returns the send's result, or
+    ``None`` when nothing was sent."""
+    if enrolled_alternatives(pending):
+        return None
+    return send_second_factor_code(pending)
+
+
+def second_factor_offer(pending: PendingLogin) -> SecondFactorOffer:
+    """The second-factor page's choices.  Without an alternative the page always asks for the SMS
+    code, as it was sent right after the password (its error says when that failed)."""
+    alternatives = enrolled_alternatives(pending)
+    return SecondFactorOffer(alternatives, asks_for_sms_code=pending.sms_sent or not alternatives)
 
 
 def begin_second_factor(pending: PendingLogin, method: str) -> dict:

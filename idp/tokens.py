@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, insert, select, update
 from idp.audit import record_event
 from idp.claims import business_claims
 from idp.clock import utcnow
-from idp.database import db, read_row
+from idp.database import db
 from idp.dpop import current_dpop_proof
 from idp.models import Client, Grant, RefreshToken, RevokedToken
 from idp.subjects import Account, query_account, subject_for_client_id
@@ -180,8 +180,8 @@ class AccessToken:
         """Exact on every call (no cache): the deny-list and the grant, in one query."""
         grant_id = self.claims.get("grant_id")
         if grant_id is None:
-            return read_row(_DENIED, {"jti": self.claims["jti"]}).denied
-        row = read_row(_DENIED_OR_GRANT_STATE, {"jti": self.claims["jti"], "grant_id": grant_id})
+            return db.session.execute(_DENIED, {"jti": self.claims["jti"]}).scalar()
+        row = db.session.execute(_DENIED_OR_GRANT_STATE, {"jti": self.claims["jti"], "grant_id": grant_id}).first()
         return row is None or row.denied or row.revoked_at is not None or row.expires_at <= utcnow()
 
     def check_client(self, client: Client) -> bool:

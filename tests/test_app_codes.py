@@ -18,7 +18,7 @@ from idp.factors.app_code import check_app_code
 from idp.models import AppCode, AuditEvent, LoginSession
 
 from account_steps import age_logins, audit_events, log_in, post_form
-from conftest import csrf_from, last_sms_code, let_sms_cooldown_pass, submit_password
+from conftest import csrf_from, last_sms_code, let_sms_cooldown_pass, read_outbox, submit_password
 
 #: RFC 6238 appendix B: the SHA-1 seed "12345678901234567890" and its 8-digit codes.
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
@@ -72,10 +72,11 @@ def enrol(app, client) -> str:
 
 
 def code_page_after_password(app, client) -> str:
-    let_sms_cooldown_pass(app)
+    """Password on the login page, then the app-code choice on the second-factor page (no SMS is
+    sent to a person with an app code, so no resend cooldown stands in the way)."""
     assert submit_password(client).headers["Location"] == "/login/sms"
-    sms_page = client.get("/login/sms").get_data(as_text=True)
-    assert 'href="/login/app-code"' in sms_page and "使用动态口令" in sms_page
+    choice_page = client.get("/login/sms").get_data(as_text=True)
+    assert 'href="/login/app-code"' in choice_page and "使用动态口令" in choice_page
     return client.get("/login/app-code").get_data(as_text=True)
 
 
@@ -162,6 +163,61 @@ def test_password_and_app_code_log_in_at_loa2_with_otp(app, client, person, cloc
     assert "双因子认证：密码 + 动态口令" in browser.get("/account").get_data(as_text=True)
 
 
+def test_with_an_app_code_the_password_step_sends_no_sms_and_offers_the_app_code_first(app, client, person, clock):
+    """Every SMS costs the bureau and counts against the phone's cap: a person with an app code
+    chooses first, and logging in with the app code sends none (outbox and audit log unchanged)."""
+    secret = enrol(app, client)
+    sent = len(read_outbox(app))
+    clock[0] += 30
+    browser = app.test_client()
+    assert submit_password(browser).headers["Location"] == "/login/sms"
+    page = browser.get("/login/sms").get_data(as_text=True)
+    assert "选择验证方式" in page and 'name="code"' not in page and 'id="sms-sent"' not in page
+    assert page.index('id="use-app-code"') < page.index('id="sms-send"') < page.index('id="use-face"')
+    assert "发送短信验证码" in page and "验证码将发送至 138****5678" in page
+    assert submit_code(app, browser, pyotp.TOTP(secret).at(clock[0])).headers["Location"] == "/"
+    assert len(read_outbox(app)) == sent
+    assert len(audit_events(app, "sms.sent")) == sent
+    assert live_logins(app)[-1].amr == ["pwd", "otp", "mfa"]
+
+
+def test_the_send_sms_button_sends_one_code_and_that_code_logs_in(app, client, person, clock):
+    enrol(app, client)
+    sent = len(read_outbox(app))
+    browser = app.test_client()
+    submit_password(browser)
+    token = csrf_from(browser.get("/login/sms").get_data(as_text=True))
+    assert browser.post("/login/sms/resend").status_code == 400  # CSRF token required
+    assert browser.post("/login/sms/resend", data={"csrf_token": token}).headers["Location"] == "/login/sms"
+    assert len(read_outbox(app)) == sent + 1
+    page = browser.get("/login/sms").get_data(as_text=True)
+    assert "验证码已发送至 138****5678" in page and 'name="code"' in page
+    assert 'id="use-app-code"' in page and 'id="sms-resend"' in page and 'id="sms-send"' not in page
+    response = browser.post("/login/sms", data={"csrf_token": token, "code": last_sms_code(app)})
+    assert response.headers["Location"] == "/"
+    assert live_logins(app)[-1].amr == ["pwd", "sms", "mfa"]
+
+
+def test_the_send_sms_button_keeps_the_resend_cooldown(app, client, person, clock):
+    """DESIGN.md section 10: one code a minute per phone, whichever button asks for it."""
+    enrol(app, client)
+    sent = len(read_outbox(app))
+    browser = app.test_client()
+    submit_password(browser)
+    token = csrf_from(browser.get("/login/sms").get_data(as_text=True))
+    assert browser.post("/login/sms/resend", data={"csrf_token": token}).status_code == 302
+    again = browser.post("/login/sms/resend", data={"csrf_token": token})
+    assert again.status_code == 429 and "验证码发送过于频繁" in again.get_data(as_text=True)
+    assert len(read_outbox(app)) == sent + 1
+    # another browser's password step does not get round it either
+    other = app.test_client()
+    submit_password(other)
+    other_token = csrf_from(other.get("/login/sms").get_data(as_text=True))
+    refused = other.post("/login/sms/resend", data={"csrf_token": other_token})
+    assert refused.status_code == 429 and 'name="code"' not in refused.get_data(as_text=True)
+    assert len(read_outbox(app)) == sent + 1
+
+
 def test_a_code_is_refused_the_second_time_within_its_window(app, client, person, clock):
     """RFC 6238 section 5.2: the verifier must not accept the same OTP twice."""
     secret = enrol(app, client)
@@ -199,6 +255,7 @@ def test_five_wrong_codes_lock_the_app_code_method_for_the_day(app, client, pers
     assert right.status_code == 400 and "连续认证错误次数过多" in right.get_data(as_text=True)
     assert [e.detail["method"] for e in audit_events(app, "factor.locked")] == ["otp"]
     assert len(live_logins(app)) == 1  # only the enrolment's own
+    assert browser.post("/login/sms/resend", data={"csrf_token": token}).headers["Location"] == "/login/sms"
     sms = browser.post("/login/sms", data={"csrf_token": token, "code": last_sms_code(app)})
     assert sms.headers["Location"] == "/" and len(live_logins(app)) == 2
 

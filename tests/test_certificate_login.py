@@ -12,6 +12,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
+from test_app_codes import enrol
 from test_face_factor import check_id_for, consent, decide, start_scan
 
 from idp.accounts import create_person
@@ -145,6 +146,19 @@ def test_certificate_then_sms_code_logs_in_for_the_certificates_enterprise_at_lo
     assert claims["acr"] == "urn:qdtax:loa:2"
     assert {"hwk", "sms"} <= set(claims["amr"])
     assert "pwd" not in claims["amr"]
+
+
+def test_sms_chosen_after_the_certificate_is_sent_and_asked_for_even_with_an_app_code(cert_app, officer, dev_ca):
+    """The person page's choice of SMS stands: the code is sent at once and the second-factor page
+    asks for it, though the person also has an app code."""
+    enrol(cert_app, cert_app.test_client())
+    browser = cert_app.test_client()
+    assert certificate_step(browser, dev_ca).status_code == 200
+    _, keys = person_form(browser)
+    assert choose_person(browser, keys[0], "sms").headers["Location"] == "/login/sms"
+    page = browser.get("/login/sms").get_data(as_text=True)
+    assert 'name="code"' in page and 'id="use-app-code"' in page and 'id="sms-send"' not in page
+    assert submit_sms_code(browser, last_sms_code(cert_app)).headers["Location"] == "/"
 
 
 def test_certificate_then_password_is_loa2_with_hwk_and_pwd(cert_app, client, officer, dev_ca, rp):

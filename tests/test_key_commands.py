@@ -65,6 +65,13 @@ def test_revoke_needs_confirmation_then_removes_the_key_from_the_jwks(cli_env, a
     assert events and events[-1]["detail"]["kid"] == kid[:12]
 
 
+def test_a_kid_beginning_with_a_dash_is_taken_as_the_kid(cli_env):
+    """Thumbprints are base64url: one in 64 begins with "-", which must not read as an option."""
+    output = cli_env("keys", "revoke", "-5unknownkid", "--yes-revoke-now", code=1)
+    assert "No such option" not in output
+    assert "-5unknownkid" in output
+
+
 def test_prune_removes_expired_retired_keys_and_revoked_ones(cli_env, tmp_path):
     kid = active_es256(cli_env)
     cli_env("keys", "rotate", "--force")

@@ -51,6 +51,8 @@ def test_person_logs_in_with_any_identifier_plus_password_and_sms(app, client, p
 
 
 def test_right_password_sends_a_code_to_the_verified_phone_and_shows_it_masked(app, client, person):
+    """FAQ 1's default: a person without a security key or app code gets the SMS code at once and
+    the page asks for it (no choice first)."""
     response = submit_password(client)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login/sms")
@@ -58,6 +60,7 @@ def test_right_password_sends_a_code_to_the_verified_phone_and_shows_it_masked(a
     assert message["phone"] == PHONE
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "验证码已发送至 138****5678" in page
+    assert 'name="code"' in page and 'id="sms-send"' not in page and 'id="use-face"' in page
     assert PHONE not in page
     assert login_sessions(app) == []
 

@@ -17,7 +17,7 @@ from idp.database import db
 from idp.models import LoginSession, MethodLockout, SecurityKey
 
 from account_steps import age_logins, audit_events, create_other_person, log_in, post_form, post_with_token
-from conftest import authorization_request, csrf_from, let_sms_cooldown_pass, query_of, redeem, submit_password
+from conftest import authorization_request, csrf_from, last_sms_code, query_of, read_outbox, redeem, submit_password
 from soft_authenticator import SoftAuthenticator
 
 ORIGIN = "http://idp.test"  # conftest's ISSUER: rp id "idp.test"
@@ -55,12 +55,11 @@ def enrolled_key(app, person) -> SoftAuthenticator:
 
 
 def key_page_after_password(app, client) -> str:
-    """Password on the login page, then the SMS page's security-key link (the SMS of an earlier
-    login in this test is a minute old, so this login's code may be sent)."""
-    let_sms_cooldown_pass(app)
+    """Password on the login page, then the security-key choice on the second-factor page (no SMS
+    is sent to a person with a key, so no resend cooldown stands in the way)."""
     assert submit_password(client).headers["Location"] == "/login/sms"
-    sms_page = client.get("/login/sms").get_data(as_text=True)
-    assert 'href="/login/security-key"' in sms_page and "使用安全密钥" in sms_page
+    choice_page = client.get("/login/sms").get_data(as_text=True)
+    assert 'href="/login/security-key"' in choice_page and "使用安全密钥" in choice_page
     return client.get("/login/security-key").get_data(as_text=True)
 
 
@@ -141,6 +140,7 @@ def test_a_registration_answer_is_good_for_one_challenge_only(app, client, perso
 def test_password_and_security_key_log_in_at_loa2_with_hwk_in_the_id_token(app, client, person, rp):
     """RFC 8176: ``amr`` has ``pwd`` and ``hwk``; DESIGN.md section 4: two kinds of factor = loa:2."""
     key = enrolled_key(app, person)
+    sent = len(read_outbox(app))
     request = authorization_request(rp)
     location = client.get("/authorize", query_string=request.params).headers["Location"]
     html = client.get(location).get_data(as_text=True)
@@ -158,6 +158,7 @@ def test_password_and_security_key_log_in_at_loa2_with_hwk_in_the_id_token(app, 
     assert claims["amr"] == ["pwd", "hwk", "mfa"]
     [row] = stored_keys(app)
     assert row.sign_count == 1 and row.last_used_at is not None
+    assert len(read_outbox(app)) == sent, "a person with a key chose it: no SMS was sent"
 
 
 def test_login_options_allow_only_the_persons_keys_and_require_user_verification(app, client, person):
@@ -244,8 +245,11 @@ def test_five_failed_security_key_attempts_lock_the_method_for_the_day(app, clie
         lock = db.session.execute(select(MethodLockout).where(MethodLockout.method == "webauthn")).scalar_one()
         assert lock.failures == 5
     assert [e.detail["method"] for e in audit_events(app, "factor.locked")] == ["webauthn"]
-    # the SMS code still works
-    assert "短信验证码" in client.get("/login/sms").get_data(as_text=True)
+    # the SMS code still works: sent when asked for
+    token = csrf_from(client.get("/login/sms").get_data(as_text=True))
+    assert client.post("/login/sms/resend", data={"csrf_token": token}).headers["Location"] == "/login/sms"
+    response = client.post("/login/sms", data={"csrf_token": token, "code": last_sms_code(app)})
+    assert response.headers["Location"] == "/" and _live_logins(app) == 2
 
 
 def test_a_key_is_renamed_and_a_removed_key_no_longer_logs_in(app, client, person):

@@ -15,6 +15,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "sms_code_label": {"zh-CN": "短信验证码", "en": "SMS code"},
     "sms_resend": {"zh-CN": "重新发送验证码", "en": "Send a new code"},
+    # The second-factor page of a person with a security key or app code, before any SMS was sent.
+    "second_factor_title": {"zh-CN": "选择验证方式", "en": "Choose how to verify"},
+    "second_factor_choose": {
+        "zh-CN": "请选择第二个认证因子完成登录。",
+        "en": "Choose your second factor to finish signing in.",
+    },
+    "sms_send": {"zh-CN": "发送短信验证码", "en": "Send SMS code"},
+    "sms_send_note": {"zh-CN": "验证码将发送至 {phone}。", "en": "The code will be sent to {phone}."},
     "second_factor_note": {
         "zh-CN": "为保护您的账户安全，登录需要密码和短信验证码两个因子。",
         "en": "For your account's safety, signing in needs your password and an SMS code.",

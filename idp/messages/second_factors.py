@@ -1,9 +1,9 @@
 """Texts of the enrolled second factors (issue 5 items 4-5): security keys and app codes."""
 
 MESSAGES: dict[str, dict[str, str]] = {
-    # On the SMS page, beside the face scan.
-    "use_security_key_instead": {"zh-CN": "使用安全密钥", "en": "Use a security key instead"},
-    "use_app_code_instead": {"zh-CN": "使用动态口令", "en": "Use an authenticator app code instead"},
+    # On the second-factor page, beside the SMS code and the face scan.
+    "use_security_key": {"zh-CN": "使用安全密钥", "en": "Use a security key"},
+    "use_app_code": {"zh-CN": "使用动态口令", "en": "Use an authenticator app code"},
     "error_wrong_credential_webauthn": {
         "zh-CN": "安全密钥验证未通过，请重试",
         "en": "The security key could not be verified; please try again.",

@@ -1,4 +1,5 @@
-"""The login pages: identify + password, then SMS code (DESIGN.md section 6)."""
+"""The login pages: identify + password, then the second factor: an SMS code, or a choice first
+when the person enrolled a security key or app code (DESIGN.md section 6)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from idp.identity_documents import mask_phone
 from idp.interactions import interaction_param, interaction_params, resume_url
 from idp.login_flow import (
     LoginExpired,
-    enrolled_alternatives,
     finish_second_factor,
     pending_login,
+    second_factor_offer,
+    send_code_or_offer_choice,
     send_second_factor_code,
     start_password_login,
 )
@@ -76,7 +78,7 @@ def login_submit():
     # The password step stands whatever happens to the SMS: the second-factor page reports a
     # send problem and still offers the face scan.
     try:
-        send_second_factor_code(pending_login())
+        send_code_or_offer_choice(pending_login())
     except FactorError as error:
         db.session.commit()
         return _render_sms(error_key(error), error.params, 429)
@@ -92,9 +94,10 @@ def _render_sms(error: str | None = None, params: dict | None = None, status: in
         pending = pending_login()
     except LoginExpired:
         return redirect(url_for("login.login_page"))
+    offer = second_factor_offer(pending)
     return render_template(
         "sms.html", phone=mask_phone(pending.person.phone), error=error, error_params=params or {},
-        minutes=5, alternatives=enrolled_alternatives(pending),
+        minutes=5, alternatives=offer.alternatives, asks_for_code=offer.asks_for_sms_code,
     ), status
 
 
@@ -122,6 +125,7 @@ def sms_submit():
 
 @bp.route("/login/sms/resend", methods=["POST"])
 def sms_resend():
+    """Send the code: again, or the first time when the page offered a choice of factors."""
     try:
         send_second_factor_code(pending_login())
     except LoginExpired as error:

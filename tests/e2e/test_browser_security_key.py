@@ -19,7 +19,7 @@ from idp.app import create_app
 from idp.database import db
 from idp.models import SecurityKey
 
-from conftest import PASSWORD, let_sms_cooldown_pass, make_settings
+from conftest import PASSWORD, let_sms_cooldown_pass, make_settings, read_outbox
 from e2e.live_provider import LiveProvider, serve_on_free_port
 
 pytestmark = pytest.mark.e2e
@@ -53,21 +53,24 @@ def page(page: Page) -> Page:
     return page
 
 
-def enter_password(page: Page, provider: LiveProvider) -> None:
+def enter_password(page: Page, provider: LiveProvider, heading: str) -> None:
+    """The first login page; ``heading`` is the second-factor page's: the SMS code's, or the choice
+    offered (with no SMS sent) to a person with a security key."""
     let_sms_cooldown_pass(provider.app)
     page.goto(f"{provider.url}/login")
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill("zhangsan")
     page.get_by_label("个人用户密码").fill(PASSWORD)
     page.get_by_role("button", name="下一步").click()
-    expect(page.get_by_role("heading")).to_have_text("短信验证")
+    expect(page.get_by_role("heading")).to_have_text(heading)
 
 
 def test_a_key_registered_in_the_account_centre_then_logs_in_with_the_password_at_loa2(
     page: Page, provider: LiveProvider, person: dict
 ):
-    """Issue 5 item 4: register a key after a fresh password + SMS login; the next login is
-    password + security key with user verification: loa:2, ``amr`` pwd + hwk."""
-    enter_password(page, provider)
+    """Issue 5 item 4: register a key after a fresh password + SMS login; the next login offers the
+    key first and sends no SMS, and is password + security key with user verification: loa:2,
+    ``amr`` pwd + hwk."""
+    enter_password(page, provider, "短信验证")
     expect(page.locator("#use-security-key")).to_have_count(0)  # no key yet, none offered
     page.get_by_label("短信验证码").fill(provider.last_sms_code())
     page.get_by_role("button", name="登录").click()
@@ -84,7 +87,10 @@ def test_a_key_registered_in_the_account_centre_then_logs_in_with_the_password_a
         assert db.session.execute(select(SecurityKey.name)).scalars().all() == ["笔记本指纹"]
 
     page.context.clear_cookies()  # a new visit; the authenticator stays plugged in
-    enter_password(page, provider)
+    sent = len(read_outbox(provider.app))
+    enter_password(page, provider, "选择验证方式")
+    expect(page.get_by_label("短信验证码")).to_have_count(0)  # no code sent, none asked for
+    expect(page.get_by_role("button", name="发送短信验证码")).to_be_visible()
     page.get_by_role("link", name="使用安全密钥").click()
     expect(page.get_by_role("heading")).to_have_text("安全密钥验证")
     page.get_by_role("button", name="使用安全密钥登录").click()
@@ -94,3 +100,4 @@ def test_a_key_registered_in_the_account_centre_then_logs_in_with_the_password_a
     with provider.app.app_context():
         key = db.session.execute(select(SecurityKey)).scalar_one()
         assert key.last_used_at is not None
+    assert len(read_outbox(provider.app)) == sent
