@@ -108,6 +108,25 @@ def _empty_tables(request):
 
 
 @pytest.fixture
+def cli(app, database_url, instance_dir, monkeypatch):
+    """``cli("sessions", "expire")``: runs an ``idp`` command against the app's database, returns its output."""
+    from click.testing import CliRunner
+
+    from idp.cli import main
+
+    for key, value in make_settings(database_url, instance_dir).items():
+        monkeypatch.setenv(f"IDP_{key}", str(value))
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return run
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -10,14 +10,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
 from idp.app import create_app
 from idp.backchannel_logout import LOGOUT_EVENT, claim_due_logouts, deliver_due_logouts
-from idp.cli import main
 from idp.clients import ClientRegistrationError, create_client
 from idp.clock import utcnow
 from idp.database import db
@@ -301,20 +299,6 @@ def test_an_expired_session_is_ended_by_the_opportunistic_sweep(app, person, rec
     refreshed = swept.post("/token", headers=rp.basic_auth,
                            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
     assert refreshed.get_json()["error"] == "invalid_grant"
-
-
-@pytest.fixture
-def cli(app, database_url, instance_dir, monkeypatch):
-    for key, value in make_settings(database_url, instance_dir).items():
-        monkeypatch.setenv(f"IDP_{key}", str(value))
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return run
 
 
 def test_operators_expire_sessions_and_run_the_queue_from_the_command_line(app, person, receiver, cli):

@@ -8,10 +8,8 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from idp.cli import main
 from idp.clock import utcnow
 from idp.database import db
 from idp.models import (
@@ -37,7 +35,7 @@ from idp.models import (
 from idp.retention import BackgroundRetentionPurge, purge_expired
 from idp.settings import load_settings
 
-from conftest import make_settings, register_client, tokens_for
+from conftest import register_client, tokens_for
 
 LONG_AGO = timedelta(days=3)
 SOON = timedelta(minutes=5)
@@ -282,20 +280,6 @@ def test_a_backlog_larger_than_one_batch_is_purged_entirely(app, person):
 
 
 # --- the command and the background purge ---------------------------------------------------
-
-@pytest.fixture
-def cli(app, database_url, instance_dir, monkeypatch):
-    for key, value in make_settings(database_url, instance_dir).items():
-        monkeypatch.setenv(f"IDP_{key}", str(value))
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return run
-
 
 def test_purge_dry_run_changes_nothing_and_prints_counts(app, cli):
     add(app, *(RevokedToken(jti=token(), expires_at=utcnow() - LONG_AGO) for _ in range(3)))
