@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
+from sqlalchemy import bindparam, select
 
 from idp.database import db
-from idp.models import Client, LegacyEnterpriseAccount, Person
+from idp.models import Client, Grant, LegacyEnterpriseAccount, Person
 
 #: Whom a login, grant or token speaks for: a person, or an old enterprise login (dual-track).
 Account = Person | LegacyEnterpriseAccount
@@ -45,6 +46,23 @@ def query_account(row) -> Account | None:
     if row.legacy_account_id is not None:
         return db.session.get(LegacyEnterpriseAccount, row.legacy_account_id)
     return None
+
+
+_GRANT_AND_ACCOUNT = (
+    select(Grant, Person, LegacyEnterpriseAccount)
+    .outerjoin(Person, Person.id == Grant.person_id)
+    .outerjoin(LegacyEnterpriseAccount, LegacyEnterpriseAccount.id == Grant.legacy_account_id)
+    .where(Grant.id == bindparam("grant_id"))
+)
+
+
+def query_grant_and_account(grant_id: str) -> tuple[Grant, Account | None] | None:
+    """A grant and whom it speaks for, in one round trip (token endpoint, userinfo)."""
+    row = db.session.execute(_GRANT_AND_ACCOUNT, {"grant_id": grant_id}).first()
+    if row is None:
+        return None
+    grant, person, legacy_account = row
+    return grant, person or legacy_account
 
 
 def pairwise_subject(sector: str, public_sub: str, salt: str) -> str:

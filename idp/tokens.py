@@ -24,10 +24,10 @@ from sqlalchemy import bindparam, insert, select, update
 from idp.audit import record_event
 from idp.claims import business_claims
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, read_committed_row
 from idp.dpop import current_dpop_proof
 from idp.models import Client, Grant, RefreshToken, RevokedToken
-from idp.subjects import Account, query_account, subject_for_client_id
+from idp.subjects import Account, query_grant_and_account, subject_for_client_id
 
 
 def digest(value: str) -> str:
@@ -109,6 +109,11 @@ def create_token_generator(issuer: str, access_token_ttl: int) -> AccessTokenGen
     )
 
 
+#: A plain Core INSERT, built once: nothing reads the row back in this request, so no ORM
+#: object is needed.
+_INSERT_REFRESH_TOKEN = insert(RefreshToken.__table__)
+
+
 def save_token(token: dict, request) -> None:
     """authlib's save hook: only refresh tokens are stored (access tokens are JWTs)."""
     refresh = token.get("refresh_token")
@@ -117,15 +122,15 @@ def save_token(token: dict, request) -> None:
     subject: TokenSubject = request.user
     settings = current_app.config["IDP"]
     expires_at = min(utcnow() + timedelta(seconds=settings.REFRESH_TOKEN_IDLE_TTL), subject.grant.expires_at)
-    # A plain INSERT: nothing reads the row back in this request, so no ORM object is needed.
-    db.session.execute(insert(RefreshToken).values(
-        token_hash=digest(refresh),
-        grant_id=subject.grant.id,
-        client_id=request.client.client_id,
-        scope=token.get("scope", ""),
-        expires_at=expires_at,
-        dpop_jkt=proof.jkt if (proof := current_dpop_proof()) else None,
-    ))
+    db.session.execute(_INSERT_REFRESH_TOKEN, {
+        "token_hash": digest(refresh),
+        "grant_id": subject.grant.id,
+        "client_id": request.client.client_id,
+        "scope": token.get("scope", ""),
+        "issued_at": utcnow(),
+        "expires_at": expires_at,
+        "dpop_jkt": proof.jkt if (proof := current_dpop_proof()) else None,
+    })
 
 
 def revoke_grant(grant_id: str, reason: str) -> None:
@@ -180,8 +185,8 @@ class AccessToken:
         """Exact on every call (no cache): the deny-list and the grant, in one query."""
         grant_id = self.claims.get("grant_id")
         if grant_id is None:
-            return db.session.execute(_DENIED, {"jti": self.claims["jti"]}).scalar()
-        row = db.session.execute(_DENIED_OR_GRANT_STATE, {"jti": self.claims["jti"], "grant_id": grant_id}).first()
+            return read_committed_row(_DENIED, {"jti": self.claims["jti"]}).denied
+        row = read_committed_row(_DENIED_OR_GRANT_STATE, {"jti": self.claims["jti"], "grant_id": grant_id})
         return row is None or row.denied or row.revoked_at is not None or row.expires_at <= utcnow()
 
     def check_client(self, client: Client) -> bool:
@@ -198,8 +203,8 @@ class AccessToken:
 
     def get_user(self) -> TokenHolder | None:
         # Through the grant: a pairwise ``sub`` cannot be looked up, only recomputed.
-        grant = db.session.get(Grant, self.claims.get("grant_id") or "")
-        person = query_account(grant) if grant is not None else None
+        found = query_grant_and_account(self.claims.get("grant_id") or "")
+        person = found[1] if found else None
         if person is None:
             return None
         context = {k: self.claims[k] for k in ("business", "entity", "act") if k in self.claims}
@@ -256,8 +261,7 @@ class StoredRefreshToken:
         revoke_grant(self.row.grant_id, "refresh_token_revoked")
 
     def introspect(self) -> dict:
-        grant = db.session.get(Grant, self.row.grant_id)
-        person = query_account(grant)
+        _, person = query_grant_and_account(self.row.grant_id)
         bound = {"cnf": {"jkt": self.row.dpop_jkt}} if self.row.dpop_jkt else {}
         return {
             **bound,

@@ -457,7 +457,7 @@ def test_code_reuse_30_seconds_later_revokes_the_tokens_it_gave(app, client, per
     first = redeem(client, rp, code, request.verifier).get_json()
     with app.app_context():
         issued_at = db.session.execute(select(AuthorizationCode.issued_at)).scalar_one()
-    monkeypatch.setattr("idp.grants.authorization_code.utcnow", lambda: issued_at + timedelta(seconds=30))
+    monkeypatch.setattr("idp.grants.single_use.utcnow", lambda: issued_at + timedelta(seconds=30))
     again = redeem(client, rp, code, request.verifier)
     assert again.status_code == 400 and again.get_json()["error"] == "invalid_grant"
     assert userinfo(client, first["access_token"]).status_code == 401

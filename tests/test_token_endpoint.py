@@ -62,7 +62,7 @@ def test_code_lives_exactly_60_seconds(app, client, person, rp, monkeypatch):
         assert row.expires_at - row.issued_at == timedelta(seconds=60)
     # The redemption sees a clock 61 s after issue: the code is dead.
     issued = row.issued_at
-    monkeypatch.setattr("idp.grants.authorization_code.utcnow", lambda: issued + timedelta(seconds=61))
+    monkeypatch.setattr("idp.grants.single_use.utcnow", lambda: issued + timedelta(seconds=61))
     assert_error(redeem(client, rp, code, auth.verifier), 400, "invalid_grant")
 
 
@@ -70,7 +70,7 @@ def test_code_still_works_59_seconds_after_issue(app, client, person, rp, monkey
     code, auth = obtain_code(app, client, rp)
     with app.app_context():
         issued = db.session.execute(select(AuthorizationCode.issued_at)).scalar_one()
-    monkeypatch.setattr("idp.grants.authorization_code.utcnow", lambda: issued + timedelta(seconds=59))
+    monkeypatch.setattr("idp.grants.single_use.utcnow", lambda: issued + timedelta(seconds=59))
     assert redeem(client, rp, code, auth.verifier).status_code == 200
 
 

@@ -15,25 +15,28 @@ from datetime import timedelta
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oidc.core.grants.util import is_openid_scope
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Row
 
 from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import db
-from idp.dpop import check_dpop_binding
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.single_use import SingleUseCredential
 from idp.login_state import BrowserLogin
 from idp.models import AuthorizationCode, Grant
-from idp.subjects import query_account
-from idp.tokens import TokenSubject, digest, revoke_grant
+from idp.subjects import Account, query_grant_and_account
+from idp.tokens import TokenSubject, digest
 
 
 @dataclass(frozen=True)
 class RedeemedCode:
     """A code that this request consumed, with the grant it opened."""
 
-    row: AuthorizationCode
+    #: The spent code's columns (``_CODES`` returns them).
+    row: Row
     grant: Grant
+    #: Held here: the session's identity map keeps rows only while something refers to them.
+    account: Account | None
 
     def get_redirect_uri(self) -> str:
         return self.row.redirect_uri
@@ -61,6 +64,9 @@ class RedeemedCode:
     def code_challenge_method(self) -> str:
         return self.row.code_challenge_method
 
+
+_CODES = SingleUseCredential("code", AuthorizationCode.__table__, "code_hash", (
+    "grant_id", "redirect_uri", "scope", "nonce", "code_challenge", "code_challenge_method"))
 
 DPOP_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -125,48 +131,19 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code: str, client) -> RedeemedCode | None:
         if not isinstance(code, str) or len(code) > 256:
             return None
-        now = utcnow()
-        code_hash = digest(code)
-        # Before the code is spent: a client told to retry with a DPoP nonce keeps its code.
-        check_dpop_binding(client, db.session.execute(select(AuthorizationCode.dpop_jkt).where(
-            AuthorizationCode.code_hash == code_hash, AuthorizationCode.client_id == client.client_id)).scalar())
-        consumed = db.session.execute(
-            update(AuthorizationCode)
-            .where(
-                AuthorizationCode.code_hash == code_hash,
-                AuthorizationCode.client_id == client.client_id,
-                AuthorizationCode.used_at.is_(None),
-                AuthorizationCode.expires_at > now,
-            )
-            .values(used_at=now)
-            .returning(AuthorizationCode.code_hash)
-        ).first()
-        if consumed is None:
-            self._revoke_if_reused(code_hash, client.client_id)
+        spent = _CODES.spend(client, code)
+        if spent is None:
             return None
-        row = db.session.get(AuthorizationCode, code_hash)
-        grant = db.session.get(Grant, row.grant_id)
+        grant, account = query_grant_and_account(spent.grant_id)
         if grant.revoked_at is not None:
             return None
-        return RedeemedCode(row, grant)
-
-    def _revoke_if_reused(self, code_hash: str, client_id: str) -> None:
-        spent = db.session.execute(
-            select(AuthorizationCode.grant_id, AuthorizationCode.used_at).where(
-                AuthorizationCode.code_hash == code_hash, AuthorizationCode.client_id == client_id
-            )
-        ).first()
-        if spent is not None and spent.used_at is not None:
-            revoke_grant(spent.grant_id, "code_reused")
-            record_event("code.reused", "failure", client_id=client_id)
-            # The revocation must outlive the error response that follows.
-            db.session.commit()
+        return RedeemedCode(spent, grant, account)
 
     def delete_authorization_code(self, authorization_code: RedeemedCode) -> None:
         """Nothing to delete: the code was consumed atomically when it was looked up."""
 
     def authenticate_user(self, authorization_code: RedeemedCode) -> TokenSubject | None:
-        person = query_account(authorization_code.grant)
+        person = authorization_code.account
         if person is None or person.status != "active":
             return None
         return TokenSubject(person, authorization_code.grant)
