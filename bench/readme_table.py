@@ -165,12 +165,14 @@ def _kept_rows(old_block: str, replaced_dbs: set[str]) -> dict[str, list[str]]:
     return kept
 
 
-def render(runs: list[dict], targets: dict, old_block: str = "") -> str:
+def render(runs: list[dict], targets: dict, old_block: str = "", flat_scheduling: bool = False) -> str:
     kept = _kept_rows(old_block, {run["db"] for run in runs})
     cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                       if line.startswith("model name")), "unknown CPU")
     parts = [START, "",
-             f"Machine: {os.cpu_count()} cores ({cpu_model}); wrk and the login driver run on the same cores.", ""]
+             f"Machine: {os.cpu_count()} cores ({cpu_model}); wrk and the login driver run on the same cores; "
+             + ("autogroup scheduling off (`--flat-scheduling`)." if flat_scheduling else
+                "autogroup scheduling on (PostgreSQL's processes scheduled as another session's group)."), ""]
     for name, (title, header, _, build) in TABLES.items():
         rows = kept.get(name, []) + [_markdown_row(cells) for cells in build(runs, targets)]
         parts += [f"**{title}**", "", f"<!-- table:{name} -->", _markdown_row(header),
@@ -188,4 +190,4 @@ def update_readme(path: Path, runs: list[dict], options: argparse.Namespace, tar
         text = text.rstrip() + f"\n\n{START}\n{END}\n"
     head, rest = text.split(START, 1)
     old_block, tail = rest.split(END, 1)
-    path.write_text(head + render(runs, targets, old_block) + tail)
+    path.write_text(head + render(runs, targets, old_block, options.flat_scheduling) + tail)

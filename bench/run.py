@@ -442,6 +442,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--nice", type=int, default=0,
                         help="scheduling priority for the runner and everything it starts (root may go below 0 "
                              "to keep a shared machine's other work from skewing the numbers)")
+    parser.add_argument("--flat-scheduling", action="store_true",
+                        help="root only: turn the kernel's autogroup scheduling off for the run (restored "
+                             "afterwards), so PostgreSQL's processes compete for the cores one by one, not as "
+                             "another session's group (which left its backends waiting up to seconds: "
+                             "introspection p99 of 1-3 s)")
     parser.add_argument("--profile-mode", choices=("wall", "cpu"), default="wall",
                         help="wall: also sample waiting threads (py-spy --idle); cpu: running threads only")
     parser.add_argument("--pg-server", default=provision.DEFAULT_POSTGRES_SERVER)
@@ -454,7 +459,30 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = set(options.scenarios + options.profile) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    if options.flat_scheduling and options.nice < 0:
+        # Without autogroups nice ranks single processes: PostgreSQL's would lose to ours.
+        parser.error("--nice below 0 with --flat-scheduling would rank PostgreSQL below the provider")
     return options
+
+
+AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+@contextlib.contextmanager
+def flat_scheduling(enabled: bool) -> Iterator[None]:
+    """Autogroup scheduling off for the run, as it was afterwards."""
+    if not enabled:
+        yield
+        return
+    before = AUTOGROUP.read_text().strip()
+    try:
+        AUTOGROUP.write_text("0")
+    except OSError as error:
+        raise SystemExit(f"--flat-scheduling needs root ({AUTOGROUP}: {error.strerror})") from error
+    try:
+        yield
+    finally:
+        AUTOGROUP.write_text(before)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -472,11 +500,12 @@ def main(argv: list[str] | None = None) -> None:
             Path("/proc/self/autogroup").write_text(str(options.nice))
     dbs = ["postgresql", "sqlite"] if options.db == "both" else [options.db]
     configs = [server_config(kind, options) for kind in options.servers.split(",") if kind]
-    runs = [calibrate(config, options) for config in configs] if options.calibrate else []
-    for db_kind in dbs:
-        for config in configs:
-            print(f"== {db_kind} / {config.label}", flush=True)
-            runs.append(benchmark(db_kind, config, options))
+    with flat_scheduling(options.flat_scheduling):
+        runs = [calibrate(config, options) for config in configs] if options.calibrate else []
+        for db_kind in dbs:
+            for config in configs:
+                print(f"== {db_kind} / {config.label}", flush=True)
+                runs.append(benchmark(db_kind, config, options))
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(runs, indent=2))
     if not options.no_readme:

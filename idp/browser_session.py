@@ -77,13 +77,12 @@ class DatabaseSessionInterface(SessionInterface):
             return
         ttl = app.config["IDP"].LOGIN_SESSION_TTL
         values = {"data": dict(session), "expires_at": utcnow() + timedelta(seconds=ttl)}
-        if old_key == key:
-            # The row may have been swept since this request read it: then it is written anew.
-            if db.session.execute(update(_TABLE).where(_TABLE.c.id_hash == key).values(values)).rowcount == 0:
-                db.session.execute(insert(_TABLE).values(id_hash=key, **values))
-        else:
-            if old_key:
-                db.session.execute(delete(_TABLE).where(_TABLE.c.id_hash == old_key))
+        # One UPDATE writes the row, and moves it to its new id when the id was regenerated
+        # (session fixation); a new session, or a row swept since this request read it, is
+        # inserted.
+        moved = old_key is not None and db.session.execute(
+            update(_TABLE).where(_TABLE.c.id_hash == old_key).values(id_hash=key, **values)).rowcount
+        if not moved:
             db.session.execute(insert(_TABLE).values(id_hash=key, **values))
         db.session.commit()
         response.set_cookie(
