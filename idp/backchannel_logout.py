@@ -213,10 +213,3 @@ def deliver_due_logouts(limit: int = 20) -> DeliveryReport:
     return report
 
 
-def prune_failed_logouts(older_than_days: int = 30) -> int:
-    """Given-up messages stay for operators to inspect, then go (the audit log keeps the story)."""
-    cutoff = utcnow() - timedelta(days=older_than_days)
-    result = db.session.execute(
-        delete(BackchannelLogout).where(BackchannelLogout.status == FAILED, BackchannelLogout.created_at < cutoff)
-    )
-    return result.rowcount or 0

@@ -16,7 +16,7 @@ from idp.backchannel_logout import deliver_due_logouts
 from idp.database import db
 from idp.models import BackchannelLogout, LoginSession, Person
 from idp.password_change import end_every_session
-from idp.session_expiry import expire_login_sessions, prune_spent_protocol_state
+from idp.session_expiry import expire_login_sessions
 
 RELYING_PARTY_OPTIONS = [
     click.option("--backchannel-logout-uri", default=None,
@@ -55,8 +55,6 @@ def register_logout_commands(main: click.Group, with_app: Callable) -> None:
         while ended := expire_login_sessions(batch):
             db.session.commit()
             total += ended
-        prune_spent_protocol_state()
-        db.session.commit()
         click.echo(f"ended {total} expired session(s)")
 
     @sessions.command("end")

@@ -13,8 +13,8 @@ large backlog never holds locks for long; on PostgreSQL a batch skips rows anoth
 holds (``FOR UPDATE SKIP LOCKED``), so several workers purging at once neither wait nor deadlock.
 
 Runs from ``idp purge`` and, in the background, at most every ``RETENTION_PURGE_SECONDS`` per
-worker.  Failed back-channel logout messages are pruned after 30 days by the session sweep
-(:func:`idp.backchannel_logout.prune_failed_logouts`); delivered ones are deleted on delivery.
+worker.  Delivered back-channel logout messages are deleted on delivery; given-up ones stay
+``FAILED_LOGOUT_KEEP`` for operators to inspect.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from idp.database import db
 from idp.models import (
     AuditEvent,
     AuthorizationCode,
+    BackchannelLogout,
     BrowserSession,
     CertificateChallenge,
     DevFaceSession,
@@ -52,6 +53,7 @@ from idp.models import (
     SmsCode,
     UsedAssertion,
 )
+from idp.models.backchannel_logout import FAILED
 from idp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,9 @@ ENDED_SESSION_KEEP = timedelta(days=30)
 #: The SMS daily cap counts the codes a phone received on the current local day (FAQ practice,
 #: against SMS pumping): a code is kept until its day is over everywhere, whatever TIMEZONE.
 SMS_CODE_KEEP = timedelta(days=2)
+#: Given-up back-channel logout messages stay for operators to inspect (the audit log keeps the
+#: story after).
+FAILED_LOGOUT_KEEP = timedelta(days=30)
 
 Grace = timedelta | Callable[[Settings], timedelta | None]
 
@@ -139,8 +144,9 @@ RULES: tuple[RetentionRule, ...] = (
     RetentionRule(RevokedToken, lambda cutoff: RevokedToken.expires_at <= cutoff),
     # A client assertion (or external app approval) past its exp fails validation before its jti is looked at.
     RetentionRule(UsedAssertion, lambda cutoff: UsedAssertion.expires_at <= cutoff),
-    # A DPoP proof older than DPOP_PROOF_MAX_AGE is refused for its iat; the session sweep also prunes these.
+    # A DPoP proof older than DPOP_PROOF_MAX_AGE is refused for its iat.
     RetentionRule(SeenDpopProof, lambda cutoff: SeenDpopProof.expires_at <= cutoff),
+    # A request_uri past its expiry is refused with or without its row (RFC 9126 section 2.2).
     RetentionRule(PushedAuthorizationRequest, lambda cutoff: PushedAuthorizationRequest.expires_at <= cutoff),
     # The cookie of an expired row opens an empty session; saving re-inserts a swept row.
     RetentionRule(BrowserSession, lambda cutoff: BrowserSession.expires_at <= cutoff),
@@ -156,6 +162,8 @@ RULES: tuple[RetentionRule, ...] = (
     # As ``idp registrations purge`` and ``idp realname purge``: an expired one is never read again.
     RetentionRule(Registration, lambda cutoff: Registration.expires_at <= cutoff),
     RetentionRule(RealnameRecord, lambda cutoff: RealnameRecord.expires_at <= cutoff),
+    RetentionRule(BackchannelLogout, lambda cutoff: (BackchannelLogout.status == FAILED)
+                  & (BackchannelLogout.created_at <= cutoff), FAILED_LOGOUT_KEEP),
     RetentionRule(AuditEvent, lambda cutoff: AuditEvent.at <= cutoff, _audit_retention),
 )
 

@@ -1,10 +1,10 @@
-"""Ending login sessions that ran out, and clearing protocol state that can no longer be used.
+"""Ending login sessions that ran out.
 
 An expired session already stops working for the browser (``current_login``); ending it here
 is what revokes its grants and tells its relying parties (back-channel logout).  It runs from
 ``idp sessions expire`` and, opportunistically, from requests (at most every
 ``SESSION_SWEEP_SECONDS`` per worker).  The same hook point starts the less frequent retention
-purge (:mod:`idp.retention`), which deletes what these sweeps leave behind once nobody needs it.
+purge (:mod:`idp.retention`), which deletes rows once nobody needs them, ended sessions included.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import threading
 import time
 
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from idp.backchannel_logout import prune_failed_logouts
 from idp.clock import utcnow
 from idp.database import db
 from idp.login_state import end_login_session
-from idp.models import LoginSession, PushedAuthorizationRequest, SeenDpopProof
+from idp.models import LoginSession
 from idp.retention import install_retention_purge
 
 log = logging.getLogger(__name__)
@@ -42,14 +41,6 @@ def expire_login_sessions(limit: int = SWEEP_BATCH) -> int:
     return len(expired)
 
 
-def prune_spent_protocol_state() -> None:
-    """Drop rows that can no longer matter: expired pushed requests and DPoP proof ``jti``s."""
-    now = utcnow()
-    db.session.execute(delete(PushedAuthorizationRequest).where(PushedAuthorizationRequest.expires_at <= now))
-    db.session.execute(delete(SeenDpopProof).where(SeenDpopProof.expires_at <= now))
-    prune_failed_logouts()
-
-
 class OpportunisticSweep:
     """A ``before_request`` hook that sweeps at most once per interval in this worker."""
 
@@ -65,7 +56,6 @@ class OpportunisticSweep:
         try:
             self._last = time.monotonic()
             expire_login_sessions()
-            prune_spent_protocol_state()
             db.session.commit()
         except Exception:
             # The person's request must not fail because housekeeping did; the next sweep retries.

@@ -128,6 +128,12 @@ CASES = [
         ("grant_type", "authorization_code"), ("code", "x"), ("client_id", c.public_rp.client_id),
         ("client_id", c.rp.client_id)), 400, "invalid_request"),
     Case("token-no-code", "POST", "/token", lambda c: auth_code_form(c), 400, "invalid_request"),
+    # RFC 6749 sections 2.3.1 and 3.2: parameters in the body only (a secret in the URI is logged).
+    Case("token-grant-in-query", "POST", "/token", lambda c: {"headers": c.rp.basic_auth, "query_string": {
+        "grant_type": "client_credentials"}}, 400, "invalid_request"),
+    Case("token-secret-in-query", "POST", "/token", lambda c: {"query_string": {
+        "client_id": c.rp.client_id, "client_secret": c.rp.client_secret}, **form(
+        ("grant_type", "client_credentials"))}, 400, "invalid_request"),
     Case("token-array-code", "POST", "/token", lambda c: auth_code_form(c, ("code[]", "x")), 400,
          "invalid_request"),
     Case("token-unknown-code", "POST", "/token", lambda c: auth_code_form(
@@ -179,6 +185,8 @@ CASES = [
          "invalid_request"),
     Case("introspect-token-twice", "POST", "/introspect", lambda c: {"headers": c.rp.basic_auth, **form(
         ("token", "a"), ("token", "b"))}, 400, "invalid_request"),
+    Case("introspect-token-in-query", "POST", "/introspect", lambda c: {"headers": c.rp.basic_auth,
+         "query_string": {"token": "x"}}, 400, "invalid_request"),
     Case("introspect-json-body", "POST", "/introspect", lambda c: {"headers": c.rp.basic_auth, "json": {
         "token": "x"}}, 400, "invalid_request"),
     Case("introspect-nul-token", "POST", "/introspect", lambda c: {"headers": c.rp.basic_auth, **form(
@@ -192,6 +200,8 @@ CASES = [
     Case("revoke-no-token", "POST", "/revoke", lambda c: {"headers": c.rp.basic_auth}, 400, "invalid_request"),
     Case("revoke-token-twice", "POST", "/revoke", lambda c: {"headers": c.rp.basic_auth, **form(
         ("token", "a"), ("token", "b"))}, 400, "invalid_request"),
+    Case("revoke-token-in-query", "POST", "/revoke", lambda c: {"headers": c.rp.basic_auth, "query_string": {
+        "token": "x"}, **form(("token", "y"))}, 400, "invalid_request"),
     Case("revoke-unknown-hint", "POST", "/revoke", lambda c: {"headers": c.rp.basic_auth, **form(
         ("token", "a"), ("token_type_hint", "id_token"))}, 400, "unsupported_token_type"),
     Case("revoke-nul-token", "POST", "/revoke", lambda c: {"headers": c.rp.basic_auth, **form(

@@ -15,6 +15,7 @@ from idp.database import db
 from idp.models import (
     AuditEvent,
     AuthorizationCode,
+    BackchannelLogout,
     BrowserSession,
     CertificateChallenge,
     DevFaceSession,
@@ -125,6 +126,20 @@ def test_a_qr_guess_counter_goes_once_its_window_closed(app):
         QrLookupFailure(key_hash="open", window_start=utcnow() - timedelta(seconds=window - 60), failures=9))
     assert purge(app)["qr_lookup_failure"] == 1
     assert exists(app, QrLookupFailure, "open") and not exists(app, QrLookupFailure, "old")
+
+
+def test_given_up_back_channel_logouts_go_after_a_month_and_queued_ones_stay(app):
+    def message(status: str, age: timedelta) -> BackchannelLogout:
+        return BackchannelLogout(jti=token(), client_id="c", uri="https://rp.test/bcl", sid=token(), sub="s",
+                                 status=status, created_at=utcnow() - age)
+
+    old_failure, recent_failure = message("failed", timedelta(days=31)), message("failed", timedelta(days=29))
+    old_pending = message("pending", timedelta(days=31))
+    add(app, old_failure, recent_failure, old_pending)
+    assert purge(app)["backchannel_logout"] == 1
+    with app.app_context():
+        left = set(db.session.execute(select(BackchannelLogout.jti, BackchannelLogout.status)).all())
+    assert left == {(recent_failure.jti, "failed"), (old_pending.jti, "pending")}
 
 
 # --- grants, codes and refresh tokens ---------------------------------------------------------

@@ -31,10 +31,15 @@ def _committed(response):
     return response
 
 
-def _unless_repeated(create_response: Callable[[], Response]) -> Response:
-    """RFC 6749 section 3.2 (reused by RFC 7009 and RFC 7662): parameters MUST NOT be
-    included more than once; authlib would silently take the first value."""
-    if any(len(values) > 1 for _, values in request.values.lists()):
+def _body_parameters_only(create_response: Callable[[], Response]) -> Response:
+    """RFC 6749 sections 2.3.1 and 3.2 (reused by RFC 7009, 7662 and 9126): parameters come in
+    the form-encoded body, each at most once.  authlib reads the URI query too, where a client
+    secret, code or token would be written to every access log on the way, and silently takes
+    the first of repeated values."""
+    if request.args:
+        error = InvalidRequestError("Parameters must be sent in the request body, not in the URI.")
+        return _server().handle_error_response(None, error)
+    if any(len(values) > 1 for _, values in request.form.lists()):
         # The names are the sender's bytes: not echoed into error_description.
         error = InvalidRequestError("A parameter was sent more than once.")
         return _server().handle_error_response(None, error)
@@ -62,24 +67,24 @@ def _token_response() -> Response:
 
 @bp.route("/token", methods=["POST"])
 def token():
-    return _committed(with_dpop_nonce(_unless_repeated(_token_response)))
+    return _committed(with_dpop_nonce(_body_parameters_only(_token_response)))
 
 
 @bp.route("/par", methods=["POST"])
 def pushed_authorization_request():
     """RFC 9126: the client pushes its authorization request and gets a request_uri for /authorize."""
-    return _committed(with_dpop_nonce(_unless_repeated(
+    return _committed(with_dpop_nonce(_body_parameters_only(
         lambda: _server().create_endpoint_response("pushed_authorization"))))
 
 
 @bp.route("/introspect", methods=["POST"])
 def introspect():
-    return _committed(_unless_repeated(lambda: _server().create_endpoint_response("introspection")))
+    return _committed(_body_parameters_only(lambda: _server().create_endpoint_response("introspection")))
 
 
 @bp.route("/revoke", methods=["POST"])
 def revoke():
-    return _committed(_unless_repeated(lambda: _server().create_endpoint_response("revocation")))
+    return _committed(_body_parameters_only(lambda: _server().create_endpoint_response("revocation")))
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
