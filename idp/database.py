@@ -75,9 +75,11 @@ def read_committed_row(statement: Executable, params: dict) -> Row | None:
     A request that has not begun a transaction reads on a connection of its own in
     autocommit mode: the statement is its own transaction, and the request opens none, which
     saves BEGIN and COMMIT, two round trips that cost more than the query itself. A request
-    already in a transaction reads inside it, so it sees what it has itself written.
+    already in a transaction, or holding changes not yet flushed, reads inside its session, so
+    it sees what it has itself written.
     """
-    if db.session().in_transaction():
-        return db.session.execute(statement, params).first()
+    session = db.session()
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        return session.execute(statement, params).first()
     with db.engine.connect() as connection:
         return connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement, params).first()
