@@ -37,7 +37,7 @@ class SingleUseCredential:
                 or_(table.c.dpop_jkt.is_(None), table.c.dpop_jkt == bindparam("jkt")),
             )
             .values(used_at=bindparam("spent_at"))
-            .returning(*(table.c[name] for name in returning))
+            .returning(*(table.c[column] for column in returning))
         )
 
     def spend(self, client, credential: str) -> Row | None:
