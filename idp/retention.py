@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import db
+from idp.interval_gate import IntervalGate
 from idp.models import (
     AuditEvent,
     AuthorizationCode,
@@ -220,19 +220,15 @@ class BackgroundRetentionPurge:
 
     def __init__(self, app: Flask, interval: int):
         self.app = app
-        self.interval = interval
-        self._running = threading.Lock()
-        # The first request of a process purges: workers restarted often still get to it.
-        self._last = float("-inf")
+        self.gate = IntervalGate(interval)
 
     def __call__(self) -> None:
-        if time.monotonic() - self._last < self.interval or not self._running.acquire(blocking=False):
+        if not self.gate.enter():
             return
-        self._last = time.monotonic()
         try:
             threading.Thread(target=self._run, name="idp-retention-purge", daemon=True).start()
         except RuntimeError:
-            self._running.release()
+            self.gate.leave()
             log.exception("could not start the retention purge; the next interval retries")
 
     def _run(self) -> None:
@@ -244,7 +240,7 @@ class BackgroundRetentionPurge:
                     log.exception("retention purge failed; the next interval retries")
                     db.session.rollback()
         finally:
-            self._running.release()
+            self.gate.leave()
 
 
 def install_retention_purge(app: Flask) -> None:

@@ -10,14 +10,13 @@ purge (:mod:`idp.retention`), which deletes rows once nobody needs them, ended s
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 from flask import Flask
 from sqlalchemy import select
 
 from idp.clock import utcnow
 from idp.database import db
+from idp.interval_gate import IntervalGate
 from idp.login_state import end_login_session
 from idp.models import LoginSession
 from idp.retention import install_retention_purge
@@ -45,16 +44,12 @@ class OpportunisticSweep:
     """A ``before_request`` hook that sweeps at most once per interval in this worker."""
 
     def __init__(self, interval: int):
-        self.interval = interval
-        self._lock = threading.Lock()
-        # The first request of a process sweeps: a restart does not postpone overdue logouts.
-        self._last = float("-inf")
+        self.gate = IntervalGate(interval)
 
     def __call__(self) -> None:
-        if time.monotonic() - self._last < self.interval or not self._lock.acquire(blocking=False):
+        if not self.gate.enter():
             return
         try:
-            self._last = time.monotonic()
             expire_login_sessions()
             db.session.commit()
         except Exception:
@@ -62,7 +57,7 @@ class OpportunisticSweep:
             log.exception("session expiry sweep failed")
             db.session.rollback()
         finally:
-            self._lock.release()
+            self.gate.leave()
 
 
 def install_session_sweep(app: Flask) -> None:

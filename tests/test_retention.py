@@ -315,7 +315,7 @@ def test_the_background_purge_runs_at_most_once_per_interval(app):
     def run_and_wait() -> None:
         hook()
         deadline = time.monotonic() + 10
-        while hook._running.locked() and time.monotonic() < deadline:
+        while hook.gate.busy and time.monotonic() < deadline:
             time.sleep(0.02)
 
     run_and_wait()
