@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from idp.browser_session import DatabaseSessionInterface
 from idp.clients import ClientRegistry
 from idp.consent import views as selection_views
-from idp.database import db, normalise_database_url, ping_idle_connections
+from idp.database import db, engine_options, normalise_database_url, ping_idle_connections
 from idp.factors.face_provider import create_face_provider
 from idp.factors.sms_gateway import create_sms_gateway
 from idp.i18n import current_locale, translate
@@ -107,9 +107,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(
         IDP=settings,
         SECRET_KEY=settings.SECRET_KEY,
-        SQLALCHEMY_DATABASE_URI=normalise_database_url(settings.database_url),
-        # hide_parameters: SQL parameters (phone and document numbers) stay out of logs and errors.
-        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True, "pool_size": settings.DATABASE_POOL_SIZE},
+        **engine_options(normalise_database_url(settings.database_url), settings.DATABASE_POOL_SIZE),
         WTF_CSRF_TIME_LIMIT=settings.LOGIN_SESSION_TTL,
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_AS_ASCII=False,
@@ -117,7 +115,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     install_log_redaction()
     db.init_app(app)
     with app.app_context():
-        ping_idle_connections(db.engine)
+        for engine in db.engines.values():
+            ping_idle_connections(engine)
     app.session_interface = DatabaseSessionInterface()
     csrf = CSRFProtect(app)
 

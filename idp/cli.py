@@ -147,11 +147,14 @@ def clients_add(app: Flask, name, redirect_uris, post_logout_redirect_uris, publ
 @click.option("--json", "as_json", is_flag=True)
 @with_app
 def clients_list(app: Flask, as_json: bool) -> None:
-    """List registered clients (never their secrets)."""
+    """List registered clients (never their secrets), with what ``clients add`` registered."""
     rows = [
         {"client_id": c.client_id, "name": c.name, "auth_method": c.token_endpoint_auth_method,
          "grant_types": c.grant_types, "redirect_uris": c.redirect_uris, "first_party": c.first_party,
-         "qr_approver": c.qr_approver}
+         "qr_approver": c.qr_approver, "default_acr_values": c.default_acr_values,
+         "subject_type": c.subject_type, "backchannel_logout_uri": c.backchannel_logout_uri,
+         "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
+         "dpop_bound_access_tokens": c.dpop_bound_access_tokens}
         for c in list_clients()
     ]
     if as_json:

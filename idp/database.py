@@ -16,6 +16,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: A pooled connection used this recently is taken as alive; one idle for longer is pinged
 #: before use. (``pool_pre_ping`` pings at every checkout: one more round trip per request.)
 PING_AFTER_IDLE_SECONDS = 10.0
+#: The engine of :func:`read_committed_row`: its own pool, whose connections stay in autocommit
+#: mode, so a read neither switches a shared connection's mode and back nor rolls back on return.
+AUTOCOMMIT_BIND = "autocommit_reads"
 
 
 class Base(DeclarativeBase):
@@ -68,6 +71,18 @@ def ping_idle_connections(engine: Engine) -> None:
     event.listen(engine.pool, "checkout", checked_out)
 
 
+def engine_options(url: str, pool_size: int) -> dict:
+    """Flask-SQLAlchemy's engine settings: the default engine and :data:`AUTOCOMMIT_BIND`."""
+    # hide_parameters: SQL parameters (phone and document numbers) stay out of logs and errors.
+    common = {"hide_parameters": True, "pool_size": pool_size}
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": common,
+        "SQLALCHEMY_BINDS": {AUTOCOMMIT_BIND: {
+            "url": url, "isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None, **common}},
+    }
+
+
 def read_committed_row(statement: Executable, params: dict) -> Row | None:
     """The first row of one read of committed state, for checks that must be exact on every
     call (is this token revoked?).
@@ -81,5 +96,5 @@ def read_committed_row(statement: Executable, params: dict) -> Row | None:
     session = db.session()
     if session.in_transaction() or session.new or session.dirty or session.deleted:
         return session.execute(statement, params).first()
-    with db.engine.connect() as connection:
-        return connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement, params).first()
+    with db.engines[AUTOCOMMIT_BIND].connect() as connection:
+        return connection.execute(statement, params).first()

@@ -320,14 +320,16 @@ def test_an_administrator_ends_a_persons_sessions_from_the_command_line(app, per
 
 
 def test_clients_add_registers_the_relying_party_options(app, cli):
-    """``idp clients add``: back-channel logout, PAR, DPoP and the pairwise sector."""
+    """``idp clients add``: back-channel logout, PAR, DPoP, the pairwise sector and default acr;
+    ``idp clients list`` shows them."""
     document = serve_json("/sector.json", ["https://rp.test/cb", "https://m.rp.test/cb"])
     try:
         output = json.loads(cli(
             "clients", "add", "--name", "后台登出应用", "--redirect-uri", "https://rp.test/cb",
             "--redirect-uri", "https://m.rp.test/cb", "--backchannel-logout-uri", "https://rp.test/backchannel",
             "--backchannel-logout-session-required", "--require-pushed-authorization-requests",
-            "--dpop-bound-access-tokens", "--sector-identifier-uri", f"{document.url}/sector.json", "--json"))
+            "--dpop-bound-access-tokens", "--sector-identifier-uri", f"{document.url}/sector.json",
+            "--default-acr-values", "urn:qdtax:loa:3", "--json"))
     finally:
         document.stop()
     with app.app_context():
@@ -337,6 +339,11 @@ def test_clients_add_registers_the_relying_party_options(app, cli):
     assert registered.require_pushed_authorization_requests is True
     assert registered.dpop_bound_access_tokens is True
     assert (registered.subject_type, registered.sector_identifier) == ("pairwise", "127.0.0.1")
+    listed = {row["client_id"]: row for row in json.loads(cli("clients", "list", "--json"))}[output["client_id"]]
+    expected = {"default_acr_values": ["urn:qdtax:loa:3"], "subject_type": "pairwise",
+                "backchannel_logout_uri": "https://rp.test/backchannel",
+                "require_pushed_authorization_requests": True, "dpop_bound_access_tokens": True}
+    assert {key: listed.get(key) for key in expected} == expected
 
 
 @pytest.mark.parametrize("uri", ["http://rp.test/backchannel", "https://rp.test/backchannel#frag", "rp.test/bc"])

@@ -13,14 +13,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.app import create_app
 from idp.database import db
-from idp.factors.password import HASH_PROFILES
+from idp.factors.password import HASH_PROFILES, Argon2idHasher
 from idp.legacy_import import import_legacy_accounts, read_rows
 from idp.models import AuditEvent, LegacyAccountLockout, LegacyEnterpriseAccount, LoginSession
 
@@ -180,16 +179,16 @@ def test_unknown_taxpayer_and_wrong_password_get_one_generic_message(app, client
 
 
 @pytest.fixture
-def argon2_verifications(monkeypatch) -> list[tuple[PasswordHasher, str]]:
+def argon2_verifications(monkeypatch) -> list[tuple[Argon2idHasher, str]]:
     """Every argon2 verification made while the test runs, as (hasher, hash verified against)."""
-    calls: list[tuple[PasswordHasher, str]] = []
-    verify = PasswordHasher.verify
+    calls: list[tuple[Argon2idHasher, str]] = []
+    verify = Argon2idHasher.verify
 
-    def counting_verify(self: PasswordHasher, hash: str, password: str | bytes) -> bool:
+    def counting_verify(self: Argon2idHasher, hash: str, password: str | bytes) -> bool:
         calls.append((self, hash))
         return verify(self, hash, password)
 
-    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    monkeypatch.setattr(Argon2idHasher, "verify", counting_verify)
     return calls
 
 

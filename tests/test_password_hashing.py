@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+import pytest
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete, select
 
 from idp.accounts import create_person
@@ -81,3 +83,26 @@ def test_wrong_password_leaves_an_old_hash_alone(app, client, person):
     store_hash(app, person["id"], legacy_hash)
     submit_password(client, password="Wrong#2026")
     assert stored_hash(app, person["id"]) == legacy_hash
+
+
+def test_hashes_are_standard_argon2id_strings_both_ways():
+    """The stored strings do not depend on libsodium: argon2-cffi's own implementation verifies
+    what the profiles write, and the profiles verify what argon2-cffi wrote (argon2i too)."""
+    reference = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+    owasp = HASH_PROFILES["owasp"]
+    assert reference.verify(owasp.hash(PASSWORD), PASSWORD)
+    assert owasp.verify(reference.hash(PASSWORD), PASSWORD)
+    assert not owasp.check_needs_rehash(reference.hash(PASSWORD))
+    argon2i = PasswordHasher(time_cost=1, memory_cost=16, parallelism=2, type=Type.I).hash(PASSWORD)
+    assert HASH_PROFILES["test"].verify(argon2i, PASSWORD)
+    assert HASH_PROFILES["test"].check_needs_rehash(argon2i)
+
+
+def test_wrong_passwords_and_unreadable_hashes_are_refusals():
+    test = HASH_PROFILES["test"]
+    with pytest.raises(VerifyMismatchError):
+        test.verify(test.hash(PASSWORD), "Wrong#2026")
+    with pytest.raises(VerifyMismatchError):
+        test.verify("$argon2id$v=19$m=8,t=1,p=1$not-base64", PASSWORD)
+    with pytest.raises(InvalidHashError):
+        test.verify("$argon2id$" + "A" * 200, PASSWORD)
