@@ -165,14 +165,25 @@ def _kept_rows(old_block: str, replaced_dbs: set[str]) -> dict[str, list[str]]:
     return kept
 
 
+def _span(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:g}" if low == high else f"{low:g}–{high:g}"
+
+
 def render(runs: list[dict], targets: dict, old_block: str = "", flat_scheduling: bool = False) -> str:
     kept = _kept_rows(old_block, {run["db"] for run in runs})
     cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                       if line.startswith("model name")), "unknown CPU")
+    speeds = [run["machine_speed"] for run in runs if "machine_speed" in run]
+    speed_note = (
+        f" Speed of the machine before each measured setting (bench/machine_speed.py, one thread): a fixed piece "
+        f"of Python {_span([s['python_ms'] for s in speeds])} ms, one argon2id verification "
+        f"{_span([s['argon2id_ms'] for s in speeds])} ms." if speeds else "")
     parts = [START, "",
              f"Machine: {os.cpu_count()} cores ({cpu_model}); wrk and the login driver run on the same cores; "
              + ("autogroup scheduling off (`--flat-scheduling`)." if flat_scheduling else
-                "autogroup scheduling on (PostgreSQL's processes scheduled as another session's group)."), ""]
+                "autogroup scheduling on (PostgreSQL's processes scheduled as another session's group).")
+             + speed_note, ""]
     for name, (title, header, _, build) in TABLES.items():
         rows = kept.get(name, []) + [_markdown_row(cells) for cells in build(runs, targets)]
         parts += [f"**{title}**", "", f"<!-- table:{name} -->", _markdown_row(header),

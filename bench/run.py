@@ -34,6 +34,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import cpu_accounting  # noqa: E402
 import login_driver  # noqa: E402
+import machine_speed  # noqa: E402
 import provision  # noqa: E402
 import readme_table  # noqa: E402
 
@@ -375,6 +376,8 @@ def profile(provider: RunningProvider, name: str, out: Path) -> Path:
 
 def benchmark(db_kind: str, config: ServerConfig, options: argparse.Namespace) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"idp_bench_{db_kind}_"))
+    speed = machine_speed.measure()
+    print(f"  machine speed: {speed}", flush=True)
     try:
         with provision.fresh_database(db_kind, options.pg_server) as database_url:
             port, sink_port, sms_secret = free_port(), free_port(), secrets.token_urlsafe(24)
@@ -397,7 +400,7 @@ def benchmark(db_kind: str, config: ServerConfig, options: argparse.Namespace) -
                     profiles.append(str(profile(provider, name, RESULTS_DIR / "profiles" /
                                                 f"{db_kind}-{config.slug}-{name}-{options.profile_mode}.txt")))
         return {"db": db_kind, "server": config.label, "workers": config.workers, "threads": config.threads,
-                "worker_class": config.worker_class, "scenarios": scenarios,
+                "worker_class": config.worker_class, "scenarios": scenarios, "machine_speed": speed,
                 "memory": {pid: m for pid, m in memory.items() if m}, "profiles": profiles,
                 "loadavg_before": options.loadavg_before, "finished_at": time.strftime("%Y-%m-%d %H:%M:%S")}
     finally:

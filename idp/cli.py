@@ -55,7 +55,7 @@ def main() -> None:
               help="the HTTP server (bench/README.md compares them)")
 @click.option("--workers", default=2, show_default=True, type=int, help="worker processes")
 @click.option("--threads", default=16, show_default=True, type=int,
-              help="threads per worker; each open QR login page holds one while it long-polls")
+              help="threads per worker; up to IDP_QR_WAITING_POLLS_PER_WORKER of them wait for QR logins")
 @click.option("--demo", is_flag=True, help="seed demo people, taxpayers and two demo e-tax apps; print the commands")
 def serve(host: str, port: int, server: str, workers: int, threads: int, demo: bool) -> None:
     """Start the provider (migrations and first signing key on first start)."""

@@ -45,7 +45,8 @@ def run_granian(*, host: str, port: int, workers: int, threads: int) -> None:
 
     Granian(
         "idp.app:create_app", factory=True, interface=Interfaces.WSGI, address=host, port=port, workers=workers,
-        # The WSGI app runs on these threads; each open QR login page holds one while it long-polls.
+        # The WSGI app runs on these threads; QR login pages' long polls hold a few of them (at most
+        # IDP_QR_WAITING_POLLS_PER_WORKER).
         blocking_threads=threads, websockets=False,
         log_access=True, log_access_format='%(addr)s "%(method)s %(path)s" %(status)d %(dt_ms).1fms',
     ).serve()

@@ -127,6 +127,10 @@ class Settings:
     QR_POLL_INTERVAL: int = 5
     #: Seconds the login page's long poll waits for news before answering "no change" (holds a thread).
     QR_WAIT_SECONDS: int = 20
+    #: Long polls one worker lets wait at once, each holding a serving thread: keep it well below
+    #: ``idp serve --threads``. Beyond it a status check answers at once and the page asks again a
+    #: second later, so open QR pages can never take every thread from the rest of the provider.
+    QR_WAITING_POLLS_PER_WORKER: int = 4
     #: Unknown QR codes an app (or an IP) may present per QR_GUESS_WINDOW: user codes are short.
     QR_GUESS_LIMIT: int = 10
     QR_GUESS_WINDOW: int = 600

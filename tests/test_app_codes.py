@@ -87,7 +87,9 @@ def submit_code(app, client, code: str):
 
 def live_logins(app) -> list[LoginSession]:
     with app.app_context():
-        rows = list(db.session.execute(select(LoginSession).order_by(LoginSession.auth_time)).scalars())
+        # auth_time has whole seconds: two logins in one second are ordered by created_at.
+        newest_last = select(LoginSession).order_by(LoginSession.auth_time, LoginSession.created_at)
+        rows = list(db.session.execute(newest_last).scalars())
         for row in rows:
             db.session.expunge(row)
         return rows

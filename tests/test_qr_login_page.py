@@ -145,6 +145,27 @@ def test_the_long_poll_answers_within_a_second_of_the_approval(app, client, rp, 
     assert answered["at"] - approved_at < 1.0
 
 
+def test_open_qr_pages_never_take_every_serving_thread(app, client, rp, app_token):
+    """Each waiting status check holds a thread, so a worker lets QR_WAITING_POLLS_PER_WORKER wait at
+    once; one more answers at once and tells the page to ask again in a second."""
+    _, qr, _ = open_qr_tab(client, rp)
+    limit = app.config["IDP"].QR_WAITING_POLLS_PER_WORKER
+    answers: list[dict] = []
+    waiters = [threading.Thread(target=lambda: answers.append(status(client, qr, "pending"))) for _ in range(limit)]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(0.5)
+    assert answers == []  # all still waiting
+    assert status(client, qr, "pending") == {"status": "pending", "expires_in": pytest.approx(115, abs=5),
+                                             "ask_again_in": 1}
+    app_call(client, "scan", app_token, user_code=qr["user_code"])
+    for waiter in waiters:
+        waiter.join(timeout=10)
+    assert [(a["status"], a["ask_again_in"]) for a in answers] == [("scanned", 0)] * limit
+    # The waiting places are free again.
+    assert status(client, qr, "pending")["ask_again_in"] == 0
+
+
 def test_verification_uri_explains_how_to_scan_and_reveals_nothing(client):
     page = client.get("/qr/anything-at-all").get_data(as_text=True)
     assert "青岛税务APP" in page

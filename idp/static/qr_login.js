@@ -47,7 +47,8 @@
           refresh();
         } else {
           show(answer.status);
-          wait(answer.status);
+          // The server could not wait this time (its waiting calls are all taken): ask again soon.
+          window.setTimeout(function () { wait(answer.status); }, (answer.ask_again_in || 0) * 1000);
         }
       })
       .catch(function () { window.setTimeout(function () { wait(since); }, 1000); });

@@ -3,13 +3,16 @@
 ``GET /login/qr`` shows a fresh code as an inline SVG; the page long-polls
 ``/login/qr/status`` (each call waits up to ``QR_WAIT_SECONDS`` for a change, checking the
 database every ``STATUS_STEP`` seconds, so an approval shows within a fraction of a second on any
-worker) and, once approved, posts ``/login/qr/complete``, which creates the login session and
+worker; when ``QR_WAITING_POLLS_PER_WORKER`` calls already wait in this worker, a call answers at
+once and the page asks again ``SHORT_POLL_SECONDS`` later, which still shows an approval within
+about a second) and, once approved, posts ``/login/qr/complete``, which creates the login session and
 resumes the pending authorization request like any other login.  The request id stays in the
 browser's server-side session: only this browser can wait for or complete its code.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 import segno
@@ -30,6 +33,15 @@ SESSION_KEY = "qr_requests"
 MAX_PER_BROWSER = 5
 #: Seconds between database checks while a long poll waits (one indexed primary-key read each).
 STATUS_STEP = 0.1
+#: Seconds the page waits before asking again when its status check could not wait.
+SHORT_POLL_SECONDS = 1
+
+
+@bp.record_once
+def _limit_waiting_polls(state) -> None:
+    # Per worker process: each has its own serving threads.
+    limit = state.app.config["IDP"].QR_WAITING_POLLS_PER_WORKER
+    state.app.extensions["idp.qr_waiting_polls"] = threading.BoundedSemaphore(limit)
 
 
 def _remember(request_id: str) -> None:
@@ -70,17 +82,24 @@ def qr_status():
     if not _owned(request_id):
         return _no_store(jsonify(status="unknown")), 404
     since = request.args.get("since", "")
-    deadline = time.monotonic() + current_app.config["IDP"].QR_WAIT_SECONDS
-    while True:
-        row = db.session.execute(select(QrLoginRequest).where(QrLoginRequest.id == request_id)
-                                 .execution_options(populate_existing=True)).scalar()
-        status = public_status(row) if row else "expired"
-        left = seconds_left(row) if row else 0
-        # A waiting browser must not hold a pooled connection: hand it back between checks.
-        db.session.close()
-        if status != since or time.monotonic() >= deadline:
-            return _no_store(jsonify(status=status, expires_in=left))
-        time.sleep(STATUS_STEP)
+    waiting_polls = current_app.extensions["idp.qr_waiting_polls"]
+    may_wait = waiting_polls.acquire(blocking=False)
+    try:
+        deadline = time.monotonic() + (current_app.config["IDP"].QR_WAIT_SECONDS if may_wait else 0)
+        while True:
+            row = db.session.execute(select(QrLoginRequest).where(QrLoginRequest.id == request_id)
+                                     .execution_options(populate_existing=True)).scalar()
+            status = public_status(row) if row else "expired"
+            left = seconds_left(row) if row else 0
+            # A waiting browser must not hold a pooled connection: hand it back between checks.
+            db.session.close()
+            if status != since or time.monotonic() >= deadline:
+                return _no_store(jsonify(status=status, expires_in=left,
+                                         ask_again_in=0 if may_wait else SHORT_POLL_SECONDS))
+            time.sleep(STATUS_STEP)
+    finally:
+        if may_wait:
+            waiting_polls.release()
 
 
 @bp.route("/login/qr/complete", methods=["POST"])

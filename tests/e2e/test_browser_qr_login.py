@@ -123,3 +123,34 @@ def test_an_expired_code_is_replaced_by_a_fresh_one(page: Page, short_lived_code
     expect(page.locator("#qr-user-code")).not_to_have_text(first, timeout=8_000)
     expect(page.locator("#qr-code svg")).to_be_visible()
     expect(page.locator("#qr-countdown")).to_have_text(re.compile(r"二维码 [1-3] 秒后失效"))
+
+
+@pytest.fixture
+def no_waiting_polls(database_url, instance_dir, app) -> Iterator[LiveServer]:
+    """A provider whose workers let no status check wait (all their long-poll places taken)."""
+    live = serve_on_free_port(lambda url: create_app(make_settings(database_url, instance_dir, ISSUER=url,
+                                                                   QR_WAITING_POLLS_PER_WORKER=0)))
+    yield live
+    live.stop()
+
+
+def test_the_page_still_logs_in_when_the_server_cannot_wait(page: Page, no_waiting_polls: LiveServer,
+                                                            person: dict):
+    """Every status check answers at once with ``ask_again_in``: the page asks again a second
+    later instead of at once, and still shows the scan and finishes the login."""
+    checks = []
+    page.on("request", lambda request: checks.append(request) if "/login/qr/status" in request.url else None)
+    page.goto(f"{no_waiting_polls.url}/login/qr")
+    user_code = page.locator("#qr-user-code").inner_text()
+    with page.expect_response(lambda response: "/login/qr/status" in response.url) as answered:
+        pass
+    assert answered.value.json()["status"] == "pending" and answered.value.json()["ask_again_in"] == 1
+    bureau_app = register_bureau_app(no_waiting_polls.app)
+    phone = MobileAppSimulator(issuer=no_waiting_polls.url, client_id=bureau_app.client_id,
+                               redirect_uri=APP_REDIRECT, sms_outbox=no_waiting_polls.app.config["IDP"].sms_outbox_path)
+    phone.login(person["username"], PASSWORD)
+    phone.scan(user_code)
+    expect(page.locator("#qr-status")).to_have_text(SCANNED)
+    phone.approve(user_code)
+    expect(page).to_have_url(f"{no_waiting_polls.url}/account", timeout=5_000)
+    assert len(checks) < 15  # about one a second, not a tight loop
