@@ -69,6 +69,10 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, demo: b
         # The demo shows the dual-track old enterprise login; a real deployment sets its own sunset.
         os.environ.setdefault("IDP_LEGACY_LOGIN_SUNSET", demo_legacy_sunset())
     settings = load_settings()
+    if settings.QR_WAITING_POLLS_PER_WORKER >= threads:
+        # Open QR login pages could then hold every thread and nothing else would be served.
+        raise click.UsageError(f"IDP_QR_WAITING_POLLS_PER_WORKER ({settings.QR_WAITING_POLLS_PER_WORKER}) "
+                               f"must be below --threads ({threads})")
     upgrade_database(settings.database_url)
     app = create_app()
     if demo:

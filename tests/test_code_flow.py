@@ -7,7 +7,7 @@ import time
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from conftest import obtain_code, redeem, tokens_for
+from conftest import authorization_request, obtain_code, query_of, redeem, tokens_for
 
 
 def verify_id_token(client, token: str, rp) -> dict:
@@ -69,3 +69,15 @@ def test_code_cannot_be_redeemed_twice_and_reuse_revokes_the_first_tokens(app, c
     refreshed = client.post("/token", headers=rp.basic_auth, data={
         "grant_type": "refresh_token", "refresh_token": first.get_json()["refresh_token"]})
     assert refreshed.get_json()["error"] == "invalid_grant"
+
+
+def test_a_nonce_already_used_for_a_code_is_refused(app, client, person, rp):
+    """OIDC Core 3.1.2.1 (nonce replay): the same client cannot get a second code for one nonce,
+    while its first request, signed in once, got exactly one."""
+    first, request = obtain_code(app, client, rp, nonce="once-only")
+    assert redeem(client, rp, first, request.verifier).status_code == 200
+    again = authorization_request(rp, nonce="once-only")
+    response = client.get("/authorize", query_string=again.params)
+    assert response.status_code == 302
+    assert query_of(response.headers["Location"])["error"] == "invalid_request"
+    assert "code" not in query_of(response.headers["Location"])

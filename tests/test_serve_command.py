@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from click.testing import CliRunner
 
+from idp.cli import main
 from idp.serving import SERVERS
 
 SECRET_IN_QUERY = "code-that-must-not-be-logged"
@@ -41,7 +43,8 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> reque
 def test_serve_starts_on_a_fresh_instance_and_logs_paths_without_queries(tmp_path: Path, server: str):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    env.update(IDP_INSTANCE_DIR=str(tmp_path / "instance"), IDP_KEYS_DIR=str(tmp_path / "keys"))
+    env.update(IDP_INSTANCE_DIR=str(tmp_path / "instance"), IDP_KEYS_DIR=str(tmp_path / "keys"),
+               IDP_QR_WAITING_POLLS_PER_WORKER="1")
     idp = Path(sys.executable).with_name("idp")
     log_path = tmp_path / "serve.log"
     with open(log_path, "w") as log:
@@ -62,3 +65,12 @@ def test_serve_starts_on_a_fresh_instance_and_logs_paths_without_queries(tmp_pat
     logged = log_path.read_text()
     assert '"GET /authorize"' in logged, logged[-2000:]
     assert SECRET_IN_QUERY not in logged
+
+
+def test_serve_refuses_threads_that_waiting_qr_pages_could_all_take(tmp_path: Path):
+    """Each waiting QR status check holds a thread: a worker must keep at least one for the rest."""
+    result = CliRunner().invoke(main, ["serve", "--threads", "4"], env={
+        "IDP_INSTANCE_DIR": str(tmp_path / "instance"), "IDP_QR_WAITING_POLLS_PER_WORKER": "4"})
+    assert result.exit_code == 2
+    assert "IDP_QR_WAITING_POLLS_PER_WORKER (4) must be below --threads (4)" in result.output
+    assert not list((tmp_path / "instance").glob("*.sqlite3"))  # refused before migrating

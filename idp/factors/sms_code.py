@@ -39,17 +39,17 @@ def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> in
     """
     settings = current_app.config["IDP"]
     today = local_day()
-    # The cooldown guards codes still outstanding; once one is used, the next login may have one.
-    last_sent = db.session.execute(
-        select(func.max(SmsCode.sent_at)).where(SmsCode.phone == phone, SmsCode.consumed_at.is_(None))
-    ).scalar_one_or_none()
+    # One read for both limits. The cooldown guards codes still outstanding; once one is used,
+    # the next login may have one.
+    last_sent, sent_today = db.session.execute(
+        select(func.max(SmsCode.sent_at).filter(SmsCode.consumed_at.is_(None)),
+               func.count().filter(SmsCode.local_day == today))
+        .where(SmsCode.phone == phone)
+    ).one()
     if last_sent is not None:
         wait = settings.SMS_RESEND_COOLDOWN - int((utcnow() - last_sent).total_seconds())
         if wait > 0:
             raise ResendTooSoon(seconds=wait)
-    sent_today = db.session.execute(
-        select(func.count()).select_from(SmsCode).where(SmsCode.phone == phone, SmsCode.local_day == today)
-    ).scalar_one()
     if sent_today >= settings.SMS_DAILY_CAP:
         record_event("sms.daily_cap", "failure", subject=subject, phone=mask_phone(phone))
         raise DailyCapReached()

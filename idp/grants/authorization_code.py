@@ -79,12 +79,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return secrets.token_urlsafe(32)
 
     def validate_authorization_request(self) -> str:
+        # authlib's create_authorization_response validates the grant it is given once more
+        # (the nonce replay query again); one grant serves one request, so once is enough.
+        validated = getattr(self, "_validated_redirect_uri", None)
+        if validated is not None:
+            return validated
         redirect_uri = super().validate_authorization_request()
         # RFC 9449 section 10: dpop_jkt is an RFC 7638 SHA-256 thumbprint, base64url.
         jkt = self.request.payload.data.get("dpop_jkt")
         if jkt is not None and not DPOP_JKT.fullmatch(jkt):
             raise InvalidRequestError("'dpop_jkt' must be a base64url SHA-256 JWK thumbprint.",
                                       redirect_uri=redirect_uri)
+        self._validated_redirect_uri = redirect_uri
         return redirect_uri
 
     def save_authorization_code(self, code: str, request) -> None:
