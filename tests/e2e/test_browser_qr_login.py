@@ -108,13 +108,18 @@ def test_declining_on_the_phone_shows_on_the_page(page: Page, live_provider: Liv
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login/qr"))
 
 
-@pytest.fixture
-def short_lived_codes(database_url, instance_dir, app) -> Iterator[LiveServer]:
-    """A provider whose QR codes live 3 seconds (same database)."""
+def provider_with(database_url, instance_dir, **settings) -> Iterator[LiveServer]:
+    """Another provider on the same database, with ``settings`` changed."""
     live = serve_on_free_port(lambda url: create_app(make_settings(database_url, instance_dir, ISSUER=url,
-                                                                   QR_CODE_TTL=3)))
+                                                                   **settings)))
     yield live
     live.stop()
+
+
+@pytest.fixture
+def short_lived_codes(database_url, instance_dir, app) -> Iterator[LiveServer]:
+    """A provider whose QR codes live 3 seconds."""
+    yield from provider_with(database_url, instance_dir, QR_CODE_TTL=3)
 
 
 def test_an_expired_code_is_replaced_by_a_fresh_one(page: Page, short_lived_codes: LiveServer):
@@ -128,10 +133,7 @@ def test_an_expired_code_is_replaced_by_a_fresh_one(page: Page, short_lived_code
 @pytest.fixture
 def no_waiting_polls(database_url, instance_dir, app) -> Iterator[LiveServer]:
     """A provider whose workers let no status check wait (all their long-poll places taken)."""
-    live = serve_on_free_port(lambda url: create_app(make_settings(database_url, instance_dir, ISSUER=url,
-                                                                   QR_WAITING_POLLS_PER_WORKER=0)))
-    yield live
-    live.stop()
+    yield from provider_with(database_url, instance_dir, QR_WAITING_POLLS_PER_WORKER=0)
 
 
 def test_the_page_still_logs_in_when_the_server_cannot_wait(page: Page, no_waiting_polls: LiveServer,
