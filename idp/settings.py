@@ -145,6 +145,9 @@ class Settings:
     REDIS_URL: str = ""
     #: Login attempts per IP per minute before 429.
     LOGIN_RATE_LIMIT: str = "30 per minute"
+    #: QR login pages (each stores a fresh code) per IP before 429; a page renews its code every
+    #: QR_CODE_TTL seconds, so this leaves room for a service hall's computers behind one address.
+    QR_PAGE_RATE_LIMIT: str = "60 per minute"
     #: Reverse proxies in front of the provider that append X-Forwarded-For and set X-Forwarded-Proto;
     #: 0 trusts no such header, else a client could pick the IP that rate limits and the audit log see.
     TRUSTED_PROXY_HOPS: int = 0

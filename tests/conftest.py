@@ -76,6 +76,7 @@ def make_settings(database_url: str, instance_dir: Path, **overrides) -> dict:
         # The suite logs in hundreds of times a minute from one address; test_rate_limits.py
         # checks the limit itself with the production-like value.
         "LOGIN_RATE_LIMIT": "100000 per minute",
+        "QR_PAGE_RATE_LIMIT": "100000 per minute",
         # Tests deliver back-channel logouts, sweep sessions and purge spent rows when they choose to.
         "BACKCHANNEL_LOGOUT_WORKER": False,
         "SESSION_SWEEP_SECONDS": 0,

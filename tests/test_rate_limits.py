@@ -1,4 +1,5 @@
-"""Per-IP limits on credential guessing and SMS sending (DESIGN.md section 10)."""
+"""Per-IP limits on credential guessing and SMS sending (DESIGN.md section 10), and on the QR
+login page's fresh codes."""
 
 from __future__ import annotations
 
@@ -47,3 +48,16 @@ def test_workers_share_counters_through_redis(database_url, instance_dir, app):
     statuses = [post_login(worker).status_code for worker in (first, second, first, second)]
     assert statuses == [400, 400, 400, 429]
     redis.Redis.from_url(url).flushdb()
+
+
+def test_qr_login_pages_have_a_budget_of_their_own(database_url, instance_dir, app):
+    """Each QR login page stores a new code: one address gets QR_PAGE_RATE_LIMIT of them, and
+    spending that budget leaves the login form's alone."""
+    limited = create_app(make_settings(database_url, instance_dir, QR_PAGE_RATE_LIMIT="2 per minute",
+                                       LOGIN_RATE_LIMIT="2 per minute"))
+    client = limited.test_client()
+    assert [client.get("/login/qr").status_code for _ in range(2)] == [200, 200]
+    refused = client.get("/login/qr")
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    assert "请求过于频繁" in refused.get_data(as_text=True)
+    assert post_login(client).status_code == 400  # a wrong password, not 429
