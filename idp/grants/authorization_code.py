@@ -74,6 +74,8 @@ DPOP_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
     AUTHORIZATION_CODE_LENGTH = 43
+    #: Set by the first validation of this grant's one request.
+    _validated_redirect_uri: str | None = None
 
     def generate_authorization_code(self) -> str:
         return secrets.token_urlsafe(32)
@@ -81,9 +83,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def validate_authorization_request(self) -> str:
         # authlib's create_authorization_response validates the grant it is given once more
         # (the nonce replay query again); one grant serves one request, so once is enough.
-        validated = getattr(self, "_validated_redirect_uri", None)
-        if validated is not None:
-            return validated
+        if self._validated_redirect_uri is not None:
+            return self._validated_redirect_uri
         redirect_uri = super().validate_authorization_request()
         # RFC 9449 section 10: dpop_jkt is an RFC 7638 SHA-256 thumbprint, base64url.
         jkt = self.request.payload.data.get("dpop_jkt")
