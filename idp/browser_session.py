@@ -3,8 +3,10 @@
 Rows are keyed by the SHA-256 of the cookie value, so a database reader cannot replay a
 cookie.  ``session.regenerate()`` moves the data under a fresh id (session fixation).
 
-Every page of a login reads and writes this row, so a write never reads it first: one UPDATE
-(or INSERT under a new id), committed with whatever the request left uncommitted.
+Every page of a login changes this row, so it is written by the request's own commit: when a
+view commits its work, a changed session goes into that transaction (one UPDATE, or INSERT
+under a new id, never a read first), and only a session changed after that commit (a CSRF
+token made while the page renders) costs a transaction of its own when the response is saved.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, current_app, has_request_context, session
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
 from idp.clock import utcnow
@@ -35,11 +38,15 @@ class ServerSideSession(CallbackDict, SessionMixin):
             self.modified = True
 
         super().__init__(data or {}, on_update)
-        #: The cookie value; a row is stored under its hash whenever it is set.
+        #: The cookie value of the stored row (None: no row yet, or the row was deleted).
         self.token = token
         self.new = token is None
         self.modified = False
         self.regenerate_requested = False
+        #: The token a commit in progress stores the row under ("" when it deletes the row).
+        self.storing: str | None = None
+        #: A commit stored or deleted the row: the response sets or deletes the cookie.
+        self.cookie_due = False
 
     def regenerate(self) -> None:
         """Give this session a new id at the next save; the old id stops working."""
@@ -49,6 +56,55 @@ class ServerSideSession(CallbackDict, SessionMixin):
 
 _TABLE = BrowserSession.__table__
 _READ = select(_TABLE.c.data, _TABLE.c.expires_at).where(_TABLE.c.id_hash == bindparam("key"))
+
+
+def _changed_session() -> ServerSideSession | None:
+    """This request's browser session, when it holds changes not stored yet."""
+    if not has_request_context():
+        return None
+    current = session._get_current_object()
+    return current if isinstance(current, ServerSideSession) and current.modified else None
+
+
+@event.listens_for(db.session, "before_commit")
+def _store_with_commit(db_session: Session) -> None:
+    """Write a changed browser session in the transaction being committed."""
+    changed = _changed_session()
+    if changed is None:
+        return
+    old_key = _row_key(changed.token) if changed.token else None
+    if not changed:
+        if old_key:
+            db_session.execute(delete(_TABLE).where(_TABLE.c.id_hash == old_key))
+        changed.storing = ""
+        return
+    token = secrets.token_urlsafe(32) if changed.regenerate_requested or changed.token is None else changed.token
+    ttl = current_app.config["IDP"].LOGIN_SESSION_TTL
+    values = {"id_hash": _row_key(token), "data": dict(changed), "expires_at": utcnow() + timedelta(seconds=ttl)}
+    # One UPDATE writes the row, and moves it to its new id when the id was regenerated
+    # (session fixation); a new session, or a row swept since this request read it, is inserted.
+    moved = old_key is not None and db_session.execute(
+        update(_TABLE).where(_TABLE.c.id_hash == old_key).values(**values)).rowcount
+    if not moved:
+        db_session.execute(insert(_TABLE).values(**values))
+    changed.storing = token
+
+
+@event.listens_for(db.session, "after_commit")
+def _stored(db_session: Session) -> None:
+    if (changed := _changed_session()) is None or changed.storing is None:
+        return
+    changed.token = changed.storing or None
+    changed.storing = None
+    changed.modified = changed.regenerate_requested = False
+    changed.cookie_due = True
+
+
+@event.listens_for(db.session, "after_rollback")
+def _not_stored(db_session: Session) -> None:
+    # The row was not written after all: the session stays changed, for the next commit.
+    if (changed := _changed_session()) is not None:
+        changed.storing = None
 
 
 class DatabaseSessionInterface(SessionInterface):
@@ -63,28 +119,16 @@ class DatabaseSessionInterface(SessionInterface):
         return ServerSideSession(dict(row.data), token)
 
     def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
-        if not session.modified:
-            return
-        secure = app.config["IDP"].ISSUER.startswith("https://")
-        old_key = _row_key(session.token) if session.token else None
-        if session.regenerate_requested or session.token is None:
-            session.token = secrets.token_urlsafe(32)
-        key = _row_key(session.token)
-        if not session:
-            db.session.execute(delete(_TABLE).where(_TABLE.c.id_hash.in_({key, old_key} - {None})))
+        if session.modified:
+            # Changed since the view's last commit, or the view committed nothing: this commit
+            # stores it (with whatever the request left uncommitted).
             db.session.commit()
+        if not session.cookie_due:
+            return
+        if session.token is None:
             response.delete_cookie(COOKIE_NAME, path="/")
             return
-        ttl = app.config["IDP"].LOGIN_SESSION_TTL
-        values = {"data": dict(session), "expires_at": utcnow() + timedelta(seconds=ttl)}
-        # One UPDATE writes the row, and moves it to its new id when the id was regenerated
-        # (session fixation); a new session, or a row swept since this request read it, is
-        # inserted.
-        moved = old_key is not None and db.session.execute(
-            update(_TABLE).where(_TABLE.c.id_hash == old_key).values(id_hash=key, **values)).rowcount
-        if not moved:
-            db.session.execute(insert(_TABLE).values(id_hash=key, **values))
-        db.session.commit()
         response.set_cookie(
-            COOKIE_NAME, session.token, max_age=ttl, path="/", httponly=True, secure=secure, samesite="Lax"
+            COOKIE_NAME, session.token, max_age=app.config["IDP"].LOGIN_SESSION_TTL, path="/", httponly=True,
+            secure=app.config["IDP"].ISSUER.startswith("https://"), samesite="Lax",
         )

@@ -4,16 +4,18 @@ server-side record, a new id after login (session fixation), CSRF tokens on ever
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from flask import has_request_context, request
+from sqlalchemy import event, select
 
 from idp.app import create_app
 from idp.browser_session import COOKIE_NAME
 from idp.database import db
 from idp.models import BrowserSession
 
-from conftest import csrf_from, last_sms_code, make_settings, submit_password, submit_sms_code
+from conftest import csrf_from, last_sms_code, make_settings, obtain_code, submit_password, submit_sms_code
 
 
 def session_cookie_header(response) -> str:
@@ -128,3 +130,27 @@ def test_sms_forms_require_the_csrf_token(app, client, person, path):
     assert response.status_code == 400
     assert "页面已过期" in response.get_data(as_text=True)
     assert client.get("/").headers["Location"] == "/login"
+
+
+def test_a_login_page_stores_the_session_in_the_transaction_of_its_own_work(app, client, rp, person):
+    """The session row changes together with what the page did (no login session or code without
+    the browser's record of it), and a page costs the database one transaction, not two."""
+    commits: Counter[str] = Counter()
+
+    def count(connection) -> None:
+        if has_request_context():
+            commits[f"{request.method} {request.path}"] += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "commit", count)
+    try:
+        obtain_code(app, client, rp)
+    finally:
+        event.remove(engine, "commit", count)
+    assert commits == {
+        "GET /authorize": 2,  # the request kept for the login pages; later the code
+        "GET /login": 1,  # the form's CSRF token
+        "POST /login": 2,  # the password step stands even when the SMS cannot be sent
+        "POST /login/sms": 1,  # the login session and the session's new id
+    }

@@ -128,10 +128,11 @@ class AppCodeFactor:
         return {}
 
     def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
-        check_not_locked(person, self.METHOD)
+        failures_today = check_not_locked(person, self.METHOD)
         row = query_app_code(person)
         if row is None or not spend_app_code(row, person, response):
             failures = record_failure(person, self.METHOD)
             raise WrongCredential(method=self.METHOD, failures=failures)
-        reset_failures(person, self.METHOD)
+        if failures_today:
+            reset_failures(person, self.METHOD)
         return FactorResult(self.METHOD, self.AMR)

@@ -136,8 +136,7 @@ def complete_face_check(check_id: str, identity: FaceIdentity, purpose: str) -> 
         raise FaceCheckExpired()
     if check.expires_at <= utcnow():
         raise FaceCheckExpired()
-    if identity.person is not None:
-        check_not_locked(identity.person, FaceFactor.METHOD)
+    failures_today = check_not_locked(identity.person, FaceFactor.METHOD) if identity.person is not None else 0
     result = _provider().fetch_result(check.provider_session_id)
     if result.status == "pending":
         raise FacePending()
@@ -161,7 +160,7 @@ def complete_face_check(check_id: str, identity: FaceIdentity, purpose: str) -> 
     )
     if spent.rowcount != 1:
         raise FaceCheckExpired()
-    if identity.person is not None:
+    if failures_today:
         reset_failures(identity.person, FaceFactor.METHOD)
     record_event("face.result", subject=subject, purpose=purpose, similarity=round(result.similarity, 3),
                  result_ref=result.result_ref)

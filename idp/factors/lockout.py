@@ -35,14 +35,16 @@ def _counter(subject: LockoutSubject) -> tuple[type[LockoutCounter], Any]:
     return MethodLockout, MethodLockout.person_id
 
 
-def check_not_locked(person: LockoutSubject, method: str) -> None:
-    """Raise :class:`MethodLocked` when today's consecutive failures reached the threshold."""
+def check_not_locked(person: LockoutSubject, method: str) -> int:
+    """Raise :class:`MethodLocked` when today's consecutive failures reached the threshold;
+    otherwise return them (0 when there were none: a success then has nothing to reset)."""
     table, key = _counter(person)
     failures = db.session.execute(
         select(table.failures).where(key == person.id, table.method == method, table.local_day == local_day())
-    ).scalar_one_or_none()
-    if failures is not None and failures >= _threshold():
+    ).scalar_one_or_none() or 0
+    if failures >= _threshold():
         raise MethodLocked(method=method)
+    return failures
 
 
 def record_failure(person: LockoutSubject, method: str) -> int:

@@ -120,9 +120,10 @@ class PasswordFactor:
         return {}
 
     def verify(self, person: PasswordHolder, response: str, **context: Any) -> FactorResult:
-        check_not_locked(person, self.METHOD)
+        failures_today = check_not_locked(person, self.METHOD)
         if not check_password(person, response):
             failures = record_failure(person, self.METHOD)
             raise WrongCredential(method=self.METHOD, failures=failures)
-        reset_failures(person, self.METHOD)
+        if failures_today:
+            reset_failures(person, self.METHOD)
         return FactorResult(self.METHOD, self.AMR)

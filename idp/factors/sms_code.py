@@ -120,9 +120,10 @@ class SmsCodeFactor:
         return {"phone": mask_phone(person.phone), "expires_in": ttl}
 
     def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
-        check_not_locked(person, self.METHOD)
+        failures_today = check_not_locked(person, self.METHOD)
         if not consume_sms_code(person.phone, context.get("purpose", "login"), response):
             failures = record_failure(person, self.METHOD)
             raise WrongCredential(method=self.METHOD, failures=failures)
-        reset_failures(person, self.METHOD)
+        if failures_today:
+            reset_failures(person, self.METHOD)
         return FactorResult(self.METHOD, self.AMR)

@@ -101,7 +101,7 @@ class SecurityKeyFactor:
     def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
         """WebAuthn section 7.2: check the assertion (``PublicKeyCredential.toJSON()``) against the
         challenge, origin, rp id, user verification, signature and signature counter."""
-        check_not_locked(person, self.METHOD)
+        failures_today = check_not_locked(person, self.METHOD)
         challenge = take_challenge(context.get("purpose", "login"), person)
         try:
             self._verify_assertion(person, response, challenge)
@@ -109,7 +109,8 @@ class SecurityKeyFactor:
             failures = record_failure(person, self.METHOD)
             error.params.setdefault("failures", failures)
             raise
-        reset_failures(person, self.METHOD)
+        if failures_today:
+            reset_failures(person, self.METHOD)
         return FactorResult(self.METHOD, self.AMR)
 
     def _verify_assertion(self, person: Person, response: str, challenge: bytes) -> SecurityKey:
