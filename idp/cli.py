@@ -54,10 +54,14 @@ def main() -> None:
 @click.option("--server", type=click.Choice(SERVERS), default="granian", show_default=True,
               help="the HTTP server (bench/README.md compares them)")
 @click.option("--workers", default=2, show_default=True, type=int, help="worker processes")
-@click.option("--threads", default=16, show_default=True, type=int,
-              help="threads per worker; up to IDP_QR_WAITING_POLLS_PER_WORKER of them wait for QR logins")
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="threads per worker; up to IDP_QR_WAITING_POLLS_PER_WORKER of them wait for QR logins "
+                   "(more threads than that plus about four only contend for the GIL: bench/README.md)")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="log each request (method, path without its query, status, time); behind a reverse proxy "
+                   "that logs them, --no-access-log spares the Python work of each line")
 @click.option("--demo", is_flag=True, help="seed demo people, taxpayers and two demo e-tax apps; print the commands")
-def serve(host: str, port: int, server: str, workers: int, threads: int, demo: bool) -> None:
+def serve(host: str, port: int, server: str, workers: int, threads: int, access_log: bool, demo: bool) -> None:
     """Start the provider (migrations and first signing key on first start)."""
     from idp.serving import run_server
 
@@ -80,7 +84,7 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, demo: b
 
         with app.app_context():
             click.echo(seed_demo(app))
-    run_server(server, host=host, port=port, workers=workers, threads=threads)
+    run_server(server, host=host, port=port, workers=workers, threads=threads, access_log=access_log)
 
 
 @main.group()

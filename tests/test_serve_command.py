@@ -1,6 +1,6 @@
 """``idp serve``: the README's first command starts the provider on a fresh instance folder
 (SQLite, migrations, signing keys on first start) under either server, and its access log
-never carries a query string (authorization codes and state travel in them)."""
+never carries a query string (authorization codes and state travel in them); it can be off."""
 
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> reque
     raise AssertionError(f"idp serve did not answer {url} within {seconds} s")
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_serve_starts_on_a_fresh_instance_and_logs_paths_without_queries(tmp_path: Path, server: str):
+def _serve_and_log(tmp_path: Path, server: str, *options: str) -> str:
+    """Start ``idp serve`` on a fresh instance folder, check it serves, make one request whose
+    query carries a secret; returns what the server printed."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     env.update(IDP_INSTANCE_DIR=str(tmp_path / "instance"), IDP_KEYS_DIR=str(tmp_path / "keys"),
@@ -49,7 +50,7 @@ def test_serve_starts_on_a_fresh_instance_and_logs_paths_without_queries(tmp_pat
     log_path = tmp_path / "serve.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen([str(idp), "serve", "--server", server, "--port", str(port), "--workers", "1",
-                                    "--threads", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)
+                                    "--threads", "2", *options], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
         metadata = _wait_for(f"{base}/.well-known/openid-configuration", process).json()
@@ -57,14 +58,26 @@ def test_serve_starts_on_a_fresh_instance_and_logs_paths_without_queries(tmp_pat
         jwks = requests.get(f"{base}/jwks.json", timeout=5).json()
         assert {key["alg"] for key in jwks["keys"]} >= {"ES256"}
         assert list((tmp_path / "keys").iterdir()), "the first start wrote the signing keys"
-        requests.get(f"{base}/authorize?client_id=nobody&code={SECRET_IN_QUERY}", timeout=5)
+        assert requests.get(f"{base}/authorize?client_id=nobody&code={SECRET_IN_QUERY}", timeout=5).status_code == 400
         time.sleep(0.5)  # the access log line is written after the answer
     finally:
         process.terminate()
         process.wait(timeout=30)
-    logged = log_path.read_text()
+    return log_path.read_text()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_starts_on_a_fresh_instance_and_logs_paths_without_queries(tmp_path: Path, server: str):
+    logged = _serve_and_log(tmp_path, server)
     assert '"GET /authorize"' in logged, logged[-2000:]
     assert SECRET_IN_QUERY not in logged
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_without_access_log_logs_no_requests(tmp_path: Path, server: str):
+    """Behind a reverse proxy that logs every request, the provider need not log them again."""
+    logged = _serve_and_log(tmp_path, server, "--no-access-log")
+    assert "/authorize" not in logged and "/jwks.json" not in logged, logged[-2000:]
 
 
 def test_serve_refuses_threads_that_waiting_qr_pages_could_all_take(tmp_path: Path):
