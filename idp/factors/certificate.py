@@ -175,8 +175,10 @@ def verify_certificate_response(response: dict[str, Any]) -> CertificateProof:
 
 
 class CertificateFactor:
-    """Registry entry (STYLE.md point 2).  It begins without a person: the certificate names an
-    enterprise, and the person is chosen only after :func:`verify_certificate_response`."""
+    """The certificate's challenge, named like the factors of the registry.  It is not in
+    ``FACTORS``: it begins without a person and its proof names an enterprise, not a person, so
+    it cannot answer ``Factor.verify(person, ...)``; :func:`verify_certificate_response` checks
+    the proof and :mod:`idp.certificate_login` verifies the person chosen after it."""
 
     METHOD: ClassVar[str] = "certificate"
     AMR: ClassVar[str] = "hwk"
