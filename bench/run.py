@@ -359,10 +359,11 @@ def profile(provider: RunningProvider, name: str, out: Path) -> Path:
     load = SCENARIOS[name](provider)
     out.parent.mkdir(parents=True, exist_ok=True)
     # "wall" keeps samples of waiting threads (on PostgreSQL, on the next request), "cpu" only
-    # threads that are running.
-    idle = ["--idle"] if provider.options.profile_mode == "wall" else []
+    # threads that are running, "gil" only the thread holding the GIL: with several threads per
+    # worker, running threads also include those waiting for the GIL.
+    mode = {"wall": ["--idle"], "cpu": [], "gil": ["--gil"]}[provider.options.profile_mode]
     spy = subprocess.Popen([str(VENV_BIN / "py-spy"), "record", "--pid", str(provider.master_pid), "--subprocesses",
-                            "--nonblocking", *idle, "--rate", "200", "--format", "raw", "--output", str(out),
+                            "--nonblocking", *mode, "--rate", "200", "--format", "raw", "--output", str(out),
                             "--duration", str(int(provider.options.duration) + 2)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)  # py-spy attaches to every worker before the load starts
@@ -450,8 +451,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                              "afterwards), so PostgreSQL's processes compete for the cores one by one, not as "
                              "another session's group (which left its backends waiting up to seconds: "
                              "introspection p99 of 1-3 s)")
-    parser.add_argument("--profile-mode", choices=("wall", "cpu"), default="wall",
-                        help="wall: also sample waiting threads (py-spy --idle); cpu: running threads only")
+    parser.add_argument("--profile-mode", choices=("wall", "cpu", "gil"), default="wall",
+                        help="wall: also sample waiting threads (py-spy --idle); cpu: running threads only; "
+                             "gil: only the thread holding the GIL (py-spy --gil)")
     parser.add_argument("--pg-server", default=provision.DEFAULT_POSTGRES_SERVER)
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
                         help="also measure each server serving constant bytes (the server's own ceiling)")

@@ -55,7 +55,13 @@ class ServerSideSession(CallbackDict, SessionMixin):
 
 
 _TABLE = BrowserSession.__table__
+#: Built once: every page of a login runs them, and building an UPDATE and its cache key costs
+#: SQLAlchemy ~0.1 ms of CPU each time (a prebuilt statement's key is memoized).
 _READ = select(_TABLE.c.data, _TABLE.c.expires_at).where(_TABLE.c.id_hash == bindparam("key"))
+_INSERT = insert(_TABLE)
+_MOVE = update(_TABLE).where(_TABLE.c.id_hash == bindparam("old_key")).values(
+    id_hash=bindparam("new_key"), data=bindparam("new_data"), expires_at=bindparam("new_expires_at"))
+_DELETE = delete(_TABLE).where(_TABLE.c.id_hash == bindparam("key"))
 
 
 def _changed_session() -> ServerSideSession | None:
@@ -75,18 +81,18 @@ def _store_with_commit(db_session: Session) -> None:
     old_key = _row_key(changed.token) if changed.token else None
     if not changed:
         if old_key:
-            db_session.execute(delete(_TABLE).where(_TABLE.c.id_hash == old_key))
+            db_session.execute(_DELETE, {"key": old_key})
         changed.storing = ""
         return
     token = secrets.token_urlsafe(32) if changed.regenerate_requested or changed.token is None else changed.token
     ttl = current_app.config["IDP"].LOGIN_SESSION_TTL
-    values = {"id_hash": _row_key(token), "data": dict(changed), "expires_at": utcnow() + timedelta(seconds=ttl)}
+    key, data, expires_at = _row_key(token), dict(changed), utcnow() + timedelta(seconds=ttl)
     # One UPDATE writes the row, and moves it to its new id when the id was regenerated
     # (session fixation); a new session, or a row swept since this request read it, is inserted.
-    moved = old_key is not None and db_session.execute(
-        update(_TABLE).where(_TABLE.c.id_hash == old_key).values(**values)).rowcount
+    moved = old_key is not None and db_session.execute(_MOVE, {
+        "old_key": old_key, "new_key": key, "new_data": data, "new_expires_at": expires_at}).rowcount
     if not moved:
-        db_session.execute(insert(_TABLE).values(**values))
+        db_session.execute(_INSERT, {"id_hash": key, "data": data, "expires_at": expires_at})
     changed.storing = token
 
 
