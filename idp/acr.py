@@ -3,11 +3,11 @@ whether a login meets it (DESIGN.md section 4; OIDC Core 5.5.1.1)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
+from flask import json as flask_json
 
 from idp.login_state import ACR_VALUES
 from idp.models import Client
@@ -44,7 +44,7 @@ def parse_acr_request(params, redirect_uri: str, client: Client | None = None) -
     raw_claims = params.get("claims")
     if raw_claims:
         try:
-            claims = json.loads(raw_claims)
+            claims = flask_json.loads(raw_claims)
             acr = claims.get("id_token", {}).get("acr") if isinstance(claims, dict) else None
         except (ValueError, AttributeError):
             raise InvalidRequestError("'claims' must be a JSON object.", redirect_uri=redirect_uri) from None

@@ -18,6 +18,7 @@ from idp.database import db, engine_options, normalise_database_url, ping_idle_c
 from idp.factors.face_provider import create_face_provider
 from idp.factors.sms_gateway import create_sms_gateway
 from idp.i18n import current_locale, translate
+from idp.json_provider import UntrustedJsonProvider
 from idp.keyring import create_keyring
 from idp.keyring.schedule import install_rotation_schedule
 from idp.log_redaction import install_log_redaction
@@ -110,8 +111,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         **engine_options(normalise_database_url(settings.database_url), settings.DATABASE_POOL_SIZE),
         WTF_CSRF_TIME_LIMIT=settings.LOGIN_SESSION_TTL,
         MAX_CONTENT_LENGTH=64 * 1024,
-        JSON_AS_ASCII=False,
     )
+    app.json = UntrustedJsonProvider(app)
     install_log_redaction()
     db.init_app(app)
     with app.app_context():
@@ -137,6 +138,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # The app's registration API authenticates each call by its registration id instead.
     for blueprint in (discovery.bp, protocol.bp, registration_api.bp, qr_api.bp):
         csrf.exempt(blueprint)
+    # OIDC Core 3.1.2.1: relying parties may send the authorization request as a form POST from
+    # their own site; it is the same request as by GET, so there is no token of ours to carry.
+    csrf.exempt(authorize.authorize)
     for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp, face_login.bp, selection_views.bp,
                       password_change.bp, password_reset.bp, account.bp, account_verify.bp, registration.bp,
                       registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp, certificate_login.bp, security_keys.bp,

@@ -13,6 +13,8 @@ from idp.models import LegacyEnterpriseAccount, Person
 
 #: ``qr:approve``: the bureau app approves QR logins with it (registered with --qr-approver bureau_app).
 SCOPES_SUPPORTED = ["openid", "profile", "phone", "qr:approve"]
+#: Scopes that release claims about a person: meaningless for a token that speaks for a client alone.
+PERSON_SCOPES = frozenset({"openid", "profile", "phone"})
 CLAIMS_SUPPORTED = [
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
     "name", "preferred_username", "phone_number", "phone_number_verified", "realname_level",

@@ -8,7 +8,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, Executable, Row, event
+from sqlalchemy import Engine, Executable, Row, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
@@ -26,6 +27,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def conflict_insert(table: Table | type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` that can say ``ON CONFLICT`` (PostgreSQL's and SQLite's own): the atomic
+    insert-or-skip and insert-or-count statements of one-time values and counters."""
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    return insert(table)
 
 
 def alembic_config(database_url: str) -> Config:

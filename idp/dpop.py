@@ -21,9 +21,8 @@ from flask import current_app, g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
-from sqlalchemy.dialects import postgresql, sqlite
 
-from idp.database import db
+from idp.database import conflict_insert, db
 from idp.models import SeenDpopProof
 
 #: Asymmetric algorithms a proof may use (section 4.2: never "none" or a MAC).
@@ -138,10 +137,9 @@ def _same_url(htu: object, url: str) -> bool:
 def _remember_jti(proof: DpopProof) -> bool:
     """Record the proof as used; False when it was used before (section 11.1, replay)."""
     settings = current_app.config["IDP"]
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     expires = datetime.fromtimestamp(proof.iat + settings.DPOP_PROOF_MAX_AGE + CLOCK_SKEW, tz=UTC)
     stmt = (
-        insert(SeenDpopProof)
+        conflict_insert(SeenDpopProof)
         .values(jti_digest=hashlib.sha256(f"{proof.jkt}:{proof.jti}".encode()).hexdigest(), expires_at=expires)
         .on_conflict_do_nothing()
         .returning(SeenDpopProof.jti_digest)

@@ -165,6 +165,20 @@ def current_login() -> LoginContext | None:
     return login if isinstance(login, LoginContext) else None
 
 
+def hold_live_login_session(session_id: str) -> bool:
+    """Lock a login session's row for this transaction if it has not ended; False if it has.
+
+    A grant made from the session is written under this lock, so a logout racing it (which
+    locks the row to end the session) either waits, then finds and revokes the new grant, or
+    ended the session first and no grant is made.  An ``UPDATE`` that changes nothing rather
+    than ``SELECT … FOR UPDATE``, which SQLite ignores: a write takes SQLite's one write lock.
+    """
+    return db.session.execute(
+        update(LoginSession).where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=None).returning(LoginSession.id)
+    ).first() is not None
+
+
 def end_login_session(login: LoginSession, reason: str) -> None:
     """Log out: the session ends, every grant made from it is revoked, and every relying party
     that took part is told by back-channel logout (queued in this transaction, sent later)."""

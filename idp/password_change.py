@@ -12,12 +12,13 @@ knew the old password, or holds a session made with it, is out.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import time
 from dataclasses import dataclass
 
 from flask import current_app, session
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from idp.audit import record_event
 from idp.database import db
@@ -85,22 +86,36 @@ def end_every_session(person: Person, reason: str) -> None:
 def set_new_password(person: Person, new_password: str, confirmation: str, *, how: str) -> None:
     """Check the new password (policy, confirmation), store it and end every session.
 
-    Raises :class:`~idp.password_policy.PasswordPolicyError` or :class:`NewPasswordError`.
+    Raises :class:`~idp.password_policy.PasswordPolicyError` or :class:`NewPasswordError`, and
+    :class:`PasswordStepExpired` when the password changed since ``person`` was read: of two
+    tabs finishing one step at once only the first may set it (the second waits for the row
+    and then no longer finds the hash it started from).
     ``how`` names the route for the audit log: ``forced_change``, ``reset`` or ``account``.
     """
     validate_password(new_password, doc_number=person.doc_number)
     if not hmac.compare_digest(new_password.encode(), (confirmation or "").encode()):
         raise NewPasswordError("mismatch")
-    person.password_hash = hash_password(new_password)
-    person.password_is_initial = False
+    changed = db.session.execute(
+        update(Person).where(Person.id == person.id, Person.password_hash == person.password_hash)
+        .values(password_hash=hash_password(new_password), password_is_initial=False).returning(Person.id)
+    ).first()
+    if changed is None:
+        raise PasswordStepExpired()
     end_every_session(person, f"password_{how}")
     record_event("password.changed", subject=person.sub, how=how)
+
+
+def _fingerprint(password_hash: str) -> str:
+    """Names the password a step began with, without keeping its hash in the browser session."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()
 
 
 def start_forced_password_change(person: Person, interaction: str | None) -> None:
     """Remember, in this browser only, that ``person`` passed both factors and must change."""
     session[FORCED_CHANGE_KEY] = {
         "person_id": person.id,
+        # Another tab of this browser, holding the same record, may finish the step first.
+        "password": _fingerprint(person.password_hash),
         "interaction": interaction,
         "expires": int(time.time()) + current_app.config["IDP"].LOGIN_STEP_TTL,
     }
@@ -113,7 +128,7 @@ def pending_forced_change() -> ForcedChange:
     if not record or record["expires"] < time.time():
         raise PasswordStepExpired()
     person = db.session.get(Person, record["person_id"])
-    if person is None or person.status != "active":
+    if person is None or person.status != "active" or record.get("password") != _fingerprint(person.password_hash):
         raise PasswordStepExpired()
     return ForcedChange(person, record.get("interaction"))
 

@@ -24,7 +24,7 @@ from idp.factors.lockout import lift_lockout
 from idp.identity_documents import mask_document_number, mask_phone
 from idp.login_flow import UnknownIdentity
 from idp.models import Person
-from idp.password_change import set_new_password
+from idp.password_change import PasswordStepExpired, set_new_password
 
 RESET_KEY = "password_reset"
 PURPOSE = "reset"
@@ -118,7 +118,10 @@ def finish_password_reset(pending: PendingReset, new_password: str, confirmation
     Raises :class:`~idp.password_policy.PasswordPolicyError` or
     :class:`~idp.password_change.NewPasswordError` and then changes nothing.
     """
-    set_new_password(pending.person, new_password, confirmation, how="reset")
+    try:
+        set_new_password(pending.person, new_password, confirmation, how="reset")
+    except PasswordStepExpired:
+        raise ResetExpired() from None  # finished in another tab meanwhile
     lift_lockout(pending.person)
     session.pop(RESET_KEY, None)
     record_event("password.reset", subject=pending.person.sub, verified_by=pending.verified_by)

@@ -3,8 +3,11 @@
 A client authenticates at /par (same methods as the token endpoint), pushes its authorization
 request (plain parameters or a signed ``request`` object), and gets back a single-use
 ``request_uri`` that only it may use at /authorize, within ``PAR_TTL`` seconds.  The pushed
-request is validated exactly as the authorization endpoint would (authlib's grant validation,
-PKCE included), so errors reach the client directly instead of its redirect URI.
+request gets the authorization endpoint's grant validation (authlib's, PKCE and response mode
+included), so those errors reach the client directly instead of its redirect URI.  What
+/authorize checks while it decides about the login (``prompt``, ``max_age``, ``claims``,
+``id_token_hint``) is checked when the ``request_uri`` is used, and refused there by an error
+redirect, as RFC 9126 section 2.1 allows.
 """
 
 from __future__ import annotations

@@ -19,23 +19,21 @@ and the ``amr`` of the app's own login (RFC 8176 values).
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import current_app
-from joserfc import jwt
+from flask import json as flask_json
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from idp.acr import ACR_RANK
 from idp.clients import QR_APPROVE_SCOPE
 from idp.consent.choices import ENTERPRISE, NATURAL_PERSON, available_choices, check_still_allowed
-from idp.database import db
+from idp.database import conflict_insert, db
 from idp.entities import find_entity
 from idp.identity_documents import DocumentNumberError, normalise_document_number
 from idp.login_state import LOA_2, derive_acr
@@ -93,18 +91,17 @@ def approver_from_access_token(token_string: str) -> Approver:
 
 
 def _unverified_issuer(assertion: str) -> str | None:
+    """The app the assertion names, to find the key that verifies it (read before any check)."""
     try:
-        body = assertion.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (IndexError, ValueError, TypeError):
+        claims = flask_json.loads(jws.extract_compact(assertion.encode()).payload)
+    except (JoseError, ValueError):
         return None
     return claims.get("iss") if isinstance(claims, dict) and isinstance(claims.get("iss"), str) else None
 
 
 def _consume_jti(issuer: str, jti: str, exp: int) -> bool:
     """Record the ``jti`` as used; False when it already was (replay), in one atomic INSERT."""
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    stmt = (insert(UsedAssertion)
+    stmt = (conflict_insert(UsedAssertion)
             .values(jti_digest=digest(f"{issuer}:{jti}"), expires_at=datetime.fromtimestamp(exp, tz=UTC))
             .on_conflict_do_nothing().returning(UsedAssertion.jti_digest))
     return db.session.execute(stmt).first() is not None

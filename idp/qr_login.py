@@ -22,11 +22,10 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import case, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from idp.audit import record_event
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import conflict_insert, db
 from idp.login_state import create_login_session, derive_acr, with_mfa
 from idp.models import LoginSession, Person, QrLoginRequest, QrLookupFailure
 from idp.models.columns import UTCDateTime
@@ -171,10 +170,9 @@ def _record_lookup_failure(approver_key: str) -> None:
     """Count one unknown code for the app and the IP, in one atomic statement each."""
     now = utcnow()
     window_open = now - timedelta(seconds=_settings().QR_GUESS_WINDOW)
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     in_window = QrLookupFailure.window_start > literal(window_open, UTCDateTime)
     for key in _guess_keys(approver_key):
-        stmt = insert(QrLookupFailure).values(key_hash=key, window_start=now, failures=1)
+        stmt = conflict_insert(QrLookupFailure).values(key_hash=key, window_start=now, failures=1)
         db.session.execute(stmt.on_conflict_do_update(
             index_elements=[QrLookupFailure.key_hash],
             set_={"failures": case((in_window, QrLookupFailure.failures + 1), else_=1),

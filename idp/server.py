@@ -9,7 +9,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, MissingAuthorizationError
 from authlib.oauth2.rfc6749 import UnsupportedTokenTypeError as AuthlibUnsupportedTokenTypeError
 from authlib.oauth2.rfc6749.requests import OAuth2Request
-from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError, InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -17,14 +17,14 @@ from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from flask import Flask, current_app
 from joserfc.jwk import KeySet
-from sqlalchemy.dialects import postgresql, sqlite
 
 from idp.audit import record_event
 from idp.claims import generate_user_info
-from idp.database import db
+from idp.database import conflict_insert, db
 from idp.dpop_resource import DpopAccessTokenValidator
 from idp.grants import register_grants
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.id_token import has_id_token_type
 from idp.grants.qr_scan import QrDeviceAuthorization
 from idp.models import UsedAssertion
 from idp.pushed_requests import PushedAuthorizationEndpoint
@@ -52,11 +52,17 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
     def resolve_client_public_key(self, client) -> KeySet:
         return KeySet.import_key_set(client.jwks or {"keys": []})
 
+    def extract_assertion(self, assertion: str):
+        try:
+            return super().extract_assertion(assertion)
+        except RecursionError:
+            # authlib parses the payload before any check and catches only ValueError.
+            raise InvalidClientError(description="Invalid JWT payload.") from None
+
     def validate_jti(self, claims: dict, jti: str) -> bool:
-        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
         expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
         stmt = (
-            insert(UsedAssertion)
+            conflict_insert(UsedAssertion)
             .values(jti_digest=digest(f"{claims['iss']}:{jti}"), expires_at=expires)
             .on_conflict_do_nothing()
             # RETURNING, not rowcount: SQLAlchemy 2.1 reports -1 for this INSERT on psycopg,
@@ -140,6 +146,12 @@ class UserInfo(UserInfoEndpoint):
 class EndSession(EndSessionEndpoint):
     """RP-initiated logout; the session itself is ended by the view (it owns the cookie)."""
 
+    def validate_request(self, request):
+        hint = request.payload.data.get("id_token_hint")
+        if hint and not has_id_token_type(hint):
+            raise InvalidRequestError("'id_token_hint' is not an ID token.")
+        return super().validate_request(request)
+
     def get_server_jwks(self) -> KeySet:
         return current_app.extensions["idp.keyring"].verification_keys()
 
@@ -190,12 +202,33 @@ class BearerChallengeError(OAuth2Error):
         return [*super().get_headers(), ("WWW-Authenticate", "Bearer")]
 
 
+class ScopeChallengeError(InsufficientScopeError):
+    """RFC 6750 section 3: a token that lacks the scope gets a challenge too, naming the scope
+    (authlib's ``InsufficientScopeError`` carries none); in the scheme the token came with."""
+
+    def __init__(self, scheme: str, scopes: list[str]):
+        super().__init__()
+        self.scheme = scheme
+        self.scopes = scopes
+
+    def get_headers(self):
+        challenge = f'{self.scheme} error="{self.error}", scope="{" ".join(self.scopes)}"'
+        return [*super().get_headers(), ("WWW-Authenticate", challenge)]
+
+
 class BearerResourceProtector(ResourceProtector):
     def parse_request_authorization(self, request):
         try:
             return super().parse_request_authorization(request)
         except (MissingAuthorizationError, AuthlibUnsupportedTokenTypeError):
             raise BearerChallengeError() from None
+
+    def validate_request(self, scopes, request, **kwargs):
+        try:
+            return super().validate_request(scopes, request, **kwargs)
+        except InsufficientScopeError:
+            scheme = "DPoP" if request.headers.get("Authorization", "")[:5].lower() == "dpop " else "Bearer"
+            raise ScopeChallengeError(scheme, scopes or []) from None
 
 
 resource_protector = BearerResourceProtector()

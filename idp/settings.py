@@ -63,7 +63,7 @@ class Settings:
     SMS_CODE_MAX_TRIES: int = 5
     #: Seconds before another code may be sent to the same phone.
     SMS_RESEND_COOLDOWN: int = 60
-    #: Codes one phone may receive per day (Asia/Shanghai), against SMS pumping.
+    #: Codes one phone may receive per day (Asia/Shanghai) for each purpose, against SMS pumping.
     SMS_DAILY_CAP: int = 10
 
     #: "development" (a stand-in service with a pass/fail page) or "http" (a real provider).

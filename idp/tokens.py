@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, insert, select, update
 from idp.audit import record_event
 from idp.claims import business_claims
 from idp.clock import utcnow
-from idp.database import db, read_committed_row
+from idp.database import conflict_insert, db, read_committed_row
 from idp.dpop import current_dpop_proof
 from idp.models import Client, Grant, RefreshToken, RevokedToken
 from idp.subjects import Account, query_grant_and_account, subject_for_client_id
@@ -126,23 +126,28 @@ def save_token(token: dict, request) -> None:
         "token_hash": digest(refresh),
         "grant_id": subject.grant.id,
         "client_id": request.client.client_id,
-        "scope": token.get("scope", ""),
+        # RFC 6749 section 6: a rotated refresh token keeps the scope of the one it replaces,
+        # however narrow the access token the client asked for this time.
+        "scope": request.refresh_token.scope if request.refresh_token else token.get("scope", ""),
         "issued_at": utcnow(),
         "expires_at": expires_at,
         "dpop_jkt": proof.jkt if (proof := current_dpop_proof()) else None,
     })
 
 
-def revoke_grant(grant_id: str, reason: str) -> None:
-    """End a token family: its refresh tokens stop working and its access tokens turn inactive."""
+def revoke_grant(grant_id: str, reason: str) -> bool:
+    """End a token family: its refresh tokens stop working and its access tokens turn inactive.
+    True when this call ended it (of parallel calls, exactly one)."""
     revoked = db.session.execute(
         update(Grant)
         .where(Grant.id == grant_id, Grant.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
         .returning(Grant.client_id)
     ).first()
-    if revoked is not None:
-        record_event("grant.revoked", client_id=revoked.client_id, reason=reason, grant=grant_id[:8])
+    if revoked is None:
+        return False
+    record_event("grant.revoked", client_id=revoked.client_id, reason=reason, grant=grant_id[:8])
+    return True
 
 
 def check_grant_alive(grant_id: str) -> bool:
@@ -211,10 +216,10 @@ class AccessToken:
         return TokenHolder(person, context, self.claims["sub"])
 
     def revoke(self) -> None:
-        db.session.merge(
-            RevokedToken(jti=self.claims["jti"],
-                         expires_at=datetime.fromtimestamp(self.claims["exp"], tz=utcnow().tzinfo))
-        )
+        # Revoked twice at once, or again later: RFC 7009 answers 200 either way.
+        db.session.execute(conflict_insert(RevokedToken).values(
+            jti=self.claims["jti"], expires_at=datetime.fromtimestamp(self.claims["exp"], tz=utcnow().tzinfo),
+        ).on_conflict_do_nothing())
 
     def introspect(self) -> dict:
         keys = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time", "acr", "amr", "sid",

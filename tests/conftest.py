@@ -8,7 +8,10 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -312,3 +315,35 @@ def let_sms_cooldown_pass(app) -> None:
         for row in db.session.execute(sa.select(SmsCode)).scalars():
             row.sent_at = row.sent_at - timedelta(seconds=app.config["IDP"].SMS_RESEND_COOLDOWN + 1)
         db.session.commit()
+
+
+#: Threads a race test releases together; each request (or app context) has its own database
+#: connection, so on PostgreSQL their statements truly overlap.
+RACE_THREADS = 16
+
+
+def all_at_once(action: Callable[[int], object]) -> list:
+    """``action(index)`` in RACE_THREADS threads that a barrier releases together."""
+    barrier = threading.Barrier(RACE_THREADS)
+
+    def one(index: int) -> object:
+        barrier.wait(timeout=30)
+        return action(index)
+
+    with ThreadPoolExecutor(RACE_THREADS) as pool:
+        return list(pool.map(one, range(RACE_THREADS)))
+
+
+@pytest.fixture
+def race(app):
+    """``race(action, prepare)`` runs ``action(client, index)`` all at once, one test client (one
+    browser) per thread; ``prepare(client)`` first, say to give them all one cookie."""
+
+    def run(action: Callable, prepare: Callable | None = None) -> list:
+        clients = [app.test_client() for _ in range(RACE_THREADS)]
+        for client in clients:
+            if prepare:
+                prepare(client)
+        return all_at_once(lambda index: action(clients[index], index))
+
+    return run

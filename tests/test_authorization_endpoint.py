@@ -108,6 +108,16 @@ def test_successful_response_carries_iss(app, client, person, rp):
     assert params["code"]
 
 
+def test_authorization_request_may_be_posted_as_a_form(app, client, person, rp):
+    """OIDC Core 3.1.2.1: GET and POST.  A relying party's auto-submitting form carries no CSRF
+    token of ours, and needs none: it asks for nothing a GET could not."""
+    assert_login_page_redirect(client.post("/authorize", data=authorization_request(rp).params))
+    obtain_code(app, client, rp)
+    auth = authorization_request(rp, prompt="none")
+    params = assert_redirect_to_client(client.post("/authorize", data=auth.params), rp, auth)
+    assert params["code"]
+
+
 # --- prompt ------------------------------------------------------------------------------
 
 def test_prompt_none_without_a_session_is_login_required(client, rp):
@@ -218,6 +228,12 @@ def test_id_token_hint_for_another_person_asks_for_a_login(app, client, person, 
 @pytest.mark.parametrize("hint", ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."])
 def test_garbage_id_token_hint_is_invalid_request(client, rp, hint):
     auth, response = authorize(client, rp, prompt="none", id_token_hint=hint)
+    assert assert_redirect_to_client(response, rp, auth)["error"] == "invalid_request"
+
+
+def test_an_access_token_is_no_id_token_hint(app, client, person, rp):
+    tokens = tokens_for(app, client, rp)
+    auth, response = authorize(client, rp, prompt="none", id_token_hint=tokens["access_token"])
     assert assert_redirect_to_client(response, rp, auth)["error"] == "invalid_request"
 
 

@@ -365,6 +365,14 @@ def test_userinfo_refuses_the_access_token_in_a_post_body_with_a_bearer_challeng
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_userinfo_refuses_a_token_without_openid_with_a_challenge_naming_the_scope(app, client, person, rp):
+    """RFC 6750 section 3.1: 403 ``insufficient_scope``, and the challenge a client acts on."""
+    tokens = tokens_for(app, client, rp, scope="profile")
+    response = userinfo(client, tokens["access_token"])
+    assert response.status_code == 403 and response.get_json()["error"] == "insufficient_scope"
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope", scope="openid"'
+
+
 # --- prompt, max_age, id_token_hint ------------------------------------------------------
 
 def test_prompt_none_without_a_session_is_login_required(client, rp):

@@ -100,3 +100,29 @@ def test_the_account_centre_links_to_the_consents_and_the_taxpayer_choice(app, c
     authorize(app, client, rp)
     page = client.get("/account").get_data(as_text=True)
     assert 'href="/consents"' in page and 'href="/select"' in page
+
+
+def withdraw(client, rp) -> None:
+    page = client.get("/consents").get_data(as_text=True)
+    client.post("/consents/revoke", data={"csrf_token": csrf_from(page), "client_id": rp.client_id})
+
+
+def listed_consents(client) -> int:
+    return client.get("/consents").get_data(as_text=True).count('class="consent-record"')
+
+
+def test_allowing_again_after_withdrawing_logs_in_and_lists_the_consent(app, client, person):
+    rp = third_party(app)
+    _, response = authorize(app, client, rp)
+    decide(client, response, "allow")
+    withdraw(client, rp)
+    assert listed_consents(client) == 0
+    request, response = authorize(app, client, rp)
+    _, back = decide(client, response, "allow")
+    assert back.headers["Location"].startswith(rp.redirect_uri)
+    code = query_of(back.headers["Location"])["code"]
+    assert redeem(client, rp, code, request.verifier).status_code == 200
+    page = client.get("/consents").get_data(as_text=True)
+    assert "第三方记账软件" in page and listed_consents(client) == 1
+    _, again = authorize(app, client, rp)
+    assert again.headers["Location"].startswith(rp.redirect_uri)

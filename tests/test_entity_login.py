@@ -152,6 +152,28 @@ def test_removing_a_role_by_command_revokes_the_grant_at_once(app, client, perso
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 401
 
 
+def test_single_sign_on_does_not_carry_a_removed_role_to_another_app(app, client, person, rp):
+    """The browser's choice of taxpayer outlives the role: the next app asks again instead."""
+    from conftest import register_client
+
+    load_entities(app)
+    give_role(app, BUILDER, "financial_officer")
+    give_role(app, TRADER, "tax_officer")
+    request, response = start(app, client, rp, business_entry="enterprise")
+    finish(app, client, rp, request, choose(client, response, "financial_officer"))
+    with app.app_context():
+        remove_role("zhangsan", BUILDER, "financial_officer")
+        db.session.commit()
+    other = register_client(app, name="另一个应用")
+    silent = client.get("/authorize", query_string=authorization_request(other, prompt="none").params)
+    assert query_of(silent.headers["Location"])["error"] == "account_selection_required"
+    request, response = start(app, client, other)
+    assert response.headers["Location"].startswith("/select")
+    # The one taxpayer left is taken without asking, as at a first login with one role.
+    tokens = finish(app, client, other, request, response)
+    assert claims_of(client, tokens["access_token"])["entity"]["id"] == TRADER
+
+
 def test_relying_party_can_restrict_the_entries(app, client, person, rp):
     load_entities(app)
     give_role(app, BUILDER, "legal_representative")

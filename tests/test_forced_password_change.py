@@ -19,12 +19,14 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
 from idp.accounts_import import import_accounts, read_rows
+from idp.browser_session import COOKIE_NAME
 from idp.database import db
 from idp.factors.password import hash_password
 from idp.models import AuditEvent, LoginSession, Person
 
 from conftest import (
     PASSWORD,
+    RACE_THREADS,
     authorization_request,
     csrf_from,
     hidden_value,
@@ -235,3 +237,20 @@ def test_the_forced_change_is_audited_without_the_password(app, client, imported
         assert changed.detail == {"how": "forced_change"}
         assert "login.succeeded" not in names
         assert all(NEW_PASSWORD not in str(e.detail) and INITIAL not in str(e.detail) for e in events)
+
+
+def test_tabs_finishing_the_change_at_once_set_one_password(app, client, imported, race):
+    """The change is one step: of tabs finishing it at once, one sets the password and the
+    others are sent back to the login page."""
+    log_in_with_initial_password(app, client)
+    cookie = client.get_cookie(COOKIE_NAME).value
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    passwords = [f"Tab{i:02d}@2026abc" for i in range(RACE_THREADS)]
+    responses = race(lambda c, i: c.post("/password/change-required", data={
+        "csrf_token": token, "new_password": passwords[i], "confirm_password": passwords[i]}),
+        lambda c: c.set_cookie(COOKIE_NAME, cookie))
+    [winner] = [i for i, r in enumerate(responses) if r.status_code == 200]
+    assert all(r.headers.get("Location") == "/login" for i, r in enumerate(responses) if i != winner)
+    assert submit_password(app.test_client(), LI_SI, passwords[winner]).status_code == 302
+    for refused in (passwords[(winner + 1) % RACE_THREADS], INITIAL):
+        assert "个人账号或密码错误" in submit_password(app.test_client(), LI_SI, refused).get_data(as_text=True)

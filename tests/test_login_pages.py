@@ -185,7 +185,8 @@ def test_pending_login_expires_after_login_step_ttl(app, client, person, monkeyp
     assert login_sessions(app) == []
 
 
-@pytest.mark.parametrize("target", ["https://evil.test/", "//evil.test/", "/\\evil.test/"])
+@pytest.mark.parametrize("target", ["https://evil.test/", "//evil.test/", "/\\evil.test/", "/\t/evil.test/",
+                                    "/\n/evil.test/", "\t//evil.test/", "javascript:alert(1)"])
 def test_language_switch_never_redirects_off_site(client, target):
     response = client.get("/lang/en", query_string={"next": target})
     assert response.status_code == 302

@@ -90,6 +90,17 @@ def test_garbage_id_token_hint_is_an_error_page_without_redirect(app, client, pe
     assert refresh_error(client, rp, tokens["refresh_token"]) is None
 
 
+def test_an_access_token_is_no_id_token_hint(app, client, person, rp):
+    """Signed with the same keys, but whoever holds it (a resource server) must not be able to
+    log the person out unasked: an error page, no redirect, still logged in."""
+    tokens = tokens_for(app, client, rp)
+    response = client.get("/logout", query_string={
+        "id_token_hint": tokens["access_token"], "post_logout_redirect_uri": BYE, "state": "s"})
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert_still_logged_in(client, rp)
+
+
 def test_logout_without_id_token_hint_asks_for_confirmation(app, client, person, rp):
     """Section 6: without a hint the person confirms, so a link cannot log anyone out."""
     tokens = tokens_for(app, client, rp)

@@ -50,6 +50,18 @@ class Case:
     expect: str | None
 
 
+#: Deeper than Python's JSON parser follows: a RecursionError, unless it is caught as bad JSON.
+DEEP_JSON = "[" * 5000
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+#: A JWT whose payload is DEEP_JSON (read before the signature is checked, for the ``sub``).
+DEEP_JWT = ".".join(b64url(part) for part in (b'{"alg":"ES256"}', DEEP_JSON.encode(), bytes(64)))
+
+
 def basic(raw: bytes) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
@@ -107,6 +119,11 @@ CASES = [
          "redirect:invalid_request"),
     Case("authorize-garbage-hint", "GET", "/authorize", lambda c: c.authorize(id_token_hint="x.y.z"), 302,
          "redirect:invalid_request"),
+    Case("authorize-form-post-mode", "GET", "/authorize", lambda c: c.authorize(response_mode="form_post"), 302,
+         "redirect:invalid_request"),
+    Case("authorize-query-mode", "GET", "/authorize", lambda c: c.authorize(response_mode="query"), 302, LOGIN),
+    Case("authorize-deep-claims", "GET", "/authorize", lambda c: c.authorize(claims=DEEP_JSON), 302,
+         "redirect:invalid_request"),
     Case("authorize-nul-nonce", "GET", "/authorize", lambda c: c.authorize(nonce="n\x00"), 302,
          "redirect:invalid_request"),
     Case("authorize-oversized-nonce", "GET", "/authorize", lambda c: c.authorize(nonce="n" * 10 * KB), 302,
@@ -115,7 +132,8 @@ CASES = [
     Case("authorize-nul-login-hint", "GET", "/authorize", lambda c: c.authorize(login_hint="a\x00"), 302, LOGIN),
     # /token
     Case("token-get", "GET", "/token", lambda c: {}, 405, PAGE),
-    Case("token-no-parameters", "POST", "/token", lambda c: {}, 400, "unsupported_grant_type"),
+    Case("token-no-parameters", "POST", "/token", lambda c: {}, 400, "invalid_request"),
+    Case("token-empty-grant", "POST", "/token", lambda c: form(("grant_type", "")), 400, "invalid_request"),
     Case("token-unknown-grant", "POST", "/token", lambda c: form(("grant_type", "password")), 400,
          "unsupported_grant_type"),
     Case("token-nul-grant", "POST", "/token", lambda c: form(("grant_type", "authorization_code\x00")), 400,
@@ -145,10 +163,10 @@ CASES = [
     Case("token-70kb-body", "POST", "/token", lambda c: auth_code_form(c, ("code", "c" * 70 * KB)), 413,
          "invalid_request"),
     Case("token-json-body", "POST", "/token", lambda c: {"headers": c.rp.basic_auth, "json": {
-        "grant_type": "authorization_code", "code": "x"}}, 400, "unsupported_grant_type"),
+        "grant_type": "authorization_code", "code": "x"}}, 400, "invalid_request"),
     Case("token-non-utf8-body", "POST", "/token", lambda c: {
         "headers": c.rp.basic_auth, "content_type": "application/x-www-form-urlencoded",
-        "data": b"grant_type=authorization_code&code=%FF%FE&redirect_uri=\xff"}, 400, "unsupported_grant_type"),
+        "data": b"grant_type=authorization_code&code=%FF%FE&redirect_uri=\xff"}, 400, "invalid_request"),
     Case("token-unknown-client", "POST", "/token", lambda c: {"headers": basic(b"nobody:secret"), **form(
         ("grant_type", "authorization_code"), ("code", "x"))}, 401, "invalid_client"),
     Case("token-nul-client", "POST", "/token", lambda c: form(
@@ -165,6 +183,19 @@ CASES = [
         ("grant_type", "authorization_code"), ("code", "x"))}, 401, "invalid_client"),
     Case("token-garbage-assertion", "POST", "/token", lambda c: form(
         ("grant_type", "authorization_code"), ("code", "x"), ("client_assertion", "a.b.c"),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")), 400, "invalid_client"),
+    Case("token-basic-and-body-secret", "POST", "/token", lambda c: {"headers": c.rp.basic_auth, **form(
+        ("grant_type", "client_credentials"), ("client_id", c.rp.client_id), ("client_secret", "other"))}, 400,
+         "invalid_request"),
+    Case("token-secret-and-assertion", "POST", "/token", lambda c: form(
+        ("grant_type", "client_credentials"), ("client_id", c.rp.client_id), ("client_secret", c.rp.client_secret),
+        ("client_assertion", "a.b.c"),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")), 400, "invalid_request"),
+    Case("introspect-basic-and-body-secret", "POST", "/introspect", lambda c: {"headers": c.rp.basic_auth, **form(
+        ("token", "x"), ("client_id", c.rp.client_id), ("client_secret", c.rp.client_secret))}, 400,
+         "invalid_request"),
+    Case("token-deep-assertion", "POST", "/token", lambda c: form(
+        ("grant_type", "client_credentials"), ("client_assertion", DEEP_JWT),
         ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")), 400, "invalid_client"),
     Case("token-public-client-credentials", "POST", "/token", lambda c: form(
         ("grant_type", "client_credentials"), ("client_id", c.public_rp.client_id)), 401, "invalid_client"),

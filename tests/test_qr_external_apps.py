@@ -5,6 +5,7 @@ the enterprise's legal representative."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import secrets
@@ -192,6 +193,13 @@ def test_assertions_must_be_signed_by_the_registered_key_for_us_and_short_lived(
     key = ECKey.generate_key("P-256", private=True, auto_kid=True) if tamper == "other_key" else None
     signed = iit_app.assertion(payload, key=key, **claims)
     refusal(client.post("/api/qr/scan", json={"assertion": signed}), 401, "invalid_assertion")
+
+
+def test_an_assertion_nested_deeper_than_the_json_parser_goes_is_invalid(client, kiosk, iit_app):
+    """The issuer is read before the signature is checked, so the payload may be anything."""
+    deep = base64.urlsafe_b64encode(b"[" * 5000).rstrip(b"=").decode()
+    refusal(client.post("/api/qr/scan", json={"assertion": f"eyJhbGciOiJFUzI1NiJ9.{deep}.c2ln"}), 401,
+            "invalid_assertion")
 
 
 def test_a_relying_party_key_cannot_approve(app, client, kiosk, person):

@@ -8,46 +8,33 @@ overlap.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import func, select
 
 from idp.browser_session import COOKIE_NAME
 from idp.database import db
 from idp.models import LoginSession, MethodLockout, SmsCode
 
-from conftest import csrf_from, last_sms_code, obtain_code, redeem, submit_password, tokens_for
+from conftest import (
+    RACE_THREADS,
+    authorization_request,
+    csrf_from,
+    hidden_value,
+    last_sms_code,
+    obtain_code,
+    query_of,
+    redeem,
+    submit_password,
+    tokens_for,
+)
 
-THREADS = 16
 WRONG_CODE = "短信验证码错误，请重新输入"
+WRONG_PASSWORD = "个人账号或密码错误"
 LOCKED = "连续认证错误次数过多"
 SPENT = "验证码已失效，请重新获取"
 STALE_SESSION = "页面已过期，请刷新后重试"
-
-
-@pytest.fixture
-def race(app):
-    """``race(action)`` runs ``action(client, index)`` in THREADS threads released at once."""
-
-    def run(action: Callable, prepare: Callable | None = None) -> list:
-        clients = [app.test_client() for _ in range(THREADS)]
-        for client in clients:
-            if prepare:
-                prepare(client)
-        barrier = threading.Barrier(THREADS)
-
-        def one(index: int):
-            barrier.wait(timeout=30)
-            return action(clients[index], index)
-
-        with ThreadPoolExecutor(THREADS) as pool:
-            return list(pool.map(one, range(THREADS)))
-
-    return run
 
 
 def error_code(response) -> str | None:
@@ -59,7 +46,7 @@ def test_parallel_redemptions_of_one_code_yield_one_token_response(app, client, 
     code, request = obtain_code(app, client, rp)
     responses = race(lambda c, i: redeem(c, rp, code, request.verifier))
     statuses = Counter(r.status_code for r in responses)
-    assert statuses == {200: 1, 400: THREADS - 1}, statuses
+    assert statuses == {200: 1, 400: RACE_THREADS - 1}, statuses
     assert {error_code(r) for r in responses if r.status_code == 400} == {"invalid_grant"}
 
 
@@ -69,7 +56,7 @@ def test_parallel_refreshes_of_one_token_yield_one_new_token_and_revoke_the_fami
     responses = race(lambda c, i: c.post("/token", headers=rp.basic_auth, data={
         "grant_type": "refresh_token", "refresh_token": refresh_token}))
     statuses = Counter(r.status_code for r in responses)
-    assert statuses == {200: 1, 400: THREADS - 1}, statuses
+    assert statuses == {200: 1, 400: RACE_THREADS - 1}, statuses
     assert {error_code(r) for r in responses if r.status_code == 400} == {"invalid_grant"}
     [winner] = [r.get_json() for r in responses if r.status_code == 200]
     again = client.post("/token", headers=rp.basic_auth, data={
@@ -103,7 +90,7 @@ def count_logins(app) -> int:
 def test_parallel_wrong_sms_guesses_cannot_exceed_five_tries(app, client, person, race):
     clone, token = share_pending_login(app, client)
     code = last_sms_code(app)
-    guesses = [f"{(int(code) + 1 + i) % 10**6:06d}" for i in range(THREADS)]
+    guesses = [f"{(int(code) + 1 + i) % 10**6:06d}" for i in range(RACE_THREADS)]
     responses = race(lambda c, i: c.post("/login/sms", data={"csrf_token": token, "code": guesses[i]}), clone)
     assert all(r.status_code == 400 for r in responses), Counter(r.status_code for r in responses)
     pages = [r.get_data(as_text=True) for r in responses]
@@ -124,7 +111,7 @@ def test_parallel_right_answers_consume_the_code_once(app, client, person, race)
     code = last_sms_code(app)
     responses = race(lambda c, i: c.post("/login/sms", data={"csrf_token": token, "code": code}), clone)
     statuses = Counter(r.status_code for r in responses)
-    assert statuses == {302: 1, 400: THREADS - 1}, statuses
+    assert statuses == {302: 1, 400: RACE_THREADS - 1}, statuses
     # Losers find the code spent, or, once the winner's login replaced the shared session id
     # (session fixation defence), no session at all: the CSRF check then refuses them.
     losers = [r.get_data(as_text=True) for r in responses if r.status_code == 400]
@@ -133,3 +120,86 @@ def test_parallel_right_answers_consume_the_code_once(app, client, person, race)
     tries, consumed_at, failures = sms_state(app)
     assert consumed_at is not None
     assert failures == 0  # a right answer that lost the race is not a wrong answer
+
+
+def test_parallel_wrong_passwords_get_five_checked_and_the_right_one_after_them_refused(app, client, person, race):
+    """FAQ 14: five wrong passwords a day, however many arrive at once.  Each guess is counted
+    before its password is checked, so the sixth is refused unchecked whatever the timing."""
+    responses = race(lambda c, i: submit_password(c, password=f"Wrong#{i}-2026"))
+    pages = [r.get_data(as_text=True) for r in responses]
+    assert sum(WRONG_PASSWORD in page for page in pages) == 4
+    assert sum(LOCKED in page for page in pages) == RACE_THREADS - 4
+    assert LOCKED in submit_password(client).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(select(MethodLockout.failures).where(
+            MethodLockout.method == "password")).scalar_one() == 5
+
+
+def test_parallel_revocations_of_one_access_token_all_succeed(app, client, person, rp, race):
+    """RFC 7009 section 2.2: revoking an already revoked token is a 200 too."""
+    access_token = tokens_for(app, client, rp)["access_token"]
+    responses = race(lambda c, i: c.post("/revoke", headers=rp.basic_auth, data={"token": access_token}))
+    assert Counter(r.status_code for r in responses) == {200: RACE_THREADS}
+    assert client.get("/userinfo", headers={"Authorization": f"Bearer {access_token}"}).status_code == 401
+
+
+def test_parallel_exchanges_of_one_access_token_switch_once(app, client, person, race):
+    """RFC 8693 here spends the subject token's grant: one switch per token, not one per request."""
+    from test_entity_login import choose, exchange, exchanging_rp, finish, start
+
+    from entity_fixtures import BUILDER, TRADER, give_role, load_entities
+
+    rp = exchanging_rp(app)
+    load_entities(app)
+    give_role(app, BUILDER, "financial_officer")
+    give_role(app, TRADER, "tax_officer")
+    request, response = start(app, client, rp, business_entry="enterprise")
+    tokens = finish(app, client, rp, request, choose(client, response, "financial_officer"))
+    responses = race(lambda c, i: exchange(c, rp, tokens["access_token"], entity=TRADER))
+    assert Counter(r.status_code for r in responses) == {200: 1, 400: RACE_THREADS - 1}
+    assert {error_code(r) for r in responses if r.status_code == 400} == {"invalid_grant"}
+
+
+def test_no_grant_outlives_a_logout_that_races_it(app, client, person, rp, race):
+    """Single sign-on requests racing the logout of their browser: each either made its grant
+    before the logout (which then ended it) or is refused; no token of them works afterwards."""
+    tokens = tokens_for(app, client, rp)
+    cookie = client.get_cookie(COOKIE_NAME).value
+    requests = [authorization_request(rp, prompt="none") for _ in range(RACE_THREADS)]
+
+    def act(c, i):
+        if i == 0:
+            return c.get("/logout", query_string={"id_token_hint": tokens["id_token"]})
+        return c.get("/authorize", query_string=requests[i].params)
+
+    responses = race(act, lambda c: c.set_cookie(COOKIE_NAME, cookie))
+    assert responses[0].status_code in (200, 302)
+    for request, response in zip(requests[1:], responses[1:], strict=True):
+        params = query_of(response.headers["Location"])
+        assert params["state"] == request.params["state"]
+        if "code" not in params:
+            assert params["error"] == "login_required"
+            continue
+        redeemed = redeem(client, rp, params["code"], request.verifier)
+        if redeemed.status_code != 200:
+            continue
+        issued = redeemed.get_json()
+        assert client.get("/userinfo", headers={"Authorization": f"Bearer {issued['access_token']}"}).status_code == 401
+        assert client.post("/token", headers=rp.basic_auth, data={
+            "grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}).status_code == 400
+
+
+def test_parallel_allows_all_succeed_and_leave_one_consent(app, client, person, race):
+    """Several clicks of "allow" at once (a double click, several tabs) are one consent."""
+    from test_consent import authorize, listed_consents, third_party
+
+    rp = third_party(app)
+    _, response = authorize(app, client, rp)
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    form = {"csrf_token": csrf_from(html), "interaction": hidden_value(html, "interaction"), "decision": "allow"}
+    cookie = client.get_cookie(COOKIE_NAME).value
+    responses = race(lambda c, i: c.post("/consent", data=form), lambda c: c.set_cookie(COOKIE_NAME, cookie))
+    assert Counter(r.status_code for r in responses) == {302: RACE_THREADS}
+    assert listed_consents(client) == 1
+    _, again = authorize(app, client, rp)
+    assert again.headers["Location"].startswith(rp.redirect_uri)

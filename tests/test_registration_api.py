@@ -127,6 +127,12 @@ def test_malformed_json_is_a_400_not_a_crash(client, body):
     assert response.get_json()["error"] == "bad_request"
 
 
+def test_json_nested_deeper_than_the_parser_goes_is_malformed_json(client):
+    response = client.post("/api/registration/start", data="[" * 5000, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "bad_request"
+
+
 def test_a_name_is_required(client):
     answer = call(client, "start", status=400, doc_type="ID_CARD", doc_number=NEW_DOC, name="  ")
     assert answer["error"] == "name"

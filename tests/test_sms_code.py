@@ -3,9 +3,11 @@ phone counted in the bureau's local day, stored only as a keyed hash (DESIGN.md 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,9 +17,21 @@ from sqlalchemy import select, update
 from idp.app import create_app
 from idp.clock import local_day, utcnow
 from idp.database import db
+from idp.factors.base import DailyCapReached, ResendTooSoon
+from idp.factors.sms_code import send_sms_code
 from idp.models import SmsCode
 
-from conftest import PHONE, csrf_from, last_sms_code, make_settings, read_outbox, submit_password, submit_sms_code
+from conftest import (
+    PHONE,
+    RACE_THREADS,
+    all_at_once,
+    csrf_from,
+    last_sms_code,
+    make_settings,
+    read_outbox,
+    submit_password,
+    submit_sms_code,
+)
 
 
 def sms_rows(app) -> list[SmsCode]:
@@ -164,10 +178,26 @@ def test_daily_cap_per_phone_stops_further_codes(capped_app, person):
     response = submit_password(client)
     assert response.status_code == 429
     assert "今日验证码发送次数已达上限，请明天再试" in response.get_data(as_text=True)
+    assert 'id="sms-sent"' not in response.get_data(as_text=True)  # no "code sent to 138****5678"
     assert len(read_outbox(capped_app)) == 2
     # The cap is per phone, not per browser.
     other = capped_app.test_client()
     assert "今日验证码发送次数已达上限" in submit_password(other).get_data(as_text=True)
+
+
+def test_reset_codes_asked_by_anyone_do_not_use_up_the_login_codes(capped_app, person):
+    """Whoever knows the phone number can ask for reset codes until that cap; the person's own
+    login still gets its code."""
+    from test_forgot_password import identify, send_code
+
+    stranger = capped_app.test_client()
+    for _ in range(3):
+        identify(stranger, PHONE)
+        send_code(stranger)
+        shift_sms_rows(capped_app, sent_at=timedelta(seconds=-61))
+    assert len(read_outbox(capped_app)) == 2  # the third reset code was refused: the cap of 2
+    assert submit_password(capped_app.test_client()).status_code == 302
+    assert len(read_outbox(capped_app)) == 3
 
 
 def test_daily_cap_counts_the_local_day_in_asia_shanghai(capped_app, person):
@@ -207,3 +237,47 @@ def test_database_never_holds_the_code_in_clear(app, client, person):
     assert row.code_hmac != hashlib.sha256(code.encode()).hexdigest()
     assert row.code_hmac != hashlib.sha256(f"login:{PHONE}:{code}".encode()).hexdigest()
     assert row.sent_at <= utcnow()
+
+
+def send_and_commit(app, purpose: str = "register") -> str:
+    """One send in its own transaction, as a view makes it; returns how it ended."""
+    with app.app_context():
+        try:
+            send_sms_code(PHONE, purpose)
+        except (ResendTooSoon, DailyCapReached) as refused:
+            db.session.commit()
+            return refused.code
+        db.session.commit()
+        return "sent"
+
+
+def test_parallel_resends_after_the_cooldown_send_one_code(app, person):
+    """The auditor's case: many pending logins of one person, past the cooldown, ask for a new
+    code at the same moment; the phone gets one."""
+    browsers = [app.test_client() for _ in range(RACE_THREADS)]
+    for browser in browsers:
+        assert submit_password(browser).status_code in (302, 429)  # only the first got a code
+    assert len(read_outbox(app)) == 1
+    tokens = [csrf_from(browser.get("/login").get_data(as_text=True)) for browser in browsers]
+    shift_sms_rows(app, sent_at=timedelta(seconds=-61))
+    responses = all_at_once(lambda i: browsers[i].post("/login/sms/resend", data={"csrf_token": tokens[i]}))
+    assert Counter(r.status_code for r in responses) == {302: 1, 429: RACE_THREADS - 1}
+    assert all("秒后再试" in r.get_data(as_text=True) for r in responses if r.status_code == 429)
+    assert len(read_outbox(app)) == 2
+    assert len(sms_rows(app)) == 2
+
+
+def test_parallel_first_sends_to_a_phone_send_one_code(app):
+    """No code was ever sent to the phone, so there is no row yet that a send could lock."""
+    assert Counter(all_at_once(lambda i: send_and_commit(app))) == {"sent": 1, "resend_too_soon": RACE_THREADS - 1}
+    assert len(read_outbox(app)) == 1
+
+
+def test_parallel_sends_stop_at_the_daily_cap(app, monkeypatch):
+    """With no cooldown to space them out, a burst still gets no more codes than the cap."""
+    settings = dataclasses.replace(app.config["IDP"], SMS_DAILY_CAP=3, SMS_RESEND_COOLDOWN=0)
+    monkeypatch.setitem(app.config, "IDP", settings)
+    outcomes = Counter(all_at_once(lambda i: send_and_commit(app)))
+    assert outcomes == {"sent": 3, "daily_cap_reached": RACE_THREADS - 3}
+    assert len(read_outbox(app)) == 3
+    assert len(sms_rows(app)) == 3

@@ -209,6 +209,18 @@ def test_refresh_may_narrow_the_scope(app, client, person, rp):
     assert decode(client, narrowed.get_json()["access_token"])["scope"] == "openid"
 
 
+def test_a_narrowed_refresh_keeps_the_whole_scope_for_the_next_one(app, client, person, rp):
+    """RFC 6749 section 6: the new refresh token's scope is the old one's, not the narrowed
+    access token's; a client that asked once for less may ask for everything again."""
+    tokens = tokens_for(app, client, rp, scope="openid profile phone")
+    narrowed = refresh(client, rp, tokens["refresh_token"], scope="openid").get_json()
+    widened_again = refresh(client, rp, narrowed["refresh_token"], scope="openid profile phone")
+    assert widened_again.status_code == 200, widened_again.get_json()
+    assert decode(client, widened_again.get_json()["access_token"])["scope"] == "openid profile phone"
+    unasked = refresh(client, rp, widened_again.get_json()["refresh_token"]).get_json()
+    assert decode(client, unasked["access_token"])["scope"] == "openid profile phone"
+
+
 def test_refresh_token_of_another_client_is_invalid_grant(app, client, person, rp):
     tokens = tokens_for(app, client, rp)
     other = register_client(app, name="另一个应用")
@@ -231,6 +243,15 @@ def test_client_credentials_gives_a_service_access_token_only(app, client):
     claims = decode(client, body["access_token"])
     assert claims["sub"] == claims["client_id"] == service.client_id
     assert claims["exp"] - claims["iat"] == 600
+
+
+@pytest.mark.parametrize("scope", ["openid", "openid profile phone", "phone"])
+def test_client_credentials_refuses_the_scopes_of_a_person(app, client, scope):
+    """A service token speaks for no person: with ``openid`` it got into userinfo (and a 500)."""
+    service = register_client(app, name="征管接口", grant_types=["client_credentials"], scope="openid profile phone")
+    assert_error(client_credentials(client, service.basic_auth, scope=scope), 400, "invalid_scope")
+    token = client_credentials(client, service.basic_auth).get_json()["access_token"]
+    assert userinfo_status(client, token) == 403
 
 
 def test_client_credentials_needs_the_grant_type_registered(app, client, rp):

@@ -8,7 +8,7 @@ from idp.audit import record_event
 from idp.clock import utcnow
 from idp.consent.choices import Choice
 from idp.consent.policy import normalise_scope, query_consent
-from idp.database import db
+from idp.database import conflict_insert, db
 from idp.models import ConsentRecord, Grant, LoginSession, Person
 from idp.tokens import revoke_grant
 
@@ -24,8 +24,23 @@ def apply_choice(login: LoginSession, person: Person, choice: Choice) -> None:
 
 
 def save_consent(person: Person, client_id: str, scope: str) -> None:
+    """Record that ``person`` allows ``client_id`` the ``scope`` set, in one atomic statement.
+
+    There is one record per (person, client, scope set), withdrawn or not: allowing a scope set
+    withdrawn earlier makes its record live again, granted now (the audit log keeps the earlier
+    grant and withdrawal).  Parallel allows never fail: the losers find a live record and leave it.
+    """
+    # A live consent to a wider scope set (prompt=consent asked again) needs no narrower record.
     if query_consent(person.id, client_id, scope) is None:
-        db.session.add(ConsentRecord(person_id=person.id, client_id=client_id, scope=normalise_scope(scope)))
+        now = utcnow()
+        db.session.execute(conflict_insert(ConsentRecord).values(
+            person_id=person.id, client_id=client_id, scope=normalise_scope(scope), granted_at=now, revoked_at=None,
+        ).on_conflict_do_update(
+            index_elements=[ConsentRecord.person_id, ConsentRecord.client_id, ConsentRecord.scope],
+            set_={"granted_at": now, "revoked_at": None},
+            # A live record keeps the time it was granted.
+            where=ConsentRecord.revoked_at.is_not(None),
+        ))
     record_event("consent.granted", subject=person.sub, client_id=client_id, scope=normalise_scope(scope))
 
 

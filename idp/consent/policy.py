@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON, pending_roles
+from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON, check_still_allowed, pending_roles
 from idp.database import db
 from idp.login_state import BrowserLogin, LegacyLoginContext
 from idp.models import Client, ConsentRecord
@@ -70,11 +70,22 @@ def check_entity_chosen(ctx: InteractionContext) -> str | None:
     return None
 
 
+def check_entity_still_allowed(ctx: InteractionContext) -> str | None:
+    # Single sign-on reuses the choice made at login: a role removed, an agency agreement ended
+    # or a registration closed since then must not reach another relying party's tokens.
+    session = ctx.login.session
+    if session.entity is None or check_still_allowed(ctx.login.account, session.business, session.entity_id,
+                                                     session.entity, session.act):
+        return None
+    return "entity_no_longer_allowed"
+
+
 SELECTION_CHECKS: list[Callable[[InteractionContext], str | None]] = [
     check_pending_roles,
     check_prompt_select_account,
     check_business_entry,
     check_entity_chosen,
+    check_entity_still_allowed,
 ]
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import or_, select, update
 from idp.clock import utcnow
 from idp.database import db
 from idp.factors.base import FactorResult, WrongCredential
-from idp.factors.lockout import check_not_locked, record_failure, reset_failures
+from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.models import AppCode, Person
 
 #: RFC 4226 section 4 asks for at least 128 bits and recommends 160: 32 base32 characters.
@@ -128,11 +128,8 @@ class AppCodeFactor:
         return {}
 
     def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
-        failures_today = check_not_locked(person, self.METHOD)
-        row = query_app_code(person)
-        if row is None or not spend_app_code(row, person, response):
-            failures = record_failure(person, self.METHOD)
-            raise WrongCredential(method=self.METHOD, failures=failures)
-        if failures_today:
-            reset_failures(person, self.METHOD)
+        with counted_attempt(person, self.METHOD):
+            row = query_app_code(person)
+            if row is None or not spend_app_code(row, person, response):
+                raise WrongCredential(method=self.METHOD)
         return FactorResult(self.METHOD, self.AMR)

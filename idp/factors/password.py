@@ -15,7 +15,7 @@ from nacl.exceptions import InvalidkeyError
 from idp.audit import record_event
 from idp.factors.base import FactorResult, WrongCredential
 from idp.factors.legacy_hashes import check_legacy_hash_format, verify_legacy_hash
-from idp.factors.lockout import check_not_locked, record_failure, reset_failures
+from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.models import LegacyEnterpriseAccount, Person
 
 #: A password belongs to a person, or (dual-track) to an enterprise's old account.
@@ -120,10 +120,7 @@ class PasswordFactor:
         return {}
 
     def verify(self, person: PasswordHolder, response: str, **context: Any) -> FactorResult:
-        failures_today = check_not_locked(person, self.METHOD)
-        if not check_password(person, response):
-            failures = record_failure(person, self.METHOD)
-            raise WrongCredential(method=self.METHOD, failures=failures)
-        if failures_today:
-            reset_failures(person, self.METHOD)
+        with counted_attempt(person, self.METHOD):
+            if not check_password(person, response):
+                raise WrongCredential(method=self.METHOD)
         return FactorResult(self.METHOD, self.AMR)

@@ -24,7 +24,7 @@ from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import db
 from idp.factors.base import FactorError, FactorResult, WrongCredential
-from idp.factors.lockout import check_not_locked, record_failure, reset_failures
+from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.models import Person, SecurityKey
 
 #: Browser-session key of the one outstanding WebAuthn challenge.
@@ -101,16 +101,9 @@ class SecurityKeyFactor:
     def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
         """WebAuthn section 7.2: check the assertion (``PublicKeyCredential.toJSON()``) against the
         challenge, origin, rp id, user verification, signature and signature counter."""
-        failures_today = check_not_locked(person, self.METHOD)
         challenge = take_challenge(context.get("purpose", "login"), person)
-        try:
+        with counted_attempt(person, self.METHOD, counted=(FactorError,)):
             self._verify_assertion(person, response, challenge)
-        except FactorError as error:
-            failures = record_failure(person, self.METHOD)
-            error.params.setdefault("failures", failures)
-            raise
-        if failures_today:
-            reset_failures(person, self.METHOD)
         return FactorResult(self.METHOD, self.AMR)
 
     def _verify_assertion(self, person: Person, response: str, challenge: bytes) -> SecurityKey:

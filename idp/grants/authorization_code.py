@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oidc.core.errors import LoginRequiredError
 from authlib.oidc.core.grants.util import is_openid_scope
 from flask import current_app
 from sqlalchemy import Row
@@ -22,7 +23,7 @@ from idp.clock import utcnow
 from idp.database import db
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.grants.single_use import SingleUseCredential
-from idp.login_state import BrowserLogin
+from idp.login_state import BrowserLogin, hold_live_login_session
 from idp.models import AuthorizationCode, Grant
 from idp.subjects import Account, query_grant_and_account
 from idp.tokens import TokenSubject, digest
@@ -91,12 +92,19 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if jkt is not None and not DPOP_JKT.fullmatch(jkt):
             raise InvalidRequestError("'dpop_jkt' must be a base64url SHA-256 JWK thumbprint.",
                                       redirect_uri=redirect_uri)
+        # Discovery offers the query only; a client that asked for form_post or a fragment would
+        # wait at the wrong handler for a code it never saw arrive.
+        if self.request.payload.data.get("response_mode") not in (None, "query"):
+            raise InvalidRequestError("Only 'response_mode=query' is supported.", redirect_uri=redirect_uri)
         self._validated_redirect_uri = redirect_uri
         return redirect_uri
 
     def save_authorization_code(self, code: str, request) -> None:
         settings = current_app.config["IDP"]
         login: BrowserLogin = request.user
+        if not hold_live_login_session(login.session.id):
+            # Logged out (another tab, the expiry sweep) while this request was on its way.
+            raise LoginRequiredError(redirect_uri=request.payload.redirect_uri, state=request.payload.state)
         now = utcnow()
         grant = Grant(
             id=secrets.token_urlsafe(32),

@@ -11,6 +11,8 @@ import time
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.core import grants as oidc_grants
 from flask import current_app
+from joserfc import jws
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import exists, select
 
@@ -21,6 +23,16 @@ from idp.models import AuthorizationCode
 from idp.tokens import TokenSubject
 
 MAX_NONCE_LENGTH = 255
+
+
+def has_id_token_type(token: str) -> bool:
+    """Whether a JWT is typed as our ID tokens are (``JWT``).  Access tokens (``at+jwt``) and
+    logout tokens (``logout+jwt``) are signed with the same keys: a resource server or relying
+    party holding one must not pass it off as an ``id_token_hint`` (and log the person out)."""
+    try:
+        return jws.extract_compact(token.encode()).headers().get("typ") == "JWT"
+    except JoseError:
+        return False
 
 
 class IdTokenExtension(oidc_grants.OpenIDCode):

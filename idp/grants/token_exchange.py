@@ -19,6 +19,7 @@ from idp.consent.choices import BUSINESS_ENTRIES, Choice, available_choices
 from idp.database import db
 from idp.dpop import check_dpop_binding
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.login_state import hold_live_login_session
 from idp.models import Grant, Person
 from idp.tokens import TokenSubject, load_access_token, revoke_grant
 
@@ -72,9 +73,11 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
             record_event("entity.switch", "failure", subject=person.sub, client_id=client.client_id,
                          business=business, taxpayer_number=entity)
             raise InvalidTargetError("The person holds no confirmed role for the requested taxpayer.")
+        if not hold_live_login_session(previous.login_session_id) or not revoke_grant(previous.id, "switched"):
+            # Logged out meanwhile, or a parallel exchange of the same token won (one switch each).
+            raise InvalidGrantError("The subject token is not an active access token of this client.")
         self.request.client = client
         self.request.user = TokenSubject(person, self._switched_grant(previous, choice))
-        revoke_grant(previous.id, "switched")
         record_event("entity.switch", subject=person.sub, client_id=client.client_id, business=business,
                      taxpayer_number=entity, tax_authority=choice.entity["tax_authority"]["code"]
                      if choice.entity else None)

@@ -23,6 +23,7 @@ from idp.consent.policy import (
     selection_required_reason,
 )
 from idp.database import db
+from idp.grants.id_token import has_id_token_type
 from idp.i18n import match_locale
 from idp.interactions import (
     Interaction,
@@ -75,7 +76,8 @@ def _hinted_subject(params, redirect_uri: str, login: BrowserLogin | None = None
         claims = jwt.decode(hint, keys, algorithms=["ES256", "RS256", "EdDSA"]).claims
     except (JoseError, ValueError, TypeError):
         raise InvalidRequestError("Invalid 'id_token_hint'.", redirect_uri=redirect_uri) from None
-    if claims.get("iss") != current_app.config["IDP"].ISSUER or not isinstance(claims.get("sub"), str):
+    if (claims.get("iss") != current_app.config["IDP"].ISSUER or not isinstance(claims.get("sub"), str)
+            or not has_id_token_type(hint)):
         raise InvalidRequestError("Invalid 'id_token_hint'.", redirect_uri=redirect_uri)
     # A third-party client's hint carries its pairwise sub: compare it as that client sees the person.
     return public_subject_named(claims, login.account if login else None)

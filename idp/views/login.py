@@ -81,15 +81,17 @@ def login_submit():
         send_code_or_offer_choice(pending_login())
     except FactorError as error:
         db.session.commit()
-        return _render_sms(error_key(error), error.params, 429)
+        return _render_sms(error_key(error), error.params, 429, code_sent=False)
     except SmsDeliveryFailed:
         db.session.rollback()
-        return _render_sms("error_sms_unavailable", {}, 503)
+        return _render_sms("error_sms_unavailable", {}, 503, code_sent=False)
     db.session.commit()
     return redirect(url_for("login.sms_page"))
 
 
-def _render_sms(error: str | None = None, params: dict | None = None, status: int = 200):
+def _render_sms(error: str | None = None, params: dict | None = None, status: int = 200, *, code_sent: bool = True):
+    """The second-factor page; ``code_sent=False`` when this login's first code was refused
+    (cap, cooldown, lock) or not delivered: the page must not say that one is on its way."""
     try:
         pending = pending_login()
     except LoginExpired:
@@ -97,7 +99,7 @@ def _render_sms(error: str | None = None, params: dict | None = None, status: in
     offer = second_factor_offer(pending)
     return render_template(
         "sms.html", phone=mask_phone(pending.person.phone), error=error, error_params=params or {},
-        minutes=5, alternatives=offer.alternatives, asks_for_code=offer.asks_for_sms_code,
+        minutes=5, alternatives=offer.alternatives, asks_for_code=offer.asks_for_sms_code, code_sent=code_sent,
     ), status
 
 
@@ -142,12 +144,12 @@ def sms_resend():
 
 @bp.route("/lang/<locale>")
 def switch_language(locale: str):
-    target = request.args.get("next", "/")
-    # Browsers read "/\host" as "//host": either would leave the site (open redirect).
-    if not target.startswith("/") or target.startswith(("//", "/\\")):
-        target = "/"
+    # Judged as parsed, as browsers do: they drop tabs and newlines ("/\t/host" is "//host")
+    # and read "/\\host" as "//host"; any of them would leave the site (open redirect).
+    parts = urlsplit(request.args.get("next", "/"))
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith(("//", "/\\")):
+        parts = urlsplit("/")
     # The page's own ui_locales would otherwise outrank the choice made here.
-    parts = urlsplit(target)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ui_locales"]
     response = make_response(redirect(urlunsplit(parts._replace(query=urlencode(query)))))
     if chosen := remember_locale(locale):

@@ -48,5 +48,7 @@ def change_submit():
     except LocalizedValueError as error:
         return render_new_password_form(url_for("password_change.change_submit"), "pw_forced_title",
                                         "pw_forced_note", error)
+    except PasswordStepExpired:
+        return redirect(url_for("login.login_page"))  # finished in another tab meanwhile
     db.session.commit()
     return render_relogin("pw_forced_done", forced.interaction)

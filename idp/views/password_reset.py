@@ -169,5 +169,7 @@ def new_password_submit():
     except LocalizedValueError as error:
         return render_new_password_form(url_for("password_reset.new_password_submit"), "pw_reset_new_title",
                                         "pw_reset_new_note", error)
+    except ResetExpired as error:
+        return _restart(error)
     db.session.commit()
     return render_relogin("pw_reset_done", interaction)

@@ -32,16 +32,22 @@ def _committed(response):
 
 
 def _body_parameters_only(create_response: Callable[[], Response]) -> Response:
-    """RFC 6749 sections 2.3.1 and 3.2 (reused by RFC 7009, 7662 and 9126): parameters come in
-    the form-encoded body, each at most once.  authlib reads the URI query too, where a client
-    secret, code or token would be written to every access log on the way, and silently takes
-    the first of repeated values."""
+    """RFC 6749 sections 2.3 and 3.2 (reused by RFC 7009, 7662 and 9126): parameters come in
+    the form-encoded body, each at most once, and the client authenticates in one way only.
+    authlib reads the URI query too, where a client secret, code or token would be written to
+    every access log on the way, and silently takes the first of repeated values."""
     if request.args:
         error = InvalidRequestError("Parameters must be sent in the request body, not in the URI.")
         return _server().handle_error_response(None, error)
     if any(len(values) > 1 for _, values in request.form.lists()):
         # The names are the sender's bytes: not echoed into error_description.
         error = InvalidRequestError("A parameter was sent more than once.")
+        return _server().handle_error_response(None, error)
+    if sum(("Authorization" in request.headers, "client_secret" in request.form,
+            "client_assertion" in request.form)) > 1:
+        # RFC 6749 section 2.3: one authentication method per request; authlib would take the
+        # first that it tries and ignore the other.
+        error = InvalidRequestError("The client authenticated in more than one way.")
         return _server().handle_error_response(None, error)
     return create_response()
 
@@ -57,6 +63,10 @@ def request_too_large(error: RequestEntityTooLarge):
 
 
 def _token_response() -> Response:
+    if not request.form.get("grant_type"):
+        # RFC 6749 section 5.2: a missing parameter (a JSON or undecodable body has none) is
+        # invalid_request; authlib would call it an unsupported grant type.
+        return _server().handle_error_response(None, InvalidRequestError("Missing 'grant_type'."))
     try:
         # RFC 9449 section 5: the proof is checked before any code or refresh token is spent.
         accept_request_proof()
