@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from idp.audit import record_event
 from idp.database import db
 from idp.factors.password import hash_password
-from idp.identity_documents import mask_document_number, mask_phone, normalise_document_number
+from idp.identity_documents import clean_input, mask_document_number, mask_phone, normalise_document_number
 from idp.models import Person
 
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
@@ -81,17 +81,24 @@ def create_person(
 
 
 def find_person_by_identifier(identifier: str) -> Person | None:
-    """Login identity: username, phone number or document number (FAQ 11)."""
+    """Login identity: username, phone number or document number (FAQ 11).  Numbers are read as
+    registration reads them: full-width characters (Chinese input methods), spaces, and for a
+    phone dashes and ``+86``; a registered person is never told to register."""
     identifier = (identifier or "").strip()
     if not identifier or len(identifier) > 64:
         return None
+    typed = clean_input(identifier)
+    try:
+        phone = normalise_phone(typed)
+    except AccountError:
+        phone = identifier
     return db.session.execute(
         select(Person)
         .where(
             or_(
-                Person.username == identifier,
-                Person.phone == identifier,
-                Person.doc_number == identifier.upper(),
+                func.lower(Person.username) == identifier.lower(),  # FAQ 13: whatever the case
+                Person.phone == phone,
+                Person.doc_number == typed,
             )
         )
         .order_by(Person.id)

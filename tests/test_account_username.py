@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from idp.clock import local_day, utcnow
 from idp.database import db
@@ -131,6 +132,18 @@ def test_a_username_taken_by_another_account_in_any_letter_case_is_refused(app, 
         assert response.status_code == 400
         assert "该用户名已被使用" in response.get_data(as_text=True)
     assert person_row(app, person["id"]).username == "zhangsan"
+
+
+def test_the_database_refuses_a_username_taken_in_another_letter_case(app, person):
+    """The application's check runs before the write; two changes at the same moment both pass
+    it, and then the database's index refuses the second (it is shown as "taken")."""
+    other_id = create_other_person(app, username="WangWu")
+    with pytest.raises(IntegrityError):
+        set_username(app, other_id, "ZHANGSAN", None)
+
+
+def test_the_username_logs_in_whatever_the_letter_case(app, person):
+    log_in(app, app.test_client(), identifier="ZhangSan")
 
 
 def test_english_refusals_for_english_pages(app, client, person):

@@ -109,7 +109,8 @@ def test_an_unknown_identity_is_told_it_is_not_registered_and_where_to_register(
     assert client.get("/password/forgot/verify").status_code == 400
 
 
-@pytest.mark.parametrize("identifier", ["zhangsan", PHONE, "11010519491231002x"])
+@pytest.mark.parametrize("identifier", ["zhangsan", PHONE, "11010519491231002x", "１１０１０５１９４９１２３１００２Ｘ",
+                                        "+86 138 1234 5678"])
 def test_the_person_is_found_by_username_phone_or_document_number(app, client, person, identifier):
     """FAQ 11's identifiers; the verify page shows the phone masked, never whole."""
     assert identify(client, identifier).headers["Location"] == "/password/forgot/verify"

@@ -36,8 +36,11 @@ def login_sessions(app) -> list[LoginSession]:
 
 @pytest.mark.parametrize(
     "identifier",
-    ["zhangsan", PHONE, DOC_NUMBER, DOC_NUMBER.lower()],
-    ids=["username", "phone", "document-number", "document-number-lower-case-x"],
+    ["zhangsan", PHONE, DOC_NUMBER, DOC_NUMBER.lower(),
+     DOC_NUMBER.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"}),  # as a Chinese input method types
+     f"+86 {PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}", f"{DOC_NUMBER[:6]} {DOC_NUMBER[6:14]} {DOC_NUMBER[14:]}"],
+    ids=["username", "phone", "document-number", "document-number-lower-case-x", "document-number-full-width",
+         "phone-with-country-code-and-dashes", "document-number-with-spaces"],
 )
 def test_person_logs_in_with_any_identifier_plus_password_and_sms(app, client, person, identifier):
     """FAQ 11: username, phone number or document number, each followed by the SMS step."""

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
+from idp.browser_session import COOKIE_NAME
 from idp.cli import main
 from idp.clock import utcnow
 from idp.database import db
@@ -411,3 +412,20 @@ def test_the_pages_switch_to_english(app, client):
 def test_registration_forms_need_the_csrf_token(client):
     response = client.post("/register", data={"doc_type": "ID_CARD", "doc_number": NEW_DOC, "name": NEW_NAME})
     assert response.status_code == 400
+
+
+def test_returning_from_the_scan_in_several_tabs_at_once_creates_one_account(app, client, race):
+    """A double load of the provider's return address: one account, and no tab left with an
+    error page about a registration that another tab just finished."""
+    through_password(app, client)
+    post(client, "/register/face/consent")
+    provider_page = post(client, "/register/face/start").headers["Location"]
+    page = client.get(provider_page)
+    back = client.post(provider_page, data={"csrf_token": csrf_from(page.get_data(as_text=True)), "outcome": "pass"})
+    return_path = back.headers["Location"].removeprefix("http://idp.test")
+    cookie = client.get_cookie(COOKIE_NAME).value
+    responses = race(lambda c, i: c.get(return_path), lambda c: c.set_cookie(COOKIE_NAME, cookie))
+    # The others find it gone: the start page says the registration is over (410), no 500.
+    assert {r.status_code for r in responses} <= {302, 410}
+    assert sum(r.headers.get("Location") == "/register/complete" for r in responses) == 1
+    assert len(people(app)) == 1

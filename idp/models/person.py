@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.database import db
@@ -13,7 +13,11 @@ from idp.models.columns import UTCDateTime, utcnow
 
 class Person(db.Model):
     __tablename__ = "person"
-    __table_args__ = (UniqueConstraint("doc_type", "doc_number", name="uq_person_document"),)
+    __table_args__ = (
+        UniqueConstraint("doc_type", "doc_number", name="uq_person_document"),
+        # FAQ 13: a username is unique whatever the letter case (migration 0014).
+        Index("uq_person_username_lower", func.lower(text("username")), unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Stable opaque subject identifier; never the document number.

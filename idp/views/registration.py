@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import inspect
 
 from idp.database import db
 from idp.factors.face import FacePending
@@ -68,9 +69,21 @@ def _render_step(registration: Registration, error: Exception | None = None, sta
                    minutes=current_app.config["IDP"].SMS_CODE_TTL // 60)
 
 
+def _still_there(registration: Registration | None) -> Registration | None:
+    """``registration``, unless another tab of this browser finished it (its row deleted with
+    the account's creation) while this request ran; its attributes could not be read again."""
+    if registration is None:
+        return None
+    [registration_id] = inspect(registration).identity
+    return registration if db.session.get(Registration, registration_id) is not None else None
+
+
 def _refused(error: Exception, registration: Registration | None):
     """Keep the refusal's audit rows, then show it where the person can act on it."""
     db.session.commit()
+    registration = _still_there(registration)
+    if registration is None and not isinstance(error, RegistrationError):
+        error = RegistrationError("expired")
     if isinstance(error, RegistrationError):
         if error.code in ("expired", "conflict") or registration is None:
             session.pop(SESSION_KEY, None)
