@@ -42,6 +42,15 @@ def finish(app, client, rp, request, response) -> dict:
     return tokens
 
 
+def log_in_for_the_builder(app, client, rp) -> dict:
+    """zhangsan, financial officer of BUILDER and tax officer of TRADER, logs in for BUILDER."""
+    load_entities(app)
+    give_role(app, BUILDER, "financial_officer")
+    give_role(app, TRADER, "tax_officer")
+    request, response = start(app, client, rp, business_entry="enterprise")
+    return finish(app, client, rp, request, choose(client, response, "financial_officer"))
+
+
 def test_enterprise_entry_with_two_roles_asks_and_scopes_every_token(app, client, person, rp):
     """FAQ 1, 8: enterprise login reaches through to the person, who picks the taxpayer."""
     load_entities(app)
@@ -114,11 +123,7 @@ def test_special_subject_carries_the_cross_region_tax_authority(app, client, per
 
 
 def test_prompt_select_account_switches_without_logging_in_again(app, client, person, rp):
-    load_entities(app)
-    give_role(app, BUILDER, "financial_officer")
-    give_role(app, TRADER, "tax_officer")
-    request, response = start(app, client, rp, business_entry="enterprise")
-    finish(app, client, rp, request, choose(client, response, "financial_officer"))
+    log_in_for_the_builder(app, client, rp)
     second, response = start(app, client, rp, business_entry="enterprise", prompt="select_account")
     assert response.headers["Location"].startswith("/select")
     tokens = finish(app, client, rp, second, choose(client, response, "tax_officer"))
@@ -156,11 +161,7 @@ def test_single_sign_on_does_not_carry_a_removed_role_to_another_app(app, client
     """The browser's choice of taxpayer outlives the role: the next app asks again instead."""
     from conftest import register_client
 
-    load_entities(app)
-    give_role(app, BUILDER, "financial_officer")
-    give_role(app, TRADER, "tax_officer")
-    request, response = start(app, client, rp, business_entry="enterprise")
-    finish(app, client, rp, request, choose(client, response, "financial_officer"))
+    log_in_for_the_builder(app, client, rp)
     with app.app_context():
         remove_role("zhangsan", BUILDER, "financial_officer")
         db.session.commit()
@@ -215,11 +216,7 @@ def exchange(client, rp, access_token: str, **target):
 def test_token_exchange_switches_taxpayer_keeping_the_login_context(app, client, person):
     """RFC 8693: the current access token buys tokens for another taxpayer, no new login."""
     rp = exchanging_rp(app)
-    load_entities(app)
-    give_role(app, BUILDER, "financial_officer")
-    give_role(app, TRADER, "tax_officer")
-    request, response = start(app, client, rp, business_entry="enterprise")
-    tokens = finish(app, client, rp, request, choose(client, response, "financial_officer"))
+    tokens = log_in_for_the_builder(app, client, rp)
     switched = exchange(client, rp, tokens["access_token"], entity=TRADER)
     assert switched.status_code == 200, switched.get_json()
     body = switched.get_json()

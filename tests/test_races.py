@@ -145,16 +145,12 @@ def test_parallel_revocations_of_one_access_token_all_succeed(app, client, perso
 
 def test_parallel_exchanges_of_one_access_token_switch_once(app, client, person, race):
     """RFC 8693 here spends the subject token's grant: one switch per token, not one per request."""
-    from test_entity_login import choose, exchange, exchanging_rp, finish, start
+    from test_entity_login import exchange, exchanging_rp, log_in_for_the_builder
 
-    from entity_fixtures import BUILDER, TRADER, give_role, load_entities
+    from entity_fixtures import TRADER
 
     rp = exchanging_rp(app)
-    load_entities(app)
-    give_role(app, BUILDER, "financial_officer")
-    give_role(app, TRADER, "tax_officer")
-    request, response = start(app, client, rp, business_entry="enterprise")
-    tokens = finish(app, client, rp, request, choose(client, response, "financial_officer"))
+    tokens = log_in_for_the_builder(app, client, rp)
     responses = race(lambda c, i: exchange(c, rp, tokens["access_token"], entity=TRADER))
     assert Counter(r.status_code for r in responses) == {200: 1, 400: RACE_THREADS - 1}
     assert {error_code(r) for r in responses if r.status_code == 400} == {"invalid_grant"}
