@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 import requests
 from flask import current_app
@@ -198,17 +200,29 @@ def _record_result(claim: str, message: ClaimedLogout, error: str | None, report
     db.session.commit()
 
 
-def deliver_due_logouts(limit: int = 20) -> DeliveryReport:
-    """Claim and send up to ``limit`` due logout messages; each result is committed on its own."""
-    claim, messages = claim_due_logouts(limit)
-    report = DeliveryReport(claimed=[m.id for m in messages])
-    for message in messages:
+def _send_in_app_context(app, message: ClaimedLogout) -> str | None:
+    with app.app_context():
         try:
-            error = _post_logout_token(message)
+            return _post_logout_token(message)
         except Exception as unexpected:  # a signing or lookup fault must not strand the claimed rows
             log.exception("back-channel logout to %s failed unexpectedly", message.client_id)
-            db.session.rollback()
-            error = unexpected.__class__.__name__
+            return unexpected.__class__.__name__
+
+
+def deliver_due_logouts(limit: int = 20) -> DeliveryReport:
+    """Claim and send up to ``limit`` due logout messages; each result is committed on its own.
+
+    The claimed messages are sent all at once: one after another, a relying party that answers
+    only at the timeout held up every message behind it (and the claim's lease ran out under
+    the later ones, so the other worker sent them again)."""
+    claim, messages = claim_due_logouts(limit)
+    report = DeliveryReport(claimed=[m.id for m in messages])
+    if not messages:
+        return report
+    app = current_app._get_current_object()
+    with ThreadPoolExecutor(max_workers=len(messages)) as pool:
+        errors = list(pool.map(partial(_send_in_app_context, app), messages))
+    for message, error in zip(messages, errors, strict=True):
         _record_result(claim, message, error, report)
     return report
 

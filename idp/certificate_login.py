@@ -123,7 +123,9 @@ def list_candidates(login: CertificateLogin) -> list[Candidate]:
 
 def _chosen(login: CertificateLogin, key: str) -> tuple[Person, Choice]:
     person_id, _, role = key.partition(":")
-    person = db.session.get(Person, int(person_id)) if person_id.isdigit() else None
+    # An id the database can hold, in ASCII digits (isdigit() also takes "²", which int() refuses).
+    valid_id = person_id.isascii() and person_id.isdigit() and len(person_id) < 10
+    person = db.session.get(Person, int(person_id)) if valid_id else None
     choice = next((c for c in _choices_at(person, login.entity) if c.entity["role"] == role), None) if person else None
     if person is None or person.status != "active" or choice is None:
         record_event("login.certificate.person", "failure", reason=NoConfirmedRole.code, serial=login.serial,

@@ -100,7 +100,8 @@ def check_nonce(nonce: object) -> bool:
     if not isinstance(nonce, str) or "." not in nonce or len(nonce) > 64:
         return False
     window = nonce.split(".", 1)[0]
-    if not window.isdigit() or int(window) not in (_window(), _window() - 1):
+    # isascii: isdigit() also takes "²", which int() refuses.
+    if not (window.isascii() and window.isdigit()) or int(window) not in (_window(), _window() - 1):
         return False
     return hmac.compare_digest(nonce.encode(), _nonce_for(int(window)).encode())
 

@@ -26,6 +26,8 @@ class LogoutReceiver:
 
     status: int = 200
     delay: float = 0.0
+    #: When set, each POST waits here for the others before it is answered.
+    rendezvous: threading.Barrier | None = None
     deliveries: list[Delivery] = field(default_factory=list)
     live: LiveServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -58,6 +60,8 @@ class LogoutReceiver:
             with self.lock:
                 self.deliveries.append(Delivery(request.path, request.form.get("logout_token", ""), time.monotonic()))
             time.sleep(self.delay)
+            if self.rendezvous:
+                self.rendezvous.wait(timeout=10)
             return "", self.status
 
         return app

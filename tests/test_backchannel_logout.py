@@ -128,6 +128,17 @@ def test_logout_tells_every_client_that_took_part_in_the_session_with_a_signed_l
     assert queue_rows(app) == []
 
 
+def test_relying_parties_are_told_at_once_so_a_slow_one_holds_up_no_other(app, client, person, receiver):
+    """Each receiver here answers only once the other relying party's message has arrived too:
+    sent one after another, the first would wait for its timeout and fail."""
+    receiver.rendezvous = threading.Barrier(2)
+    payroll, invoices = logout_rp(app, receiver, "payroll"), logout_rp(app, receiver, "invoices")
+    payroll_tokens = tokens_for(app, client, payroll)
+    obtain_code(app, client, invoices)
+    rp_logout(client, payroll_tokens["id_token"])
+    assert deliver(app) == {"delivered": 2, "retrying": 0, "failed": 0, "claimed": 2}
+
+
 def test_the_logout_response_does_not_wait_for_a_slow_relying_party(app, person, receiver, other_app):
     """Section 2.7 and the brief: delivery runs in the worker's background thread."""
     served = other_app(BACKCHANNEL_LOGOUT_WORKER=True)

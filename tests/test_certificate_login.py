@@ -263,9 +263,10 @@ def test_person_without_confirmed_role_is_refused(cert_app, client, officer, dev
         from idp.accounts import find_person_by_identifier
 
         lisi = find_person_by_identifier("lisi").id
-    response = choose_person(client, f"{lisi}:tax_officer", "password", officer["password"])
-    assert response.status_code == 403
-    assert "未查询到您与该企业的关联关系信息" in response.get_data(as_text=True)
+    for forged in (f"{lisi}:tax_officer", "²:tax_officer", "9" * 23 + ":tax_officer"):
+        response = choose_person(client, forged, "password", officer["password"])
+        assert response.status_code == 403
+        assert "未查询到您与该企业的关联关系信息" in response.get_data(as_text=True)
     with cert_app.app_context():
         assert db.session.execute(select(MethodLockout)).first() is None
 

@@ -43,6 +43,13 @@ def refresh_with(client, rp, refresh_token: str, key: DpopKey | None):
     return key.post(client, "/token", data, headers=rp.basic_auth)
 
 
+@pytest.mark.parametrize("nonce", ["².abc", "1.abc", "x" * 65])
+def test_a_nonce_not_of_ours_is_told_to_use_ours(app, client, person, dpop_rp, nonce):
+    response = client.post("/token", data={"grant_type": "client_credentials"}, headers={
+        **dpop_rp.basic_auth, "DPoP": DpopKey().proof("POST", "/token", nonce=nonce)})
+    assert response.status_code == 400 and response.get_json()["error"] == "use_dpop_nonce"
+
+
 def test_token_request_without_the_nonce_is_told_to_use_it_and_keeps_its_code(app, client, person, dpop_rp):
     """Section 8: ``use_dpop_nonce`` with a ``DPoP-Nonce`` header; the code is not spent by it."""
     key = DpopKey()

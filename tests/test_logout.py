@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from conftest import authorization_request, csrf_from, query_of, register_client, tokens_for
 
 BYE = "https://rp.test/bye"
@@ -133,3 +135,18 @@ def test_logout_without_a_session_still_answers(client, rp):
     html = client.get("/logout").get_data(as_text=True)
     response = client.post("/logout", data={"csrf_token": csrf_from(html)})
     assert response.status_code == 200
+
+
+def test_an_id_token_signed_before_a_key_rotation_still_logs_out(app, client, person, rp, monkeypatch):
+    """Relying parties keep the ID token for the whole login session: a key rotated out an hour
+    ago (its access tokens long expired) still verifies it as an id_token_hint."""
+    tokens = tokens_for(app, client, rp)
+    keyring = app.extensions["idp.keyring"]
+    keyring.rotate(force=True)
+    an_hour_later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: an_hour_later)
+    keyring.prune()
+    response = client.get("/logout", query_string={
+        "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": BYE, "state": "s"})
+    assert response.status_code == 302 and response.headers["Location"] == f"{BYE}?state=s"
+    assert prompt_none(client, rp)["error"] == "login_required"

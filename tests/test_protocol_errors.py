@@ -115,6 +115,8 @@ CASES = [
         [*c.authorize()["query_string"].items(), ("code_challenge", "y" * 43)])}, 302, "redirect:invalid_request"),
     Case("authorize-bad-max-age", "GET", "/authorize", lambda c: c.authorize(max_age="-5"), 302,
          "redirect:invalid_request"),
+    Case("authorize-superscript-max-age", "GET", "/authorize", lambda c: c.authorize(max_age="²"), 302,
+         "redirect:invalid_request"),
     Case("authorize-prompt-none-and-login", "GET", "/authorize", lambda c: c.authorize(prompt="none login"), 302,
          "redirect:invalid_request"),
     Case("authorize-garbage-hint", "GET", "/authorize", lambda c: c.authorize(id_token_hint="x.y.z"), 302,

@@ -49,8 +49,11 @@ class Keyring:
         self.jwks_max_age = settings.JWKS_MAX_AGE
         self.refresh_seconds = settings.KEYRING_REFRESH_SECONDS
         self.rotate_every = settings.KEY_ROTATION_DAYS * 86400
-        # A retired key stays published until the last token it could have signed expires.
-        self.retire_window = max(settings.ACCESS_TOKEN_TTL, settings.ID_TOKEN_TTL) + self.refresh_seconds + 60
+        # A retired key stays published until the last token it could have signed expires, and
+        # as long as an ID token it signed may come back as an id_token_hint: relying parties
+        # keep it for the whole login session (RP-initiated logout must still work with it).
+        self.retire_window = max(settings.ACCESS_TOKEN_TTL, settings.ID_TOKEN_TTL,
+                                 settings.LOGIN_SESSION_TTL) + self.refresh_seconds + 60
         self._lock = threading.Lock()
         self._version: object = None
         self._records: list[KeyRecord] = []

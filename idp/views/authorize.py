@@ -61,7 +61,8 @@ def _max_age(params, redirect_uri: str) -> int | None:
     raw = params.get("max_age")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 10:
+    # isascii: isdigit() also takes "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         raise InvalidRequestError("'max_age' must be a non-negative integer.", redirect_uri=redirect_uri)
     return int(raw)
 
