@@ -116,6 +116,12 @@ def test_another_browser_cannot_watch_or_complete_the_code(app, client, rp, app_
     assert stranger.get("/account").status_code != 200
 
 
+def test_every_open_tab_keeps_its_code(client, rp):
+    """One code per tab: a browser with a dozen tabs on the QR page watches all of them."""
+    tabs = [open_qr_tab(client, rp)[1] for _ in range(12)]
+    assert {status(client, qr, "")["status"] for qr in tabs} == {"pending"}
+
+
 def test_a_denial_shows_on_the_page(client, rp, app_token):
     _, qr, _ = open_qr_tab(client, rp)
     app_call(client, "scan", app_token, user_code=qr["user_code"])

@@ -29,8 +29,10 @@ from idp.qr_login import LOGIN_PAGE, complete_login_page, create_qr_request, pub
 bp = Blueprint("qr_login", __name__)
 
 SESSION_KEY = "qr_requests"
-#: Codes one browser may wait for at once (one per open tab); older ones are forgotten.
-MAX_PER_BROWSER = 5
+#: Codes one browser may wait for at once (one per open tab); older ones are forgotten.  With
+#: fewer than the tabs a person keeps open, each tab's reload forgot another's code, which then
+#: reloaded in turn, without end.
+MAX_PER_BROWSER = 20
 #: Seconds between database checks while a long poll waits (one indexed primary-key read each).
 STATUS_STEP = 0.1
 #: Seconds the page waits before asking again when its status check could not wait.
