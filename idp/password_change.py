@@ -115,7 +115,7 @@ def start_forced_password_change(person: Person, interaction: str | None) -> Non
     session[FORCED_CHANGE_KEY] = {
         "person_id": person.id,
         # Another tab of this browser, holding the same record, may finish the step first.
-        "password": _fingerprint(person.password_hash),
+        "password_fingerprint": _fingerprint(person.password_hash),
         "interaction": interaction,
         "expires": int(time.time()) + current_app.config["IDP"].LOGIN_STEP_TTL,
     }
@@ -128,8 +128,10 @@ def pending_forced_change() -> ForcedChange:
     if not record or record["expires"] < time.time():
         raise PasswordStepExpired()
     person = db.session.get(Person, record["person_id"])
-    if person is None or person.status != "active" or record.get("password") != _fingerprint(person.password_hash):
+    if person is None or person.status != "active":
         raise PasswordStepExpired()
+    if record.get("password_fingerprint") != _fingerprint(person.password_hash):
+        raise PasswordStepExpired()  # finished in another tab of this browser
     return ForcedChange(person, record.get("interaction"))
 
 
