@@ -85,7 +85,8 @@ def find_person_by_identifier(identifier: str) -> Person | None:
     registration reads them: full-width characters (Chinese input methods), spaces, and for a
     phone dashes and ``+86``; a registered person is never told to register."""
     identifier = (identifier or "").strip()
-    if not identifier or len(identifier) > 64:
+    # PostgreSQL refuses NUL in text: no account has it, so none is looked for.
+    if not identifier or len(identifier) > 64 or "\x00" in identifier:
         return None
     typed = clean_input(identifier)
     try:

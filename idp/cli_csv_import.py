@@ -3,12 +3,13 @@ and the report printed per row (line number, masked identifier) and in a summary
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from typing import TextIO
 
 import click
 
-from idp.csv_import import FAILED, IMPORTED, SKIPPED, ImportFileError, ImportReport
+from idp.csv_import import FAILED, IMPORTED, SKIPPED, ImportFileError, ImportReport, check_whole_file
 
 CSV_IMPORT_OPTIONS = [
     click.argument("csv_file", type=click.Path(exists=True, dir_okay=False)),
@@ -31,7 +32,13 @@ def run_csv_import(csv_file: str, encoding: str, lang: str, load: Callable[[Text
     """Run ``load`` on the file; print one line per row not imported, then a summary; exit 1 when
     any row failed (the others are imported all the same)."""
     try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from None
+    try:
         with open(csv_file, encoding=encoding, newline="") as source:
+            check_whole_file(source)
+            source.seek(0)
             report = load(source)
     except ImportFileError as error:
         raise click.UsageError(str(error)) from None

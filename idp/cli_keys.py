@@ -112,7 +112,10 @@ def parse_since(value: str | None) -> datetime | None:
         return None
     if match := SINCE_PATTERN.match(value):
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-        return datetime.now(UTC) - timedelta(**{unit: int(match.group(1))})
+        try:
+            return datetime.now(UTC) - timedelta(**{unit: int(match.group(1))})
+        except OverflowError:  # further back than the calendar goes
+            raise click.BadParameter("use 30m, 2h, 7d or an ISO 8601 time") from None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

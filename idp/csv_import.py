@@ -26,6 +26,24 @@ class ImportFileError(ValueError):
     """The file as a whole cannot be read (header, encoding); nothing was imported."""
 
 
+class RowTextError(LocalizedValueError):
+    MESSAGES = {
+        "nul": {"zh-CN": "该行含有空字符（NUL），无法导入", "en": "the row contains a NUL character"},
+    }
+
+
+def check_whole_file(source: TextIO) -> None:
+    """Read every line once before anything is imported, so a decoding error (a
+    ``UnicodeDecodeError``) or a malformed line refuses the file rather than stopping the
+    import halfway with the rows before it imported."""
+    reader = csv.reader(source)
+    try:
+        for _ in reader:
+            pass
+    except csv.Error as error:  # a field over the csv module's limit, say
+        raise ImportFileError(f"line {reader.line_num}: {error}") from None
+
+
 @dataclass(frozen=True)
 class RowOutcome:
     line: int
@@ -74,11 +92,13 @@ def read_rows(source: TextIO, required: tuple[str, ...],
     header = [name.strip() for name in (reader.fieldnames or [])]
     missing = [name for name in required if name not in header]
     unknown = [name for name in header if name not in required + optional]
+    repeated = sorted({name for name in header if header.count(name) > 1})
     # An unknown column is refused: a misspelt optional column (a password hash) would otherwise
-    # be silently ignored for every row.
-    if missing or unknown:
+    # be silently ignored for every row; of a repeated one only the last would count.
+    if missing or unknown or repeated:
         raise ImportFileError(f"header must name {', '.join(required)} (optional: "
-                              f"{', '.join(optional)}); missing {missing}, unknown {unknown}")
+                              f"{', '.join(optional)}) once each; missing {missing}, unknown {unknown}, "
+                              f"repeated {repeated}")
     reader.fieldnames = header
     for row in reader:
         yield reader.line_num, {key: (value or "").strip() for key, value in row.items() if key is not None}
@@ -87,6 +107,9 @@ def read_rows(source: TextIO, required: tuple[str, ...],
 def import_row(importer: RowImporter, line: int, row: dict[str, str]) -> RowOutcome:
     """Import one row in its own transaction (committed here, or rolled back entirely)."""
     context = RowContext(line)
+    if any("\x00" in value for value in row.values()):
+        # PostgreSQL refuses NUL in text: the row's statement would fail, not the row's checks.
+        return _failed(importer, context, RowTextError("nul"))
     try:
         status = importer.apply(context, row)
     except LocalizedValueError as error:

@@ -34,9 +34,9 @@ def run_import(app, database_url, instance_dir, tmp_path, monkeypatch):
         monkeypatch.setenv(f"IDP_{key}", str(value))
     runner = CliRunner()
 
-    def run(text: str, *options: str, code: int = 0, encoding: str = "utf-8"):
+    def run(text: str | bytes, *options: str, code: int = 0, encoding: str = "utf-8"):
         path = tmp_path / "accounts.csv"
-        path.write_bytes(text.encode(encoding))
+        path.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
         result = runner.invoke(main, ["users", "import", str(path), *options], catch_exceptions=False)
         assert result.exit_code == code, result.output
         return result.output
@@ -242,3 +242,26 @@ def test_a_legacy_hash_of_the_initial_password_still_forces_a_change(app, client
     response = log_in(app, client, WANG_WU, "152019", "13900000002")
     assert response.headers["Location"] == "/password/change-required"
     assert people(app)[WANG_WU].password_hash.startswith("$argon2id$")
+
+
+def test_a_row_with_a_nul_character_fails_and_the_rows_after_it_are_imported(app, run_import):
+    """docs/accounts-import.md: a row error never stops the rows after it."""
+    text = HEADER + f"A\x00B,ID_CARD,{WANG_WU},,13900000002,3,\n李四,ID_CARD,{LI_SI},,13900000001,3,\n"
+    output = run_import(text, code=1)
+    assert "line 2: error: the row contains a NUL character" in output
+    assert set(people(app)) == {LI_SI}
+
+
+def test_a_file_that_cannot_be_read_to_its_end_imports_nothing(app, run_import):
+    """A decoding error or an oversized field late in the file refuses the whole file before
+    any row is imported (the import used to stop there, the rows before it imported)."""
+    good = f"李四,ID_CARD,{LI_SI},,13900000001,3,\n"
+    late_gbk = (HEADER + good).encode() + f"王五,ID_CARD,{WANG_WU},,13900000002,3,\n".encode("gb18030")
+    assert "not utf-8-sig text" in run_import(late_gbk, code=2)
+    assert "field larger than field limit" in run_import(HEADER + good + "x" * 200_000 + ",ID_CARD,1,,1,3,\n", code=2)
+    assert people(app) == {}
+
+
+def test_a_repeated_column_or_an_unknown_encoding_is_refused(app, run_import):
+    assert "repeated ['name']" in run_import(HEADER.strip() + ",name\n", code=2)
+    assert "unknown encoding 'nosuch'" in run_import(HEADER, "--encoding", "nosuch", code=2)

@@ -126,3 +126,14 @@ def test_allowing_again_after_withdrawing_logs_in_and_lists_the_consent(app, cli
     assert "第三方记账软件" in page and listed_consents(client) == 1
     _, again = authorize(app, client, rp)
     assert again.headers["Location"].startswith(rp.redirect_uri)
+
+
+def test_withdrawing_a_client_id_no_client_could_have_changes_nothing(app, client, person):
+    rp = third_party(app)
+    _, response = authorize(app, client, rp)
+    decide(client, response, "allow")
+    page = client.get("/consents").get_data(as_text=True)
+    for client_id in ("Z" * 65, "a\x00b"):
+        answer = client.post("/consents/revoke", data={"csrf_token": csrf_from(page), "client_id": client_id})
+        assert answer.status_code == 302
+    assert listed_consents(client) == 1

@@ -92,3 +92,4 @@ def test_audit_tail_filters_by_event_and_since(cli_env):
     assert "keys.rotate" not in cli_env("audit", "tail", "--event", "login")
     assert cli_env("audit", "tail", "--since", "2999-01-01T00:00:00") == ""
     assert "Invalid value" in cli_env("audit", "tail", "--since", "yesterday", code=2)
+    assert "Invalid value" in cli_env("audit", "tail", "--since", "99999999d", code=2)  # before year 1

@@ -194,3 +194,9 @@ def test_language_switch_never_redirects_off_site(client, target):
     response = client.get("/lang/en", query_string={"next": target})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+def test_an_identifier_with_a_nul_character_is_nobody(client, person):
+    """PostgreSQL refuses NUL in text; such an identifier is simply no account."""
+    page = submit_password(client, identifier="zhang\x00san").get_data(as_text=True)
+    assert "该用户未注册" in page

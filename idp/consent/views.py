@@ -135,6 +135,9 @@ def consents_revoke():
     login, away = _login_or_redirect()
     if away:
         return away
-    revoke_consent(login.person, request.form.get("client_id", ""))
+    client_id = request.form.get("client_id", "")
+    # No client has an id the column could not hold (PostgreSQL would refuse the query).
+    if len(client_id) <= 64 and "\x00" not in client_id:
+        revoke_consent(login.person, client_id)
     db.session.commit()
     return redirect(url_for("selection.consents_page"))
