@@ -183,7 +183,7 @@ def end_login_session(login: LoginSession, reason: str) -> None:
     """Log out: the session ends, every grant made from it is revoked, and every relying party
     that took part is told by back-channel logout (queued in this transaction, sent later)."""
     # Guarded, so of two callers ending one session (a logout racing the expiry sweep) only
-    # one queues the back-channel messages.
+    # one queues the back-channel messages and writes the audit row.
     ended_now = db.session.execute(
         update(LoginSession).where(LoginSession.id == login.id, LoginSession.ended_at.is_(None))
         .values(ended_at=utcnow()).returning(LoginSession.id)
@@ -193,7 +193,9 @@ def end_login_session(login: LoginSession, reason: str) -> None:
     ).scalars()
     for grant_id in grant_ids:
         revoke_grant(grant_id, reason)
+    if ended_now is None:
+        return  # ended (and audited) by the other caller
     account = query_account(login)
-    if ended_now is not None and account is not None:
+    if account is not None:
         enqueue_backchannel_logouts(login, account)
     record_event("logout", subject=account.sub if account else None, reason=reason, sid=login.id[:8])

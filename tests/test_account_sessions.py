@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from idp.account_sessions import session_ref
+from idp.browser_session import COOKIE_NAME
 from idp.database import db
 from idp.models import LoginSession
 
@@ -88,3 +89,17 @@ def test_sign_out_everywhere_ends_every_session_this_one_included(app, client, p
         assert refresh(client, rp, tokens).get_json()["error"] == "invalid_grant"
     [event] = audit_events(app, "sessions.ended_everywhere")
     assert event.detail == {"sessions_ended": 2}
+
+
+def test_ending_one_session_from_several_tabs_at_once_is_one_logout(app, client, person, rp, race):
+    """Every tab gets the sessions page (one that came late says the session is gone), and the
+    audit log says once that the session ended."""
+    tokens_for(app, app.test_client(), rp)
+    log_in(app, client)
+    page = client.get("/account/sessions").get_data(as_text=True)
+    other = next(ref for ref in session_refs(page) if ref != current_ref(page))
+    cookie = client.get_cookie(COOKIE_NAME).value
+    responses = race(lambda c, i: post_with_token(c, "/account/sessions/end", {"session": other}),
+                     lambda c: c.set_cookie(COOKIE_NAME, cookie))
+    assert {r.status_code for r in responses} <= {302, 400}
+    assert len(audit_events(app, "logout")) == 1
