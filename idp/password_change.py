@@ -40,7 +40,8 @@ class PasswordChangeRequired(Exception):
 
 
 class PasswordStepExpired(Exception):
-    """No live forced-change record in this browser (expired, done, or never started)."""
+    """No live password step: the forced-change record in this browser expired, was never
+    started, or was finished (in another tab too: the password changed since the step began)."""
 
 
 class NewPasswordError(LocalizedValueError):
