@@ -1,0 +1,198 @@
+"""Private servers for the fault-injection suite: a PostgreSQL cluster, a Redis server and
+``idp serve`` nodes of the suite's own, on free loopback ports.
+
+A fault test stops, kills and restarts these freely: the machine's own PostgreSQL and Redis
+(which the rest of the suite uses) are never touched, and every server started here is
+stopped when its fixture ends, whatever the test did to it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+IDP = Path(sys.executable).with_name("idp")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} within {seconds} s")
+
+
+def _postgres_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql (Debian's postgresql)")
+    return found[-1].parent
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; CI runs as root."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@dataclass
+class PrivatePostgres:
+    """One PostgreSQL cluster in a temporary folder, trust auth on loopback."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(_as_postgres([str(_postgres_bin() / "pg_ctl"), "-D", str(self.directory / "data"), *args]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def init(self) -> None:
+        data = self.directory / "data"
+        data.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+            shutil.chown(data, "postgres")
+        subprocess.run(_as_postgres([str(_postgres_bin() / "initdb"), "-D", str(data), "-U", "postgres",
+                                     "--auth=trust", "-E", "UTF8", "--no-sync"]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.start()
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.directory} "
+                   "-c fsync=off -c max_connections=200")
+        self._pg_ctl("-o", options, "-l", str(self.directory / "server.log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def is_running(self) -> bool:
+        return (self.directory / "data" / "postmaster.pid").exists()
+
+
+@dataclass
+class PrivateRedis:
+    """One Redis server that keeps nothing on disk."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._answers, 10, "redis-server did not answer")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@dataclass
+class Node:
+    """One ``idp serve`` process: its base URL, environment and log."""
+
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *options: str, wait: bool = True) -> Node:
+        with open(self.log_path, "a") as log:
+            self.process = subprocess.Popen([str(IDP), "serve", "--port", str(self.port), *options], env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"idp serve exited with {self.process.returncode}:\n{self.log()[-3000:]}")
+            try:
+                return requests.get(f"{self.url}/.well-known/openid-configuration", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_until(answers, seconds, f"idp serve on {self.port} did not answer")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, seconds: float = 60) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        os.killpg(self.process.pid, sig)
+        try:
+            return self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            return self.process.wait(timeout=10)
+
+
+def node_environment(instance: Path, **settings: str) -> dict[str, str]:
+    """The environment of an ``idp serve`` node: no IDP_* of the caller's, fast test hashing,
+    rate limits out of the way unless a test sets them; ``settings`` as ``IDP_<NAME>``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    env.update(IDP_INSTANCE_DIR=str(instance), IDP_KEYS_DIR=str(instance / "keys"),
+               IDP_PASSWORD_HASH_PROFILE="test", IDP_QR_WAITING_POLLS_PER_WORKER="1",
+               IDP_LOGIN_RATE_LIMIT="100000 per minute")
+    env.update({f"IDP_{name}": value for name, value in settings.items()})
+    return env
+
+
+def make_node(base: Path, name: str, **settings: str) -> Node:
+    """A node (not started) with its own instance folder under ``base``; its issuer is its own URL
+    unless ``ISSUER`` is given (nodes behind one balancer share one issuer)."""
+    instance = base / name
+    instance.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    settings.setdefault("ISSUER", f"http://127.0.0.1:{port}")
+    return Node(port, node_environment(instance, **settings), base / f"{name}.log")
+
+
+def stop_all(nodes: Iterator[Node]) -> None:
+    for node in nodes:
+        node.stop()
