@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services import Node, PrivatePostgres, PrivateRedis, make_node
+from services import Node, PrivatePostgres, PrivateRedis
 
 
 @pytest.fixture
@@ -45,4 +45,4 @@ def nodes(tmp_path: Path) -> Iterator[list[Node]]:
         node.stop()
 
 
-__all__ = ["make_node"]
+

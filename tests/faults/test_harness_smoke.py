@@ -1,5 +1,7 @@
-from services import make_node
 import requests
+
+from services import make_node
+
 
 def test_node_on_private_postgres(postgres, redis_server, nodes, tmp_path):
     node = make_node(tmp_path, "a", DATABASE_URL=postgres.url, REDIS_URL=redis_server.url)
