@@ -27,7 +27,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import db
-from idp.keyring import DEFAULT_ALGORITHM
+from idp.keyring import ID_TOKEN_DEFAULT_ALGORITHM
 from idp.models import BackchannelLogout, Client, Grant, LoginSession
 from idp.models.backchannel_logout import FAILED, PENDING, SENDING
 from idp.subjects import Account, subject_for
@@ -158,7 +158,7 @@ def _post_logout_token(message: ClaimedLogout) -> str | None:
     """Send one logout token (section 2.5); None on success, else why it failed."""
     settings = current_app.config["IDP"]
     client = current_app.extensions["idp.clients"].query_client(message.client_id)
-    alg = client.id_token_signed_response_alg if client else DEFAULT_ALGORITHM
+    alg = client.id_token_signed_response_alg if client else ID_TOKEN_DEFAULT_ALGORITHM
     token = create_logout_token(client_id=message.client_id, sub=message.sub, sid=message.sid, jti=message.jti, alg=alg)
     timeout = settings.BACKCHANNEL_LOGOUT_TIMEOUT
     try:

@@ -24,7 +24,7 @@ from idp.cli_retention import register_retention_commands
 from idp.clients import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError, create_client, list_clients
 from idp.database import db, upgrade_database
 from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_document_number
-from idp.keyring import ALGORITHMS, DEFAULT_ALGORITHM
+from idp.keyring import ALGORITHMS, ID_TOKEN_DEFAULT_ALGORITHM
 from idp.serving import SERVERS
 from idp.settings import load_settings
 
@@ -119,7 +119,8 @@ def clients() -> None:
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS))
 @click.option("--jwks-file", type=click.File("r"), help="public JWKS for private_key_jwt")
 @click.option("--scope", default=None, help="allowed scopes (default: openid profile phone)")
-@click.option("--id-token-alg", default=DEFAULT_ALGORITHM, show_default=True, type=click.Choice(ALGORITHMS))
+@click.option("--id-token-alg", default=ID_TOKEN_DEFAULT_ALGORITHM, show_default=True, type=click.Choice(ALGORITHMS),
+              help="id_token_signed_response_alg (RS256 when omitted, as OIDC Registration section 2 says)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @relying_party_options
 @qr_approver_option
@@ -160,6 +161,7 @@ def clients_list(app: Flask, as_json: bool) -> None:
         {"client_id": c.client_id, "name": c.name, "auth_method": c.token_endpoint_auth_method,
          "grant_types": c.grant_types, "redirect_uris": c.redirect_uris, "first_party": c.first_party,
          "qr_approver": c.qr_approver, "default_acr_values": c.default_acr_values,
+         "id_token_signed_response_alg": c.id_token_signed_response_alg,
          "subject_type": c.subject_type, "backchannel_logout_uri": c.backchannel_logout_uri,
          "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
          "dpop_bound_access_tokens": c.dpop_bound_access_tokens}

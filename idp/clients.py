@@ -12,7 +12,7 @@ from sqlalchemy.inspection import inspect
 
 from idp.audit import record_event
 from idp.database import db
-from idp.keyring import ALGORITHMS, DEFAULT_ALGORITHM
+from idp.keyring import ALGORITHMS, ID_TOKEN_DEFAULT_ALGORITHM
 from idp.login_state import ACR_VALUES
 from idp.models import Client
 from idp.models.client import hash_client_secret
@@ -64,7 +64,7 @@ def create_client(
     scope: str = DEFAULT_SCOPE,
     jwks: dict | None = None,
     post_logout_redirect_uris: list[str] | None = None,
-    id_token_alg: str = DEFAULT_ALGORITHM,
+    id_token_alg: str = ID_TOKEN_DEFAULT_ALGORITHM,
     qr_approver: str | None = None,
     backchannel_logout_uri: str | None = None,
     backchannel_logout_session_required: bool = False,

@@ -12,7 +12,7 @@ from conftest import authorization_request, obtain_code, query_of, redeem, token
 
 def verify_id_token(client, token: str, rp) -> dict:
     jwks = KeySet.import_key_set(client.get("/jwks.json").get_json())
-    decoded = jwt.decode(token, jwks, algorithms=["ES256"])
+    decoded = jwt.decode(token, jwks, algorithms=["RS256"])
     assert decoded.header["kid"] in {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
     registry = jwt.JWTClaimsRegistry(iss={"essential": True, "value": "http://idp.test"},
                                      aud={"essential": True, "value": rp.client_id})

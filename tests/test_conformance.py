@@ -212,7 +212,7 @@ def test_id_token_is_signed_by_the_published_key_named_in_its_header(app, client
     """oidcc-idtoken-signature (``EnsureIdTokenContainsKid``, signature verified with the JWKS)."""
     tokens = tokens_for(app, client, rp)
     header = extract_compact(tokens["id_token"].encode()).headers()
-    assert header["kid"] and header["alg"] == "ES256"
+    assert header["kid"] and header["alg"] == "RS256"  # no id_token_signed_response_alg registered
     validate_id_token(client, rp, tokens["id_token"], nonce=tokens["_nonce"], access_token=tokens["access_token"])
     forged = tokens["id_token"][:-4] + ("AAAA" if not tokens["id_token"].endswith("AAAA") else "BBBB")
     with pytest.raises(JoseError):

@@ -18,10 +18,20 @@ from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from idp.keyring import lifecycle
 from idp.keyring.database_store import DatabaseKeyStore
 from idp.keyring.file_store import FileKeyStore
-from idp.keyring.records import ALGORITHMS, DEFAULT_ALGORITHM, KeyRecord, KeyringError, load_jwk
+from idp.keyring.records import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    ID_TOKEN_DEFAULT_ALGORITHM,
+    KeyRecord,
+    KeyringError,
+    load_jwk,
+)
 from idp.settings import Settings
 
-__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "Keyring", "KeyringError", "SigningKey", "create_keyring"]
+__all__ = [
+    "ALGORITHMS", "DEFAULT_ALGORITHM", "ID_TOKEN_DEFAULT_ALGORITHM", "Keyring", "KeyringError", "SigningKey",
+    "create_keyring",
+]
 
 
 class KeyStore(Protocol):

@@ -34,7 +34,9 @@ class Client(db.Model, ClientMixin):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32), nullable=False)
     #: Public JWKS for private_key_jwt clients.
     jwks: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
-    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), nullable=False, default="ES256")
+    #: Rows registered before RS256 became the default (OIDC Registration section 2) keep the ES256
+    #: they were registered with: their relying parties verify it today.
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), nullable=False, default="RS256")
     first_party: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     #: Which kind of app may approve QR logins (idp.clients.QR_APPROVER_KINDS), or None.
     qr_approver: Mapped[str | None] = mapped_column(String(32), nullable=True)
