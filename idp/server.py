@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -23,7 +24,7 @@ from idp.claims import generate_user_info
 from idp.database import conflict_insert, db
 from idp.dpop_resource import DpopAccessTokenValidator
 from idp.grants import register_grants
-from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS, explain_failed_authentication, identify_attempt
 from idp.grants.id_token import has_id_token_type
 from idp.grants.qr_scan import QrDeviceAuthorization
 from idp.models import UsedAssertion
@@ -43,6 +44,18 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
     """``private_key_jwt`` (OIDC Core 9, RFC 7523 section 2.2) with single-use ``jti``."""
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
+    #: The farthest ``exp`` accepted, in seconds from now (plus the clock-skew leeway): every
+    #: ``jti`` is remembered until its ``exp``, so a far-future one would be kept for as long
+    #: (RFC 7523 section 3 item 4 lets the server refuse it). An hour is what authlib's client
+    #: signs by default; openid-client and pyoidc sign shorter ones.
+    MAX_LIFETIME = 3600
+
+    def verify_claims(self, claims) -> None:
+        exp = claims.get("exp")
+        if isinstance(exp, int | float) and exp > time.time() + self.MAX_LIFETIME + self.leeway:
+            raise InvalidClientError(
+                description=f"The client assertion must expire at most {self.MAX_LIFETIME} seconds from now.")
+        super().verify_claims(claims)
 
     def get_audiences(self) -> list[str]:
         issuer = current_app.config["IDP"].ISSUER
@@ -187,6 +200,18 @@ class IdpAuthorizationServer(AuthorizationServer):
             # authlib's Basic parsing fails on "Basic " with no credentials and on non-UTF-8 ones
             # (UnicodeDecodeError is a ValueError): both are bad client credentials, not a 500.
             raise InvalidClientError(status_code=401, description="Malformed client credentials.") from None
+        except InvalidClientError as error:
+            # authlib names every method the endpoint accepts, the one just used among them; the
+            # client needs to hear which one it is registered for (or that its secret is wrong).
+            client_id, used = identify_attempt(request)
+            client = self.query_client(client_id) if client_id else None
+            if client is not None:
+                registered = client.token_endpoint_auth_method
+                explanation = explain_failed_authentication(registered, used, list(methods))
+                if explanation is None and used in ("client_secret_basic", "client_secret_post"):
+                    explanation = "The client secret is wrong."
+                error.description = explanation or error.description
+            raise
 
 
 class BearerChallengeError(OAuth2Error):
