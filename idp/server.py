@@ -17,6 +17,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from flask import Flask, current_app
+from flask import request as flask_request
 from joserfc.jwk import KeySet
 
 from idp.audit import record_event
@@ -215,16 +216,28 @@ class IdpAuthorizationServer(AuthorizationServer):
 
 
 class BearerChallengeError(OAuth2Error):
-    """RFC 6750 section 3.1: a request with no Bearer token (none, or another scheme) gets a
-    bare ``Bearer`` challenge; the JSON body says ``invalid_request`` (authlib would answer
-    with its own ``missing_authorization`` / ``unsupported_token_type`` codes)."""
+    """RFC 6750 section 3.1: a request without credentials (none, or a scheme other than Bearer
+    and DPoP) gets a bare ``Bearer`` challenge and no error code, as the client may not have
+    known that authentication was needed (authlib would answer ``missing_authorization``)."""
 
-    error = "invalid_request"
     status_code = 401
-    description = "A Bearer access token is required."
+
+    def get_body(self):
+        return []
 
     def get_headers(self):
         return [*super().get_headers(), ("WWW-Authenticate", "Bearer")]
+
+
+def _form_access_token() -> str | None:
+    """RFC 6750 section 2.2: the token as the ``access_token`` form parameter of a POST; OIDC
+    Core 5.3.1 lets relying parties send the userinfo request so (pyoidc offers it)."""
+    if flask_request.method != "POST" or flask_request.mimetype != "application/x-www-form-urlencoded":
+        return None
+    tokens = flask_request.form.getlist("access_token")
+    if len(tokens) > 1:
+        raise InvalidRequestError("'access_token' was sent more than once.")
+    return tokens[0] if tokens else None
 
 
 class ScopeChallengeError(InsufficientScopeError):
@@ -243,6 +256,16 @@ class ScopeChallengeError(InsufficientScopeError):
 
 class BearerResourceProtector(ResourceProtector):
     def parse_request_authorization(self, request):
+        body_token = _form_access_token()
+        header = request.headers.get("Authorization", "")
+        if body_token is not None:
+            if header:
+                # RFC 6750 section 2: one method per request.
+                raise InvalidRequestError("The access token was sent both in the header and in the body.")
+            return self.get_token_validator("bearer"), body_token
+        if header.strip().lower() in self._token_validators:
+            # A known scheme with no token is malformed (RFC 6750 section 3.1 invalid_request, 400).
+            raise InvalidRequestError(f"The {header.strip()} authorization header has no token.")
         try:
             return super().parse_request_authorization(request)
         except (MissingAuthorizationError, AuthlibUnsupportedTokenTypeError):

@@ -57,6 +57,22 @@ def test_userinfo_answers_get_and_post(app, client, person, rp):
     assert posted.get_json() == got.get_json()
 
 
+def test_userinfo_accepts_the_token_in_a_post_body(app, client, person, rp):
+    """RFC 6750 section 2.2, which OIDC Core 5.3.1 allows for the userinfo request."""
+    tokens = tokens_for(app, client, rp)
+    posted = client.post("/userinfo", data={"access_token": tokens["access_token"]})
+    assert posted.status_code == 200, posted.get_data(as_text=True)
+    assert posted.get_json()["sub"] == person["sub"]
+
+
+def test_userinfo_without_credentials_is_a_bare_challenge(client):
+    """RFC 6750 section 3.1: no error code when the request carried no credentials."""
+    response = client.get("/userinfo")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "error" not in response.get_json()
+
+
 def test_code_cannot_be_redeemed_twice_and_reuse_revokes_the_first_tokens(app, client, person, rp):
     code, request = obtain_code(app, client, rp)
     first = redeem(client, rp, code, request.verifier)

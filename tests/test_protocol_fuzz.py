@@ -152,7 +152,10 @@ def check_answer(response, allowed_redirects: tuple[str, ...]) -> str | None:
             error = json.loads(body).get("error")
         except (ValueError, AttributeError):
             return "unparseable JSON error body"
-        if not isinstance(error, str) or not error:
+        # RFC 6750 section 3.1: a resource request without credentials gets a Bearer challenge
+        # and no error code.
+        bare_challenge = response.status_code == 401 and response.headers.get("WWW-Authenticate") == "Bearer"
+        if not bare_challenge and (not isinstance(error, str) or not error):
             return f"JSON error body without an error code: {body[:200]}"
     location = response.headers.get("Location")
     if location is not None and not location.startswith(allowed_redirects):
