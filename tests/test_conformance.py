@@ -355,14 +355,14 @@ def test_userinfo_answers_json_for_the_bearer_token_in_the_header(app, client, p
                                                            nonce=tokens["_nonce"])["sub"]
 
 
-def test_userinfo_refuses_the_access_token_in_a_post_body_with_a_bearer_challenge(app, client, person, rp):
-    """oidcc-userinfo-post-body: RFC 6750 section 2.2 (form-encoded body) is a MAY, and this
-    provider accepts bearer tokens only in the header (a token in a body ends up in logs);
-    the suite warns on a refusal.  The refusal is the RFC 6750 3.1 one a client can act on."""
+def test_userinfo_accepts_the_access_token_in_a_post_body(app, client, person, rp):
+    """oidcc-userinfo-post-body: RFC 6750 section 2.2 (form-encoded body) is a MAY that OIDC Core
+    5.3.1 allows and pyoidc offers; a body is not written to access logs as a query would be."""
     tokens = tokens_for(app, client, rp)
     response = client.post("/userinfo", data={"access_token": tokens["access_token"]})
-    assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    claims = validate_id_token(client, rp, tokens["id_token"], nonce=tokens["_nonce"])
+    assert response.get_json()["sub"] == claims["sub"]
 
 
 def test_userinfo_refuses_a_token_without_openid_with_a_challenge_naming_the_scope(app, client, person, rp):

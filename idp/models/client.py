@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.database import db
 from idp.models.columns import JSONType, UTCDateTime, utcnow
+from idp.redirect_uris import RedirectUriError, check_browser_uri, matches_registered
 
 
 def hash_client_secret(secret: str) -> str:
@@ -88,8 +89,15 @@ class Client(db.Model, ClientMixin):
         return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        # Exact string match only (RFC 9700 section 4.1.3).
-        return redirect_uri in self.redirect_uris
+        """Registered (exactly, or a loopback IP on another port: RFC 8252 section 7.3) and still
+        acceptable: a row registered before the rules of idp.redirect_uris is held to them too."""
+        if not any(matches_registered(redirect_uri, registered) for registered in self.redirect_uris):
+            return False
+        try:
+            check_browser_uri(redirect_uri, native=self.is_public)
+        except RedirectUriError:
+            return False
+        return True
 
     def check_client_secret(self, client_secret: str) -> bool:
         if not self.client_secret_hash or not isinstance(client_secret, str):
