@@ -27,6 +27,7 @@ from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_doc
 from idp.keyring import ALGORITHMS, ID_TOKEN_DEFAULT_ALGORITHM
 from idp.serving import SERVERS
 from idp.settings import load_settings
+from idp.usernames import UsernameError
 
 
 def with_app(func):
@@ -195,7 +196,7 @@ def users_add(app: Flask, doc_type, doc_number, country, name, phone, password, 
         person = create_person(doc_type=doc_type, doc_number=doc_number, name=name, phone=phone,
                                password=password, username=username, realname_level=realname_level,
                                country=country)
-    except DocumentNumberError as error:
+    except (DocumentNumberError, UsernameError) as error:
         raise click.UsageError(error.message("en")) from None
     except AccountError as error:
         raise click.UsageError(str(error)) from None
