@@ -330,16 +330,15 @@ def test_scope_all_releases_every_supported_scope_and_drops_the_rest(app, client
     assert info["name"] == "张三" and info["phone_number"] == person["phone"]
 
 
-def test_claims_parameter_is_ignored_for_userinfo_claims_as_advertised(app, client, person, rp):
-    """oidcc-claims-essential: ``claims={"userinfo": {"name": {"essential": true}}}``.  Discovery
-    says ``claims_parameter_supported: false``, so only scopes release claims (the suite warns,
-    does not fail, when ``name`` is absent); the request itself must succeed."""
-    assert client.get("/.well-known/openid-configuration").get_json()["claims_parameter_supported"] is False
+def test_claims_parameter_releases_an_essential_userinfo_claim(app, client, person, rp):
+    """oidcc-claims-essential: ``claims={"userinfo": {"name": {"essential": true}}}`` with scope
+    ``openid`` alone; discovery says ``claims_parameter_supported: true``, so ``name`` comes back."""
+    assert client.get("/.well-known/openid-configuration").get_json()["claims_parameter_supported"] is True
     tokens = tokens_for(app, client, rp, scope="openid",
                         claims=json.dumps({"userinfo": {"name": {"essential": True}}}))
     info = userinfo(client, tokens["access_token"])
     assert info.status_code == 200
-    assert info.get_json()["sub"] == person["sub"] and "name" not in info.get_json()
+    assert info.get_json()["sub"] == person["sub"] and info.get_json()["name"] == "张三"
 
 
 # --- userinfo ----------------------------------------------------------------------------
