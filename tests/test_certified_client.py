@@ -46,23 +46,29 @@ def log_in_over_http(provider: LiveProvider, authorization_url: str, identifier:
     """What the person's browser does, page by page: password, then the SMS code from the
     outbox.  Returns the callback URL the provider redirects to."""
     with requests.Session() as browser:
-        page = follow_until(browser, authorization_url, REDIRECT_URI)
-        assert isinstance(page, requests.Response) and page.status_code == 200, page
-        assert page.url.startswith(f"{provider.url}/login?"), page.url
-        posted = browser.post(f"{provider.url}/login", allow_redirects=False, timeout=10, data={
-            "csrf_token": csrf_from(page.text), "interaction": hidden_value(page.text, "interaction"),
-            "identifier": identifier, "password": password,
-        })
-        assert posted.status_code == 302, posted.text
-        sms_page = browser.get(urljoin(posted.url, posted.headers["Location"]), timeout=10)
-        assert sms_page.status_code == 200, sms_page.text
-        posted = browser.post(f"{provider.url}/login/sms", allow_redirects=False, timeout=10, data={
-            "csrf_token": csrf_from(sms_page.text), "code": provider.last_sms_code(),
-        })
-        assert posted.status_code == 302, posted.text
-        callback = follow_until(browser, urljoin(posted.url, posted.headers["Location"]), REDIRECT_URI)
-        assert isinstance(callback, str), f"no redirect to {REDIRECT_URI}: {callback.status_code} {callback.text}"
-        return callback
+        return log_in_as_browser(browser, provider, authorization_url, REDIRECT_URI, identifier, password)
+
+
+def log_in_as_browser(browser: requests.Session, provider: LiveProvider, authorization_url: str, redirect_uri: str,
+                      identifier: str = "zhangsan", password: str = PASSWORD) -> str:
+    """:func:`log_in_over_http` in a browser session the caller keeps (for a logout after it)."""
+    page = follow_until(browser, authorization_url, redirect_uri)
+    assert isinstance(page, requests.Response) and page.status_code == 200, page
+    assert page.url.startswith(f"{provider.url}/login?"), page.url
+    posted = browser.post(f"{provider.url}/login", allow_redirects=False, timeout=10, data={
+        "csrf_token": csrf_from(page.text), "interaction": hidden_value(page.text, "interaction"),
+        "identifier": identifier, "password": password,
+    })
+    assert posted.status_code == 302, posted.text
+    sms_page = browser.get(urljoin(posted.url, posted.headers["Location"]), timeout=10)
+    assert sms_page.status_code == 200, sms_page.text
+    posted = browser.post(f"{provider.url}/login/sms", allow_redirects=False, timeout=10, data={
+        "csrf_token": csrf_from(sms_page.text), "code": provider.last_sms_code(),
+    })
+    assert posted.status_code == 302, posted.text
+    callback = follow_until(browser, urljoin(posted.url, posted.headers["Location"]), redirect_uri)
+    assert isinstance(callback, str), f"no redirect to {redirect_uri}: {callback.status_code} {callback.text}"
+    return callback
 
 
 def node_executable() -> str:
