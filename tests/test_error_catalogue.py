@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from test_consent import third_party
-from test_protocol_errors import CASES, CHALLENGE, KB, PAGE, Ctx, basic, form
+from test_protocol_errors import CASES, CHALLENGE, KB, PAGE, Ctx, b64url, basic, form
 
 from conftest import authorization_request, csrf_from, hidden_value, query_of, register_client, tokens_for
 from dpop_keys import DpopKey
@@ -91,14 +91,9 @@ def not_for_this_grant(ctx: Ctx) -> dict:
 
 
 def unsigned_request_object(ctx: Ctx) -> dict:
-    # alg "none", header {"alg":"none"} and payload {"client_id": ...}, no signature.
-    import base64
-
-    def b64(raw: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(raw).encode()).rstrip(b"=").decode()
-
-    token = f"{b64({'alg': 'none'})}.{b64({'client_id': ctx.rp.client_id})}."
-    return {"client_id": ctx.rp.client_id, "request": token}
+    """An ``alg: none`` request object (header, payload, no signature)."""
+    header, payload = (b64url(json.dumps(part).encode()) for part in ({"alg": "none"}, {"client_id": ctx.rp.client_id}))
+    return {"client_id": ctx.rp.client_id, "request": f"{header}.{payload}."}
 
 
 def kiosk_codes(ctx: Ctx):
