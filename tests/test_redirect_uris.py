@@ -13,7 +13,7 @@ from idp.clients import ClientRegistrationError, create_client
 from idp.database import db
 from idp.models import Client
 
-from conftest import authorization_request, query_of, register_client
+from conftest import authorization_request, query_of, register_client, tokens_for
 
 REFUSED_EVERYWHERE = [
     "app.example/callback",              # no scheme: not absolute
@@ -83,6 +83,19 @@ def test_authorize_refuses_a_row_registered_before_the_rules(app, client):
     rp.redirect_uri = "https://app.example/cb#frag"
     response = client.get("/authorize", query_string=authorization_request(rp).params)
     assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_logout_does_not_redirect_to_a_post_logout_uri_registered_before_the_rules(app, client, person):
+    rp = register_client(app, post_logout_redirect_uris=["https://app.example/bye"])
+    tokens = tokens_for(app, client, rp)
+    with app.app_context():
+        row = db.session.query(Client).filter_by(client_id=rp.client_id).one()
+        row.post_logout_redirect_uris = ["https://app.example/bye#frag"]
+        db.session.commit()
+    app.extensions["idp.clients"].forget()
+    response = client.get("/logout", query_string={"id_token_hint": tokens["id_token"],
+                                                   "post_logout_redirect_uri": "https://app.example/bye#frag"})
+    assert "Location" not in response.headers
 
 
 def test_a_loopback_ip_redirect_uri_matches_on_any_port(app, client, person):

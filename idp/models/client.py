@@ -66,7 +66,17 @@ class Client(db.Model, ClientMixin):
 
     @property
     def client_metadata(self) -> dict:
-        return {"post_logout_redirect_uris": self.post_logout_redirect_uris}
+        # authlib's end-session endpoint redirects only to these: a row registered before the
+        # rules of idp.redirect_uris is held to them too, as check_redirect_uri does.
+        return {"post_logout_redirect_uris": [uri for uri in self.post_logout_redirect_uris
+                                              if self._acceptable_browser_uri(uri)]}
+
+    def _acceptable_browser_uri(self, uri: str) -> bool:
+        try:
+            check_browser_uri(uri, native=self.is_public)
+        except RedirectUriError:
+            return False
+        return True
 
     @property
     def sector_identifier(self) -> str | None:
@@ -91,13 +101,8 @@ class Client(db.Model, ClientMixin):
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         """Registered (exactly, or a loopback IP on another port: RFC 8252 section 7.3) and still
         acceptable: a row registered before the rules of idp.redirect_uris is held to them too."""
-        if not any(matches_registered(redirect_uri, registered) for registered in self.redirect_uris):
-            return False
-        try:
-            check_browser_uri(redirect_uri, native=self.is_public)
-        except RedirectUriError:
-            return False
-        return True
+        return (any(matches_registered(redirect_uri, registered) for registered in self.redirect_uris)
+                and self._acceptable_browser_uri(redirect_uri))
 
     def check_client_secret(self, client_secret: str) -> bool:
         if not self.client_secret_hash or not isinstance(client_secret, str):
