@@ -1,0 +1,162 @@
+"""The application factory: ``create_app(overrides=None)`` (the Flask tutorial's pattern)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from authlib.oauth2.rfc9207 import IssuerParameter
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from idp.browser_session import DatabaseSessionInterface
+from idp.clients import ClientRegistry
+from idp.consent import views as selection_views
+from idp.database import db, engine_options, normalise_database_url, ping_idle_connections
+from idp.factors.face_provider import create_face_provider
+from idp.factors.sms_gateway import create_sms_gateway
+from idp.i18n import current_locale, translate
+from idp.json_provider import UntrustedJsonProvider
+from idp.keyring import create_keyring
+from idp.keyring.schedule import install_rotation_schedule
+from idp.log_redaction import install_log_redaction
+from idp.logout_worker import install_logout_worker
+from idp.published_documents import install_published_documents
+from idp.rate_limits import install_rate_limits
+from idp.reverse_proxy import install_reverse_proxy
+from idp.server import create_authorization_server
+from idp.session_expiry import install_session_sweep
+from idp.settings import Settings, load_settings
+from idp.views import (
+    account,
+    account_verify,
+    app_codes,
+    authorize,
+    certificate_login,
+    discovery,
+    face_login,
+    legacy_login,
+    login,
+    password_change,
+    password_reset,
+    protocol,
+    qr_api,
+    qr_login,
+    registration,
+    registration_api,
+    security_keys,
+    step_up,
+)
+
+log = logging.getLogger(__name__)
+
+
+class IssuerInResponse(IssuerParameter):
+    """RFC 9207: ``iss`` in every authorization response."""
+
+    def __init__(self, issuer: str):
+        self.issuer = issuer
+
+    def get_issuer(self) -> str:
+        return self.issuer
+
+
+def _apply_security_headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Our own pages get a Referer, which flask-wtf demands of every form posted over https (a
+    # second CSRF check beside the token); other sites, relying parties included, never see our
+    # URLs (they carry authorization request parameters).
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("message.html", title_key="error_bad_request_title", message_key="error_csrf",
+                               params={}), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code == 429:
+            retry = {"Retry-After": str(error.retry_after)} if getattr(error, "retry_after", None) else {}
+            if request.path.startswith("/api/"):
+                return {"error": "too_many_requests", "message": translate("error_too_many_requests")}, 429, retry
+            return render_template("message.html", title_key="error_too_many_requests",
+                                   message_key="error_too_many_requests", params={}), 429, retry
+        key = "error_not_found" if error.code == 404 else "error_bad_request_title"
+        return render_template("message.html", title_key=key, message_key=key, params={}), error.code
+
+    @app.errorhandler(Exception)
+    def internal_error(error: Exception):
+        log.exception("unhandled error")
+        db.session.rollback()
+        return render_template("message.html", title_key="error_internal", message_key="error_internal",
+                               params={}), 500
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the provider from settings (defaults, ``IDP_*`` environment, then ``overrides``)."""
+    settings: Settings = load_settings(overrides)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        IDP=settings,
+        SECRET_KEY=settings.SECRET_KEY,
+        **engine_options(normalise_database_url(settings.database_url), settings.DATABASE_POOL_SIZE),
+        WTF_CSRF_TIME_LIMIT=settings.LOGIN_SESSION_TTL,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.json = UntrustedJsonProvider(app)
+    install_log_redaction()
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine)
+    app.session_interface = DatabaseSessionInterface()
+    csrf = CSRFProtect(app)
+
+    keyring = create_keyring(settings)
+    with app.app_context():
+        keyring.ensure_initialised()
+    app.extensions["idp.keyring"] = keyring
+    install_rotation_schedule(app)
+    install_logout_worker(app)
+    install_session_sweep(app)
+    app.extensions["idp.clients"] = ClientRegistry(settings.CLIENT_CACHE_TTL)
+    app.extensions["idp.sms"] = create_sms_gateway(settings)
+    app.extensions["idp.face_provider"] = create_face_provider(settings)
+    server = create_authorization_server(app)
+    server.register_extension(IssuerInResponse(settings.ISSUER))
+    app.extensions["idp.server"] = server
+
+    # The app's registration API authenticates each call by its registration id instead.
+    for blueprint in (discovery.bp, protocol.bp, registration_api.bp, qr_api.bp):
+        csrf.exempt(blueprint)
+    # OIDC Core 3.1.2.1: relying parties may send the authorization request as a form POST from
+    # their own site; it is the same request as by GET, so there is no token of ours to carry.
+    csrf.exempt(authorize.authorize)
+    for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp, face_login.bp, selection_views.bp,
+                      password_change.bp, password_reset.bp, account.bp, account_verify.bp, registration.bp,
+                      registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp, certificate_login.bp, security_keys.bp,
+                      app_codes.bp, legacy_login.bp):
+        app.register_blueprint(blueprint)
+    if settings.FACE_PROVIDER == "development":
+        from idp.factors import face_dev_provider
+
+        app.register_blueprint(face_dev_provider.bp)
+        csrf.exempt(face_dev_provider.decide_by_api)
+
+    app.jinja_env.globals.update(t=translate)
+    app.context_processor(lambda: {"locale": current_locale()})
+    app.after_request(_apply_security_headers)
+    install_rate_limits(app)
+    _register_error_pages(app)
+    install_reverse_proxy(app)
+    install_published_documents(app)
+    return app

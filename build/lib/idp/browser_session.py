@@ -1,0 +1,140 @@
+"""Server-side browser sessions: the cookie holds only an opaque id (DESIGN.md section 6).
+
+Rows are keyed by the SHA-256 of the cookie value, so a database reader cannot replay a
+cookie.  ``session.regenerate()`` moves the data under a fresh id (session fixation).
+
+Every page of a login changes this row, so it is written by the request's own commit: when a
+view commits its work, a changed session goes into that transaction (one UPDATE, or INSERT
+under a new id, never a read first), and only a session changed after that commit (a CSRF
+token made while the page renders) costs a transaction of its own when the response is saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import Flask, Request, Response, current_app, has_request_context, session
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import CallbackDict
+
+from idp.clock import utcnow
+from idp.database import db
+from idp.models import BrowserSession
+
+COOKIE_NAME = "idp_session"
+
+
+def _row_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ServerSideSession(CallbackDict, SessionMixin):
+    def __init__(self, data: dict | None = None, token: str | None = None):
+        def on_update(self: ServerSideSession) -> None:
+            self.modified = True
+
+        super().__init__(data or {}, on_update)
+        #: The cookie value of the stored row (None: no row yet, or the row was deleted).
+        self.token = token
+        self.new = token is None
+        self.modified = False
+        self.regenerate_requested = False
+        #: The token a commit in progress stores the row under ("" when it deletes the row).
+        self.storing: str | None = None
+        #: A commit stored or deleted the row: the response sets or deletes the cookie.
+        self.cookie_due = False
+
+    def regenerate(self) -> None:
+        """Give this session a new id at the next save; the old id stops working."""
+        self.regenerate_requested = True
+        self.modified = True
+
+
+_TABLE = BrowserSession.__table__
+#: Built once: every page of a login runs them, and building an UPDATE and its cache key costs
+#: SQLAlchemy ~0.1 ms of CPU each time (a prebuilt statement's key is memoized).
+_READ = select(_TABLE.c.data, _TABLE.c.expires_at).where(_TABLE.c.id_hash == bindparam("key"))
+_INSERT = insert(_TABLE)
+_MOVE = update(_TABLE).where(_TABLE.c.id_hash == bindparam("old_key")).values(
+    id_hash=bindparam("new_key"), data=bindparam("new_data"), expires_at=bindparam("new_expires_at"))
+_DELETE = delete(_TABLE).where(_TABLE.c.id_hash == bindparam("key"))
+
+
+def _changed_session() -> ServerSideSession | None:
+    """This request's browser session, when it holds changes not stored yet."""
+    if not has_request_context():
+        return None
+    current = session._get_current_object()
+    return current if isinstance(current, ServerSideSession) and current.modified else None
+
+
+@event.listens_for(db.session, "before_commit")
+def _store_with_commit(db_session: Session) -> None:
+    """Write a changed browser session in the transaction being committed."""
+    changed = _changed_session()
+    if changed is None:
+        return
+    old_key = _row_key(changed.token) if changed.token else None
+    if not changed:
+        if old_key:
+            db_session.execute(_DELETE, {"key": old_key})
+        changed.storing = ""
+        return
+    token = secrets.token_urlsafe(32) if changed.regenerate_requested or changed.token is None else changed.token
+    ttl = current_app.config["IDP"].LOGIN_SESSION_TTL
+    key, data, expires_at = _row_key(token), dict(changed), utcnow() + timedelta(seconds=ttl)
+    # One UPDATE writes the row, and moves it to its new id when the id was regenerated
+    # (session fixation); a new session, or a row swept since this request read it, is inserted.
+    moved = old_key is not None and db_session.execute(_MOVE, {
+        "old_key": old_key, "new_key": key, "new_data": data, "new_expires_at": expires_at}).rowcount
+    if not moved:
+        db_session.execute(_INSERT, {"id_hash": key, "data": data, "expires_at": expires_at})
+    changed.storing = token
+
+
+@event.listens_for(db.session, "after_commit")
+def _stored(db_session: Session) -> None:
+    if (changed := _changed_session()) is None or changed.storing is None:
+        return
+    changed.token = changed.storing or None
+    changed.storing = None
+    changed.modified = changed.regenerate_requested = False
+    changed.cookie_due = True
+
+
+@event.listens_for(db.session, "after_rollback")
+def _not_stored(db_session: Session) -> None:
+    # The row was not written after all: the session stays changed, for the next commit.
+    if (changed := _changed_session()) is not None:
+        changed.storing = None
+
+
+class DatabaseSessionInterface(SessionInterface):
+    def open_session(self, app: Flask, request: Request) -> ServerSideSession:
+        token = request.cookies.get(COOKIE_NAME)
+        # No cookie (every protocol call from a relying party): no database read at all.
+        if not token or len(token) > 128:
+            return ServerSideSession()
+        row = db.session.execute(_READ, {"key": _row_key(token)}).first()
+        if row is None or row.expires_at <= utcnow():
+            return ServerSideSession()
+        return ServerSideSession(dict(row.data), token)
+
+    def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
+        if session.modified:
+            # Changed since the view's last commit, or the view committed nothing: this commit
+            # stores it (with whatever the request left uncommitted).
+            db.session.commit()
+        if not session.cookie_due:
+            return
+        if session.token is None:
+            response.delete_cookie(COOKIE_NAME, path="/")
+            return
+        response.set_cookie(
+            COOKIE_NAME, session.token, max_age=app.config["IDP"].LOGIN_SESSION_TTL, path="/", httponly=True,
+            secure=app.config["IDP"].ISSUER.startswith("https://"), samesite="Lax",
+        )

@@ -1,0 +1,153 @@
+"""``idp keys …`` and ``idp audit tail``: the administrator's tools for keys and the audit log."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from idp.audit import record_event
+from idp.database import db
+from idp.keyring import KeyringError
+from idp.keyring.records import KeyRecord
+from idp.models import AuditEvent
+
+
+def _when(ts: int | None) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
+
+
+def _describe(records: list[KeyRecord]) -> list[dict]:
+    return [
+        {"kid": r.kid, "alg": r.alg, "state": r.state, "created": _when(r.created_at),
+         "activated": _when(r.activated_at), "retire_after": _when(r.retire_after)}
+        for r in sorted(records, key=lambda r: (r.alg, ("active", "next", "retired", "revoked").index(r.state)))
+    ]
+
+
+def _print_keys(records: list[KeyRecord], as_json: bool) -> None:
+    rows = _describe(records)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    click.echo(f"{'kid':<44} {'alg':<6} {'state':<8} {'created':<21} {'activated':<21} retire-after")
+    for row in rows:
+        click.echo(f"{row['kid']:<44} {row['alg']:<6} {row['state']:<8} {row['created']:<21} "
+                   f"{row['activated']:<21} {row['retire_after']}")
+
+
+def _keyring():
+    return current_app.extensions["idp.keyring"]
+
+
+def register_key_commands(main: click.Group, with_app) -> None:
+    @main.group()
+    def keys() -> None:
+        """Signing keys: list, rotate, revoke, prune."""
+
+    @keys.command("list")
+    @click.option("--json", "as_json", is_flag=True)
+    @with_app
+    def keys_list(app: Flask, as_json: bool) -> None:
+        """kid, algorithm, state, created, activated, retire-after of every key."""
+        _print_keys(_keyring().records(), as_json)
+
+    @keys.command("rotate")
+    @click.option("--force", is_flag=True, help="rotate even if the next key is younger than the JWKS max-age")
+    @with_app
+    def keys_rotate(app: Flask, force: bool) -> None:
+        """next -> active, active -> retired, and a new next key (per algorithm)."""
+        try:
+            records = _keyring().rotate(force=force)
+        except KeyringError as error:
+            record_event("keys.rotate", "failure", reason=str(error)[:200])
+            db.session.commit()
+            raise click.ClickException(str(error)) from None
+        record_event("keys.rotate", forced=force,
+                     active=[r.kid[:12] for r in records if r.state == "active"])
+        db.session.commit()
+        _print_keys(records, False)
+
+    # A kid is a base64url thumbprint and may begin with "-": taken as the argument, not an option.
+    @keys.command("revoke", context_settings={"ignore_unknown_options": True})
+    @click.argument("kid")
+    @click.option("--yes-revoke-now", "confirmed", is_flag=True,
+                  help="confirm: the key leaves the JWKS at once and every token it signed stops working")
+    @with_app
+    def keys_revoke(app: Flask, kid: str, confirmed: bool) -> None:
+        """Revoke a compromised key immediately."""
+        if not confirmed:
+            raise click.UsageError("revoking ends every token signed by this key; repeat with --yes-revoke-now")
+        try:
+            records = _keyring().revoke(kid)
+        except KeyringError as error:
+            raise click.ClickException(str(error)) from None
+        record_event("keys.revoke", kid=kid[:12])
+        db.session.commit()
+        _print_keys(records, False)
+
+    @keys.command("prune")
+    @with_app
+    def keys_prune(app: Flask) -> None:
+        """Remove retired keys whose tokens have all expired, and revoked keys."""
+        before = {r.kid for r in _keyring().records()}
+        records = _keyring().prune()
+        removed = sorted(before - {r.kid for r in records})
+        record_event("keys.prune", removed=[k[:12] for k in removed])
+        db.session.commit()
+        click.echo(f"removed {len(removed)} key(s)")
+        _print_keys(records, False)
+
+
+SINCE_PATTERN = re.compile(r"^(\d+)([smhd])$")
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """``30m``, ``2h``, ``7d`` or an ISO 8601 instant (UTC when no zone is given)."""
+    if not value:
+        return None
+    if match := SINCE_PATTERN.match(value):
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+        try:
+            return datetime.now(UTC) - timedelta(**{unit: int(match.group(1))})
+        except OverflowError:  # further back than the calendar goes
+            raise click.BadParameter("use 30m, 2h, 7d or an ISO 8601 time") from None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use 30m, 2h, 7d or an ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def register_audit_commands(main: click.Group, with_app) -> None:
+    @main.group()
+    def audit() -> None:
+        """The audit log."""
+
+    @audit.command("tail")
+    @click.option("--event", default=None, help="only this event (prefix match: 'login' matches login.*)")
+    @click.option("--since", default=None, help="30m, 2h, 7d or an ISO 8601 time")
+    @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+    @click.option("--json", "as_json", is_flag=True)
+    @with_app
+    def audit_tail(app: Flask, event: str | None, since: str | None, limit: int, as_json: bool) -> None:
+        """The newest audit events, oldest first (identifiers are stored masked)."""
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        if event:
+            query = query.where((AuditEvent.event == event) | AuditEvent.event.startswith(event + "."))
+        if start := parse_since(since):
+            query = query.where(AuditEvent.at >= start)
+        rows = list(reversed(db.session.execute(query).scalars().all()))
+        for row in rows:
+            entry = {"at": row.at.isoformat(), "event": row.event, "outcome": row.outcome, "subject": row.subject,
+                     "client_id": row.client_id, "ip": row.ip, "detail": row.detail}
+            if as_json:
+                click.echo(json.dumps(entry, ensure_ascii=False))
+            else:
+                click.echo(f"{row.at:%Y-%m-%d %H:%M:%S} {row.event:<22} {row.outcome:<8} "
+                           f"subject={row.subject or '-'} client={row.client_id or '-'} ip={row.ip or '-'} "
+                           f"{json.dumps(row.detail, ensure_ascii=False)}")

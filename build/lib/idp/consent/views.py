@@ -1,0 +1,143 @@
+"""Pages between login and code: confirm new roles, choose the taxpayer, consent."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import scope_to_list
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from idp.consent.choices import BUSINESS_ENTRIES, available_choices, confirm_roles, find_choice, pending_roles
+from idp.consent.decisions import apply_choice, list_consents, revoke_consent, save_consent
+from idp.consent.policy import requested_entries
+from idp.database import db
+from idp.interactions import interaction_params, mark_done, resume_url
+from idp.login_state import current_login
+
+bp = Blueprint("selection", __name__)
+
+
+def _login_or_redirect():
+    login = current_login()
+    return login, (None if login else redirect(url_for("login.login_page")))
+
+
+def _continue(interaction_id: str | None):
+    return redirect(resume_url(interaction_id) or url_for("account.home"))
+
+
+@bp.route("/select", methods=["GET"])
+def select_page():
+    login, away = _login_or_redirect()
+    if away:
+        return away
+    interaction_id = request.args.get("interaction")
+    params = interaction_params(interaction_id)
+    roles = pending_roles(login.person)
+    if roles:
+        return render_template("confirm_roles.html", roles=roles, interaction=interaction_id or "")
+    allowed, preselected = requested_entries(params or {})
+    business = request.args.get("business") or preselected or login.session.business
+    if business not in allowed:
+        business = allowed[0]
+    choices = available_choices(login.person, business)
+    entries = [(entry, bool(available_choices(login.person, entry))) for entry in BUSINESS_ENTRIES
+               if entry in allowed]
+    if len(choices) == 1 and (params is None or "select_account" not in (params.get("prompt") or "").split()):
+        apply_choice(login.session, login.person, choices[0])
+        if interaction_id:
+            mark_done(interaction_id, "selected")
+        db.session.commit()
+        return _continue(interaction_id)
+    return render_template("select.html", business=business, entries=entries, choices=choices,
+                           interaction=interaction_id or "", current=login.session.entity), 200 if choices else 403
+
+
+@bp.route("/select/roles", methods=["POST"])
+def confirm_roles_submit():
+    login, away = _login_or_redirect()
+    if away:
+        return away
+    # Each pending role is answered by a radio button "role-<id>" = confirm | decline.
+    answers = {role.id: request.form.get(f"role-{role.id}") for role, _ in pending_roles(login.person)}
+    confirm_roles(login.person, [i for i, a in answers.items() if a == "confirm"],
+                  [i for i, a in answers.items() if a == "decline"])
+    db.session.commit()
+    interaction_id = request.form.get("interaction") or None
+    return redirect(url_for("selection.select_page", interaction=interaction_id))
+
+
+@bp.route("/select", methods=["POST"])
+def select_submit():
+    login, away = _login_or_redirect()
+    if away:
+        return away
+    interaction_id = request.form.get("interaction") or None
+    allowed, _ = requested_entries(interaction_params(interaction_id) or {})
+    business = request.form.get("business", "")
+    choice = find_choice(login.person, business, request.form.get("choice", "")) if business in allowed else None
+    if choice is None:
+        # Only confirmed roles are offered; anything else is refused, never applied.
+        return render_template("select.html", business=business if business in allowed else allowed[0],
+                               entries=[(e, bool(available_choices(login.person, e))) for e in allowed],
+                               choices=[], interaction=interaction_id or "", current=login.session.entity), 403
+    apply_choice(login.session, login.person, choice)
+    if interaction_id:
+        mark_done(interaction_id, "selected")
+    db.session.commit()
+    return _continue(interaction_id)
+
+
+@bp.route("/consent", methods=["GET"])
+def consent_page():
+    login, away = _login_or_redirect()
+    if away:
+        return away
+    interaction_id = request.args.get("interaction")
+    params = interaction_params(interaction_id)
+    if params is None:
+        return redirect(url_for("account.home"))
+    client = current_app.extensions["idp.clients"].query_client(params.get("client_id"))
+    scopes = scope_to_list(client.get_allowed_scope(params.get("scope"))) or []
+    return render_template("consent.html", client=client, scopes=scopes, entity=login.session.entity,
+                           business=login.session.business, interaction=interaction_id)
+
+
+@bp.route("/consent", methods=["POST"])
+def consent_submit():
+    login, away = _login_or_redirect()
+    if away:
+        return away
+    interaction_id = request.form.get("interaction") or None
+    params = interaction_params(interaction_id)
+    if params is None:
+        return redirect(url_for("account.home"))
+    if request.form.get("decision") == "allow":
+        client = current_app.extensions["idp.clients"].query_client(params.get("client_id"))
+        save_consent(login.person, client.client_id, client.get_allowed_scope(params.get("scope")))
+        mark_done(interaction_id, "consented")
+    else:
+        mark_done(interaction_id, "consent_denied")
+    db.session.commit()
+    return _continue(interaction_id)
+
+
+@bp.route("/consents", methods=["GET"])
+def consents_page():
+    login, away = _login_or_redirect()
+    if away:
+        return away
+    clients = current_app.extensions["idp.clients"]
+    records = [(record, clients.query_client(record.client_id)) for record in list_consents(login.person)]
+    return render_template("consents.html", records=records)
+
+
+@bp.route("/consents/revoke", methods=["POST"])
+def consents_revoke():
+    login, away = _login_or_redirect()
+    if away:
+        return away
+    client_id = request.form.get("client_id", "")
+    # No client has an id the column could not hold (PostgreSQL would refuse the query).
+    if len(client_id) <= 64 and "\x00" not in client_id:
+        revoke_consent(login.person, client_id)
+    db.session.commit()
+    return redirect(url_for("selection.consents_page"))

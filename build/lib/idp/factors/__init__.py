@@ -1,0 +1,21 @@
+"""Authentication factors as plug-ins (STYLE.md point 2).
+
+Each factor module defines one :class:`~idp.factors.base.Factor`; ``FACTORS`` maps the
+method name to it.  A factor never touches the OAuth layer.
+"""
+
+from __future__ import annotations
+
+from idp.factors.app_code import AppCodeFactor
+from idp.factors.base import Factor
+from idp.factors.face import FaceFactor
+from idp.factors.password import PasswordFactor
+from idp.factors.sms_code import SmsCodeFactor
+from idp.factors.webauthn import SecurityKeyFactor
+
+FACTORS: dict[str, Factor] = {
+    factor.METHOD: factor
+    for factor in (PasswordFactor(), SmsCodeFactor(), FaceFactor(), SecurityKeyFactor(), AppCodeFactor())
+}
+
+__all__ = ["FACTORS", "Factor"]

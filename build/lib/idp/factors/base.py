@@ -1,0 +1,60 @@
+"""The one small interface every factor implements, its result, and its errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from idp.models import Person
+
+
+@dataclass(frozen=True)
+class FactorResult:
+    """A verified factor, named by its RFC 8176 ``amr`` value."""
+
+    method: str
+    amr: str
+
+
+class FactorError(Exception):
+    """A factor refused; ``code`` picks the localized message at the view (STYLE.md point 5)."""
+
+    code: ClassVar[str] = "factor_failed"
+
+    def __init__(self, **params: Any):
+        super().__init__(self.code)
+        self.params = params
+
+
+class WrongCredential(FactorError):
+    code = "wrong_credential"
+
+
+class MethodLocked(FactorError):
+    code = "method_locked"
+
+
+class CodeExpired(FactorError):
+    code = "code_expired"
+
+
+class ResendTooSoon(FactorError):
+    code = "resend_too_soon"
+
+
+class DailyCapReached(FactorError):
+    code = "daily_cap_reached"
+
+
+class Factor(Protocol):
+    #: Name used for lockout counters and the registry.
+    METHOD: ClassVar[str]
+    #: RFC 8176 value recorded in ``amr`` on success.
+    AMR: ClassVar[str]
+
+    def begin(self, person: Person, **context: Any) -> dict[str, Any]:
+        """Start a challenge (send a code, create a nonce); returns what the page may show."""
+
+    def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
+        """Check the person's response; raises a :class:`FactorError` on refusal."""

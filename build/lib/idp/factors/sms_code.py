@@ -1,0 +1,177 @@
+"""The SMS code factor: 6 digits, 5 minutes, single use, 5 tries, keyed-hash storage."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar, NoReturn
+
+from flask import current_app
+from sqlalchemy import exists, func, insert, literal, select, update
+
+from idp.audit import record_event
+from idp.clock import local_day, utcnow
+from idp.database import db
+from idp.factors.base import CodeExpired, DailyCapReached, FactorResult, ResendTooSoon, WrongCredential
+from idp.factors.lockout import check_not_locked, counted_attempt
+from idp.factors.sms_gateway import SmsMessage
+from idp.identity_documents import mask_phone
+from idp.models import Person, SmsCode
+
+MESSAGE_TEMPLATE = "【青岛税务】您的{purpose}验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。"
+PURPOSE_NAMES = {"login": "登录", "register": "注册", "change_phone": "更换手机号", "reset": "找回密码"}
+#: First key of the PostgreSQL advisory locks that serialise sends per phone (the second is the
+#: phone's hash); two-key locks never meet the keyring's one-key lock.
+SMS_SEND_LOCK_SPACE = 0x736D73  # "sms"
+
+
+def _code_hmac(phone: str, purpose: str, code: str) -> str:
+    key = current_app.config["IDP"].SECRET_KEY.encode()
+    return hmac.new(key, f"{purpose}:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def generate_sms_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def _lock_phone(phone: str) -> None:
+    """Make parallel sends to ``phone`` take turns until this transaction ends.
+
+    Reads are never blocked by writers (PostgreSQL's MVCC, SQLite's shared lock), so without a
+    lock two sends can both find the cooldown over and the cap not reached.  The first send to
+    a phone has no row to lock, hence PostgreSQL's advisory lock on the phone; a hash collision
+    only makes two phones take turns.  SQLite has no such lock: a write, even of no row, takes
+    its one database write lock for the rest of the transaction.
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(SMS_SEND_LOCK_SPACE, func.hashtext(phone))))
+    else:
+        db.session.execute(update(SmsCode).where(SmsCode.id == -1).values(tries=SmsCode.tries))
+
+
+def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> int:
+    """Issue and send a code; returns its lifetime in seconds.
+
+    Enforces ``SMS_RESEND_COOLDOWN`` (while a code sent to the phone is still unused) and
+    ``SMS_DAILY_CAP`` (codes per phone and purpose in the local day: anyone who knows a phone
+    number can ask for reset codes, and that must not use up the person's login codes),
+    parallel requests included.
+    The row is inserted before the gateway is called so a failed send rolls back with it.
+    The phone stays locked until the caller commits, after the gateway call: a parallel send
+    must wait for this code's row to be visible, or it would pass the cooldown too.
+    """
+    settings = current_app.config["IDP"]
+    _lock_phone(phone)
+    # Taken after the lock: every committed code is then older than ``now``.
+    now = utcnow()
+    today = local_day(now)
+    code = generate_sms_code()
+    code_hmac = _code_hmac(phone, purpose, code)
+    # Under the lock a read then an insert would be correct too; one conditional insert saves
+    # a round trip.  The cooldown guards codes still outstanding; once one is used, the next
+    # login may have one.
+    outstanding = select(SmsCode.id).where(
+        SmsCode.phone == phone,
+        SmsCode.consumed_at.is_(None),
+        SmsCode.sent_at > now - timedelta(seconds=settings.SMS_RESEND_COOLDOWN),
+    )
+    sent_today = select(func.count()).where(SmsCode.phone == phone, SmsCode.purpose == purpose,
+                                            SmsCode.local_day == today)
+    columns = SmsCode.__table__.c
+    row_id = db.session.execute(
+        insert(SmsCode)
+        .from_select(
+            ["phone", "purpose", "code_hmac", "sent_at", "local_day", "expires_at", "tries"],
+            select(
+                literal(phone, columns.phone.type),
+                literal(purpose, columns.purpose.type),
+                literal(code_hmac, columns.code_hmac.type),
+                literal(now, columns.sent_at.type),
+                literal(today, columns.local_day.type),
+                literal(now + timedelta(seconds=settings.SMS_CODE_TTL), columns.expires_at.type),
+                literal(0, columns.tries.type),
+            ).where(~exists(outstanding), sent_today.scalar_subquery() < settings.SMS_DAILY_CAP),
+        )
+        .returning(SmsCode.id)
+    ).scalar_one_or_none()
+    if row_id is None:
+        _refuse_send(phone, purpose, now, today, subject)
+    text = MESSAGE_TEMPLATE.format(
+        purpose=PURPOSE_NAMES.get(purpose, ""), code=code, minutes=settings.SMS_CODE_TTL // 60
+    )
+    current_app.extensions["idp.sms"].send(
+        SmsMessage(phone=phone, text=text, code=code, idempotency_key=f"sms-{row_id}-{code_hmac[:16]}")
+    )
+    record_event("sms.sent", subject=subject, phone=mask_phone(phone), purpose=purpose)
+    return settings.SMS_CODE_TTL
+
+
+def _refuse_send(phone: str, purpose: str, now: datetime, today: date, subject: str | None) -> NoReturn:
+    """Say which limit refused the code; only refused sends pay for this second read."""
+    settings = current_app.config["IDP"]
+    last_sent, sent_today = db.session.execute(
+        select(func.max(SmsCode.sent_at).filter(SmsCode.consumed_at.is_(None)),
+               func.count().filter(SmsCode.purpose == purpose, SmsCode.local_day == today))
+        .where(SmsCode.phone == phone)
+    ).one()
+    wait = settings.SMS_RESEND_COOLDOWN - int((now - last_sent).total_seconds()) if last_sent else 0
+    if wait <= 0 and sent_today >= settings.SMS_DAILY_CAP:
+        record_event("sms.daily_cap", "failure", subject=subject, phone=mask_phone(phone))
+        raise DailyCapReached()
+    # At least a second: the lock does not stop a login from using the outstanding code
+    # between the insert and this read, and then asking again succeeds.
+    raise ResendTooSoon(seconds=max(wait, 1))
+
+
+def consume_sms_code(phone: str, purpose: str, code: str) -> bool:
+    """Spend one try on the newest live code; True only for the first right answer.
+
+    The try is counted by an atomic update before comparing, and the code is consumed by a
+    second guarded update, so parallel guesses cannot exceed the limit or use a code twice.
+    """
+    settings = current_app.config["IDP"]
+    now = utcnow()
+    newest = (
+        select(SmsCode.id)
+        .where(SmsCode.phone == phone, SmsCode.purpose == purpose)
+        .order_by(SmsCode.sent_at.desc(), SmsCode.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    spent = db.session.execute(
+        update(SmsCode)
+        .where(
+            SmsCode.id == newest,
+            SmsCode.consumed_at.is_(None),
+            SmsCode.expires_at > now,
+            SmsCode.tries < settings.SMS_CODE_MAX_TRIES,
+        )
+        .values(tries=SmsCode.tries + 1)
+        .returning(SmsCode.id, SmsCode.code_hmac)
+    ).first()
+    if spent is None:
+        raise CodeExpired()
+    if not hmac.compare_digest(spent.code_hmac, _code_hmac(phone, purpose, code.strip())):
+        return False
+    consumed = db.session.execute(
+        update(SmsCode).where(SmsCode.id == spent.id, SmsCode.consumed_at.is_(None)).values(consumed_at=now)
+    )
+    return consumed.rowcount == 1
+
+
+class SmsCodeFactor:
+    METHOD: ClassVar[str] = "sms"
+    AMR: ClassVar[str] = "sms"
+
+    def begin(self, person: Person, **context: Any) -> dict[str, Any]:
+        check_not_locked(person, self.METHOD)
+        ttl = send_sms_code(person.phone, context.get("purpose", "login"), subject=person.sub)
+        return {"phone": mask_phone(person.phone), "expires_in": ttl}
+
+    def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
+        with counted_attempt(person, self.METHOD):
+            if not consume_sms_code(person.phone, context.get("purpose", "login"), response):
+                raise WrongCredential(method=self.METHOD)
+        return FactorResult(self.METHOD, self.AMR)

@@ -1,0 +1,80 @@
+"""One signing key as stored: its state dates and its (encrypted) private key.
+
+``kid`` is the RFC 7638 thumbprint, so the same key always has the same id everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+ALGORITHMS = ("ES256", "RS256", "EdDSA")
+DEFAULT_ALGORITHM = "ES256"
+STATES = ("next", "active", "retired", "revoked")
+
+_GENERATORS: dict[str, Callable[[], object]] = {
+    "ES256": lambda: ec.generate_private_key(ec.SECP256R1()),
+    "RS256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    "EdDSA": ed25519.Ed25519PrivateKey.generate,
+}
+_JWK_TYPES = {"ES256": ECKey, "RS256": RSAKey, "EdDSA": OKPKey}
+
+
+class KeyringError(RuntimeError):
+    """The keyring cannot be used or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    kid: str
+    alg: str
+    state: str
+    created_at: int
+    private_pem: bytes = field(repr=False)
+    activated_at: int | None = None
+    retired_at: int | None = None
+    #: A retired key leaves the JWKS after this instant: every token it signed has expired.
+    retire_after: int | None = None
+    revoked_at: int | None = None
+
+    def with_state(self, state: str, **dates: int | None) -> KeyRecord:
+        return replace(self, state=state, **dates)
+
+    def as_index_entry(self) -> dict:
+        """Metadata without the key material (the file store keeps PEMs apart)."""
+        return {
+            "kid": self.kid, "alg": self.alg, "state": self.state, "created_at": self.created_at,
+            "activated_at": self.activated_at, "retired_at": self.retired_at,
+            "retire_after": self.retire_after, "revoked_at": self.revoked_at,
+        }
+
+
+def _encryption(passphrase: str) -> serialization.KeySerializationEncryption:
+    if passphrase:
+        return serialization.BestAvailableEncryption(passphrase.encode())
+    return serialization.NoEncryption()
+
+
+def generate_record(alg: str, state: str, now: int, passphrase: str) -> KeyRecord:
+    """A new key of ``alg``; its private half leaves memory only as (encrypted) PKCS#8 PEM."""
+    if alg not in _GENERATORS:
+        raise KeyringError(f"unsupported signing algorithm {alg!r}; use one of {', '.join(ALGORITHMS)}")
+    private = _GENERATORS[alg]()
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, _encryption(passphrase))
+    kid = _JWK_TYPES[alg].import_key(private).thumbprint()
+    return KeyRecord(kid=kid, alg=alg, state=state, created_at=now, private_pem=pem)
+
+
+def load_jwk(record: KeyRecord, passphrase: str) -> ECKey | RSAKey | OKPKey:
+    """The joserfc key of a record, with ``kid`` and ``alg`` set."""
+    try:
+        private = serialization.load_pem_private_key(record.private_pem, password=passphrase.encode() or None)
+    except (TypeError, ValueError) as exc:
+        raise KeyringError(
+            f"signing key {record.kid[:12]}… cannot be decrypted: check IDP_KEY_PASSPHRASE"
+        ) from exc
+    return _JWK_TYPES[record.alg].import_key(private, {"kid": record.kid, "alg": record.alg, "use": "sig"})

@@ -1,0 +1,32 @@
+"""The optional automatic rotation (``KEY_ROTATION_DAYS``), run by whichever worker sees it due."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app
+
+from idp.audit import record_event
+from idp.database import db
+from idp.keyring.records import KeyringError
+
+log = logging.getLogger(__name__)
+
+
+def rotate_when_due() -> None:
+    keyring = current_app.extensions["idp.keyring"]
+    if not keyring.rotation_due():
+        return
+    try:
+        # Never forced: a next key younger than the JWKS max-age waits for the next request.
+        keyring.rotate()
+    except KeyringError as error:
+        log.info("scheduled key rotation deferred: %s", error)
+        return
+    record_event("keys.rotate", scheduled=True)
+    db.session.commit()
+
+
+def install_rotation_schedule(app: Flask) -> None:
+    if app.config["IDP"].KEY_ROTATION_DAYS > 0:
+        app.before_request(rotate_when_due)

@@ -1,0 +1,90 @@
+"""Texts of the login pages and shared page chrome (FAQ and DOMAIN.md section 4 wording)."""
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "site_name": {"zh-CN": "青岛市电子税务局 统一身份认证", "en": "Qingdao e-Tax Unified Login"},
+    "login_title": {"zh-CN": "用户登录", "en": "Sign in"},
+    "identifier_label": {"zh-CN": "用户名 / 手机号码 / 证件号码", "en": "Username / phone number / ID number"},
+    "password_label": {"zh-CN": "个人用户密码", "en": "Personal password"},
+    "login_button": {"zh-CN": "登录", "en": "Sign in"},
+    "next_button": {"zh-CN": "下一步", "en": "Next"},
+    "register_link": {"zh-CN": "用户注册", "en": "Register"},
+    "sms_title": {"zh-CN": "短信验证", "en": "SMS verification"},
+    "sms_sent": {
+        "zh-CN": "验证码已发送至 {phone}，{minutes} 分钟内有效。",
+        "en": "A code was sent to {phone}; it is valid for {minutes} minutes.",
+    },
+    "sms_code_label": {"zh-CN": "短信验证码", "en": "SMS code"},
+    "sms_resend": {"zh-CN": "重新发送验证码", "en": "Send a new code"},
+    # The second-factor page of a person with a security key or app code, before any SMS was sent.
+    "second_factor_title": {"zh-CN": "选择验证方式", "en": "Choose how to verify"},
+    "second_factor_choose": {
+        "zh-CN": "请选择第二个认证因子完成登录。",
+        "en": "Choose your second factor to finish signing in.",
+    },
+    "sms_send": {"zh-CN": "发送短信验证码", "en": "Send SMS code"},
+    "sms_send_note": {"zh-CN": "验证码将发送至 {phone}。", "en": "The code will be sent to {phone}."},
+    "second_factor_note": {
+        "zh-CN": "为保护您的账户安全，登录需要密码和短信验证码两个因子。",
+        "en": "For your account's safety, signing in needs your password and an SMS code.",
+    },
+    "error_not_registered": {
+        "zh-CN": "该用户未注册，请在自然人业务入口进行用户注册",
+        "en": "This user is not registered. Please register through the natural-person entry.",
+    },
+    "error_wrong_credential_password": {"zh-CN": "个人账号或密码错误", "en": "Wrong account or password."},
+    "error_wrong_credential_sms": {"zh-CN": "短信验证码错误，请重新输入", "en": "Wrong SMS code; please try again."},
+    "error_method_locked": {
+        "zh-CN": "连续认证错误次数过多，您的账号已被锁定。建议您直接使用“忘记密码”修改密码",
+        "en": "Too many failed attempts: this sign-in method is locked until tomorrow. "
+        "You can set a new password with “Forgot password”.",
+    },
+    "error_code_expired": {
+        "zh-CN": "验证码已失效，请重新获取",
+        "en": "This code has expired or was used up; please request a new one.",
+    },
+    "error_resend_too_soon": {
+        "zh-CN": "验证码发送过于频繁，请 {seconds} 秒后再试",
+        "en": "Please wait {seconds} seconds before requesting another code.",
+    },
+    "error_daily_cap_reached": {
+        "zh-CN": "今日验证码发送次数已达上限，请明天再试",
+        "en": "Today's limit of codes for this phone is reached; please try tomorrow.",
+    },
+    "error_sms_unavailable": {
+        "zh-CN": "短信发送失败，请稍后再试",
+        "en": "The SMS could not be sent; please try again later.",
+    },
+    "error_login_expired": {
+        "zh-CN": "登录已超时，请重新登录",
+        "en": "Your sign-in took too long; please start again.",
+    },
+    "error_missing_fields": {"zh-CN": "请填写完整的登录信息", "en": "Please fill in every field."},
+    "error_too_many_requests": {
+        "zh-CN": "请求过于频繁，请稍后再试",
+        "en": "Too many requests; please wait a moment.",
+    },
+    "error_bad_request_title": {"zh-CN": "请求无效", "en": "Invalid request"},
+    "error_bad_request": {
+        "zh-CN": "应用发来的登录请求无效，请返回应用重新发起登录。（{error}）",
+        "en": "The application sent an invalid sign-in request; please go back and try again. ({error})",
+    },
+    "error_csrf": {
+        "zh-CN": "页面已过期，请刷新后重试",
+        "en": "This page has expired; please reload and try again.",
+    },
+    "error_not_found": {"zh-CN": "页面不存在", "en": "Page not found"},
+    "error_internal": {"zh-CN": "系统繁忙，请稍后再试", "en": "Something went wrong; please try again later."},
+    "register_title": {"zh-CN": "自然人用户注册", "en": "Natural-person registration"},
+    "account_title": {"zh-CN": "账户中心", "en": "Account centre"},
+    "account_signed_in": {"zh-CN": "您已登录：{name}", "en": "Signed in as {name}"},
+    "account_document": {"zh-CN": "证件号码", "en": "Document number"},
+    "account_phone": {"zh-CN": "手机号码", "en": "Phone"},
+    "account_realname": {"zh-CN": "实名等级", "en": "Real-name level"},
+    "account_strength": {"zh-CN": "本次登录认证强度", "en": "Strength of this sign-in"},
+    "logout_button": {"zh-CN": "退出登录", "en": "Sign out"},
+    "logout_title": {"zh-CN": "退出登录", "en": "Sign out"},
+    "logout_confirm": {"zh-CN": "确定要退出登录吗？", "en": "Do you want to sign out?"},
+    "logged_out": {"zh-CN": "您已安全退出。", "en": "You have signed out."},
+    "back_to_login": {"zh-CN": "返回登录", "en": "Back to sign-in"},
+    "language_switch": {"zh-CN": "English", "en": "中文"},
+}

@@ -1,0 +1,53 @@
+"""Texts of the forced password change and of "forgot password" (FAQ 8, 10)."""
+
+from idp.password_policy import SYMBOLS
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "forgot_password_link": {"zh-CN": "忘记密码", "en": "Forgot password"},
+    "forgot_title": {"zh-CN": "忘记密码", "en": "Forgot password"},
+    "forgot_identify_note": {
+        "zh-CN": "请输入用户名、手机号码或证件号码。验证身份（短信验证码或刷脸）后即可设置新密码。",
+        "en": "Enter your username, phone number or ID number. After verifying it is you (SMS code or face "
+        "scan) you set a new password.",
+    },
+    "forgot_verify_title": {"zh-CN": "验证身份", "en": "Verify it is you"},
+    "forgot_sms_target": {
+        "zh-CN": "验证码将发送至您的手机 {phone}。",
+        "en": "A code will be sent to your phone {phone}.",
+    },
+    "forgot_send_code": {"zh-CN": "获取短信验证码", "en": "Send me a code"},
+    "forgot_use_face": {"zh-CN": "改用刷脸验证", "en": "Verify with a face scan instead"},
+    "error_reset_expired": {
+        "zh-CN": "找回密码已超时或步骤无效，请重新开始",
+        "en": "This password reset has expired or a step was skipped; please start again.",
+    },
+    "pw_reset_new_title": {"zh-CN": "设置新密码", "en": "Set a new password"},
+    "pw_reset_new_note": {
+        "zh-CN": "身份验证已通过，请设置新的个人用户密码。",
+        "en": "You are verified. Choose your new personal password.",
+    },
+    "pw_forced_title": {"zh-CN": "修改初始密码", "en": "Change your initial password"},
+    "pw_forced_note": {
+        "zh-CN": "您使用的是初始密码（证件号码后六位）。为保障账户安全，请设置新密码，修改完成后需要重新登录。",
+        "en": "You signed in with the initial password (the last six characters of your document number). "
+        "Please set a new password; you will then sign in again with it.",
+    },
+    "pw_new_label": {"zh-CN": "新密码", "en": "New password"},
+    "pw_confirm_label": {"zh-CN": "确认新密码", "en": "New password again"},
+    "pw_rule_note": {
+        "zh-CN": f"8-16位，至少包含数字、字母、符号（{SYMBOLS}）中的两种，字母区分大小写，不能包含证件号码。",
+        "en": f"8 to 16 characters with at least two of: digits, letters (case-sensitive), symbols ({SYMBOLS}); "
+        "it cannot contain your document number.",
+    },
+    "pw_save_button": {"zh-CN": "确定", "en": "Save"},
+    "pw_done_title": {"zh-CN": "密码设置成功", "en": "Password saved"},
+    "pw_forced_done": {
+        "zh-CN": "密码修改成功，请使用新密码重新登录。",
+        "en": "Your password was changed. Please sign in again with the new password.",
+    },
+    "pw_reset_done": {
+        "zh-CN": "密码已重置，您在所有设备上的登录均已退出，请使用新密码登录。",
+        "en": "Your password was reset and you were signed out everywhere. Please sign in with the new password.",
+    },
+    "pw_relogin_link": {"zh-CN": "重新登录", "en": "Sign in again"},
+}

@@ -1,0 +1,68 @@
+"""Face verification state: our checks, consents, and the development provider's own sessions.
+
+No image is ever stored: only the provider's session id, its result reference and scores.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.database import db
+from idp.models.columns import UTCDateTime, utcnow
+
+
+class FaceCheck(db.Model):
+    """One face verification we asked a provider for, bound to one identity and purpose."""
+
+    __tablename__ = "face_check"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), nullable=True)
+    purpose: Mapped[str] = mapped_column(String(32), nullable=False)
+    doc_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    doc_number: Mapped[str] = mapped_column(String(64), nullable=False)
+    provider_session_id: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: pending, passed, failed
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    result_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    liveness_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: Set when a login, registration or reset spent this check: a result counts once.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FaceConsent(db.Model):
+    """Separate consent to face processing (PIPL art. 29), per identity document."""
+
+    __tablename__ = "face_consent"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doc_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    doc_number: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    notice_version: Mapped[str] = mapped_column(String(16), nullable=False)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DevFaceSession(db.Model):
+    """The development provider's own record: what a real provider keeps on its side."""
+
+    __tablename__ = "dev_face_session"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    doc_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    doc_number: Mapped[str] = mapped_column(String(64), nullable=False)
+    return_url: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: pending, completed
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    liveness_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,46 @@
+// Tax digital certificate login: ask the provider for a challenge, have the local signing agent
+// sign it with the UKey, post the answer back (contract: docs/certificate-login.md).
+(function () {
+  "use strict";
+  const box = document.getElementById("certificate-login");
+  const error = document.getElementById("error");
+  if (!box) { return; }
+
+  function show(message) {
+    error.textContent = message;
+    error.hidden = false;
+  }
+
+  async function postJson(url, body, headers) {
+    const response = await fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: Object.assign({ "Content-Type": "application/json" }, headers || {}),
+      body: JSON.stringify(body),
+    });
+    return { ok: response.ok, body: await response.json() };
+  }
+
+  document.getElementById("certificate-start").addEventListener("click", async function () {
+    error.hidden = true;
+    const csrf = { "X-CSRFToken": box.dataset.csrf };
+    const issued = await postJson(box.dataset.challenge, {}, csrf);
+    let signed;
+    try {
+      // The agent answers {"certificate_chain": [...], "signature": "...", "challenge": "..."}.
+      const agent = await fetch(box.dataset.agent.replace(/\/$/, "") + "/sign", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ challenge: issued.body.challenge, origin: window.location.origin }),
+      });
+      signed = await agent.json();
+    } catch (e) {
+      show(box.dataset.agentMissing);
+      return;
+    }
+    const result = await postJson(box.dataset.submit, signed, csrf);
+    if (result.ok) {
+      window.location.assign(result.body.next);
+    } else {
+      show(result.body.message);
+    }
+  });
+})();

@@ -1,0 +1,1 @@
+"""HTTP views: thin, one domain call each (STYLE.md point 6)."""
