@@ -24,12 +24,13 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
-from test_certified_client import log_in_as_browser, node_executable
+from test_certified_client import node_executable
 
 from idp.app_simulator import MobileAppSimulator
 
 from conftest import PASSWORD, register_client
 from e2e.live_provider import LiveProvider
+from http_browser import log_in_over_http
 from qr_steps import APP_REDIRECT, DEVICE_GRANT, register_bureau_app
 
 TESTS = Path(__file__).parent
@@ -111,7 +112,8 @@ def run_library(library: Library, provider: LiveProvider, phone: MobileAppSimula
     seen: dict = {}
     try:
         with requests.Session() as browser:
-            rp.answer(log_in_as_browser(browser, provider, rp.read()["authorization_url"], REDIRECT_URI))
+            rp.answer(log_in_over_http(provider.url, rp.read()["authorization_url"], REDIRECT_URI,
+                                       provider.last_sms_code, browser=browser))
             logout_url = rp.read()["logout_url"]
             seen["logout_redirect"] = follow_logout(browser, logout_url)
             seen["session_after_logout"] = browser.get(f"{provider.url}/account", allow_redirects=False,

@@ -8,6 +8,7 @@ stopped when its fixture ends, whatever the test did to it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -133,6 +134,10 @@ class Node:
     port: int
     env: dict[str, str]
     log_path: Path
+    #: The ``idp`` program: this venv's, or an installed wheel's.
+    command: list[str] = field(default_factory=lambda: [str(IDP)])
+    #: Where it runs; relative settings (the default ``instance`` folder) are relative to it.
+    cwd: Path | None = None
     process: subprocess.Popen | None = None
 
     @property
@@ -141,8 +146,9 @@ class Node:
 
     def start(self, *options: str, wait: bool = True) -> Node:
         with open(self.log_path, "a") as log:
-            self.process = subprocess.Popen([str(IDP), "serve", "--port", str(self.port), *options], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen([*self.command, "serve", "--port", str(self.port), *options],
+                                            env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
         if wait:
             self.wait_ready()
         return self
@@ -157,6 +163,20 @@ class Node:
                 return False
 
         wait_until(answers, seconds, f"idp serve on {self.port} did not answer")
+
+    @property
+    def sms_outbox(self) -> Path:
+        """The development SMS adapter's outbox, as the node's settings place it."""
+        if "IDP_SMS_OUTBOX" in self.env:
+            return Path(self.env["IDP_SMS_OUTBOX"])
+        return (self.cwd or Path.cwd()) / self.env.get("IDP_INSTANCE_DIR", "instance") / "sms-outbox.jsonl"
+
+    def last_sms_code(self, phone: str) -> str:
+        """The newest code sent to ``phone``."""
+        lines = self.sms_outbox.read_text(encoding="utf-8").splitlines() if self.sms_outbox.exists() else []
+        codes = [message["code"] for message in map(json.loads, lines) if message["phone"] == phone]
+        assert codes, f"no SMS was sent to {phone}"
+        return codes[-1]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -1,6 +1,6 @@
 import requests
 
-from services import make_node
+from faults.services import make_node
 
 
 def test_node_on_private_postgres(postgres, redis_server, nodes, tmp_path):
