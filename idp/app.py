@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
-from idp.browser_session import DatabaseSessionInterface
+from idp.browser_session import install_browser_sessions
 from idp.clients import ClientRegistry
 from idp.consent import views as selection_views
 from idp.database import db, engine_options, normalise_database_url, ping_idle_connections
+from idp.database_outages import watch_availability
+from idp.error_pages import install_error_pages
 from idp.factors.face_provider import create_face_provider
 from idp.factors.sms_gateway import create_sms_gateway
 from idp.i18n import current_locale, translate
@@ -50,8 +50,6 @@ from idp.views import (
     step_up,
 )
 
-log = logging.getLogger(__name__)
-
 
 class IssuerInResponse(IssuerParameter):
     """RFC 9207: ``iss`` in every authorization response."""
@@ -76,31 +74,6 @@ def _apply_security_headers(response):
     return response
 
 
-def _register_error_pages(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render_template("message.html", title_key="error_bad_request_title", message_key="error_csrf",
-                               params={}), 400
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        if error.code == 429:
-            retry = {"Retry-After": str(error.retry_after)} if getattr(error, "retry_after", None) else {}
-            if request.path.startswith("/api/"):
-                return {"error": "too_many_requests", "message": translate("error_too_many_requests")}, 429, retry
-            return render_template("message.html", title_key="error_too_many_requests",
-                                   message_key="error_too_many_requests", params={}), 429, retry
-        key = "error_not_found" if error.code == 404 else "error_bad_request_title"
-        return render_template("message.html", title_key=key, message_key=key, params={}), error.code
-
-    @app.errorhandler(Exception)
-    def internal_error(error: Exception):
-        log.exception("unhandled error")
-        db.session.rollback()
-        return render_template("message.html", title_key="error_internal", message_key="error_internal",
-                               params={}), 500
-
-
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the provider from settings (defaults, ``IDP_*`` environment, then ``overrides``)."""
     settings: Settings = load_settings(overrides)
@@ -118,7 +91,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             ping_idle_connections(engine)
-    app.session_interface = DatabaseSessionInterface()
+            watch_availability(engine)
+    install_browser_sessions(app)
     csrf = CSRFProtect(app)
 
     keyring = create_keyring(settings)
@@ -156,7 +130,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(lambda: {"locale": current_locale()})
     app.after_request(_apply_security_headers)
     install_rate_limits(app)
-    _register_error_pages(app)
+    install_error_pages(app)
     install_reverse_proxy(app)
     install_published_documents(app)
     return app

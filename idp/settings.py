@@ -143,6 +143,9 @@ class Settings:
     LEGACY_LOGIN_SUNSET: str = ""
     #: Redis URL for per-IP rate limits shared by workers; empty keeps them per process.
     REDIS_URL: str = ""
+    #: Retry-After (seconds) of the 503 answered while the database cannot be reached: about the
+    #: time a restart or a failover takes, so clients come back when it may be over.
+    UNAVAILABLE_RETRY_AFTER: int = 5
     #: Login attempts per IP per minute before 429.
     LOGIN_RATE_LIMIT: str = "30 per minute"
     #: QR login pages (each stores a fresh code) per IP before 429; a page renews its code every

@@ -10,6 +10,7 @@ import logging
 
 from test_rate_limits import post_login
 
+from idp import dependency_outages
 from idp.app import create_app
 
 from conftest import make_settings
@@ -18,7 +19,9 @@ from conftest import make_settings
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
 
-def test_logins_go_on_under_per_process_limits_while_redis_is_down(database_url, instance_dir, app, caplog):
+def test_logins_go_on_under_per_process_limits_while_redis_is_down(database_url, instance_dir, app, caplog,
+                                                                   monkeypatch):
+    monkeypatch.setattr(dependency_outages, "_outages", {})  # no outage on record in this process
     limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="3 per minute",
                                        REDIS_URL=UNREACHABLE_REDIS))
     client = limited.test_client()

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+from sqlalchemy.exc import SQLAlchemyError
 
+from idp.database_outages import check_unavailable
 from idp.keyring import lifecycle
 from idp.keyring.database_store import DatabaseKeyStore
 from idp.keyring.file_store import FileKeyStore
@@ -79,16 +81,26 @@ class Keyring:
         with self._lock:
             if now - self._checked_at < self.refresh_seconds:
                 return self._records
-            version = self.store.version()
-            if version is None:
-                raise KeyringError("the keyring is empty: start the provider once (`idp serve`) to create it")
-            if version != self._version:
-                records = self.store.load()
-                self._jwks = {r.kid: self._jwks.get(r.kid) or load_jwk(r, self.passphrase)
-                              for r in lifecycle.published(records, int(time.time()))}
-                self._records, self._version = records, version
+            try:
+                self._reload()
+            except SQLAlchemyError as error:
+                # The database store is unreachable: keep signing with, and publishing, the keys
+                # loaded last (the outage is logged by idp/database_outages.py); a rotation
+                # reaches this worker once the store answers again.
+                if not self._records or not check_unavailable(error):
+                    raise
             self._checked_at = now
         return self._records
+
+    def _reload(self) -> None:
+        version = self.store.version()
+        if version is None:
+            raise KeyringError("the keyring is empty: start the provider once (`idp serve`) to create it")
+        if version != self._version:
+            records = self.store.load()
+            self._jwks = {r.kid: self._jwks.get(r.kid) or load_jwk(r, self.passphrase)
+                          for r in lifecycle.published(records, int(time.time()))}
+            self._records, self._version = records, version
 
     def records(self) -> list[KeyRecord]:
         """Every stored key, whatever its state (for ``idp keys list``)."""
