@@ -9,6 +9,8 @@ connection is a new one, and recovery needs no restart.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -42,3 +44,12 @@ def watch_availability(engine: Engine) -> None:
 
     event.listen(engine, "handle_error", failed)
     event.listen(engine, "connect", connected)
+
+
+def log_task_failure(logger: logging.Logger, message: str, error: BaseException) -> None:
+    """Log why a background task (a sweep, a purge, the logout queue) failed, with its traceback;
+    only briefly while the database is unreachable, whose outage is logged once already."""
+    if check_unavailable(error):
+        logger.info("%s: the database is unreachable", message)
+    else:
+        logger.error(message, exc_info=error)

@@ -181,6 +181,14 @@ class Node:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def cli(self, *args: str) -> str:
+        """Run ``idp <args>`` with this node's settings (its database); returns the output."""
+        done = subprocess.run([*self.command, *args], env=self.env, cwd=self.cwd, capture_output=True, text=True,
+                              timeout=60)
+        if done.returncode != 0:
+            raise AssertionError(f"idp {' '.join(args[:2])} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
     def stop(self, sig: int = signal.SIGTERM, seconds: float = 60) -> int | None:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else None
