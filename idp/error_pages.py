@@ -23,13 +23,14 @@ from idp.database_outages import check_unavailable
 from idp.dependency_outages import current_outages
 from idp.i18n import translate
 from idp.messages import MESSAGES
+from idp.published_documents import DISCOVERY_PATHS
 
 log = logging.getLogger(__name__)
 
-#: Endpoints whose callers read JSON, not pages: the back-channel OAuth endpoints, the QR login
-#: page's status poll, and (by prefix) the app APIs under /api/.
+#: Endpoints whose callers read JSON, not pages: the back-channel OAuth endpoints, the published
+#: documents, the QR login page's status poll, and (by prefix) the app APIs under /api/.
 JSON_PATHS = frozenset({"/token", "/introspect", "/revoke", "/userinfo", "/par", "/device_authorization",
-                        "/login/qr/status"})
+                        "/login/qr/status", "/jwks.json", *DISCOVERY_PATHS})
 UNAVAILABLE_DESCRIPTION = "The authorization server is temporarily unavailable; retry after Retry-After seconds."
 
 

@@ -137,8 +137,12 @@ class Keyring:
         return records
 
     def ensure_initialised(self) -> None:
-        """Create the first keys on first start (idempotent across workers and nodes)."""
-        self.store.transact(lambda records: records or lifecycle.initial_records(int(time.time()), self.passphrase))
+        """Create the first keys on first start (idempotent across workers and nodes), and load
+        them: from then on this worker signs and publishes from memory, even while the store is
+        unreachable."""
+        self._changed(self.store.transact(
+            lambda records: records or lifecycle.initial_records(int(time.time()), self.passphrase)))
+        self._current()
 
     def rotate(self, *, force: bool = False) -> list[KeyRecord]:
         return self._changed(self.store.transact(lambda records: lifecycle.rotate(
