@@ -81,7 +81,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(
         IDP=settings,
         SECRET_KEY=settings.SECRET_KEY,
-        **engine_options(normalise_database_url(settings.database_url), settings.DATABASE_POOL_SIZE),
+        **engine_options(normalise_database_url(settings.database_url), settings.DATABASE_POOL_SIZE,
+                         settings.DATABASE_CONNECT_TIMEOUT),
         WTF_CSRF_TIME_LIMIT=settings.LOGIN_SESSION_TTL,
         MAX_CONTENT_LENGTH=64 * 1024,
     )

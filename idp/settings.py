@@ -34,6 +34,9 @@ class Settings:
     #: Database connections each worker process keeps open: at least its threads (`idp serve
     #: --threads`), or the requests beyond it open and close a connection each time.
     DATABASE_POOL_SIZE: int = 16
+    #: Seconds to wait for PostgreSQL to accept a new connection before the request gets a 503
+    #: (libpq's connect_timeout; 2 at least): a hung server must not hold every serving thread.
+    DATABASE_CONNECT_TIMEOUT: int = 5
     #: Folder of the on-disk signing keyring.
     KEYS_DIR: str = "keys"
     #: "file" (the keys/ folder) or "database" (several nodes sharing one database).

@@ -10,6 +10,8 @@ started under live nodes is in tests/faults/test_database_outage.py.
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -168,3 +170,21 @@ def test_an_error_page_that_cannot_be_rendered_still_answers(provider):
     with database_down(provider):
         answer = provider.test_client().get("/authorize?client_id=x")
     assert answer.status_code == 503 and "temporarily unavailable" in answer.get_data(as_text=True)
+
+
+def test_a_database_that_never_answers_gets_a_503_within_the_connect_timeout(instance_dir):
+    """A server that accepts connections but never speaks (hung, or packets dropped on the way)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes the handshakes; nobody ever answers
+        host, port = silent.getsockname()
+        provider = create_app(make_settings(f"postgresql://postgres@{host}:{port}/idp", instance_dir,
+                                            DATABASE_CONNECT_TIMEOUT=2))
+        answers: list = []
+        asking = threading.Thread(target=lambda: answers.append(
+            provider.test_client().post("/introspect", data={"token": "x"}, headers={"Authorization": "Basic eDp5"})),
+            daemon=True)
+        asking.start()
+        asking.join(15)
+    assert answers, "the request still waits for the database"
+    assert_json_503(answers[0])
