@@ -37,7 +37,8 @@ def watch_availability(engine: Engine) -> None:
         # No connection: it could not be opened. A disconnect: the database dropped it.
         # Anything else (a deadlock, a constraint) is about one statement, not the database.
         if context.connection is None or context.is_disconnect:
-            report_outage(DEPENDENCY, context.original_exception)
+            report_outage(DEPENDENCY, context.original_exception,
+                          "requests that need it answer 503; discovery and the JWKS answer from memory")
 
     def connected(dbapi_connection, record) -> None:
         report_recovery(DEPENDENCY)

@@ -19,17 +19,19 @@ _lock = threading.Lock()
 _outages: dict[str, float] = {}
 
 
-def report_outage(dependency: str, error: BaseException) -> bool:
+def report_outage(dependency: str, error: BaseException, effect: str = "") -> bool:
     """Record that ``dependency`` failed with ``error``; True when this begins a new outage
-    (logged once, as a warning), False while the outage already on record goes on."""
+    (logged once, as a warning, with the ``effect`` it has meanwhile), False while the outage
+    already on record goes on."""
     with _lock:
         if dependency in _outages:
             return False
         _outages[dependency] = time.monotonic()
-    # The error's class and text only: a driver's message names the host and port, never secrets
-    # or SQL parameters (the engines hide parameters).
-    log.warning("dependency outage: %s is unreachable (%s: %s)", dependency, type(error).__name__,
-                str(error).strip().splitlines()[0] if str(error).strip() else "")
+    # The first line of the error only: a driver's message names the host and port, never
+    # secrets or SQL parameters (the engines hide parameters).
+    first_line = next(iter(str(error).strip().splitlines()), "")
+    log.warning("dependency outage: %s is unreachable (%s: %s)%s", dependency, type(error).__name__, first_line,
+                f"; {effect}" if effect else "")
     return True
 
 

@@ -108,8 +108,6 @@ def _http_error(error: HTTPException) -> Response:
         # Flask hands an error raised outside the view (saving the session, an after_request
         # hook) over as a 500 that carries it; it has logged it already.
         return _internal(getattr(error, "original_exception", None) or error)
-    if error.code == 503:
-        return _unavailable()
     if error.code == 429:
         retry = {"Retry-After": str(error.retry_after)} if getattr(error, "retry_after", None) else {}
         if request.path.startswith("/api/"):

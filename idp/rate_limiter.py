@@ -96,7 +96,7 @@ class FallbackRateLimiter:
             else:
                 self._backoff = min(self._backoff * 2, RETRY_MAX_SECONDS)
             self._retry_at = time.monotonic() + self._backoff
-        report_outage(DEPENDENCY, error)
+        report_outage(DEPENDENCY, error, "rate limits are counted per process until it answers")
 
     def _answered(self) -> None:
         if self._retry_at is None:

@@ -10,9 +10,9 @@ import time
 import redis
 import requests
 
+from conftest import DOC_NUMBER, PASSWORD, PHONE, csrf_from
 from faults.services import make_node
 
-PASSWORD = "Secret#2026"
 LIMIT = 5
 OUTAGE_SECONDS = 20
 #: Every node of the test signs CSRF tokens with one key, as nodes behind one balancer do.
@@ -31,9 +31,7 @@ def log_in(node, address: str) -> int:
     """The first login step with the right password, as a browser from ``address``: 302 to the
     SMS step when the login went on, 429 when the address spent its budget."""
     with requests.Session() as browser:
-        page = browser.get(node.url + "/login", timeout=10).text
-        marker = 'name="csrf_token" value="'
-        token = page[page.index(marker) + len(marker):].split('"', 1)[0]
+        token = csrf_from(browser.get(node.url + "/login", timeout=10).text)
         answer = browser.post(node.url + "/login", data={"csrf_token": token, "identifier": "zhangsan",
                                                          "password": PASSWORD},
                               headers={"X-Forwarded-For": address}, allow_redirects=False, timeout=10)
@@ -60,8 +58,8 @@ def test_logins_go_on_while_redis_is_down_and_limits_are_shared_again(postgres, 
     nodes.append(a.start("--workers", "1", "--threads", "4"))
     b = make_node(tmp_path, "b", **settings)
     nodes.append(b.start("--workers", "1", "--threads", "4"))
-    a.cli("users", "add", "--doc-type", "ID_CARD", "--doc-number", "11010519491231002X", "--name", "张三",
-          "--phone", "13812345678", "--password", PASSWORD, "--username", "zhangsan")
+    a.cli("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三", "--phone", PHONE,
+          "--password", PASSWORD, "--username", "zhangsan")
     both = [a, b]
     assert budget_spent_after(both, fresh_address()) == LIMIT  # one budget over both nodes
 
