@@ -133,7 +133,18 @@ def _unexpected_error(error: Exception) -> Response:
     return _internal(error)
 
 
+class _QuietDuringDatabaseOutage(logging.Filter):
+    """Flask logs every error raised outside a view (saving the session, say) with its traceback:
+    while the database is down that would be a traceback a request, its outage being logged once
+    already (idp/database_outages.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or not check_unavailable(error) or DATABASE not in current_outages()
+
+
 def install_error_pages(app: Flask) -> None:
+    app.logger.addFilter(_QuietDuringDatabaseOutage())
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SQLAlchemyError, _database_error)
