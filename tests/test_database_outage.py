@@ -162,22 +162,6 @@ def test_everything_works_again_once_the_database_is_back(provider, app, caplog)
     assert sum("dependency recovered: database" in m for m in messages) == 1, messages
 
 
-def test_an_error_page_that_cannot_be_rendered_still_answers(provider):
-    """Whatever fails while an error page is built, the person gets a plain page in both
-    languages, with the error's own status."""
-
-    def broken(key: str, **params: object) -> str:
-        raise RuntimeError("the message catalogue is broken")
-
-    provider.jinja_env.globals["t"] = broken
-    answer = provider.test_client().get("/no-such-page")
-    assert answer.status_code == 404
-    assert "页面不存在" in answer.get_data(as_text=True) and "Page not found" in answer.get_data(as_text=True)
-    with database_down(provider):
-        answer = provider.test_client().get("/authorize?client_id=x")
-    assert answer.status_code == 503 and "temporarily unavailable" in answer.get_data(as_text=True)
-
-
 def test_a_database_that_never_answers_gets_a_503_within_the_connect_timeout(instance_dir):
     """A server that accepts connections but never speaks (hung, or packets dropped on the way)."""
     with socket.socket() as silent:
