@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+from flask import Flask
 from sqlalchemy import event
 
 from idp import dependency_outages
@@ -45,10 +46,26 @@ def database_down(app) -> Iterator[None]:
 
 
 @pytest.fixture
-def provider(database_url, instance_dir, app, monkeypatch):
-    """An app of this test's own, whose database the test may take away; no outage on record."""
+def make_provider(database_url, instance_dir, app, monkeypatch) -> Iterator[Callable[..., Flask]]:
+    """``make_provider(**settings)``: apps of this test's own, whose database the test may take
+    away (their pools are closed at the end); no outage on record in this process."""
     monkeypatch.setattr(dependency_outages, "_outages", {})
-    return create_app(make_settings(database_url, instance_dir))
+    made: list[Flask] = []
+
+    def make(**settings) -> Flask:
+        made.append(create_app(make_settings(settings.pop("DATABASE_URL", database_url), instance_dir, **settings)))
+        return made[-1]
+
+    yield make
+    for provider in made:
+        with provider.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+@pytest.fixture
+def provider(make_provider) -> Flask:
+    return make_provider()
 
 
 def assert_json_503(response) -> None:
@@ -129,11 +146,10 @@ def test_the_login_page_without_a_session_answers_503(provider, caplog):
         "dependency outage: database is unreachab"]
 
 
-def test_discovery_and_a_database_keyring_answer_from_memory(database_url, instance_dir, app):
+def test_discovery_and_a_database_keyring_answer_from_memory(make_provider):
     """The keys are loaded at start: a worker publishes them even if the database goes away
     before anyone asked for them, and whatever the browser sends."""
-    provider = create_app(make_settings(database_url, instance_dir, KEYRING_STORE="database",
-                                        KEYRING_REFRESH_SECONDS=0))
+    provider = make_provider(KEYRING_STORE="database", KEYRING_REFRESH_SECONDS=0)
     client = provider.test_client()
     with database_down(provider):
         # The first from the view, then from the published copy, then a conditional one (the view).
@@ -162,14 +178,13 @@ def test_everything_works_again_once_the_database_is_back(provider, app, caplog)
     assert sum("dependency recovered: database" in m for m in messages) == 1, messages
 
 
-def test_a_database_that_never_answers_gets_a_503_within_the_connect_timeout(instance_dir):
+def test_a_database_that_never_answers_gets_a_503_within_the_connect_timeout(make_provider):
     """A server that accepts connections but never speaks (hung, or packets dropped on the way)."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)  # the kernel completes the handshakes; nobody ever answers
         host, port = silent.getsockname()
-        provider = create_app(make_settings(f"postgresql://postgres@{host}:{port}/idp", instance_dir,
-                                            DATABASE_CONNECT_TIMEOUT=2))
+        provider = make_provider(DATABASE_URL=f"postgresql://postgres@{host}:{port}/idp", DATABASE_CONNECT_TIMEOUT=2)
         answers: list = []
         asking = threading.Thread(target=lambda: answers.append(
             provider.test_client().post("/introspect", data={"token": "x"}, headers={"Authorization": "Basic eDp5"})),
