@@ -120,8 +120,16 @@ class PrivateRedis:
         except OSError:
             return False
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open and nothing answers, as a hung Redis."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
+            self.resume()  # a paused server would not act on the SIGTERM
             self.process.terminate()
             self.process.wait(timeout=10)
         self.process = None

@@ -111,3 +111,37 @@ def test_logins_go_on_while_redis_is_down_and_limits_are_shared_again(postgres, 
         assert " 500 " not in log and "Traceback" not in log, log[-2000:]
     print(f"\nRedis down {OUTAGE_SECONDS} s: {len(statuses)} logins, {sum(s != 302 for s in statuses)} failed; "
           f"shared limits back after {max(recovered.values()):.1f} s ({recovered})")
+
+
+def test_a_hung_redis_holds_no_login(redis_server, nodes, tmp_path):
+    """Redis frozen (it accepts connections, answers nothing): each login is answered within
+    seconds under per-process limits, and the shared counters are used again once it thaws."""
+    node = make_node(tmp_path, "a", REDIS_URL=redis_server.url, **SHARED_SETTINGS)
+    nodes.append(node.start("--workers", "1", "--threads", "4"))
+    node.cli("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三", "--phone", PHONE,
+             "--password", PASSWORD, "--username", "zhangsan")
+    assert log_in(node, fresh_address()) == 302
+
+    redis_server.pause()
+    try:
+        slowest, statuses = 0.0, []
+        began = time.monotonic()
+        while time.monotonic() - began < 10:
+            asked = time.monotonic()
+            statuses.append(log_in(node, fresh_address()))
+            slowest = max(slowest, time.monotonic() - asked)
+        assert set(statuses) == {302}, statuses
+        assert slowest < 5, f"a login waited {slowest:.1f} s for the hung Redis"
+    finally:
+        redis_server.resume()
+
+    client = redis.Redis.from_url(redis_server.url)
+    thawed = time.monotonic()
+    while True:
+        assert log_in(node, address := fresh_address()) == 302
+        if counted_in_redis(client, address):
+            break
+        assert time.monotonic() - thawed < 30, "the node never counted in Redis again"
+        time.sleep(0.2)
+    print(f"\nRedis hung 10 s: {len(statuses)} logins, none failed, the slowest {slowest:.2f} s; "
+          f"shared counters again {time.monotonic() - thawed:.1f} s after it thawed")
