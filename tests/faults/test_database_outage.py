@@ -1,6 +1,7 @@
 """PostgreSQL stopped, then started again, under a live node (issue 16): the token endpoints
 answer RFC 6749 JSON 503s with Retry-After, the pages a localized 503 page, discovery and the
-JWKS (from a database keyring) answer throughout, and the node recovers without a restart."""
+JWKS (from a database keyring) answer throughout, and the node recovers without a restart: a
+person logged in before the outage is still logged in after it."""
 
 from __future__ import annotations
 
@@ -10,16 +11,25 @@ from collections import Counter
 
 import requests
 
+from conftest import DOC_NUMBER, PASSWORD, PHONE, RelyingParty, authorization_request, query_of
 from faults.services import make_node
+from http_browser import follow_until, log_in_over_http
 
 OUTAGE_SECONDS = 10
+REDIRECT_URI = "https://rp.test/callback"
+
+
+def authorization_url(node, relying_party: RelyingParty) -> tuple[str, str]:
+    """A fresh authorization request's URL at ``node``, and its PKCE verifier."""
+    request = authorization_request(relying_party)
+    return requests.Request("GET", node.url + "/authorize", params=request.params).prepare().url, request.verifier
 
 
 def probe(node, client: dict, browser: requests.Session) -> dict[str, requests.Response]:
     """One request to each endpoint under test."""
     auth = (client["client_id"], client["client_secret"])
     authorize = {"client_id": client["client_id"], "response_type": "code", "scope": "openid",
-                 "redirect_uri": "https://rp.test/callback", "code_challenge_method": "S256",
+                 "redirect_uri": REDIRECT_URI, "code_challenge_method": "S256",
                  "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}
     get = {"allow_redirects": False, "timeout": 10}
     return {
@@ -59,9 +69,16 @@ def test_postgres_stopped_and_started_under_a_live_node(postgres, nodes, tmp_pat
                      KEYRING_REFRESH_SECONDS="1", CLIENT_CACHE_TTL="0")
     nodes.append(node.start("--workers", "2", "--threads", "4"))
     client = json.loads(node.cli("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
-                                 "--redirect-uri", "https://rp.test/callback", "--first-party", "--json"))
-    browser = requests.Session()  # a person's browser, with a session row from before the outage
+                                 "--grant-type", "authorization_code", "--redirect-uri", REDIRECT_URI,
+                                 "--first-party", "--json"))
+    node.cli("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三", "--phone", PHONE,
+             "--password", PASSWORD, "--username", "zhangsan")
+    relying_party = RelyingParty(client["client_id"], client["client_secret"], REDIRECT_URI)
+    browser = requests.Session()  # a browser half-way through a login: a session row, no login yet
     assert browser.get(node.url + "/login", timeout=10).status_code == 200
+    person = requests.Session()  # a person logged in (single sign-on) before the outage
+    log_in_over_http(node.url, authorization_url(node, relying_party)[0], REDIRECT_URI,
+                     lambda: node.last_sms_code(PHONE), browser=person)
     before = probe(node, client, browser)
     assert check_working(before)
     keys = before["jwks"].json()
@@ -76,6 +93,8 @@ def test_postgres_stopped_and_started_under_a_live_node(postgres, nodes, tmp_pat
         assert answers["discovery"].status_code == 200
         assert answers["jwks"].status_code == 200 and answers["jwks"].json() == keys
         time.sleep(0.2)
+    refused = person.get(authorization_url(node, relying_party)[0], allow_redirects=False, timeout=10)
+    assert refused.status_code == 503 and "系统暂时无法使用" in refused.text
 
     postgres.start()
     back = time.monotonic()
@@ -89,6 +108,14 @@ def test_postgres_stopped_and_started_under_a_live_node(postgres, nodes, tmp_pat
     # Both workers: every request from now on works.
     for _ in range(10):
         assert check_working(probe(node, client, browser))
+    # The person is still logged in: straight back to the relying party with a code.
+    url, verifier = authorization_url(node, relying_party)
+    callback = follow_until(person, url, REDIRECT_URI)
+    assert isinstance(callback, str), callback.text[:300]
+    token = requests.post(node.url + "/token", auth=(client["client_id"], client["client_secret"]), timeout=10,
+                          data={"grant_type": "authorization_code", "code": query_of(callback)["code"],
+                                "redirect_uri": REDIRECT_URI, "code_verifier": verifier})
+    assert token.status_code == 200 and token.json()["id_token"], token.text
 
     log = node.log()
     assert 1 <= log.count("dependency outage: database") <= 2, log[-3000:]  # once per worker
