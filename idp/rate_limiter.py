@@ -43,15 +43,13 @@ class Verdict:
 
 
 class FallbackRateLimiter:
-    """``hit(budget, *identifiers)`` against ``storage_url`` (``memory://`` or ``redis://``)."""
+    """``hit(budget, *identifiers)`` against the Redis at ``redis_url``; with none, this
+    process's own counters only."""
 
-    def __init__(self, storage_url: str):
-        shared = None
-        if not storage_url.startswith("memory://"):
-            shared = MovingWindowRateLimiter(storage_from_string(
-                storage_url, wrap_exceptions=True, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_timeout=REDIS_TIMEOUT_SECONDS, retry=REDIS_RETRY))
-        self.shared = shared
+    def __init__(self, redis_url: str = ""):
+        self.shared = MovingWindowRateLimiter(storage_from_string(
+            redis_url, wrap_exceptions=True, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS, retry=REDIS_RETRY)) if redis_url else None
         self.local = MovingWindowRateLimiter(MemoryStorage())
         self._lock = threading.Lock()
         #: While the shared storage is down: when to try it next, and the back-off after that.

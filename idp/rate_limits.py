@@ -46,7 +46,7 @@ BUDGETS = {
 def install_rate_limits(app: Flask) -> None:
     """Wrap the endpoints above in their per-IP budgets; call after blueprints are registered."""
     settings = app.config["IDP"]
-    limiter = FallbackRateLimiter(settings.REDIS_URL or "memory://")
+    limiter = FallbackRateLimiter(settings.REDIS_URL)
 
     def limited(view, budget, name: str):
         @wraps(view)

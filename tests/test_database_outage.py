@@ -131,6 +131,7 @@ def test_a_browser_whose_session_cannot_be_read_gets_the_503_page_in_its_languag
         assert "set-cookie" not in {k.lower() for k in page.headers.keys()}
         assert_page_503(browser.post("/login", data={"identifier": "zhangsan", "password": "x"}),
                         "temporarily unavailable")
+        assert browser.get("/static/idp.css").status_code == 200  # the page's style sheet
     assert browser.get_cookie("idp_session").value == cookie
     assert browser.get("/login").status_code == 200
 
