@@ -245,6 +245,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     if settings.AUDIT_RETENTION_DAYS != 0 and settings.AUDIT_RETENTION_DAYS < MIN_AUDIT_RETENTION_DAYS:
         raise SystemExit(f"IDP_AUDIT_RETENTION_DAYS must be 0 (keep forever) or at least {MIN_AUDIT_RETENTION_DAYS}: "
                          "the Cybersecurity Law (art. 21) wants network logs kept six months or more.")
+    if settings.DATABASE_CONNECT_TIMEOUT < 1 or settings.UNAVAILABLE_RETRY_AFTER < 1:
+        # libpq waits for ever with a connect_timeout of 0.
+        raise SystemExit("IDP_DATABASE_CONNECT_TIMEOUT and IDP_UNAVAILABLE_RETRY_AFTER must be at least 1 second.")
     if settings.TRUSTED_PROXY_HOPS < 0:
         raise SystemExit("IDP_TRUSTED_PROXY_HOPS must be 0 (no proxy) or the number of proxies in front.")
     if settings.LEGACY_LOGIN_SUNSET:

@@ -22,6 +22,7 @@ from sqlalchemy import event
 from idp import dependency_outages
 from idp.app import create_app
 from idp.database import db
+from idp.settings import load_settings
 
 from conftest import DOC_NUMBER, make_settings, register_client, tokens_for
 
@@ -194,3 +195,8 @@ def test_a_database_that_never_answers_gets_a_503_within_the_connect_timeout(mak
         asking.join(15)
     assert answers, "the request still waits for the database"
     assert_json_503(answers[0])
+
+
+def test_a_connect_timeout_of_zero_which_would_wait_for_ever_is_refused():
+    with pytest.raises(SystemExit, match="IDP_DATABASE_CONNECT_TIMEOUT"):
+        load_settings({"DATABASE_CONNECT_TIMEOUT": 0, "SECRET_KEY": "x"})
