@@ -4,7 +4,7 @@ the database is back, without a restart. No error handler may itself fail.
 
 The database is made unreachable the way a stopped server looks to the provider: pooled
 connections are closed and every new connection is refused. A real PostgreSQL stopped and
-started under live nodes is in tests/faults/test_database_outage.py.
+started under live nodes is in tests/faults/test_postgres_outage.py.
 """
 
 from __future__ import annotations
