@@ -7,11 +7,14 @@ and started in tests/faults/test_redis_server_outage.py.
 from __future__ import annotations
 
 import logging
+import time
 
+from limits import parse
 from test_rate_limits import post_login
 
 from idp import dependency_outages
 from idp.app import create_app
+from idp.rate_limiter import RETRY_FIRST_SECONDS, FallbackRateLimiter
 
 from conftest import make_settings
 
@@ -41,3 +44,16 @@ def test_the_qr_page_budget_is_counted_per_process_too(database_url, instance_di
     client = limited.test_client()
     assert client.get("/login/qr").status_code == 200
     assert client.get("/login/qr").status_code == 429
+
+
+def test_a_down_redis_is_tried_again_after_a_back_off_not_by_every_request(monkeypatch):
+    limiter = FallbackRateLimiter(UNREACHABLE_REDIS)
+    tries: list[str] = []
+    shared_hit = limiter.shared.hit
+    monkeypatch.setattr(limiter.shared, "hit", lambda *args: tries.append("redis") or shared_hit(*args))
+    budget = parse("100 per minute")
+    assert all(limiter.hit(budget, "idp", "test", "10.0.0.1").allowed for _ in range(20))
+    assert len(tries) == 1
+    time.sleep(RETRY_FIRST_SECONDS + 0.1)
+    assert all(limiter.hit(budget, "idp", "test", "10.0.0.1").allowed for _ in range(20))
+    assert len(tries) == 2
