@@ -19,6 +19,9 @@ from idp.cli import main
 from idp.serving import SERVERS
 
 SECRET_IN_QUERY = "code-that-must-not-be-logged"
+#: A path whose percent-encoded line break would, written raw, start a line of the attacker's own.
+FORGED_LINE = '6.6.6.6 "GET /account" 200 1.0ms'
+FORGING_PATH = "/nowhere%0d%0a" + FORGED_LINE.replace(" ", "%20").replace('"', "%22")
 
 
 def _free_port() -> int:
@@ -59,6 +62,7 @@ def _serve_and_log(tmp_path: Path, server: str, *options: str) -> str:
         assert {key["alg"] for key in jwks["keys"]} >= {"ES256"}
         assert list((tmp_path / "keys").iterdir()), "the first start wrote the signing keys"
         assert requests.get(f"{base}/authorize?client_id=nobody&code={SECRET_IN_QUERY}", timeout=5).status_code == 400
+        assert requests.get(base + FORGING_PATH, timeout=5).status_code == 404
         time.sleep(0.5)  # the access log line is written after the answer
     finally:
         process.terminate()
@@ -71,6 +75,14 @@ def test_serve_starts_on_a_fresh_instance_and_logs_paths_without_queries(tmp_pat
     logged = _serve_and_log(tmp_path, server)
     assert '"GET /authorize"' in logged, logged[-2000:]
     assert SECRET_IN_QUERY not in logged
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_access_log_escapes_control_characters_so_a_path_cannot_forge_a_line(tmp_path: Path, server: str):
+    """CWE-117: the path is logged decoded, so its control characters are escaped."""
+    logged = _serve_and_log(tmp_path, server)
+    assert not any(line.startswith("6.6.6.6") for line in logged.splitlines()), logged[-2000:]
+    assert "/nowhere\\r\\n6.6.6.6" in logged, logged[-2000:]
 
 
 @pytest.mark.parametrize("server", SERVERS)
