@@ -55,7 +55,7 @@ class RequestTelemetry:
         self.next = app.wsgi_app
         self.trust_forwarded_id = app.config["IDP"].TRUSTED_PROXY_HOPS >= 1
         # Answers replayed from memory (idp/published_documents.py) never reach Flask's routing;
-        # their paths are fixed, so a lookup names their endpoints.
+        # their paths are fixed, so a lookup names their endpoints (and those of a 405).
         self.fixed_paths = {rule.rule: rule.endpoint for rule in app.url_map.iter_rules() if not rule.arguments}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -79,11 +79,11 @@ class RequestTelemetry:
             unbind_request_id(token)
 
     def _endpoint(self, environ: dict) -> str:
-        flask_request = environ.get("werkzeug.request")
-        if flask_request is None:
-            return self.fixed_paths.get(environ.get("PATH_INFO", ""), UNMATCHED)
-        rule = flask_request.url_rule
-        return rule.endpoint if rule is not None else UNMATCHED
+        # Flask's request object stays in the environ (werkzeug keeps it there) with its matched rule.
+        rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
+        if rule is not None:
+            return rule.endpoint
+        return self.fixed_paths.get(environ.get("PATH_INFO", ""), UNMATCHED)
 
     def _record(self, environ: dict, peer: str, status: str, seconds: float) -> None:
         method = environ.get("REQUEST_METHOD", "")
