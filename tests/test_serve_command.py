@@ -48,7 +48,7 @@ def _serve_and_log(tmp_path: Path, server: str, *options: str) -> str:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     env.update(IDP_INSTANCE_DIR=str(tmp_path / "instance"), IDP_KEYS_DIR=str(tmp_path / "keys"),
-               IDP_QR_WAITING_POLLS_PER_WORKER="1")
+               IDP_QR_WAITING_POLLS_PER_WORKER="1", IDP_METRICS_ADDRESS=f"127.0.0.1:{_free_port()}")
     idp = Path(sys.executable).with_name("idp")
     log_path = tmp_path / "serve.log"
     with open(log_path, "w") as log:

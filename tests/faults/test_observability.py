@@ -1,0 +1,125 @@
+"""What an operator sees of real ``idp serve`` nodes: the metrics endpoint summing every worker,
+JSON log lines, and readiness following the database down and back up."""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from services import free_port, make_node, wait_until
+
+PASSWORD = "Qdtax@2026pass"
+PHONE = "13812345678"
+WORKERS = 2
+TOKEN_REQUESTS = 24
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _log_in(base: str, outbox: Path, password: str) -> requests.Response:
+    """The login pages as a browser walks them: password, then the SMS code from the outbox."""
+    browser = requests.Session()
+    answer = browser.post(f"{base}/login", data={"csrf_token": _csrf(browser.get(f"{base}/login").text),
+                                                 "identifier": "zhangsan", "password": password},
+                          allow_redirects=False, timeout=10)
+    if answer.status_code != 302:
+        return answer
+    code = json.loads(outbox.read_text(encoding="utf-8").splitlines()[-1])["code"]
+    page = browser.get(base + answer.headers["Location"], timeout=10)
+    return browser.post(f"{base}/login/sms", data={"csrf_token": _csrf(page.text), "code": code},
+                        allow_redirects=False, timeout=10)
+
+
+def _samples(metrics_url: str) -> dict[tuple[str, frozenset], float]:
+    text = requests.get(metrics_url, timeout=10).text
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_the_metrics_endpoint_sums_every_worker(tmp_path, nodes, server):
+    metrics_port = free_port()
+    node = make_node(tmp_path, "a", METRICS_ADDRESS=f"127.0.0.1:{metrics_port}")
+    node.env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_1.db").write_bytes(b"left by an earlier run")
+    node.command("db", "upgrade")
+    node.command("users", "add", "--doc-type", "ID_CARD", "--doc-number", "11010519491231002X", "--name", "张三",
+                 "--phone", PHONE, "--password", PASSWORD, "--username", "zhangsan")
+    api = json.loads(node.command("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
+                                  "--json"))
+    nodes.append(node.start("--server", server, "--workers", str(WORKERS), "--threads", "4"))
+
+    def token(_: int) -> int:
+        return requests.post(f"{node.url}/token", data={"grant_type": "client_credentials"},
+                             auth=(api["client_id"], api["client_secret"]), timeout=10).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(token, range(TOKEN_REQUESTS))) == {200}
+    outbox = tmp_path / "a" / "sms-outbox.jsonl"
+    assert _log_in(node.url, outbox, "wrong-password").status_code == 400
+    assert _log_in(node.url, outbox, PASSWORD).status_code == 302
+
+    # Each worker wrote its own files; the endpoint adds them up (a stale file was cleared at start).
+    writers = {re.fullmatch(r"\w+_(\d+)\.db", f.name).group(1) for f in (tmp_path / "metrics").glob("*.db")}
+    assert "1" not in writers
+    metrics = _samples(f"http://127.0.0.1:{metrics_port}/metrics")
+
+    def value(name: str, **labels: str) -> float | None:
+        return metrics.get((name, frozenset(labels.items())))
+
+    assert value("idp_workers") == WORKERS
+    assert value("idp_tokens_issued_total", grant_type="client_credentials") == TOKEN_REQUESTS
+    assert value("idp_http_request_duration_seconds_count", endpoint="protocol.token", method="POST",
+                 status="200") == TOKEN_REQUESTS
+    assert value("idp_login_attempts_total", method="password", outcome="failure") == 1
+    assert value("idp_login_attempts_total", method="password", outcome="success") == 1
+    assert value("idp_login_attempts_total", method="sms", outcome="success") == 1
+    assert value("idp_sms_messages_total", purpose="login", outcome="sent") == 1
+    assert value("idp_logins_total", kind="login", acr="urn:qdtax:loa:2") == 1
+    assert value("idp_backchannel_logout_queue_depth") == 0
+    assert 0 <= value("idp_signing_key_age_seconds", alg="ES256") < 600
+    # The public port serves no metrics.
+    assert requests.get(f"{node.url}/metrics", timeout=5).status_code == 404
+    worker_pids = {m.group(1) for m in re.finditer(r"(?:Spawning worker-\d+ with PID|Booting worker with pid): (\d+)",
+                                                   node.log())}
+    assert len(worker_pids) == WORKERS and writers <= worker_pids | {str(node.process.pid)}
+    assert len(writers & worker_pids) == WORKERS, "both workers served and counted"
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_json_logs_are_one_object_a_line_with_the_request_id(tmp_path, nodes, server):
+    node = make_node(tmp_path, "a", LOG_FORMAT="json")
+    nodes.append(node.start("--server", server, "--workers", "1", "--threads", "2"))
+    answer = requests.get(f"{node.url}/healthz", timeout=5)
+    forging = requests.get(f"{node.url}/x%0a{{\"level\":\"INFO\"}}", timeout=5)
+    assert forging.status_code == 404
+    node.stop()
+    lines = [line for line in node.log().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line, the servers' own included
+    assert all({"time", "level", "logger", "message", "request_id"} <= record.keys() for record in records)
+    access = {record["request_id"]: record for record in records if record["logger"] == "idp.access"}
+    healthz = access[answer.headers["X-Request-Id"]]
+    assert (healthz["method"], healthz["path"], healthz["status"]) == ("GET", "/healthz", 200)
+    assert access[forging.headers["X-Request-Id"]]["path"] == '/x\\n{\\"level\\":\\"INFO\\"}'
+
+
+def test_readiness_follows_the_database_down_and_back_without_a_restart(tmp_path, nodes, postgres):
+    node = make_node(tmp_path, "a", DATABASE_URL=postgres.url, READINESS_TIMEOUT="1")
+    nodes.append(node.start("--workers", "1", "--threads", "2"))
+    assert requests.get(f"{node.url}/readyz", timeout=5).status_code == 200
+    postgres.stop()
+    down = requests.get(f"{node.url}/readyz", timeout=5)
+    assert down.status_code == 503 and down.json()["checks"]["database"]["status"] == "fail"
+    assert requests.get(f"{node.url}/healthz", timeout=5).status_code == 200
+    postgres.start()
+    wait_until(lambda: requests.get(f"{node.url}/readyz", timeout=5).status_code == 200, 15,
+               "/readyz did not recover after the database came back")
