@@ -85,10 +85,6 @@ def metrics() -> Metrics:
     return _metrics
 
 
-def observe_request(endpoint: str, method: str, status: str, seconds: float) -> None:
-    metrics().requests.labels(endpoint, method, status).observe(seconds)
-
-
 def count_login_event(step: str, outcome: str, acr: str | None) -> None:
     """An audited ``login.<step>`` event: a factor's check, or a login session made or stepped up."""
     kind = LOGIN_SESSION_EVENTS.get(step)
