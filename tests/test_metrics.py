@@ -2,7 +2,7 @@
 
 In-process the metrics live in memory (prometheus-client's default registry, shared by every app
 of the test run), so each test reads how much a value grew. The endpoint that sums the workers of
-a real ``idp serve`` is tested in tests/test_serve_observability.py.
+a real ``idp serve`` is tested in tests/faults/test_observability.py.
 """
 
 from __future__ import annotations

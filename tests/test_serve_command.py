@@ -99,3 +99,17 @@ def test_serve_refuses_threads_that_waiting_qr_pages_could_all_take(tmp_path: Pa
     assert result.exit_code == 2
     assert "IDP_QR_WAITING_POLLS_PER_WORKER (4) must be below --threads (4)" in result.output
     assert not list((tmp_path / "instance").glob("*.sqlite3"))  # refused before migrating
+
+
+def test_serve_stops_with_one_line_when_the_metrics_address_is_taken(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+        env.update(IDP_INSTANCE_DIR=str(tmp_path / "instance"), IDP_KEYS_DIR=str(tmp_path / "keys"),
+                   IDP_QR_WAITING_POLLS_PER_WORKER="1", IDP_METRICS_ADDRESS=address)
+        done = subprocess.run([str(Path(sys.executable).with_name("idp")), "serve", "--port", str(_free_port())],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr == f"cannot serve metrics on {address} (IDP_METRICS_ADDRESS): address already in use\n"
