@@ -69,19 +69,30 @@ def _forget_dead_workers(directory: Path) -> None:
             multiprocess.mark_process_dead(int(match.group(1)), str(directory))
 
 
+def _workers_collector(directory: Path):
+    """prometheus-client's sum of the workers' files, each scrape first forgetting the live
+    gauges of workers that died (gunicorn and granian have no common hook for a worker's end)."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    class WorkersCollector(MultiProcessCollector):
+        def collect(self) -> Iterator:
+            _forget_dead_workers(directory)
+            return super().collect()
+
+    return WorkersCollector(None, path=str(directory))
+
+
 class ProviderState:
     """Figures read when scraped (a prometheus-client custom collector)."""
 
-    def __init__(self, app: Flask, directory: Path):
+    def __init__(self, app: Flask):
         settings = app.config["IDP"]
         self.app = app
-        self.directory = directory
         self.database = create_probe_engine(settings.database_url, settings.READINESS_TIMEOUT)
 
     def collect(self) -> Iterator:
         from prometheus_client.core import GaugeMetricFamily
 
-        _forget_dead_workers(self.directory)
         try:
             with self.database.connect() as connection:
                 depth = connection.execute(COUNT_UNDELIVERED).scalar_one()
@@ -116,12 +127,11 @@ def start_metrics_exporter(app: Flask, directory: Path) -> None:
     if not address:
         return
     from prometheus_client import CollectorRegistry, start_http_server
-    from prometheus_client.multiprocess import MultiProcessCollector
 
     host, port = _host_and_port(address)
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(directory))
-    registry.register(ProviderState(app, directory))
+    registry.register(_workers_collector(directory))
+    registry.register(ProviderState(app))
     try:
         start_http_server(port, addr=host, registry=registry)
     except OSError as error:

@@ -4,7 +4,9 @@ JSON log lines, and readiness following the database down and back up."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -123,3 +125,30 @@ def test_readiness_follows_the_database_down_and_back_without_a_restart(tmp_path
     postgres.start()
     wait_until(lambda: requests.get(f"{node.url}/readyz", timeout=5).status_code == 200, 15,
                "/readyz did not recover after the database came back")
+
+
+def test_a_killed_worker_leaves_the_worker_count_and_its_counts_stay(tmp_path, nodes):
+    """gunicorn replaces a killed worker; the scrape drops the dead one from ``idp_workers`` (its
+    live-gauge file) and keeps what it counted."""
+    metrics_port = free_port()
+    node = make_node(tmp_path, "a", METRICS_ADDRESS=f"127.0.0.1:{metrics_port}")
+    node.env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    nodes.append(node.start("--server", "gunicorn", "--workers", str(WORKERS), "--threads", "2"))
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    for _ in range(10):
+        assert requests.get(f"{node.url}/healthz", timeout=5).status_code == 200
+    healthz = ("idp_http_request_duration_seconds_count",
+               frozenset({"endpoint": "health.healthz", "method": "GET", "status": "200"}.items()))
+    before = _samples(metrics_url)
+    assert before[("idp_workers", frozenset())] == WORKERS and before[healthz] == 10
+
+    def booted() -> list[int]:
+        return [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", node.log())]
+
+    os.kill(booted()[0], signal.SIGKILL)
+    wait_until(lambda: len(booted()) == WORKERS + 1, 30, "gunicorn did not replace the killed worker")
+    replacement = tmp_path / "metrics" / f"gauge_livesum_{booted()[-1]}.db"
+    wait_until(replacement.exists, 30, "the replacement worker did not start counting itself")
+    after = _samples(metrics_url)
+    assert after[("idp_workers", frozenset())] == WORKERS
+    assert after[healthz] >= 10
