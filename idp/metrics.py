@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported for real on first use only: see the module docstring
+    from prometheus_client import Counter, Gauge, Histogram
 
 #: Request latency buckets in seconds: token endpoint answers in milliseconds; QR login pages'
 #: long polls wait up to ``QR_WAIT_SECONDS`` (20 s).
@@ -27,16 +30,16 @@ LOGIN_SESSION_EVENTS = {"succeeded": "login", "step_up": "step_up"}
 
 @dataclass(frozen=True)
 class Metrics:
-    requests: Any
-    login_attempts: Any
-    logins: Any
-    lockouts: Any
-    sms: Any
-    tokens_issued: Any
-    qr_decisions: Any
-    backchannel_logouts: Any
-    dependency_outages: Any
-    workers: Any
+    requests: Histogram
+    login_attempts: Counter
+    logins: Counter
+    lockouts: Counter
+    sms: Counter
+    tokens_issued: Counter
+    qr_decisions: Counter
+    backchannel_logouts: Counter
+    dependency_outages: Counter
+    workers: Gauge
 
 
 def _create() -> Metrics:

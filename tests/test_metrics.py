@@ -7,6 +7,9 @@ a real ``idp serve`` is tested in tests/faults/test_observability.py.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from prometheus_client import REGISTRY
 
 from idp.factors.sms_gateway import SmsDeliveryFailed
@@ -85,3 +88,11 @@ def test_dependency_outages_are_counted_by_dependency():
     count_dependency_outage("redis")
     count_dependency_outage("redis")
     assert growth("idp_dependency_outages_total", dependency="redis") == 2
+
+
+def test_the_idp_command_imports_no_metrics_library_before_serve_names_the_workers_folder():
+    """prometheus-client decides at import whether values go to the workers' files; imported
+    before ``idp serve`` set PROMETHEUS_MULTIPROC_DIR, every worker would count in memory alone
+    and the endpoint would show nothing."""
+    probe = "import sys, idp.cli; sys.exit('prometheus_client' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], timeout=60).returncode == 0
