@@ -181,9 +181,10 @@ class Node:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def command(self, *args: str) -> str:
-        """Run ``idp <args>`` against this node's settings (its database); returns what it printed."""
-        done = subprocess.run([str(IDP), *args], env=self.env, capture_output=True, text=True, timeout=120)
+    def run_idp(self, *args: str) -> str:
+        """Run ``idp <args>`` with this node's settings (its database); returns what it printed."""
+        done = subprocess.run([*self.command, *args], env=self.env, cwd=self.cwd, capture_output=True, text=True,
+                              timeout=120)
         assert done.returncode == 0, f"idp {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
         return done.stdout
 

@@ -8,36 +8,37 @@ import os
 import re
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from services import free_port, make_node, wait_until
+from conftest import DOC_NUMBER, PASSWORD, PHONE, RelyingParty, authorization_request, csrf_from
+from faults.services import free_port, make_node, wait_until
+from http_browser import log_in_over_http
 
-PASSWORD = "Qdtax@2026pass"
-PHONE = "13812345678"
+REDIRECT_URI = "https://rp.test/callback"
 WORKERS = 2
 TOKEN_REQUESTS = 24
 
 
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def _log_in(base: str, outbox: Path, password: str) -> requests.Response:
-    """The login pages as a browser walks them: password, then the SMS code from the outbox."""
+def _wrong_password(base: str) -> int:
     browser = requests.Session()
-    answer = browser.post(f"{base}/login", data={"csrf_token": _csrf(browser.get(f"{base}/login").text),
-                                                 "identifier": "zhangsan", "password": password},
-                          allow_redirects=False, timeout=10)
-    if answer.status_code != 302:
-        return answer
-    code = json.loads(outbox.read_text(encoding="utf-8").splitlines()[-1])["code"]
-    page = browser.get(base + answer.headers["Location"], timeout=10)
-    return browser.post(f"{base}/login/sms", data={"csrf_token": _csrf(page.text), "code": code},
-                        allow_redirects=False, timeout=10)
+    page = browser.get(f"{base}/login", timeout=10)
+    return browser.post(f"{base}/login", timeout=10, allow_redirects=False, data={
+        "csrf_token": csrf_from(page.text), "identifier": "zhangsan", "password": "not-the-password"}).status_code
+
+
+def _log_in_and_redeem(node, rp: RelyingParty) -> int:
+    """A person's whole login for ``rp``, its code redeemed at the token endpoint."""
+    request = authorization_request(rp)
+    authorization_url = requests.Request("GET", f"{node.url}/authorize", params=request.params).prepare().url
+    callback = log_in_over_http(node.url, authorization_url, REDIRECT_URI, lambda: node.last_sms_code(PHONE))
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    return requests.post(f"{node.url}/token", auth=(rp.client_id, rp.client_secret), timeout=10, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+        "code_verifier": request.verifier}).status_code
 
 
 def _samples(metrics_url: str) -> dict[tuple[str, frozenset], float]:
@@ -53,11 +54,13 @@ def test_the_metrics_endpoint_sums_every_worker(tmp_path, nodes, server):
     node.env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "counter_1.db").write_bytes(b"left by an earlier run")
-    node.command("db", "upgrade")
-    node.command("users", "add", "--doc-type", "ID_CARD", "--doc-number", "11010519491231002X", "--name", "张三",
+    node.run_idp("db", "upgrade")
+    node.run_idp("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三",
                  "--phone", PHONE, "--password", PASSWORD, "--username", "zhangsan")
-    api = json.loads(node.command("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
+    api = json.loads(node.run_idp("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
                                   "--json"))
+    web = json.loads(node.run_idp("clients", "add", "--name", "电子税务局", "--redirect-uri", REDIRECT_URI,
+                                  "--first-party", "--json"))
     nodes.append(node.start("--server", server, "--workers", str(WORKERS), "--threads", "4"))
 
     def token(_: int) -> int:
@@ -66,9 +69,8 @@ def test_the_metrics_endpoint_sums_every_worker(tmp_path, nodes, server):
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(token, range(TOKEN_REQUESTS))) == {200}
-    outbox = tmp_path / "a" / "sms-outbox.jsonl"
-    assert _log_in(node.url, outbox, "wrong-password").status_code == 400
-    assert _log_in(node.url, outbox, PASSWORD).status_code == 302
+    assert _wrong_password(node.url) == 400
+    assert _log_in_and_redeem(node, RelyingParty(web["client_id"], web["client_secret"], REDIRECT_URI)) == 200
 
     # Each worker wrote its own files; the endpoint adds them up (a stale file was cleared at start).
     writers = {re.fullmatch(r"\w+_(\d+)\.db", f.name).group(1) for f in (tmp_path / "metrics").glob("*.db")}
@@ -81,12 +83,13 @@ def test_the_metrics_endpoint_sums_every_worker(tmp_path, nodes, server):
     assert value("idp_workers") == WORKERS
     assert value("idp_tokens_issued_total", grant_type="client_credentials") == TOKEN_REQUESTS
     assert value("idp_http_request_duration_seconds_count", endpoint="protocol.token", method="POST",
-                 status="200") == TOKEN_REQUESTS
+                 status="200") == TOKEN_REQUESTS + 1  # and the code's redemption
     assert value("idp_login_attempts_total", method="password", outcome="failure") == 1
     assert value("idp_login_attempts_total", method="password", outcome="success") == 1
     assert value("idp_login_attempts_total", method="sms", outcome="success") == 1
     assert value("idp_sms_messages_total", purpose="login", outcome="sent") == 1
     assert value("idp_logins_total", kind="login", acr="urn:qdtax:loa:2") == 1
+    assert value("idp_tokens_issued_total", grant_type="authorization_code") == 1
     assert value("idp_backchannel_logout_queue_depth") == 0
     assert 0 <= value("idp_signing_key_age_seconds", alg="ES256") < 600
     # The public port serves no metrics.
