@@ -1,9 +1,11 @@
 """Is this worker ready to serve? The checks behind ``/readyz`` (:mod:`idp.views.health`).
 
 A load balancer asks every few seconds, so each check is cheap and bounded: the database is
-asked on a connection of its own (connect and statement each within ``READINESS_TIMEOUT``), not
-on a pooled one that could hang on a vanished server; Redis (only when ``REDIS_URL`` is set) is
-pinged with the same bound; the keyring must have its active signing key loaded. The answer names
+asked on a fresh connection of its own, not on a pooled one that could hang on a vanished server.
+Opening it must finish within ``READINESS_TIMEOUT`` (psycopg counts the whole handshake, so a
+server that accepts connections but no longer answers fails too), and the one query is sent
+within it. Redis (only when ``REDIS_URL`` is set) is pinged with the same bound; the keyring must
+have its active signing key loaded. The answer names
 the checks and, for a failed one, the kind of error only: no host, URL or personal data.
 """
 
@@ -36,19 +38,19 @@ class CheckResult:
 
 
 def create_probe_engine(database_url: str, timeout: float) -> Engine:
-    """An engine that opens a fresh connection per use (no pool to go stale), every wait bounded
-    by ``timeout`` seconds; a SQLite file that is missing is an error, not created empty."""
+    """An engine that opens a fresh connection per use (no pool to go stale), its waits bounded
+    by ``timeout`` seconds; a SQLite file that is missing is an error, not created empty. Only
+    client-side (libpq) parameters are set: a connection pooler in front of PostgreSQL (PgBouncer)
+    refuses unknown startup options."""
     url = make_url(normalise_database_url(database_url))
     if url.get_backend_name() == "sqlite":
         path = url.database
         return create_engine("sqlite://", poolclass=NullPool, creator=lambda: sqlite3.connect(
             f"file:{path}?mode=rw", uri=True, timeout=timeout, check_same_thread=False))
-    milliseconds = int(timeout * 1000)
     return create_engine(url, poolclass=NullPool, hide_parameters=True, connect_args={
         "connect_timeout": max(1, round(timeout)),
         # A server that vanished without closing the connection fails the send within the bound.
-        "tcp_user_timeout": milliseconds,
-        "options": f"-c statement_timeout={milliseconds}",
+        "tcp_user_timeout": int(timeout * 1000),
     })
 
 

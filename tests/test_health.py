@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 
 import pytest
 
@@ -60,6 +61,21 @@ def test_readyz_fails_while_the_database_cannot_be_reached(instance_dir):
     assert body["checks"]["keyring"]["status"] == "ok"
     assert "127.0.0.1" not in response.get_data(as_text=True)  # no address or URL in a public answer
     assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_readyz_answers_within_its_bound_when_the_database_accepts_but_never_answers(instance_dir):
+    """A hung server (the kernel completes the connection, nobody speaks) must not hold the probe."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"postgresql://postgres@127.0.0.1:{silent.getsockname()[1]}/idp"
+        app = create_app(make_settings(url, instance_dir, READINESS_TIMEOUT=1.0))
+        started = time.monotonic()
+        response = app.test_client().get("/readyz")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"]["status"] == "fail"
+    assert elapsed < 5, elapsed
 
 
 def test_readyz_fails_on_a_database_without_the_schema(tmp_path, instance_dir):
