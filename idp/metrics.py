@@ -98,22 +98,27 @@ def count_login_event(step: str, outcome: str, acr: str | None) -> None:
 
 
 def count_lockout(method: str) -> None:
+    """``method`` locked for the rest of the day (idp/factors/lockout.py)."""
     metrics().lockouts.labels(method).inc()
 
 
 def count_sms(purpose: str, outcome: str) -> None:
+    """An SMS code the gateway accepted (``sent``) or refused (``failed``)."""
     metrics().sms.labels(purpose, outcome).inc()
 
 
 def count_token_issued(grant_type: str) -> None:
+    """A token response of the grant ``grant_type`` (as the client sent it: a registered grant)."""
     metrics().tokens_issued.labels(grant_type).inc()
 
 
 def count_qr_decision(decision: str) -> None:
+    """A QR login ``approved`` or ``denied`` by the scanning app, or a decision ``refused``."""
     metrics().qr_decisions.labels(decision).inc()
 
 
 def count_backchannel_logouts(outcome: str, messages: int = 1) -> None:
+    """Logout messages ``delivered``, ``retrying``, ``failed`` (given up) or ``dropped`` (queue full)."""
     if messages:
         metrics().backchannel_logouts.labels(outcome).inc(messages)
 

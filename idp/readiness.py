@@ -93,4 +93,5 @@ def _run(check) -> CheckResult:
 
 
 def install_readiness(app: Flask) -> None:
+    """Build the checks ``/readyz`` runs (their database engine and Redis client) once per app."""
     app.extensions["idp.readiness"] = Readiness(app)

@@ -51,6 +51,8 @@ def _path_of(environ: dict) -> str:
 
 
 class RequestTelemetry:
+    """WSGI middleware: a request id, the latency histogram and the access line of each request."""
+
     def __init__(self, app: Flask):
         self.next = app.wsgi_app
         self.trust_forwarded_id = app.config["IDP"].TRUSTED_PROXY_HOPS >= 1

@@ -1,7 +1,7 @@
 """The metrics operators watch (docs/operations.md), counted where the provider does the thing.
 
-In-process the metrics live in memory (prometheus-client's default registry, shared by every app
-of the test run), so each test reads how much a value grew. The endpoint that sums the workers of
+In-process the metrics live in memory, so each test reads how much a value grew
+(tests/metric_samples.py). The endpoint that sums the workers of
 a real ``idp serve`` is tested in tests/faults/test_observability.py.
 """
 
@@ -15,22 +15,11 @@ from prometheus_client import REGISTRY
 from idp.factors.sms_gateway import SmsDeliveryFailed
 
 from conftest import register_client, submit_password, tokens_for
-
-
-class Growth:
-    """``growth = Growth(); ...; growth("name", label=value)``: how much a sample grew meanwhile."""
-
-    def __init__(self):
-        self.before = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                       for family in REGISTRY.collect() for s in family.samples}
-
-    def __call__(self, name: str, **labels: str) -> float:
-        now = REGISTRY.get_sample_value(name, labels) or 0.0
-        return now - self.before.get((name, tuple(sorted(labels.items()))), 0.0)
+from metric_samples import MetricGrowth
 
 
 def test_requests_are_counted_by_endpoint_never_by_path(client):
-    growth = Growth()
+    growth = MetricGrowth()
     for path in ("/no/such/page", "/another/unknown/path", "/jwks.json", "/jwks.json"):
         client.get(path)
     assert growth("idp_http_request_duration_seconds_count", endpoint="unmatched", method="GET", status="404") == 2
@@ -42,7 +31,7 @@ def test_requests_are_counted_by_endpoint_never_by_path(client):
 
 
 def test_failed_logins_and_the_lockout_they_cause_are_counted(app, client, person):
-    growth = Growth()
+    growth = MetricGrowth()
     threshold = app.config["IDP"].LOCKOUT_THRESHOLD
     for _ in range(threshold):
         submit_password(client, password="wrong-password-1")
@@ -52,7 +41,7 @@ def test_failed_logins_and_the_lockout_they_cause_are_counted(app, client, perso
 
 
 def test_a_completed_login_counts_each_step_the_sms_and_the_tokens(app, client, rp, person):
-    growth = Growth()
+    growth = MetricGrowth()
     tokens_for(app, client, rp)
     assert growth("idp_login_attempts_total", method="password", outcome="success") == 1
     assert growth("idp_login_attempts_total", method="sms", outcome="success") == 1
@@ -63,7 +52,7 @@ def test_a_completed_login_counts_each_step_the_sms_and_the_tokens(app, client, 
 
 def test_client_credentials_tokens_are_counted_by_grant(app, client):
     api = register_client(app, name="征管接口", grant_types=["client_credentials"], redirect_uris=[])
-    growth = Growth()
+    growth = MetricGrowth()
     for _ in range(3):
         assert client.post("/token", data={"grant_type": "client_credentials"},
                            headers=api.basic_auth).status_code == 200
@@ -75,7 +64,7 @@ def test_an_sms_the_gateway_refuses_is_counted_as_failed(app, client, person, mo
         raise SmsDeliveryFailed("SMS gateway answered 503")
 
     monkeypatch.setattr(app.extensions["idp.sms"], "send", refuse)
-    growth = Growth()
+    growth = MetricGrowth()
     submit_password(client)
     assert growth("idp_sms_messages_total", purpose="login", outcome="failed") == 1
     assert growth("idp_sms_messages_total", purpose="login", outcome="sent") == 0
@@ -84,7 +73,7 @@ def test_an_sms_the_gateway_refuses_is_counted_as_failed(app, client, person, mo
 def test_dependency_outages_are_counted_by_dependency():
     from idp.metrics import count_dependency_outage
 
-    growth = Growth()
+    growth = MetricGrowth()
     count_dependency_outage("redis")
     count_dependency_outage("redis")
     assert growth("idp_dependency_outages_total", dependency="redis") == 2

@@ -16,11 +16,13 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @bp.get("/healthz")
 def healthz():
+    """Alive: answered by the worker itself, whatever its dependencies do."""
     return {"status": "ok"}, 200, NO_STORE
 
 
 @bp.get("/readyz")
 def readyz():
+    """Ready: 200 when every check passes, else 503; each check's result either way."""
     results = current_app.extensions["idp.readiness"].check()
     ready = all(result.ok for result in results.values())
     body = {"status": "ok" if ready else "unavailable",
