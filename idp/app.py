@@ -25,6 +25,8 @@ from idp.log_redaction import install_log_redaction
 from idp.logout_worker import install_logout_worker
 from idp.published_documents import install_published_documents
 from idp.rate_limits import install_rate_limits
+from idp.readiness import install_readiness
+from idp.request_telemetry import install_request_telemetry
 from idp.reverse_proxy import install_reverse_proxy
 from idp.server import create_authorization_server
 from idp.session_expiry import install_session_sweep
@@ -37,6 +39,7 @@ from idp.views import (
     certificate_login,
     discovery,
     face_login,
+    health,
     legacy_login,
     login,
     password_change,
@@ -119,7 +122,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp, face_login.bp, selection_views.bp,
                       password_change.bp, password_reset.bp, account.bp, account_verify.bp, registration.bp,
                       registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp, certificate_login.bp, security_keys.bp,
-                      app_codes.bp, legacy_login.bp):
+                      app_codes.bp, legacy_login.bp, health.bp):
         app.register_blueprint(blueprint)
     if settings.FACE_PROVIDER == "development":
         from idp.factors import face_dev_provider
@@ -134,4 +137,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     install_error_pages(app)
     install_reverse_proxy(app)
     install_published_documents(app)
+    install_readiness(app)
+    install_request_telemetry(app)
     return app

@@ -64,6 +64,8 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="seed demo people, taxpayers and two demo e-tax apps; print the commands")
 def serve(host: str, port: int, server: str, workers: int, threads: int, access_log: bool, demo: bool) -> None:
     """Start the provider (migrations and first signing key on first start)."""
+    from idp.log_config import logging_config
+    from idp.metrics_exporter import prepare_multiprocess_directory, start_metrics_exporter
     from idp.serving import run_server
 
     # Without a configured issuer, the issuer is where this command serves (workers inherit it).
@@ -78,6 +80,9 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, access_
         # Open QR login pages could then hold every thread and nothing else would be served.
         raise click.UsageError(f"IDP_QR_WAITING_POLLS_PER_WORKER ({settings.QR_WAITING_POLLS_PER_WORKER}) "
                                f"must be below --threads ({threads})")
+    log_config = logging_config(settings.LOG_FORMAT, access_log=access_log)
+    # Before the first metric exists in this process, and so in the workers it starts.
+    metrics_directory = prepare_multiprocess_directory()
     upgrade_database(settings.database_url)
     app = create_app()
     if demo:
@@ -85,7 +90,8 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, access_
 
         with app.app_context():
             click.echo(seed_demo(app))
-    run_server(server, host=host, port=port, workers=workers, threads=threads, access_log=access_log)
+    start_metrics_exporter(app, metrics_directory)
+    run_server(server, host=host, port=port, workers=workers, threads=threads, logging_config=log_config)
 
 
 @main.group()

@@ -2,7 +2,8 @@
 and that it answers again.
 
 Callers report every failure they see; this keeps one record per dependency, so an outage is
-logged once when it begins and once when it ends, however many requests ran into it. The
+logged once when it begins and once when it ends, however many requests ran into it, and
+counted in ``idp_dependency_outages_total`` when it begins. The
 records are per process: each worker notices an outage, and its end, by itself.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+
+from idp.metrics import count_dependency_outage
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,7 @@ def report_outage(dependency: str, error: BaseException, effect: str = "") -> bo
         if dependency in _outages:
             return False
         _outages[dependency] = time.monotonic()
+    count_dependency_outage(dependency)
     # The first line of the error only: a driver's message names the host and port, never
     # secrets or SQL parameters (the engines hide parameters).
     first_line = next(iter(str(error).strip().splitlines()), "")

@@ -157,6 +157,12 @@ class Settings:
     #: Reverse proxies in front of the provider that append X-Forwarded-For and set X-Forwarded-Proto;
     #: 0 trusts no such header, else a client could pick the IP that rate limits and the audit log see.
     TRUSTED_PROXY_HOPS: int = 0
+    #: "text" (one plain line per record) or "json" (one object a line, for a log shipper); docs/operations.md.
+    LOG_FORMAT: str = "text"
+    #: host:port where `idp serve` answers Prometheus scrapes, apart from the public port; empty: no endpoint.
+    METRICS_ADDRESS: str = "127.0.0.1:9464"
+    #: Seconds each /readyz check (database, Redis) may take before it counts as failed.
+    READINESS_TIMEOUT: float = 2.0
 
     #: Salt of pairwise subjects; derived from SECRET_KEY when empty (changing it changes every pairwise sub).
     PAIRWISE_SALT: str = ""

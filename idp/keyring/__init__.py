@@ -156,12 +156,16 @@ class Keyring:
     def prune(self) -> list[KeyRecord]:
         return self._changed(self.store.transact(lambda records: lifecycle.prune(records, int(time.time()))))
 
+    def active_since(self) -> dict[str, int]:
+        """When each algorithm's active key began to sign (epoch seconds)."""
+        return {r.alg: r.activated_at or r.created_at for r in self._current() if r.state == "active"}
+
     def rotation_due(self) -> bool:
         """True when the automatic schedule (``KEY_ROTATION_DAYS``) says the active key is old enough."""
         if not self.rotate_every:
             return False
-        active = [r for r in self._current() if r.state == "active" and r.alg == DEFAULT_ALGORITHM]
-        return bool(active) and time.time() - (active[0].activated_at or active[0].created_at) >= self.rotate_every
+        since = self.active_since().get(DEFAULT_ALGORITHM)
+        return since is not None and time.time() - since >= self.rotate_every
 
 
 def create_keyring(settings: Settings) -> Keyring:

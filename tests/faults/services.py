@@ -189,12 +189,11 @@ class Node:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def cli(self, *args: str) -> str:
-        """Run ``idp <args>`` with this node's settings (its database); returns the output."""
+    def run_idp(self, *args: str) -> str:
+        """Run ``idp <args>`` with this node's settings (its database); returns what it printed."""
         done = subprocess.run([*self.command, *args], env=self.env, cwd=self.cwd, capture_output=True, text=True,
-                              timeout=60)
-        if done.returncode != 0:
-            raise AssertionError(f"idp {' '.join(args[:2])} failed:\n{done.stdout}{done.stderr}")
+                              timeout=120)
+        assert done.returncode == 0, f"idp {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
         return done.stdout
 
     def stop(self, sig: int = signal.SIGTERM, seconds: float = 60) -> int | None:
@@ -210,11 +209,12 @@ class Node:
 
 def node_environment(instance: Path, **settings: str) -> dict[str, str]:
     """The environment of an ``idp serve`` node: no IDP_* of the caller's, fast test hashing,
-    rate limits out of the way unless a test sets them; ``settings`` as ``IDP_<NAME>``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    rate limits out of the way unless a test sets them, no metrics endpoint (nodes on one host
+    would share its port) unless a test asks; ``settings`` as ``IDP_<NAME>``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update(IDP_INSTANCE_DIR=str(instance), IDP_KEYS_DIR=str(instance / "keys"),
                IDP_PASSWORD_HASH_PROFILE="test", IDP_QR_WAITING_POLLS_PER_WORKER="1",
-               IDP_LOGIN_RATE_LIMIT="100000 per minute")
+               IDP_LOGIN_RATE_LIMIT="100000 per minute", IDP_METRICS_ADDRESS="")
     env.update({f"IDP_{name}": value for name, value in settings.items()})
     return env
 

@@ -68,10 +68,10 @@ def test_postgres_stopped_and_started_under_a_live_node(postgres, nodes, tmp_pat
     node = make_node(tmp_path, "a", DATABASE_URL=postgres.url, KEYRING_STORE="database",
                      KEYRING_REFRESH_SECONDS="1", CLIENT_CACHE_TTL="0")
     nodes.append(node.start("--workers", "2", "--threads", "4"))
-    client = json.loads(node.cli("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
+    client = json.loads(node.run_idp("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
                                  "--grant-type", "authorization_code", "--redirect-uri", REDIRECT_URI,
                                  "--first-party", "--json"))
-    node.cli("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三", "--phone", PHONE,
+    node.run_idp("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三", "--phone", PHONE,
              "--password", PASSWORD, "--username", "zhangsan")
     relying_party = RelyingParty(client["client_id"], client["client_secret"], REDIRECT_URI)
     browser = requests.Session()  # a browser half-way through a login: a session row, no login yet
@@ -133,7 +133,7 @@ def test_a_quick_postgres_restart_costs_at_most_one_request_per_worker(postgres,
     connection gets a 503, and that empties the worker's whole pool, so the next one works."""
     node = make_node(tmp_path, "a", DATABASE_URL=postgres.url, CLIENT_CACHE_TTL="0")
     nodes.append(node.start("--workers", "2", "--threads", "4"))
-    client = json.loads(node.cli("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
+    client = json.loads(node.run_idp("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
                                  "--redirect-uri", "https://rp.test/callback", "--first-party", "--json"))
     auth = (client["client_id"], client["client_secret"])
 

@@ -54,7 +54,7 @@ def test_built_wheel_migrates_serves_and_logs_a_person_in(installed: Path, tmp_p
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PYTHONPATH"}
     env.update(IDP_ISSUER=f"http://127.0.0.1:{port}", IDP_PASSWORD_HASH_PROFILE="test",
-               IDP_QR_WAITING_POLLS_PER_WORKER="1")
+               IDP_QR_WAITING_POLLS_PER_WORKER="1", IDP_METRICS_ADDRESS="")
     idp = str(installed / "idp")
 
     location = _run([str(installed / "python"), "-c", "import idp; print(idp.__file__)"], cwd=work, env=env)
