@@ -22,6 +22,8 @@ from pathlib import Path
 
 import requests
 
+from conftest import DOC_NUMBER, PASSWORD, PHONE
+
 IDP = Path(sys.executable).with_name("idp")
 
 
@@ -195,6 +197,11 @@ class Node:
                               timeout=120)
         assert done.returncode == 0, f"idp {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
         return done.stdout
+
+    def add_person(self) -> None:
+        """The suite's person (conftest's ``zhangsan``: password, phone, document) in this node's database."""
+        self.run_idp("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三",
+                     "--phone", PHONE, "--password", PASSWORD, "--username", "zhangsan")
 
     def stop(self, sig: int = signal.SIGTERM, seconds: float = 60) -> int | None:
         if self.process is None or self.process.poll() is not None:

@@ -14,7 +14,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import DOC_NUMBER, PASSWORD, PHONE, RelyingParty, authorization_request, csrf_from
+from conftest import PHONE, RelyingParty, authorization_request, csrf_from
 from faults.services import free_port, make_node, wait_until
 from http_browser import log_in_over_http
 
@@ -55,8 +55,7 @@ def test_the_metrics_endpoint_sums_every_worker(tmp_path, nodes, server):
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "counter_1.db").write_bytes(b"left by an earlier run")
     node.run_idp("db", "upgrade")
-    node.run_idp("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三",
-                 "--phone", PHONE, "--password", PASSWORD, "--username", "zhangsan")
+    node.add_person()
     api = json.loads(node.run_idp("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
                                   "--json"))
     web = json.loads(node.run_idp("clients", "add", "--name", "电子税务局", "--redirect-uri", REDIRECT_URI,

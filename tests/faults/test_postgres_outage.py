@@ -11,7 +11,7 @@ from collections import Counter
 
 import requests
 
-from conftest import DOC_NUMBER, PASSWORD, PHONE, RelyingParty, authorization_request, query_of
+from conftest import PHONE, RelyingParty, authorization_request, query_of
 from faults.services import make_node
 from http_browser import follow_until, log_in_over_http
 
@@ -71,8 +71,7 @@ def test_postgres_stopped_and_started_under_a_live_node(postgres, nodes, tmp_pat
     client = json.loads(node.run_idp("clients", "add", "--name", "征管接口", "--grant-type", "client_credentials",
                                  "--grant-type", "authorization_code", "--redirect-uri", REDIRECT_URI,
                                  "--first-party", "--json"))
-    node.run_idp("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三", "--phone", PHONE,
-             "--password", PASSWORD, "--username", "zhangsan")
+    node.add_person()
     relying_party = RelyingParty(client["client_id"], client["client_secret"], REDIRECT_URI)
     browser = requests.Session()  # a browser half-way through a login: a session row, no login yet
     assert browser.get(node.url + "/login", timeout=10).status_code == 200

@@ -10,7 +10,7 @@ import time
 import redis
 import requests
 
-from conftest import DOC_NUMBER, PASSWORD, PHONE, csrf_from
+from conftest import PASSWORD, csrf_from
 from faults.services import make_node
 
 LIMIT = 5
@@ -58,8 +58,7 @@ def test_logins_go_on_while_redis_is_down_and_limits_are_shared_again(postgres, 
     nodes.append(a.start("--workers", "1", "--threads", "4"))
     b = make_node(tmp_path, "b", **settings)
     nodes.append(b.start("--workers", "1", "--threads", "4"))
-    a.run_idp("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三", "--phone", PHONE,
-          "--password", PASSWORD, "--username", "zhangsan")
+    a.add_person()
     both = [a, b]
     assert budget_spent_after(both, fresh_address()) == LIMIT  # one budget over both nodes
 
@@ -118,8 +117,7 @@ def test_a_hung_redis_holds_no_login(redis_server, nodes, tmp_path):
     seconds under per-process limits, and the shared counters are used again once it thaws."""
     node = make_node(tmp_path, "a", REDIS_URL=redis_server.url, **SHARED_SETTINGS)
     nodes.append(node.start("--workers", "1", "--threads", "4"))
-    node.run_idp("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三", "--phone", PHONE,
-             "--password", PASSWORD, "--username", "zhangsan")
+    node.add_person()
     assert log_in(node, fresh_address()) == 302
 
     redis_server.pause()
