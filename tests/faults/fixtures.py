@@ -5,38 +5,26 @@ the suite's shared helpers (``from conftest import …``) as every other test mo
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from faults.services import Node, PrivatePostgres, PrivateRedis
+from faults.services import Node, PrivatePostgres, PrivateRedis, running_postgres, running_redis
 
 
 @pytest.fixture
 def postgres() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL cluster of this test's own, which it may stop and restart. Its folder is not
-    under pytest's (mode 0700, root's): the ``postgres`` user must reach it."""
-    directory = Path(tempfile.mkdtemp(prefix="idp-faults-pg-"))
-    server = PrivatePostgres(directory)
-    try:
-        server.init()
+    """A PostgreSQL cluster of this test's own, which it may stop and restart."""
+    with running_postgres() as server:
         yield server
-    finally:
-        if server.is_running():
-            server.stop("immediate")
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
 def redis_server(tmp_path_factory) -> Iterator[PrivateRedis]:
     """A Redis server of this test's own, which it may stop and start again."""
-    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture
