@@ -39,26 +39,33 @@ def migrate(settings: Settings, revision: str = "heads") -> None:
     upgrade_database(settings.database_url, revision)
 
 
-def start_app() -> Flask:
+def start_app(*, check_keys: bool = True) -> Flask:
     """The provider over its migrated database with every signing key checked, or one line
     saying what stops it (exit status 1) before anything is served."""
     migrate(load_settings())
     try:
-        return create_app()
+        return create_app(check_keys=check_keys)
     except KeyringError as error:
         raise click.ClickException(f"the signing keyring cannot be used: {error}") from None
 
 
-def with_app(func):
-    """Run the command inside an application context, migrations applied."""
+def _in_app(*, check_keys: bool):
+    def decorate(func):
+        @wraps(func)
+        def wrapper(*args, **kwargs):
+            app = start_app(check_keys=check_keys)
+            with app.app_context():
+                return func(app, *args, **kwargs)
 
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        app = start_app()
-        with app.app_context():
-            return func(app, *args, **kwargs)
+        return wrapper
 
-    return wrapper
+    return decorate
+
+
+#: Run the command inside an application context, migrations applied and the keyring checked.
+with_app = _in_app(check_keys=True)
+#: The key commands: they must work on a keyring holding a broken key, to revoke or prune it.
+with_app_for_keys = _in_app(check_keys=False)
 
 
 @click.group()
@@ -225,7 +232,7 @@ def users_add(app: Flask, doc_type, doc_number, country, name, phone, password, 
     click.echo(f"created {person.sub} ({mask_document_number(person.doc_number)})")
 
 
-register_key_commands(main, with_app)
+register_key_commands(main, with_app_for_keys)
 register_entity_commands(main, with_app)
 register_audit_commands(main, with_app)
 register_accounts_import_commands(main, with_app)

@@ -161,19 +161,20 @@ class Keyring:
         self._checked_at = float("-inf")
         return records
 
-    def ensure_initialised(self) -> None:
+    def ensure_initialised(self, *, check: bool = True) -> None:
         """Create the first keys on first start (idempotent across workers and nodes), then read
-        and check every key: a broken one stops the start with where it is and what is wrong,
-        rather than failing the JWKS and every login later.
+        and check every key (unless ``check`` is false): a broken one stops the start with where
+        it is and what is wrong, rather than failing the JWKS and every login later.
 
         Only an empty keyring is written to, so a read-only keys folder (a mounted secret)
         that holds the keys already serves."""
         if not self.store.load():
             self.store.transact(
                 lambda records: records or lifecycle.initial_records(int(time.time()), self.passphrase))
-        with self._lock:
-            self._reload()
-            self._checked_at = time.monotonic()
+        if check:
+            with self._lock:
+                self._reload()
+                self._checked_at = time.monotonic()
 
     def rotate(self, *, force: bool = False) -> list[KeyRecord]:
         return self._changed(self.store.transact(lambda records: lifecycle.rotate(
