@@ -177,9 +177,18 @@ class Keyring:
                 self._checked_at = time.monotonic()
 
     def rotate(self, *, force: bool = False) -> list[KeyRecord]:
-        return self._changed(self.store.transact(lambda records: lifecycle.rotate(
-            records, int(time.time()), min_published=self.jwks_max_age, retire_window=self.retire_window,
-            passphrase=self.passphrase, force=force)))
+        """Promote the next keys; refused while a key the nodes would load cannot be read (with
+        this passphrase): they would keep the old keys. Revoking that key comes first."""
+
+        def change(records: list[KeyRecord]) -> list[KeyRecord]:
+            rotated = lifecycle.rotate(records, int(time.time()), min_published=self.jwks_max_age,
+                                       retire_window=self.retire_window, passphrase=self.passphrase, force=force)
+            for record in rotated:
+                if record.state != "revoked":
+                    load_jwk(record, self.passphrase)
+            return rotated
+
+        return self._changed(self.store.transact(change))
 
     def revoke(self, kid: str) -> list[KeyRecord]:
         return self._changed(self.store.transact(
