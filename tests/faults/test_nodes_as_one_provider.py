@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,49 +18,34 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from flask import Flask
 from joserfc import jws, jwt
 from joserfc.jwk import KeySet
 
-from idp.accounts import create_person
-from idp.app import create_app
-from idp.database import db
 from idp.messages import MESSAGES
 
-from conftest import (
-    DOC_NUMBER,
-    PASSWORD,
-    PHONE,
-    AuthorizationRequest,
-    RelyingParty,
-    authorization_request,
-    csrf_from,
-    query_of,
-    register_client,
-)
-from faults.services import IDP, Node, make_node, running_postgres, running_redis
+from conftest import PASSWORD, PHONE, AuthorizationRequest, RelyingParty, authorization_request, csrf_from, query_of
+from faults.services import Node, make_node, running_postgres, running_redis
 from http_browser import log_in_over_http
 
 KEYRING_REFRESH_SECONDS = 2
 LOCKED = MESSAGES["error_method_locked"]["zh-CN"]
 WRONG_PASSWORD = MESSAGES["error_wrong_credential_password"]["zh-CN"]
 OTHER_DOC, OTHER_PHONE = "440524188001010014", "13987654321"
+REDIRECT_URI = "https://rp.test/callback"
 
 
 @dataclass
 class Cluster:
     a: Node
     b: Node
-    #: The operator's view of the shared database (people, clients).
-    operator: Flask
     rp: RelyingParty
     resource_server: RelyingParty
 
-    def idp(self, *args: str) -> str:
-        """An ``idp`` command against the shared database, as an operator runs it."""
-        result = subprocess.run([str(IDP), *args], env=self.a.env, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
+
+def registered(node: Node, *options: str) -> RelyingParty:
+    """A client registered as an operator does, with ``idp clients add``."""
+    added = json.loads(node.run_idp("clients", "add", "--first-party", "--json", *options))
+    return RelyingParty(added["client_id"], added["client_secret"], REDIRECT_URI)
 
 
 @pytest.fixture(scope="module")
@@ -78,22 +62,11 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         try:
             for node in nodes:
                 node.wait_ready(120)
-            operator = create_app({**shared, "ISSUER": a.env["IDP_ISSUER"], "INSTANCE_DIR": str(base / "operator"),
-                                   "KEYRING_REFRESH_SECONDS": KEYRING_REFRESH_SECONDS, "PASSWORD_HASH_PROFILE": "test",
-                                   "BACKCHANNEL_LOGOUT_WORKER": False, "SESSION_SWEEP_SECONDS": 0,
-                                   "RETENTION_PURGE_SECONDS": 0})
-            with operator.app_context():
-                create_person(doc_type="ID_CARD", doc_number=DOC_NUMBER, name="张三", phone=PHONE,
-                              password=PASSWORD, username="zhangsan")
-                create_person(doc_type="ID_CARD", doc_number=OTHER_DOC, name="李四", phone=OTHER_PHONE,
-                              password=PASSWORD, username="lisi")
-                db.session.commit()
-            yield Cluster(a, b, operator, register_client(operator),
-                          register_client(operator, name="征管接口", grant_types=["client_credentials"],
-                                          redirect_uris=[]))
-            with operator.app_context():
-                for engine in db.engines.values():
-                    engine.dispose()
+            a.add_person()
+            b.run_idp("users", "add", "--doc-type", "ID_CARD", "--doc-number", OTHER_DOC, "--name", "李四",
+                      "--phone", OTHER_PHONE, "--password", PASSWORD, "--username", "lisi")
+            yield Cluster(a, b, registered(a, "--name", "电子税务局", "--redirect-uri", REDIRECT_URI),
+                          registered(b, "--name", "征管接口", "--grant-type", "client_credentials"))
         finally:
             for node in nodes:
                 node.stop()
@@ -184,7 +157,7 @@ def test_a_key_rotation_is_signed_and_published_by_both_nodes_within_the_refresh
     signing_before = {signing_kid(node, cluster) for node in (cluster.a, cluster.b)}
     published_before = published_kids(cluster.a)
     assert len(signing_before) == 1 and published_kids(cluster.b) == published_before
-    cluster.idp("keys", "rotate", "--force")
+    cluster.a.run_idp("keys", "rotate", "--force")
     rotated_at = time.monotonic()
     seen: dict[int, tuple[float, str, set[str]]] = {}  # port: (seconds after the rotation, signing kid, JWKS kids)
     while len(seen) < 2 and time.monotonic() - rotated_at < KEYRING_REFRESH_SECONDS + 2:
@@ -194,7 +167,7 @@ def test_a_key_rotation_is_signed_and_published_by_both_nodes_within_the_refresh
                 seen[node.port] = (time.monotonic() - rotated_at, kid, published)
         time.sleep(0.05)
     assert len(seen) == 2, f"only the nodes on {sorted(seen)} sign with and publish the new keys"
-    keys = json.loads(cluster.idp("keys", "list", "--json"))
+    keys = json.loads(cluster.b.run_idp("keys", "list", "--json"))
     active, upcoming = (next(k["kid"] for k in keys if k["alg"] == "ES256" and k["state"] == state)
                         for state in ("active", "next"))
     for _, kid, published in seen.values():
