@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -28,6 +29,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base class of every model. Flask-SQLAlchemy's ``db.Model`` is a subclass of ``Base`` made at
+# run time, which a type checker cannot take as a base class; it checks the models against ``Base``.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 
 def conflict_insert(table: Table | type[Base]) -> postgresql.Insert | sqlite.Insert:

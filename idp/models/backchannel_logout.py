@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 PENDING = "pending"
@@ -20,7 +20,7 @@ SENDING = "sending"
 FAILED = "failed"
 
 
-class BackchannelLogout(db.Model):
+class BackchannelLogout(Model):
     __tablename__ = "backchannel_logout"
     __table_args__ = (Index("ix_backchannel_logout_due", "status", "next_attempt_at"),)
 

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 
-class CertificateChallenge(db.Model):
+class CertificateChallenge(Model):
     """A challenge handed to the signing agent; deleted by the one response that uses it."""
 
     __tablename__ = "certificate_challenge"

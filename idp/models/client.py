@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 from sqlalchemy import Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import JSONType, UTCDateTime, utcnow
 from idp.redirect_uris import RedirectUriError, check_browser_uri, matches_registered
 
@@ -21,7 +21,7 @@ def hash_client_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class Client(db.Model, ClientMixin):
+class Client(Model, ClientMixin):
     __tablename__ = "client"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 
-class ConsentRecord(db.Model):
+class ConsentRecord(Model):
     __tablename__ = "consent_record"
     __table_args__ = (UniqueConstraint("person_id", "client_id", "scope", name="uq_consent"),)
 

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime
 
 
-class SeenDpopProof(db.Model):
+class SeenDpopProof(Model):
     __tablename__ = "dpop_proof"
 
     #: SHA-256 of the proof key's thumbprint and the proof's ``jti``.

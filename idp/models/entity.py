@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 
-class TaxpayerEntity(db.Model):
+class TaxpayerEntity(Model):
     """An enterprise, agency or other taxpayer, with its home (primary) competent tax authority."""
 
     __tablename__ = "taxpayer_entity"
@@ -28,7 +28,7 @@ class TaxpayerEntity(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
-class CrossRegionRegistration(db.Model):
+class CrossRegionRegistration(Model):
     """A cross-region report (报验) or tax-source registration: another competent tax authority."""
 
     __tablename__ = "cross_region_registration"
@@ -43,7 +43,7 @@ class CrossRegionRegistration(db.Model):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
 
 
-class EntityRole(db.Model):
+class EntityRole(Model):
     """A person's role on an entity; ``pending`` until the person confirms it at login."""
 
     __tablename__ = "entity_role"
@@ -61,7 +61,7 @@ class EntityRole(db.Model):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class AgencyAgreement(db.Model):
+class AgencyAgreement(Model):
     """An agency (涉税专业服务机构) acting for a client taxpayer."""
 
     __tablename__ = "agency_agreement"

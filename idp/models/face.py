@@ -10,11 +10,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 
-class FaceCheck(db.Model):
+class FaceCheck(Model):
     """One face verification we asked a provider for, bound to one identity and purpose."""
 
     __tablename__ = "face_check"
@@ -36,7 +36,7 @@ class FaceCheck(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class FaceConsent(db.Model):
+class FaceConsent(Model):
     """Separate consent to face processing (PIPL art. 29), per identity document."""
 
     __tablename__ = "face_consent"
@@ -49,7 +49,7 @@ class FaceConsent(db.Model):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class DevFaceSession(db.Model):
+class DevFaceSession(Model):
     """The development provider's own record: what a real provider keeps on its side."""
 
     __tablename__ = "dev_face_session"

@@ -7,11 +7,11 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 
-class SmsCode(db.Model):
+class SmsCode(Model):
     __tablename__ = "sms_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -36,7 +36,7 @@ class LockoutCounter:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
-class MethodLockout(LockoutCounter, db.Model):
+class MethodLockout(LockoutCounter, Model):
     """A person's counters."""
 
     __tablename__ = "method_lockout"
@@ -44,7 +44,7 @@ class MethodLockout(LockoutCounter, db.Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
 
 
-class LegacyAccountLockout(LockoutCounter, db.Model):
+class LegacyAccountLockout(LockoutCounter, Model):
     """An old enterprise login's counters (it has no person to count against)."""
 
     __tablename__ = "legacy_account_lockout"

@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 
-class LegacyEnterpriseAccount(db.Model):
+class LegacyEnterpriseAccount(Model):
     __tablename__ = "legacy_enterprise_account"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 
-class Person(db.Model):
+class Person(Model):
     __tablename__ = "person"
     __table_args__ = (
         UniqueConstraint("doc_type", "doc_number", name="uq_person_document"),

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import JSONType, UTCDateTime, utcnow
 
 
-class PushedAuthorizationRequest(db.Model):
+class PushedAuthorizationRequest(Model):
     __tablename__ = "pushed_authorization_request"
 
     #: SHA-256 of the request_uri; the URI itself is a bearer reference and never stored.

@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import JSONType, UTCDateTime, utcnow
 
 
-class QrLoginRequest(db.Model):
+class QrLoginRequest(Model):
     __tablename__ = "qr_login_request"
 
     #: Random handle; the login page keeps it in the browser's server-side session only.
@@ -54,7 +54,7 @@ class QrLoginRequest(db.Model):
     act: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
 
 
-class QrLookupFailure(db.Model):
+class QrLookupFailure(Model):
     """Unknown QR codes presented by one app or one IP in the current window (user-code guessing)."""
 
     __tablename__ = "qr_lookup_failure"

@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 
-class Registration(db.Model):
+class Registration(Model):
     """One natural person's registration in progress; deleted when the account is created."""
 
     __tablename__ = "registration"
@@ -43,7 +43,7 @@ class Registration(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
 
 
-class RealnameRecord(db.Model):
+class RealnameRecord(Model):
     """Real-name information a service hall collected (``idp realname record``), FAQ 6 and 7."""
 
     __tablename__ = "realname_record"

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
 
-class SecurityKey(db.Model):
+class SecurityKey(Model):
     """One registered WebAuthn credential (W3C WebAuthn Level 2, section 7.1 step 25)."""
 
     __tablename__ = "security_key"
@@ -29,7 +29,7 @@ class SecurityKey(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class AppCode(db.Model):
+class AppCode(Model):
     """A person's time-based code generator (RFC 6238); at most one per person.
 
     The shared secret is stored AES-GCM encrypted (see :mod:`idp.factors.app_code`).  Until

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import JSONType, UTCDateTime, utcnow
 
 
-class BrowserSession(db.Model):
+class BrowserSession(Model):
     """What the opaque cookie points at: CSRF token, pending login steps, the login session."""
 
     __tablename__ = "browser_session"
@@ -21,7 +21,7 @@ class BrowserSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A completed login (STYLE.md point 3): who, when, which factors, what strength, for what."""
 
     __tablename__ = "login_session"

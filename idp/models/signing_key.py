@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 
 
-class SigningKeyRow(db.Model):
+class SigningKeyRow(Model):
     __tablename__ = "signing_key"
 
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)

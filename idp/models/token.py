@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import db
+from idp.database import Model
 from idp.models.columns import JSONType, UTCDateTime, utcnow
 
 
-class Grant(db.Model):
+class Grant(Model):
     """One login's authorization of one client: every token from one code belongs to it."""
 
     __tablename__ = "grant"
@@ -45,7 +45,7 @@ class Grant(db.Model):
     revoked_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
-class AuthorizationCode(db.Model):
+class AuthorizationCode(Model):
     __tablename__ = "authorization_code"
 
     #: Keyed hash of the code; the code itself is never stored.
@@ -65,7 +65,7 @@ class AuthorizationCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class RefreshToken(db.Model):
+class RefreshToken(Model):
     __tablename__ = "refresh_token"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -80,7 +80,7 @@ class RefreshToken(db.Model):
     dpop_jkt: Mapped[str | None] = mapped_column(String(43), nullable=True)
 
 
-class RevokedToken(db.Model):
+class RevokedToken(Model):
     """Deny-list of individually revoked access tokens, kept until they would have expired."""
 
     __tablename__ = "revoked_token"
@@ -89,7 +89,7 @@ class RevokedToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
 
 
-class UsedAssertion(db.Model):
+class UsedAssertion(Model):
     """``jti`` values of client assertions already accepted (RFC 7523 section 3, replay)."""
 
     __tablename__ = "used_assertion"
