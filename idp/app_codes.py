@@ -15,7 +15,7 @@ from sqlalchemy import delete
 
 from idp.audit import record_event
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.factors.app_code import (
     decrypt_secret,
     encrypt_secret,
@@ -86,5 +86,5 @@ def check_app_code_enrolled(person: Person) -> bool:
 
 def remove_app_code(person: Person) -> None:
     removed = db.session.execute(delete(AppCode).where(AppCode.person_id == person.id))
-    if removed.rowcount:
+    if rows_changed(removed):
         record_event("app_code.removed", subject=person.sub)

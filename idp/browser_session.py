@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.models import BrowserSession
 
 COOKIE_NAME = "idp_session"
@@ -113,8 +113,8 @@ def _store_with_commit(db_session: Session) -> None:
     key, data, expires_at = _row_key(token), dict(changed), utcnow() + timedelta(seconds=ttl)
     # One UPDATE writes the row, and moves it to its new id when the id was regenerated
     # (session fixation); a new session, or a row swept since this request read it, is inserted.
-    moved = old_key is not None and db_session.execute(_MOVE, {
-        "old_key": old_key, "new_key": key, "new_data": data, "new_expires_at": expires_at}).rowcount
+    moved = old_key is not None and rows_changed(db_session.execute(_MOVE, {
+        "old_key": old_key, "new_key": key, "new_data": data, "new_expires_at": expires_at}))
     if not moved:
         db_session.execute(_INSERT, {"id_hash": key, "data": data, "expires_at": expires_at})
     changed.storing = token

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, Executable, Row, Table, create_engine, event, make_url
+from sqlalchemy import CursorResult, Engine, Executable, Result, Row, Table, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
@@ -43,6 +43,13 @@ def conflict_insert(table: Table | type[Base]) -> postgresql.Insert | sqlite.Ins
     insert-or-skip and insert-or-count statements of one-time values and counters."""
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     return insert(table)
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an ``INSERT``, ``UPDATE`` or ``DELETE`` changed. SQLAlchemy types
+    ``Session.execute`` as returning a ``Result``; a DML statement's is a ``CursorResult``, which
+    counts them."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def alembic_config(database_url: str) -> Config:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from idp.accounts import find_person_by_identifier
 from idp.audit import record_event
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.models import AgencyAgreement, CrossRegionRegistration, EntityRole, Grant, TaxpayerEntity
 from idp.taxpayer_numbers import TaxpayerNumberError, normalise_taxpayer_number
 from idp.tokens import revoke_grant
@@ -192,12 +192,12 @@ def add_role(identifier: str, taxpayer_number: str, role: str) -> EntityRole:
 def remove_role(identifier: str, taxpayer_number: str, role: str) -> bool:
     """End a role; the person's grants for that entity end at once (and refresh re-checks too)."""
     person, entity = _person(identifier), _existing(taxpayer_number)
-    changed = db.session.execute(
+    changed = rows_changed(db.session.execute(
         update(EntityRole)
         .where(EntityRole.person_id == person.id, EntityRole.entity_id == entity.id, EntityRole.role == role,
                EntityRole.status != "removed")
         .values(status="removed", removed_at=utcnow())
-    ).rowcount
+    ))
     if changed:
         for grant_id in db.session.execute(select(Grant.id).where(
                 Grant.person_id == person.id, Grant.revoked_at.is_(None),

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from idp.accounts import normalise_phone
 from idp.audit import record_event
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.identity_documents import (
     mask_document_number,
     mask_phone,
@@ -99,6 +99,6 @@ def query_realname_record(doc_type: str, doc_number: str) -> RealnameRecord | No
 
 def delete_expired_realname_records() -> int:
     """Remove lapsed hall records (names and document numbers are not kept longer than needed)."""
-    deleted = db.session.execute(delete(RealnameRecord).where(RealnameRecord.expires_at <= utcnow())).rowcount
+    deleted = rows_changed(db.session.execute(delete(RealnameRecord).where(RealnameRecord.expires_at <= utcnow())))
     record_event("realname.purged", count=deleted)
     return deleted

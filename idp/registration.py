@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from idp.accounts import AccountError, create_person, normalise_phone
 from idp.audit import record_event
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.factors.base import FactorError, WrongCredential
 from idp.factors.face import (
     FaceCheckExpired,
@@ -328,6 +328,6 @@ def _create_account(registration: Registration) -> Person:
 
 def delete_expired_registrations() -> int:
     """Remove registrations past their expiry (``idp registrations purge``); returns how many."""
-    deleted = db.session.execute(delete(Registration).where(Registration.expires_at <= utcnow())).rowcount
+    deleted = rows_changed(db.session.execute(delete(Registration).where(Registration.expires_at <= utcnow())))
     record_event("registration.purged", count=deleted)
     return deleted

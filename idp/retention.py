@@ -30,7 +30,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 
 from idp.audit import record_event
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.database_outages import log_task_failure
 from idp.interval_gate import IntervalGate
 from idp.models import (
@@ -180,9 +180,9 @@ def _delete_in_batches(rule: RetentionRule, cutoff: datetime, batch_size: int) -
     while True:
         batch = (select(key).where(rule.condition(cutoff)).limit(batch_size)
                  .with_for_update(skip_locked=True, of=rule.model))
-        removed = db.session.execute(
+        removed = rows_changed(db.session.execute(
             delete(rule.model).where(key.in_(batch)).execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         db.session.commit()
         deleted += removed
         if removed < batch_size:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.audit import record_event
 from idp.clock import local_day, utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.identity_documents import LocalizedValueError
 from idp.models import Person
 from idp.usernames import UsernameError, check_username_taken, validate_username
@@ -89,6 +89,6 @@ def _store(person: Person, username: str) -> None:
     except IntegrityError:
         raise UsernameError("taken") from None
     db.session.refresh(person)
-    if stored.rowcount != 1:
+    if rows_changed(stored) != 1:
         raise UsernameChangeRefused("too_soon", next_change=next_username_change_day(person))
     record_event("username.changed", subject=person.sub, first=previous is None, username=username)

@@ -28,7 +28,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.factors.base import FactorResult, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.models import AppCode, Person
@@ -106,7 +106,7 @@ def spend_app_code(row: AppCode, person: Person, code: str) -> bool:
         .values(last_timecode=step, last_used_at=utcnow())
         .execution_options(synchronize_session="fetch")
     )
-    return taken.rowcount == 1
+    return rows_changed(taken) == 1
 
 
 def query_app_code(person: Person, *, confirmed: bool = True) -> AppCode | None:

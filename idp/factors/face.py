@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from idp.audit import record_event
 from idp.clock import utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.factors.base import FactorError, FactorResult
 from idp.factors.lockout import check_not_locked, record_failure, reset_failures
 from idp.identity_documents import mask_document_number
@@ -158,7 +158,7 @@ def complete_face_check(check_id: str, identity: FaceIdentity, purpose: str) -> 
         update(FaceCheck).where(FaceCheck.id == check.id, FaceCheck.used_at.is_(None))
         .values(used_at=utcnow(), status="passed")
     )
-    if spent.rowcount != 1:
+    if rows_changed(spent) != 1:
         raise FaceCheckExpired()
     if failures_today:
         reset_failures(identity.person, FaceFactor.METHOD)

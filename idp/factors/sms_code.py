@@ -13,7 +13,7 @@ from sqlalchemy import exists, func, insert, literal, select, update
 
 from idp.audit import record_event
 from idp.clock import local_day, utcnow
-from idp.database import db
+from idp.database import db, rows_changed
 from idp.factors.base import CodeExpired, DailyCapReached, FactorResult, ResendTooSoon, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.factors.sms_gateway import SmsDeliveryFailed, SmsMessage
@@ -164,7 +164,7 @@ def consume_sms_code(phone: str, purpose: str, code: str) -> bool:
     consumed = db.session.execute(
         update(SmsCode).where(SmsCode.id == spent.id, SmsCode.consumed_at.is_(None)).values(consumed_at=now)
     )
-    return consumed.rowcount == 1
+    return rows_changed(consumed) == 1
 
 
 class SmsCodeFactor:

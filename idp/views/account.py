@@ -11,6 +11,7 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from idp.account_centre import (
     change_password,
@@ -31,7 +32,7 @@ from idp.views.login import error_key
 
 bp = Blueprint("account", __name__)
 
-View = Callable[..., object]
+View = Callable[..., ResponseReturnValue]
 
 
 def error_text(error: Exception) -> str:
