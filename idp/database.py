@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -25,7 +25,9 @@ AUTOCOMMIT_BIND = "autocommit_reads"
 
 
 class Base(DeclarativeBase):
-    pass
+    if TYPE_CHECKING:
+        # Every model here is mapped to a table (SQLAlchemy allows any FROM clause).
+        __table__: ClassVar[Table]
 
 
 db = SQLAlchemy(model_class=Base)

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, delete, exists, func, or_, select
 
 from idp.audit import record_event
 from idp.clock import utcnow
-from idp.database import db, rows_changed
+from idp.database import Model, db, rows_changed
 from idp.database_outages import log_task_failure
 from idp.interval_gate import IntervalGate
 from idp.models import (
@@ -80,7 +80,7 @@ Grace = timedelta | Callable[[Settings], timedelta | None]
 
 @dataclass(frozen=True)
 class RetentionRule:
-    model: type
+    model: type[Model]
     #: True for rows that no longer matter once ``cutoff`` (now minus the grace) has passed.
     condition: Callable[[datetime], ColumnElement[bool]]
     #: Kept this long past the condition; a callable reads it from the settings (None: keep forever).
@@ -95,7 +95,7 @@ class RetentionRule:
         return None if grace is None else now - grace
 
 
-def _grant_is_dead(grant_id: ColumnElement, cutoff: datetime) -> ColumnElement[bool]:
+def _grant_is_dead(grant_id: SQLColumnExpression[str], cutoff: datetime) -> ColumnElement[bool]:
     """The grant can no longer issue anything: revoked, or past its absolute end."""
     return exists().where(Grant.id == grant_id, or_(Grant.revoked_at.is_not(None), Grant.expires_at <= cutoff))
 
