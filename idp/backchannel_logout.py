@@ -17,12 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from typing import cast
 
 import requests
-from flask import current_app
+from flask import Flask, current_app
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import and_, delete, func, or_, select, update
+from werkzeug.local import LocalProxy
 
 from idp.audit import record_event
 from idp.clock import utcnow
@@ -220,7 +222,7 @@ def deliver_due_logouts(limit: int = 20) -> DeliveryReport:
     report = DeliveryReport(claimed=[m.id for m in messages])
     if not messages:
         return report
-    app = current_app._get_current_object()
+    app = cast("LocalProxy[Flask]", current_app)._get_current_object()
     with ThreadPoolExecutor(max_workers=len(messages)) as pool:
         errors = list(pool.map(partial(_send_in_app_context, app), messages))
     for message, error in zip(messages, errors, strict=True):

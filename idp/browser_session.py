@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import cast
 
 from flask import Flask, Request, Response, current_app, has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
@@ -28,6 +29,7 @@ from sqlalchemy import bindparam, delete, event, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
+from werkzeug.local import LocalProxy
 
 from idp.clock import utcnow
 from idp.database import db, rows_changed
@@ -79,11 +81,16 @@ _MOVE = update(_TABLE).where(_TABLE.c.id_hash == bindparam("old_key")).values(
 _DELETE = delete(_TABLE).where(_TABLE.c.id_hash == bindparam("key"))
 
 
+def _request_session() -> SessionMixin:
+    """This request's session object itself (``flask.session`` is a proxy to it, typed as the object)."""
+    return cast("LocalProxy[SessionMixin]", session)._get_current_object()
+
+
 def _changed_session() -> ServerSideSession | None:
     """This request's browser session, when it holds changes not stored yet."""
     if not has_request_context():
         return None
-    current = session._get_current_object()
+    current = _request_session()
     if isinstance(current, ServerSideSession) and current.modified and current.writable:
         return current
     return None
@@ -92,7 +99,7 @@ def _changed_session() -> ServerSideSession | None:
 def keep_stored_session() -> None:
     """Leave this request's browser session as stored: its changes are dropped, its cookie kept
     (the request failed on the database, and the person retries with the same session)."""
-    if has_request_context() and isinstance(current := session._get_current_object(), ServerSideSession):
+    if has_request_context() and isinstance(current := _request_session(), ServerSideSession):
         current.writable = False
 
 
@@ -155,7 +162,8 @@ class DatabaseSessionInterface(SessionInterface):
             return ServerSideSession()
         return ServerSideSession(dict(row.data), token)
 
-    def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
+    # Flask hands back what open_session returned, always a ServerSideSession.
+    def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:  # type: ignore[override]
         if not session.writable:
             return
         if session.modified:
@@ -176,7 +184,7 @@ class DatabaseSessionInterface(SessionInterface):
 def refuse_unread_session() -> None:
     """``before_request``: a request whose browser session could not be read fails with that
     error (a 503 while the database is down), before a view could act as if nobody were logged in."""
-    current = session._get_current_object()
+    current = _request_session()
     if not isinstance(current, ServerSideSession) or current.load_error is None:
         return
     if request.endpoint in SESSIONLESS_ENDPOINTS or request.blueprint in SESSIONLESS_BLUEPRINTS:

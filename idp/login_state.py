@@ -16,12 +16,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app, session
 from sqlalchemy import select, update
 
 from idp.audit import record_event
 from idp.backchannel_logout import enqueue_backchannel_logouts
+from idp.browser_session import ServerSideSession
 from idp.clock import utcnow
 from idp.database import db
 from idp.models import Grant, LegacyEnterpriseAccount, LoginSession, Person
@@ -101,7 +103,7 @@ BrowserLogin = LoginContext | LegacyLoginContext
 def _bind_to_browser(login: LoginSession, subject: str) -> LoginSession:
     db.session.add(login)
     # Session fixation: whatever id the browser had before logging in is discarded.
-    session.regenerate()
+    cast(ServerSideSession, session).regenerate()
     session["login_session_id"] = login.id
     record_event("login.succeeded", subject=subject, acr=login.acr, amr=login.amr, sid=login.id[:8],
                  **({"via": "legacy_enterprise"} if login.legacy_account_id else {}))
