@@ -50,7 +50,8 @@ def check_legacy_login_accepted(ctx: AuthorizeContext) -> str | None:
 
 def logged_in_during_this_request(ctx: AuthorizeContext) -> bool:
     """The login pages took over this very request and the person logged in after that."""
-    return ctx.interaction_started_at is not None and ctx.login.session.auth_time >= ctx.interaction_started_at
+    return (ctx.login is not None and ctx.interaction_started_at is not None
+            and ctx.login.session.auth_time >= ctx.interaction_started_at)
 
 
 def check_prompt_login(ctx: AuthorizeContext) -> str | None:
@@ -62,7 +63,7 @@ def check_prompt_login(ctx: AuthorizeContext) -> str | None:
 def check_max_age(ctx: AuthorizeContext) -> str | None:
     # OIDC Core 3.1.2.1: older than max_age seconds means the person must log in again.
     # The login just done for this request satisfies it, or max_age=0 would loop forever.
-    if ctx.max_age is None or logged_in_during_this_request(ctx):
+    if ctx.login is None or ctx.max_age is None or logged_in_during_this_request(ctx):
         return None
     if time.time() - ctx.login.session.auth_time <= ctx.max_age:
         return None
@@ -70,21 +71,21 @@ def check_max_age(ctx: AuthorizeContext) -> str | None:
 
 
 def check_id_token_hint_subject(ctx: AuthorizeContext) -> str | None:
-    if ctx.hinted_subject is None or ctx.hinted_subject == ctx.login.account.sub:
+    if ctx.login is None or ctx.hinted_subject is None or ctx.hinted_subject == ctx.login.account.sub:
         return None
     return "id_token_hint_subject"
 
 
 def check_requested_subject(ctx: AuthorizeContext) -> str | None:
     """OIDC Core 5.5.1: with ``sub`` asked for with a value, only that person's session answers."""
-    if ctx.requested_subject is None or ctx.requested_subject == ctx.login.account.sub:
+    if ctx.login is None or ctx.requested_subject is None or ctx.requested_subject == ctx.login.account.sub:
         return None
     return "requested_subject"
 
 
 def check_acr(ctx: AuthorizeContext) -> str | None:
     """A session below the requested strength steps up: only the missing factor is asked."""
-    if ctx.acr_request is None or ctx.acr_request.check_met(ctx.login.session.acr):
+    if ctx.login is None or ctx.acr_request is None or ctx.acr_request.check_met(ctx.login.session.acr):
         return None
     return STEP_UP
 

@@ -9,6 +9,7 @@ import io
 import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -24,7 +25,7 @@ from idp.models import Client, Person
 from idp.models.client import hash_client_secret
 
 DEMO_PASSWORD = "Demo@2026"
-DEMO_PEOPLE = [
+DEMO_PEOPLE: list[dict[str, Any]] = [
     {"doc_type": "ID_CARD", "doc_number": "11010519491231002X", "name": "张三", "phone": "13800138000",
      "username": "zhangsan"},
     {"doc_type": "HKMO_RESIDENCE", "doc_number": "810000199001010019", "name": "李四", "phone": "13900139000",
@@ -95,7 +96,7 @@ def _seed_entities() -> None:
 def _seed_app(demo: DemoApp) -> tuple[Client, str]:
     """Register (or bring up to date) a demo app's client; a fresh secret every time, because a
     secret is shown only once and the printed commands must work."""
-    registration = {
+    registration: dict[str, Any] = {
         "redirect_uris": [f"{demo.base_url}/callback"],
         "post_logout_redirect_uris": [f"{demo.base_url}/"],
         "grant_types": ["authorization_code", "refresh_token", TOKEN_EXCHANGE],
@@ -105,6 +106,7 @@ def _seed_app(demo: DemoApp) -> tuple[Client, str]:
     client = db.session.execute(select(Client).where(Client.name == demo.name)).scalar_one_or_none()
     if client is None:
         client, secret = create_client(name=demo.name, first_party=True, **registration)
+        assert secret is not None, "a confidential client is given a secret"
         return client, secret
     for field, value in registration.items():
         setattr(client, field, value)

@@ -141,7 +141,7 @@ def _check_strong_enough(acr: str) -> None:
 
 def _bureau_app_login(approver: Approver) -> ApprovingLogin:
     grant = approver.grant
-    if grant.person_id is None:
+    if grant is None or grant.person_id is None:
         # An old enterprise login (loa:1, no person) never approves a QR login.
         raise QrError("app_session_too_weak", 403)
     person = db.session.get(Person, grant.person_id)
@@ -196,7 +196,8 @@ def _business_licence_login(approver: Approver) -> ApprovingLogin:
     if person is None:
         raise QrError("not_registered", 403)
     choice = next((c for c in available_choices(person, ENTERPRISE)
-                   if c.entity_id == entity.id and c.entity["role"] == "legal_representative"), None)
+                   if c.entity_id == entity.id and c.entity is not None
+                   and c.entity["role"] == "legal_representative"), None)
     if choice is None:
         raise QrError("not_legal_representative", 403)
     return ApprovingLogin(person, _signed_amr(approver.claims), ENTERPRISE, choice.entity_id, choice.entity,
