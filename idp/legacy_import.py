@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import select
 
@@ -96,7 +96,7 @@ def _import_legacy_row(context: RowContext, row: dict[str, str]) -> str:
         except LegacyHashFormatError:
             raise LegacyImportRowError("legacy_hash") from None
     entity, created = _taxpayer(number, row)
-    audit = {"line": context.line, "taxpayer_number": context.label}
+    audit: dict[str, Any] = {"line": context.line, "taxpayer_number": context.label}
     existing = db.session.execute(
         select(LegacyEnterpriseAccount.sub).where(LegacyEnterpriseAccount.entity_id == entity.id)).scalar()
     if existing is not None or (not legacy_hash and not created):

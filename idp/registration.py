@@ -17,6 +17,7 @@ import hmac
 import re
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -77,7 +78,7 @@ def _reference(registration: Registration) -> str:
     return hashlib.sha256(registration.id.encode()).hexdigest()[:12]
 
 
-def _audit(event: str, registration: Registration, outcome: str = "success", **detail: object) -> None:
+def _audit(event: str, registration: Registration, outcome: str = "success", **detail: Any) -> None:
     record_event(f"registration.{event}", outcome, registration=_reference(registration),
                  doc_type=registration.doc_type, doc_number=mask_document_number(registration.doc_number),
                  **detail)
