@@ -97,8 +97,8 @@ class AccessTokenValidator(BearerTokenValidator):
         return load_access_token(token_string)
 
     def validate_token(self, token: AccessToken | None, scopes, request) -> None:
-        super().validate_token(token, scopes, request)
-        if token.jkt:
+        super().validate_token(token, scopes, request)  # refuses a missing token
+        if token is not None and token.jkt:
             # RFC 9449 section 7.2: a DPoP-bound token is worthless without its key's proof.
             raise InvalidTokenError(description="This access token is DPoP-bound: send it with the DPoP scheme.")
 

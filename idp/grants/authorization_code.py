@@ -154,7 +154,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         spent = _CODES.spend(client, code)
         if spent is None:
             return None
-        grant, account = query_grant_and_account(spent.grant_id)
+        found = query_grant_and_account(spent.grant_id)
+        if found is None:
+            return None
+        grant, account = found
         if grant.revoked_at is not None:
             return None
         return RedeemedCode(spent, grant, account)

@@ -51,7 +51,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         consumed = _REFRESH_TOKENS.spend(client, refresh_token)
         if consumed is None:
             return None
-        grant, account = query_grant_and_account(consumed.grant_id)
+        found = query_grant_and_account(consumed.grant_id)
+        if found is None:
+            return None
+        grant, account = found
         if grant.revoked_at is not None or grant.expires_at <= utcnow():
             return None
         if not check_still_allowed(account, grant.business, grant.entity_id, grant.entity, grant.act):
