@@ -289,7 +289,7 @@ def start_device_login_session(row: QrLoginRequest) -> LoginSession:
     """The login record of a redeemed device request: it has no browser, so no cookie is bound;
     its ``sid`` lets the person end it (and its tokens) like any other session."""
     login = LoginSession(
-        id=secrets.token_urlsafe(32), person_id=row.person_id, auth_time=row.auth_time, amr=list(row.amr),
+        id=secrets.token_urlsafe(32), person_id=row.person_id, auth_time=row.auth_time, amr=list(row.amr or []),
         acr=row.acr, business=row.business, entity_id=row.entity_id, entity=row.entity, act=row.act,
         expires_at=utcnow() + timedelta(seconds=_settings().LOGIN_SESSION_TTL),
     )
@@ -303,7 +303,8 @@ def complete_login_page(row: QrLoginRequest) -> LoginSession | None:
     if row.kind != LOGIN_PAGE or not redeem(row):
         return None
     person = db.session.get(Person, row.person_id)
-    if person is None or person.status != "active":
+    # An approved request has its approver's amr and business entry.
+    if person is None or person.status != "active" or row.amr is None or row.business is None:
         return None
     login = create_login_session(person, [m for m in row.amr if m != "mfa"], row.business)
     login.entity_id, login.entity, login.act = row.entity_id, row.entity, row.act

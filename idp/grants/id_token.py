@@ -53,7 +53,7 @@ class IdTokenExtension(oidc_grants.OpenIDCode):
                     AuthorizationCode.client_id == request.payload.client_id, AuthorizationCode.nonce == nonce
                 )
             )
-        ).scalar()
+        ).scalar_one()
 
     def resolve_client_private_key(self, client) -> KeySet:
         # A one-key set makes joserfc put the active key's kid in the header.

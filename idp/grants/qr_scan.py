@@ -144,13 +144,13 @@ class QrScanGrant(BaseGrant, TokenEndpointMixin):
         login = start_device_login_session(row)
         grant = Grant(
             id=secrets.token_urlsafe(32), person_id=person.id, client_id=row.client_id, login_session_id=login.id,
-            scope=row.scope, auth_time=row.auth_time, acr=row.acr, amr=list(row.amr), business=row.business,
+            scope=row.scope, auth_time=row.auth_time, acr=row.acr, amr=list(row.amr or []), business=row.business,
             entity_id=row.entity_id, entity=row.entity, act=row.act,
             expires_at=utcnow() + timedelta(seconds=current_app.config["IDP"].REFRESH_TOKEN_ABSOLUTE_TTL),
         )
         db.session.add(grant)
         db.session.flush()
-        record_event("login.succeeded", subject=person.sub, acr=row.acr, amr=list(row.amr), sid=login.id[:8],
+        record_event("login.succeeded", subject=person.sub, acr=row.acr, amr=list(row.amr or []), sid=login.id[:8],
                      via="qr", client_id=row.client_id)
         return TokenSubject(person, grant)
 

@@ -66,6 +66,8 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
         if business not in BUSINESS_ENTRIES:
             raise InvalidRequestError(f"'business' must be one of {', '.join(BUSINESS_ENTRIES)}.")
         person = db.session.get(Person, previous.person_id)
+        if person is None:
+            raise InvalidGrantError("The subject token was not issued to a person.")
         entity = form.get("entity") or (previous.entity or {}).get("id")
         choice = next((c for c in available_choices(person, business)
                        if _matches(c, entity, form.get("tax_authority"), form.get("agency"))), None)
