@@ -56,7 +56,7 @@ def resumed_interaction(params: MultiDict) -> Interaction | None:
     """The interaction this very request resumes, if any."""
     interaction_id = params.get(RESUME_PARAM)
     entry = _entry(interaction_id)
-    if entry is None or entry.get("query", entry["params"]) != _params_without_resume(params):
+    if interaction_id is None or entry is None or entry.get("query", entry["params"]) != _params_without_resume(params):
         return None
     return Interaction(interaction_id, entry["started_at"], frozenset(entry.get("done", [])))
 

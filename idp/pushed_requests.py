@@ -13,7 +13,7 @@ redirect, as RFC 9126 section 2.1 allows.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from authlib.oauth2 import OAuth2Error
@@ -55,7 +55,8 @@ def validate_as_authorization_request(server, values: MultiDict) -> None:
 
 @dataclass
 class PushedRequest(EndpointRequest):
-    params: MultiDict | None = None
+    # A default only because the base class's fields have defaults: validate_request sets it.
+    params: MultiDict = field(default_factory=MultiDict)
 
 
 class PushedAuthorizationEndpoint(Endpoint):

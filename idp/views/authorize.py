@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
 from authlib.oidc.core.errors import (
@@ -13,6 +15,7 @@ from authlib.oidc.core.errors import (
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from joserfc import jwt
 from joserfc.errors import JoseError
+from werkzeug.datastructures import MultiDict
 
 from idp.acr import parse_acr_request
 from idp.authorize_policy import STEP_UP, AuthorizeContext, login_required_reason
@@ -114,7 +117,8 @@ def _consent_grant(login, params):
 
 def _hand_over(params, interaction: Interaction | None, endpoint: str):
     """Send the browser to one of the provider's pages, keeping this request to resume."""
-    query = {"interaction": interaction.id if interaction else start_interaction(params, request.values)}
+    query: dict[str, Any] = {
+        "interaction": interaction.id if interaction else start_interaction(params, request.values)}
     if locale := match_locale(params.get("ui_locales")):
         query["ui_locales"] = locale
     return redirect(url_for(endpoint, **query))
@@ -129,7 +133,7 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
         if silent:
             raise InteractionRequiredError(redirect_uri=grant.redirect_uri)
         return _hand_over(params, interaction, "step_up.step_up_page")
-    if reason:
+    if reason or ctx.login is None:
         # An old enterprise login where a personal login is needed is login_required too: a login
         # with a personal account (not a step-up of the old one) would meet the request.
         if silent:
@@ -154,13 +158,13 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize():
-    params = request.values
+    params: MultiDict = request.values
     login = current_browser_login()
     interaction = resumed_interaction(params)
     try:
         # A resumed request was resolved when it started (a pushed request_uri is single use).
-        params = interaction_params(interaction.id) if interaction else resolve_authorization_parameters(
-            _server(), params)
+        params = (interaction_params(interaction.id) or MultiDict()) if interaction else (
+            resolve_authorization_parameters(_server(), params))
         grant = _consent_grant(login, params)
         acr_request = parse_acr_request(params, grant.redirect_uri, grant.client)
         ctx = AuthorizeContext(

@@ -66,7 +66,7 @@ def qr_page():
     params = interaction_params(interaction)
     client = current_app.extensions["idp.clients"].query_client(params.get("client_id")) if params else None
     issued = create_qr_request(kind=LOGIN_PAGE, client_id=client.client_id if client else None,
-                               scope=client.get_allowed_scope(params.get("scope")) if client else "")
+                               scope=client.get_allowed_scope(params.get("scope")) if client and params else "")
     _remember(issued.row.id)
     db.session.commit()
     # segno writes only its own markup: the payload is a URL of our issuer with a random token.
