@@ -70,7 +70,7 @@ def create_person(
         name=name.strip(),
         phone=phone,
         username=username or None,
-        password_hash=password_hash or hash_password(password),
+        password_hash=hash_password(password) if password is not None else password_hash,
         realname_level=realname_level,
     )
     db.session.add(person)

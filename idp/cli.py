@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from functools import wraps
+from typing import Any
 
 import click
 from flask import Flask
@@ -186,7 +187,7 @@ def clients_add(app: Flask, name, redirect_uris, post_logout_redirect_uris, publ
 @with_app
 def clients_list(app: Flask, as_json: bool) -> None:
     """List registered clients (never their secrets), with what ``clients add`` registered."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"client_id": c.client_id, "name": c.name, "auth_method": c.token_endpoint_auth_method,
          "grant_types": c.grant_types, "redirect_uris": c.redirect_uris, "first_party": c.first_party,
          "qr_approver": c.qr_approver, "default_acr_values": c.default_acr_values,

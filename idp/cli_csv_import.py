@@ -45,7 +45,7 @@ def run_csv_import(csv_file: str, encoding: str, lang: str, load: Callable[[Text
     except UnicodeDecodeError as error:
         raise click.UsageError(f"{csv_file} is not {encoding} text ({error.reason}); try --encoding") from None
     for outcome in report.outcomes:
-        if outcome.status == FAILED:
+        if outcome.status == FAILED and outcome.error is not None:
             click.echo(f"line {outcome.line}: error: {outcome.error.message(lang)}"
                        + (f" [{outcome.document}]" if outcome.document else ""), err=True)
         elif outcome.status == SKIPPED:

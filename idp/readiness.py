@@ -70,7 +70,8 @@ class Readiness:
             connection.execute(SCHEMA_PROBE).scalar_one()
 
     def _redis(self) -> None:
-        self.redis.ping()
+        if self.redis is not None:
+            self.redis.ping()
 
     def _keyring(self) -> None:
         self.keyring.active_key()

@@ -109,7 +109,7 @@ def consent_submit():
         return away
     interaction_id = request.form.get("interaction") or None
     params = interaction_params(interaction_id)
-    if params is None:
+    if interaction_id is None or params is None:
         return redirect(url_for("account.home"))
     if request.form.get("decision") == "allow":
         client = current_app.extensions["idp.clients"].query_client(params.get("client_id"))

@@ -71,6 +71,8 @@ def revoke(records: list[KeyRecord], kid: str, now: int, passphrase: str) -> lis
     updated = [r for r in records if r.kid != kid] + [target.with_state("revoked", revoked_at=now)]
     if target.state == "active":
         upcoming = _one(updated, target.alg, "next")
+        if upcoming is None:
+            raise KeyringError(f"no next {target.alg} key to replace the active one")
         updated = [r for r in updated if r is not upcoming] + [upcoming.with_state("active", activated_at=now),
                                                                  generate_record(target.alg, "next", now, passphrase)]
     elif target.state == "next":
