@@ -114,7 +114,7 @@ def _proof_key(obj) -> ECKey | RSAKey | OKPKey:
     if not isinstance(jwk, dict):
         raise InvalidDpopProofError("The DPoP proof must carry its public key in 'jwk'.")
     key = JWKRegistry.import_key(jwk)
-    if key.is_private or key.key_type not in ("EC", "RSA", "OKP"):
+    if key.is_private or not isinstance(key, ECKey | RSAKey | OKPKey):
         raise InvalidDpopProofError("The DPoP 'jwk' must be a public asymmetric key.")
     return key
 
@@ -180,8 +180,8 @@ def validate_dpop_proof(value: str, *, method: str, url: str, access_token: str 
     if not _same_url(claims.get("htu"), url):
         raise invalid("The DPoP proof's 'htu' is not this request's URL.")
     now = int(time.time())
-    fresh = isinstance(iat, int) and not isinstance(iat, bool)
-    if not fresh or not now - settings.DPOP_PROOF_MAX_AGE <= iat <= now + CLOCK_SKEW:
+    if (not isinstance(iat, int) or isinstance(iat, bool)
+            or not now - settings.DPOP_PROOF_MAX_AGE <= iat <= now + CLOCK_SKEW):
         raise invalid("The DPoP proof's 'iat' is outside the accepted window.")
     if access_token is not None and not hmac.compare_digest(
             str(claims.get("ath", "")).encode(), access_token_hash(access_token).encode()):

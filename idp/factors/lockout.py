@@ -22,7 +22,6 @@ from idp.database import conflict_insert, db
 from idp.factors.base import FactorError, MethodLocked, WrongCredential
 from idp.metrics import count_lockout
 from idp.models import LegacyAccountLockout, LegacyEnterpriseAccount, MethodLockout, Person
-from idp.models.factor_state import LockoutCounter
 
 #: Whose failures are counted.
 LockoutSubject = Person | LegacyEnterpriseAccount
@@ -32,7 +31,7 @@ def _threshold() -> int:
     return current_app.config["IDP"].LOCKOUT_THRESHOLD
 
 
-def _counter(subject: LockoutSubject) -> tuple[type[LockoutCounter], Any]:
+def _counter(subject: LockoutSubject) -> tuple[type[MethodLockout] | type[LegacyAccountLockout], Any]:
     """The counter table of ``subject`` and its key column."""
     if isinstance(subject, LegacyEnterpriseAccount):
         return LegacyAccountLockout, LegacyAccountLockout.legacy_account_id
@@ -57,10 +56,10 @@ def _upsert_failure(subject: LockoutSubject, method: str, *, below_threshold_onl
     (nothing is returned then)."""
     today = local_day()
     table, key = _counter(subject)
-    stmt = conflict_insert(table).values(
+    insert = conflict_insert(table).values(
         {key.key: subject.id, "method": method, "local_day": today, "failures": 1, "updated_at": utcnow()}
     )
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert.on_conflict_do_update(
         index_elements=[key, table.method],
         set_={
             "failures": db.case(
