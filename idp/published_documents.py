@@ -71,4 +71,4 @@ def install_published_documents(app: Flask) -> None:
     versions: dict[str, Callable[[], object]] = {path: lambda: None for path in DISCOVERY_PATHS}
     # The serialized key set is rebuilt only when the published keys change, so it is its version.
     versions[JWKS_PATH] = keyring.public_jwks_document
-    app.wsgi_app = PublishedDocuments(app, versions)
+    app.wsgi_app = PublishedDocuments(app, versions)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware

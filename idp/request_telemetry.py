@@ -18,10 +18,14 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from idp.metrics import metrics
+
+if TYPE_CHECKING:
+    from prometheus_client import Histogram
 from idp.request_ids import REQUEST_ID_HEADER, bind_request_id, choose_request_id, unbind_request_id
 
 log = logging.getLogger("idp.access")
@@ -61,7 +65,7 @@ class RequestTelemetry:
         self.fixed_paths = {rule.rule: rule.endpoint for rule in app.url_map.iter_rules() if not rule.arguments}
         # prometheus-client looks a label set up under a lock at every ``labels()``; the hottest
         # paths (discovery, JWKS: tens of thousands a second) skip that with a plain dict.
-        self.latencies: dict[tuple[str, str, str], object] = {}
+        self.latencies: dict[tuple[str, str, str], Histogram] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -106,4 +110,4 @@ class RequestTelemetry:
 
 def install_request_telemetry(app: Flask) -> None:
     """Wrap the whole provider; call last, so the answers from memory are seen too."""
-    app.wsgi_app = RequestTelemetry(app)
+    app.wsgi_app = RequestTelemetry(app)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware

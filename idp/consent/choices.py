@@ -7,6 +7,7 @@ roles count; the same functions decide at login, at switching and at every refre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -149,14 +150,14 @@ def check_still_allowed(person: Person | LegacyEnterpriseAccount | None, busines
                for c in available_choices(person, business))
 
 
-def pending_roles(person: Person) -> list[tuple[EntityRole, TaxpayerEntity]]:
+def pending_roles(person: Person) -> Sequence[tuple[EntityRole, TaxpayerEntity]]:
     """Roles an administrator added that the person has not confirmed yet."""
     return db.session.execute(
         select(EntityRole, TaxpayerEntity)
         .join(TaxpayerEntity, TaxpayerEntity.id == EntityRole.entity_id)
         .where(EntityRole.person_id == person.id, EntityRole.status == "pending")
         .order_by(TaxpayerEntity.name)
-    ).all()
+    ).tuples().all()
 
 
 def confirm_roles(person: Person, role_ids: list[int], decline_ids: list[int]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import nacl.pwhash.argon2id
 from argon2 import PasswordHasher, Type
@@ -38,18 +38,20 @@ class Argon2idHasher(PasswordHasher):
         super().__init__(time_cost=time_cost, memory_cost=memory_cost, parallelism=1, hash_len=32, salt_len=16,
                          type=Type.ID)
 
-    def hash(self, password: str | bytes) -> str:  # libsodium draws the salt itself
+    # libsodium draws the salt itself: no ``salt`` argument, unlike the base class.
+    def hash(self, password: str | bytes) -> str:  # type: ignore[override]
         return nacl.pwhash.argon2id.str(_utf8(password), opslimit=self.time_cost,
                                         memlimit=self.memory_cost * 1024).decode("ascii")
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         try:
-            return nacl.pwhash.argon2id.verify(_utf8(hash), _utf8(password))
+            nacl.pwhash.argon2id.verify(_utf8(hash), _utf8(password))  # True, or raises
         except InvalidkeyError as mismatch:
             # libsodium says the same for a wrong password and for a string it cannot read.
             raise VerifyMismatchError(str(mismatch)) from None
         except ValueError as unreadable:  # longer than any argon2 string libsodium reads
             raise InvalidHashError(str(unreadable)) from None
+        return True
 
 
 def _utf8(text: str | bytes) -> bytes:
