@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -22,12 +23,13 @@ DEFAULT_ALGORITHM = "ES256"
 ID_TOKEN_DEFAULT_ALGORITHM = "RS256"
 STATES = ("next", "active", "retired", "revoked")
 
-_GENERATORS: dict[str, Callable[[], object]] = {
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+_GENERATORS: dict[str, Callable[[], PrivateKey]] = {
     "ES256": lambda: ec.generate_private_key(ec.SECP256R1()),
     "RS256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
     "EdDSA": ed25519.Ed25519PrivateKey.generate,
 }
-_JWK_TYPES = {"ES256": ECKey, "RS256": RSAKey, "EdDSA": OKPKey}
+_JWK_TYPES: dict[str, type[ECKey] | type[RSAKey] | type[OKPKey]] = {"ES256": ECKey, "RS256": RSAKey, "EdDSA": OKPKey}
 
 
 class KeyringError(RuntimeError):
@@ -49,7 +51,7 @@ class KeyRecord:
     #: Where the key is stored (a file, a database row), for messages about it; not part of its identity.
     source: str = field(default="", compare=False, repr=False)
 
-    def with_state(self, state: str, **dates: int | None) -> KeyRecord:
+    def with_state(self, state: str, **dates: Any) -> KeyRecord:
         return replace(self, state=state, **dates)
 
     def as_index_entry(self) -> dict:
@@ -73,7 +75,8 @@ def generate_record(alg: str, state: str, now: int, passphrase: str) -> KeyRecor
         raise KeyringError(f"unsupported signing algorithm {alg!r}; use one of {', '.join(ALGORITHMS)}")
     private = _GENERATORS[alg]()
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, _encryption(passphrase))
-    kid = _JWK_TYPES[alg].import_key(private).thumbprint()
+    # The key was generated for ``alg``: its kind is the one _JWK_TYPES[alg] takes.
+    kid = _JWK_TYPES[alg].import_key(private).thumbprint()  # type: ignore[arg-type]
     return KeyRecord(kid=kid, alg=alg, state=state, created_at=now, private_pem=pem)
 
 
@@ -120,7 +123,9 @@ def load_jwk(record: KeyRecord, passphrase: str) -> ECKey | RSAKey | OKPKey:
     if _kind(private) != _KINDS[record.alg]:
         raise KeyringError(f"{where} holds an {_kind(private)} key, but the keyring lists it as "
                            f"{record.alg} (an {_KINDS[record.alg]} key)")
-    key = _JWK_TYPES[record.alg].import_key(private, {"kid": record.kid, "alg": record.alg, "use": "sig"})
+    # Its kind was checked against ``alg`` just above.
+    key = _JWK_TYPES[record.alg].import_key(
+        private, {"kid": record.kid, "alg": record.alg, "use": "sig"})  # type: ignore[arg-type]
     if key.thumbprint() != record.kid:
         raise KeyringError(f"{where} holds another key than the one its kid {record.kid} names "
                            f"(its thumbprint is {key.thumbprint()})")
