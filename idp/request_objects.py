@@ -19,7 +19,7 @@ from authlib.oauth2.rfc9101.errors import InvalidRequestObjectError
 from flask import current_app, request
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from joserfc.jws import extract_compact
 from werkzeug.datastructures import MultiDict
 
@@ -63,7 +63,7 @@ class SignedRequestObject(JWTAuthenticationRequest):
         self.claims_validator = jwt.JWTClaimsRegistry(leeway=LEEWAY, **options)
 
     def resolve_client_public_key(self, client) -> KeySet:
-        return KeySet.import_key_set(client.jwks or {"keys": []})
+        return KeySet.import_key_set(client.jwks or KeySetSerialization(keys=[]))
 
     def get_server_metadata(self) -> dict:
         return {"request_object_signing_alg_values_supported": REQUEST_OBJECT_ALGORITHMS}

@@ -18,7 +18,7 @@ from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from flask import Flask, current_app
 from flask import request as flask_request
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from idp.audit import record_event
 from idp.claims import generate_user_info
@@ -64,7 +64,7 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
         return [issuer, f"{issuer}/token", f"{issuer}/par"]
 
     def resolve_client_public_key(self, client) -> KeySet:
-        return KeySet.import_key_set(client.jwks or {"keys": []})
+        return KeySet.import_key_set(client.jwks or KeySetSerialization(keys=[]))
 
     def extract_assertion(self, assertion: str):
         try:
