@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -132,7 +133,7 @@ def create_dev_ca(out: Path, *, uscc: str = DEFAULT_USCC, name: str = DEFAULT_NA
     subject = enterprise_subject(uscc, name)
     written = {"trust-anchors": out / "trust-anchors.pem", "crl": out / "crl.pem"}
     written["trust-anchors"].write_bytes(_pem(root.certificate))
-    leaves = {
+    leaves: dict[str, tuple[Issuer, PrivateKey, dict[str, Any]]] = {
         "valid": (intermediate, generate_ec_key(), {}),
         "valid-rsa": (intermediate, rsa.generate_private_key(public_exponent=65537, key_size=2048), {}),
         "expired": (intermediate, generate_ec_key(), {"not_before": now - timedelta(days=400), "days": 365}),

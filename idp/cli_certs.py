@@ -23,9 +23,17 @@ def sign_challenge(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, challeng
     return key.sign(signed, ec.ECDSA(hashes.SHA256()))
 
 
+def load_signing_key(key_pem: bytes) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
+    """The agent's private key; tax digital certificates carry EC or RSA keys only."""
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        raise click.UsageError(f"the key is {type(key).__name__}; a signing agent signs with an EC or RSA key")
+    return key
+
+
 def agent_response(key_pem: bytes, chain_pem: bytes, challenge: str) -> dict:
     """The JSON body the login page posts: chain (base64 DER, leaf first), signature, challenge."""
-    key = serialization.load_pem_private_key(key_pem, password=None)
+    key = load_signing_key(key_pem)
     chain = x509.load_pem_x509_certificates(chain_pem)
     return {
         "certificate_chain": [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in chain],
@@ -60,5 +68,4 @@ def register_certs_commands(main: click.Group, with_app) -> None:
         if chain_path is not None:
             click.echo(json.dumps(agent_response(key_path.read_bytes(), chain_path.read_bytes(), challenge)))
             return
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        click.echo(base64.b64encode(sign_challenge(key, challenge)).decode())
+        click.echo(base64.b64encode(sign_challenge(load_signing_key(key_path.read_bytes()), challenge)).decode())

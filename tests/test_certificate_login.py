@@ -313,3 +313,18 @@ def test_audit_names_serial_and_uscc_never_key_material(cert_app, client, office
     assert outcome == "success" and detail["taxpayer_number"] == BUILDER
     assert re.fullmatch(r"[0-9a-f]+", detail["serial"])
     assert set(detail) == {"serial", "taxpayer_number"}
+
+
+def test_signing_agent_refuses_a_key_that_is_neither_ec_nor_rsa(tmp_path):
+    """``idp certs sign-challenge`` with an Ed25519 key (no tax certificate carries one) says so, not a traceback."""
+    from click.testing import CliRunner
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from idp.cli import main
+
+    key_path = tmp_path / "ed25519.key.pem"
+    key_path.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    result = CliRunner().invoke(main, ["certs", "sign-challenge", "--key", str(key_path), "--challenge", "abc"])
+    assert result.exit_code == 2 and "EC or RSA" in result.output, result.output
