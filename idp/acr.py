@@ -38,7 +38,7 @@ class AcrRequest:
         return required is None or ACR_RANK.get(acr, 0) >= required
 
 
-def parse_acr_request(params, redirect_uri: str, client: Client | None = None) -> AcrRequest | None:
+def parse_acr_request(params, redirect_uri: str | None, client: Client | None = None) -> AcrRequest | None:
     """The essential ``acr`` of the ``claims`` parameter, else the voluntary ``acr_values``, else
     the client's registered ``default_acr_values`` (OIDC Dynamic Client Registration 1.0 section 2)."""
     claims = parse_claims_request(params, redirect_uri)

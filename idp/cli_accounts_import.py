@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import click
 from flask import Flask
 
@@ -11,7 +13,7 @@ from idp.cli_csv_import import csv_import_options, run_csv_import
 
 def register_accounts_import_commands(main: click.Group, with_app) -> None:
     """Add ``import`` to the ``idp users`` group."""
-    users = main.commands["users"]
+    users = cast(click.Group, main.commands["users"])  # idp.cli registers it as a group
 
     @users.command("import")
     @csv_import_options

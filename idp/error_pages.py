@@ -109,7 +109,8 @@ def _http_error(error: HTTPException) -> Response:
         # hook) over as a 500 that carries it; it has logged it already.
         return _internal(getattr(error, "original_exception", None) or error)
     if error.code == 429:
-        retry = {"Retry-After": str(error.retry_after)} if getattr(error, "retry_after", None) else {}
+        retry_after = getattr(error, "retry_after", None)
+        retry = {"Retry-After": str(retry_after)} if retry_after else {}
         if request.path.startswith("/api/"):
             body = {"error": "too_many_requests", "message": _message("error_too_many_requests")}
             return current_app.make_response((body, 429, retry))

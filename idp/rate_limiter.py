@@ -49,7 +49,9 @@ class FallbackRateLimiter:
     def __init__(self, redis_url: str = ""):
         self.shared = MovingWindowRateLimiter(storage_from_string(
             redis_url, wrap_exceptions=True, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_timeout=REDIS_TIMEOUT_SECONDS, retry=REDIS_RETRY)) if redis_url else None
+            # limits hands these to redis, whose ``retry`` takes a Retry; limits types them as scalars.
+            socket_timeout=REDIS_TIMEOUT_SECONDS, retry=REDIS_RETRY,  # type: ignore[arg-type]
+        )) if redis_url else None
         self.local = MovingWindowRateLimiter(MemoryStorage())
         self._lock = threading.Lock()
         #: While the shared storage is down: when to try it next, and the back-off after that.

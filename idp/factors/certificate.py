@@ -101,7 +101,7 @@ def generate_challenge() -> dict[str, Any]:
     return {"challenge": challenge, "expires_in": ttl}
 
 
-def consume_challenge(challenge: str) -> bytes:
+def consume_challenge(challenge: object) -> bytes:
     """Spend the challenge in one atomic statement (two parallel answers: only one wins); returns
     the bytes the agent signed."""
     if not isinstance(challenge, str) or not challenge or len(challenge) > 128:

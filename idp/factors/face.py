@@ -160,7 +160,7 @@ def complete_face_check(check_id: str, identity: FaceIdentity, purpose: str) -> 
     )
     if rows_changed(spent) != 1:
         raise FaceCheckExpired()
-    if failures_today:
+    if failures_today and identity.person is not None:
         reset_failures(identity.person, FaceFactor.METHOD)
     record_event("face.result", subject=subject, purpose=purpose, similarity=round(result.similarity, 3),
                  result_ref=result.result_ref)
