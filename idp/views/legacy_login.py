@@ -46,7 +46,7 @@ def legacy_login_offer(interaction: str | None) -> dict:
     return {
         "legacy_link": refusal is None,
         "legacy_sunset": format_day(sunset) if sunset else "",
-        "legacy_notice": refusal_message_key(refusal) if turned_away else None,
+        "legacy_notice": refusal_message_key(refusal) if refusal is not None and turned_away else None,
     }
 
 
@@ -85,14 +85,14 @@ def login_submit():
 @bp.route("/login/legacy/notice", methods=["GET"])
 def notice_page():
     """The banner between the old login and the relying party (shown again on every visit)."""
-    login = current_browser_login()
-    if not isinstance(login, LegacyLoginContext) or not check_legacy_login_open():
+    login, sunset = current_browser_login(), sunset_day()
+    if not isinstance(login, LegacyLoginContext) or sunset is None or not check_legacy_login_open():
         return redirect(url_for("login.login_page"))
     interaction = request.args.get("interaction") or session.get(BANNER_KEY) or None
     session.pop(BANNER_KEY, None)
     entity = login.session.entity or {}
     return render_template(
-        "legacy_banner.html", sunset=format_day(sunset_day()), entity_name=entity.get("name", ""),
+        "legacy_banner.html", sunset=format_day(sunset), entity_name=entity.get("name", ""),
         taxpayer_number=mask_document_number(entity.get("id", "")),
         continue_url=resume_url(interaction) if interaction else None,
     )
