@@ -118,7 +118,7 @@ def list_candidates(login: CertificateLogin) -> list[Candidate]:
     ).scalars()
     return [Candidate(f"{person.id}:{choice.entity['role']}", _mask_name(person.name), choice.entity["role"],
                       mask_phone(person.phone))
-            for person in people for choice in _choices_at(person, login.entity)]
+            for person in people for choice in _choices_at(person, login.entity) if choice.entity is not None]
 
 
 def _chosen(login: CertificateLogin, key: str) -> tuple[Person, Choice]:
@@ -126,7 +126,8 @@ def _chosen(login: CertificateLogin, key: str) -> tuple[Person, Choice]:
     # An id the database can hold, in ASCII digits (isdigit() also takes "²", which int() refuses).
     valid_id = person_id.isascii() and person_id.isdigit() and len(person_id) < 10
     person = db.session.get(Person, int(person_id)) if valid_id else None
-    choice = next((c for c in _choices_at(person, login.entity) if c.entity["role"] == role), None) if person else None
+    choice = next((c for c in _choices_at(person, login.entity) if c.entity is not None and c.entity["role"] == role),
+                  None) if person else None
     if person is None or person.status != "active" or choice is None:
         record_event("login.certificate.person", "failure", reason=NoConfirmedRole.code, serial=login.serial,
                      taxpayer_number=login.entity.taxpayer_number)
