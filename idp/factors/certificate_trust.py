@@ -12,8 +12,10 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 from flask import current_app
 
@@ -104,7 +106,9 @@ def check_not_revoked(leaf: x509.Certificate, issuer: x509.Certificate,
     refused.  A stale CRL (past nextUpdate) refuses every certificate of its issuer, since we can
     no longer tell which are revoked."""
     for crl in crls:
-        if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):
+        # The issuer signed the verified chain's leaf, so its key is a signing key.
+        issuer_key = cast(CertificateIssuerPublicKeyTypes, issuer.public_key())
+        if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer_key):
             continue
         if crl.next_update_utc is not None and crl.next_update_utc < now:
             raise CertificateRevoked(detail="crl_stale")
