@@ -20,9 +20,8 @@ from idp.consent.choices import ENTERPRISE, legacy_choice
 from idp.consent.policy import requested_entries
 from idp.database import db
 from idp.dual_track import check_legacy_login_open
-from idp.factors import FACTORS
 from idp.factors.base import FactorError
-from idp.factors.password import spend_password_verification
+from idp.factors.password import PasswordFactor, spend_password_verification
 from idp.identity_documents import clean_input, mask_document_number
 from idp.interactions import interaction_params
 from idp.login_state import LOA_1, create_legacy_login_session
@@ -107,14 +106,14 @@ def log_in_with_legacy_password(taxpayer_number: str, password: str, interaction
         raise LegacyLoginRefused(reason=refusal)
     account = _find_account(taxpayer_number)
     choice = legacy_choice(account) if account is not None else None
-    if account is None or choice is None:
+    if account is None or choice is None or choice.entity is None:
         # As slow as a wrong password, so the response time does not tell which numbers have an old login.
         spend_password_verification(password)
         record_event("login.legacy", "failure", subject=account.sub if account else None,
                      reason="unknown_account" if account is None else "inactive", taxpayer_number=masked)
         raise LegacyWrongCredential()
     try:
-        FACTORS["password"].verify(account, password)
+        PasswordFactor().verify(account, password)
     except FactorError as error:
         record_event("login.legacy", "failure", subject=account.sub, reason=error.code, taxpayer_number=masked)
         if error.code == "wrong_credential":
