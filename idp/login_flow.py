@@ -19,9 +19,11 @@ from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON, find_choice
 from idp.consent.decisions import apply_choice
 from idp.database import db
 from idp.factors import FACTORS
+from idp.factors.app_code import AppCodeFactor
 from idp.factors.base import FactorError, MethodLocked, WrongCredential
 from idp.factors.face import FaceNotPassed
 from idp.factors.lockout import record_failure, reset_failures
+from idp.factors.webauthn import SecurityKeyFactor
 from idp.identity_documents import mask_document_number, mask_phone
 from idp.login_state import create_login_session
 from idp.models import LoginSession, Person
@@ -147,7 +149,8 @@ ENROLLED_ALTERNATIVES = ("webauthn", "otp")
 
 def enrolled_alternatives(pending: PendingLogin) -> list[str]:
     """The enrolled second factors (security key, app code) the second-factor page offers besides SMS."""
-    return [m for m in ENROLLED_ALTERNATIVES if m in FACTORS and FACTORS[m].check_enrolled(pending.person)]
+    return [m for m in ENROLLED_ALTERNATIVES if isinstance(factor := FACTORS.get(m), SecurityKeyFactor | AppCodeFactor)
+            and factor.check_enrolled(pending.person)]
 
 
 def send_code_or_offer_choice(pending: PendingLogin) -> dict | None:
