@@ -20,7 +20,7 @@ from idp.identity_documents import LocalizedValueError, mask_phone
 from idp.login_state import LoginContext
 from idp.phone_change import finish_phone_change, pending_phone_change, start_phone_change
 from idp.views.account import error_text, fresh_login_required, login_required
-from idp.views.face_pages import FACE_PAGE_ERRORS, face_message, face_refusal
+from idp.views.face_pages import FACE_PAGE_ERRORS, FaceRefusal, face_message, face_refusal
 
 bp = Blueprint("account_verify", __name__)
 
@@ -80,7 +80,7 @@ def _render_face_error(error: str, status: int, retry: str | None = None):
     return render_template("account_face_result.html", error=error, retry=retry), status
 
 
-def _face_page(error: Exception, status: int, retry: str | None):
+def _face_page(error: FaceRefusal, status: int, retry: str | None):
     key, params = face_message(error)
     return _render_face_error(translate(key, **params), status, retry)
 

@@ -92,4 +92,4 @@ def _login_refused(error: FactorError):
 
 @bp.route("/login/app-code", methods=["POST"])
 def login_submit():
-    return finish_second_factor_page("otp", request.form.get("code", ""), _login_refused)
+    return finish_second_factor_page("otp", request.form.get("code", ""), _login_refused, (FactorError,))

@@ -20,7 +20,7 @@ from idp.password_reset import (
     start_reset_face_check,
     verify_reset,
 )
-from idp.views.face_pages import FACE_PAGE_ERRORS, face_refusal, face_result_page
+from idp.views.face_pages import FACE_PAGE_ERRORS, FaceRefusal, face_refusal, face_result_page
 from idp.views.login import error_key
 from idp.views.password_change import render_new_password_form, render_relogin
 
@@ -48,7 +48,7 @@ def _render_verify(error: str | None = None, params: dict | None = None, status:
                            error_params=params or {}), status
 
 
-def _face_refusal(error: Exception):
+def _face_refusal(error: FaceRefusal):
     # The result page's "try again" and "use an SMS code" links stay within the reset.
     return face_refusal(error, face_result_page(face_url=url_for("password_reset.face_start"),
                                                 sms_url=url_for("password_reset.verify_page")))

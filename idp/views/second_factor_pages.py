@@ -4,19 +4,21 @@ the pages of those factors."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from idp.database import db
-from idp.factors.base import FactorError
 from idp.interactions import resume_url
 from idp.login_flow import LoginExpired, finish_second_factor, pending_login
 from idp.password_change import PasswordChangeRequired
 
+Refusal = TypeVar("Refusal", bound=Exception)
 
-def finish_second_factor_page(method: str, response: str, refused: Callable[[Exception], ResponseReturnValue],
-                              refusals: tuple[type[Exception], ...] = (FactorError,)) -> ResponseReturnValue:
+
+def finish_second_factor_page(method: str, response: str, refused: Callable[[Refusal], ResponseReturnValue],
+                              refusals: tuple[type[Refusal], ...]) -> ResponseReturnValue:
     """Check ``response`` as the pending login's ``method`` factor, then go on to the relying party
     (or the account centre), to the forced password change (FAQ 8), or back to the login page
     when the pending login is gone.  One of ``refusals`` is shown by ``refused``, which also

@@ -122,4 +122,4 @@ def _login_refused(error: FactorError):
 
 @bp.route("/login/security-key", methods=["POST"])
 def login_submit():
-    return finish_second_factor_page("webauthn", request.form.get("credential", ""), _login_refused)
+    return finish_second_factor_page("webauthn", request.form.get("credential", ""), _login_refused, (FactorError,))
