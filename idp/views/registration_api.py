@@ -32,7 +32,7 @@ from idp.registration import (
     start_registration_face,
     verify_registration_phone,
 )
-from idp.views.registration_refusals import Refusal, Unavailable, describe_refusal, refusal_status
+from idp.views.registration_refusals import Refusal, RegistrationRefusal, Unavailable, describe_refusal, refusal_status
 
 bp = Blueprint("registration_api", __name__, url_prefix="/api/registration")
 
@@ -54,11 +54,11 @@ def _next(registration: Registration) -> str:
     return NEXT_CALL[registration.step]
 
 
-def _refusal(error: Exception):
+def _refusal(error: RegistrationRefusal):
     code, message = describe_refusal(error)
     body = {"error": code, "message": message}
     if isinstance(error, RegistrationError) and error.code == "wrong_step":
-        body["next"] = NEXT_CALL[error.params["step"]]
+        body["next"] = NEXT_CALL[str(error.params["step"])]
     return jsonify(body), refusal_status(error)
 
 
@@ -118,7 +118,7 @@ def start():
 def phone():
     def send(registration: Registration, body: dict):
         lifetime = send_registration_code(registration, _text(body, "phone"))
-        return jsonify(next=_next(registration), phone=mask_phone(registration.phone), expires_in=lifetime), 200
+        return jsonify(next=_next(registration), phone=mask_phone(registration.phone or ""), expires_in=lifetime), 200
 
     return _step(send)
 

@@ -17,11 +17,13 @@ from idp.views.login import error_key
 Refusal = (RegistrationError, FactorError, LocalizedValueError)
 #: A service a step needs was out of reach: nothing of the step is kept, and the person may try again.
 Unavailable = (SmsDeliveryFailed, FaceProviderError)
+#: Any of :data:`Refusal` and :data:`Unavailable`.
+RegistrationRefusal = RegistrationError | FactorError | LocalizedValueError | SmsDeliveryFailed | FaceProviderError
 _SERVICES = ((SmsDeliveryFailed, "sms"), (FaceProviderError, "face"))
 _PREFIXES = ((DocumentNumberError, "document"), (PasswordPolicyError, "password"), (UsernameError, "username"))
 
 
-def describe_refusal(error: Exception) -> tuple[str, str]:
+def describe_refusal(error: RegistrationRefusal) -> tuple[str, str]:
     """A refusal's stable code and its text in the person's language."""
     if isinstance(error, RegistrationError):
         return error.code, translate(f"error_registration_{error.code}", **error.params)
