@@ -35,7 +35,7 @@ from idp.registration import (
     verify_registration_phone,
 )
 from idp.views.face_pages import face_refusal
-from idp.views.registration_refusals import Refusal, describe_refusal, refusal_status
+from idp.views.registration_refusals import Refusal, RegistrationRefusal, describe_refusal, refusal_status
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
@@ -46,21 +46,21 @@ STEP_PAGES = {"phone": ".phone_page", "username": ".username_page", "password": 
 T = TypeVar("T")
 
 
-def _render(template: str, registration: Registration | None = None, error: Exception | None = None,
+def _render(template: str, registration: Registration | None = None, error: RegistrationRefusal | None = None,
             status: int = 200, **context):
     code, message = describe_refusal(error) if error is not None else (None, None)
     return render_template(template, registration=registration, error_code=code, error=message,
                            **context), status
 
 
-def _render_start(error: Exception | None = None, form: dict | None = None, status: int = 200):
+def _render_start(error: RegistrationRefusal | None = None, form: dict | None = None, status: int = 200):
     documents = [(doc.code, doc.name_en if current_locale() == "en" else doc.name_zh)
                  for doc in DOCUMENT_TYPES.values()]
     return _render("registration_start.html", error=error, status=status, documents=documents,
                    form=form or {})
 
 
-def _render_step(registration: Registration, error: Exception | None = None, status: int = 200,
+def _render_step(registration: Registration, error: RegistrationRefusal | None = None, status: int = 200,
                  retry: str | None = None):
     template = {"phone": "registration_phone.html", "username": "registration_username.html",
                 "password": "registration_password.html"}.get(registration.step, "registration_face.html")
@@ -74,11 +74,14 @@ def _still_there(registration: Registration | None) -> Registration | None:
     the account's creation) while this request ran; its attributes could not be read again."""
     if registration is None:
         return None
-    [registration_id] = inspect(registration).identity
+    identity = inspect(registration).identity
+    if identity is None:  # never stored
+        return None
+    [registration_id] = identity
     return registration if db.session.get(Registration, registration_id) is not None else None
 
 
-def _refused(error: Exception, registration: Registration | None):
+def _refused(error: RegistrationRefusal, registration: Registration | None):
     """Keep the refusal's audit rows, then show it where the person can act on it."""
     db.session.commit()
     registration = _still_there(registration)
@@ -89,9 +92,10 @@ def _refused(error: Exception, registration: Registration | None):
             session.pop(SESSION_KEY, None)
             return _render_start(error, status=refusal_status(error))
         if error.code == "wrong_step":
-            return redirect(url_for(STEP_PAGES[error.params["step"]]))
+            return redirect(url_for(STEP_PAGES[str(error.params["step"])]))
         if error.code == "face_hall_route":
             return redirect(url_for(".hall_page"))
+    assert registration is not None  # without one, the refusal went back to the start above
     return _render_step(registration, error, refusal_status(error))
 
 
@@ -135,7 +139,9 @@ def _next_page(registration: Registration, person: Person | None):
 
 
 def _take_step(action: Callable[[Registration], T],
-               answer: Callable[[Registration, T], ResponseReturnValue] = _next_page):
+               # The default answers actions that return the created Person or None (mypy cannot
+               # bind T from a default).
+               answer: Callable[[Registration, T], ResponseReturnValue] = _next_page):  # type: ignore[assignment]
     """Run ``action`` on this browser's registration in one transaction, then ``answer`` with what
     it returned; a refusal is shown where the person can act on it."""
     registration = None
@@ -144,6 +150,7 @@ def _take_step(action: Callable[[Registration], T],
         result = action(registration)
     except (FacePending, FaceProviderError) as error:
         # Pending or unreachable, as on every face page; a refused scan is a refusal like any (below).
+        assert registration is not None  # only ``action`` scans, once the registration was loaded
         return face_refusal(error, partial(_render_step, registration))
     except Refusal as error:
         return _refused(error, registration)
