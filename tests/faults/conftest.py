@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from services import Node, PrivatePostgres, PrivateRedis
+from services import Node, PrivateNginx, PrivatePostgres, PrivateRedis
 
 
 @pytest.fixture
@@ -45,4 +45,21 @@ def nodes(tmp_path: Path) -> Iterator[list[Node]]:
         node.stop()
 
 
+@pytest.fixture
+def nginx() -> Iterator[Callable[[list[Node]], PrivateNginx]]:
+    """``nginx([node, ...])`` starts Debian's nginx with docs/deploy/nginx.conf in front of the
+    nodes; it stops when the test ends. Its folder is readable by nginx's unprivileged workers."""
+    started: list[PrivateNginx] = []
 
+    def start(upstreams: list[Node]) -> PrivateNginx:
+        directory = Path(tempfile.mkdtemp(prefix="idp-faults-nginx-"))
+        directory.chmod(0o755)
+        server = PrivateNginx(directory, upstreams)
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
