@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from idp.serving import SERVERS
+
 from services import Load, Node, jwks_and_token_requests, make_node, register_client, wait_until
 
 THREADS = 4
