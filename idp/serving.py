@@ -95,9 +95,16 @@ class DrainingThreadWorker(ThreadWorker):
 
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled)
-        if not enabled and not self.alive:
-            for listener in self.sockets:
-                listener.close()
+        if enabled or self.alive:
+            return
+        for listener in self.sockets:
+            # Connections already in the backlog would be reset with the socket: take them in
+            # to be answered (accept() takes one per call and ignores an empty backlog).
+            accepted = None
+            while accepted != self.nr_conns:
+                accepted = self.nr_conns
+                self.accept(listener)
+            listener.close()
 
 
 class GunicornApplication(BaseApplication):

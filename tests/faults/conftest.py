@@ -46,15 +46,16 @@ def nodes(tmp_path: Path) -> Iterator[list[Node]]:
 
 
 @pytest.fixture
-def nginx() -> Iterator[Callable[[list[Node]], PrivateNginx]]:
-    """``nginx([node, ...])`` starts Debian's nginx with docs/deploy/nginx.conf in front of the
-    nodes; it stops when the test ends. Its folder is readable by nginx's unprivileged workers."""
+def nginx() -> Iterator[Callable[[list[Node], int], PrivateNginx]]:
+    """``nginx([node, ...], port)`` starts Debian's nginx with docs/deploy/nginx.conf in front of
+    the nodes, on ``port`` (the nodes' issuer is its URL); it stops when the test ends. Its folder is
+    readable by nginx's unprivileged workers."""
     started: list[PrivateNginx] = []
 
-    def start(upstreams: list[Node]) -> PrivateNginx:
+    def start(upstreams: list[Node], port: int) -> PrivateNginx:
         directory = Path(tempfile.mkdtemp(prefix="idp-faults-nginx-"))
         directory.chmod(0o755)
-        server = PrivateNginx(directory, upstreams)
+        server = PrivateNginx(directory, upstreams, port)
         started.append(server)
         server.start()
         return server

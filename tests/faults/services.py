@@ -265,7 +265,7 @@ class PrivateNginx:
         servers = re.findall(r"^\s*server \S+(.*);$", upstream.group(1), re.M)
         lines = "".join(f"    server 127.0.0.1:{node.port}{servers[0]};\n" for node in self.nodes)
         site = site[:upstream.start(1)] + lines + site[upstream.end(1):]
-        certificate, key = write_self_signed_certificate(self.directory)
+        certificate, key = self.certificate, self.directory / "nginx.key"
         for pattern, replacement in ((r"^\s*listen \[::\]:443 .*\n", ""),
                                      (r"listen 443 ", f"listen 127.0.0.1:{self.port} "),
                                      (r"ssl_certificate \S+;", f"ssl_certificate {certificate};"),
@@ -275,6 +275,7 @@ class PrivateNginx:
         return site
 
     def start(self) -> None:
+        write_self_signed_certificate(self.directory)
         (self.directory / "idp.conf").write_text(self.site())
         (self.directory / "nginx.conf").write_text(f"""
 daemon off;
@@ -355,13 +356,17 @@ class Load:
 
     def _client(self) -> None:
         session = requests.Session()
+        # REQUESTS_CA_BUNDLE (and proxy variables) of the environment would override ``verify``.
+        session.trust_env = False
         session.verify = self.verify
         n = 0
         while not self._stop.is_set():
             started = time.monotonic()
             try:
                 response = self.send(session, n, self.timeout)
-                error = None if response.status_code == 200 else f"{response.status_code} {response.text[:200]}"
+                request = response.request
+                error = None if response.status_code == 200 else (
+                    f"{request.method} {request.path_url} {response.status_code} {response.text[:100]}")
             except requests.RequestException as exception:
                 error = type(exception).__name__
             with self._lock:
