@@ -12,6 +12,7 @@ from idp.database import db
 from idp.factors.password import hash_password
 from idp.identity_documents import clean_input, mask_document_number, mask_phone, normalise_document_number
 from idp.models import Person
+from idp.usernames import UsernameError, check_username_taken, validate_username
 
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 
@@ -41,7 +42,8 @@ def create_person(
     country: str | None = None,
     password_hash: str | None = None,
 ) -> Person:
-    """Create an account; the caller commits.  One person per document, phone and username.
+    """Create an account; the caller commits.  One person per document, phone and username
+    (whatever its case); a username breaking the rules of idp.usernames raises ``UsernameError``.
 
     Give ``password``, or the ``password_hash`` made earlier (self-registration keeps only the
     hash while the person finishes the remaining steps)."""
@@ -51,12 +53,15 @@ def create_person(
     phone = normalise_phone(phone)
     if not name or not name.strip():
         raise AccountError("name is required")
-    conditions = [(Person.doc_type == doc_type) & (Person.doc_number == number), Person.phone == phone]
     if username:
-        conditions.append(Person.username == username)
+        # The rules self-registration applies (FAQ 13), for operators and imports alike.
+        username = validate_username(username)
+        if check_username_taken(username):
+            raise UsernameError("taken")
+    conditions = [(Person.doc_type == doc_type) & (Person.doc_number == number), Person.phone == phone]
     clashes = db.session.execute(select(Person.id).where(or_(*conditions))).first()
     if clashes:
-        raise AccountError("an account with this document, phone or username already exists")
+        raise AccountError("an account with this document or phone already exists")
     person = Person(
         sub=secrets.token_urlsafe(16),
         doc_type=doc_type,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
-from flask import json as flask_json
 
+from idp.claims_request import parse_claims_request
 from idp.login_state import ACR_VALUES
 from idp.models import Client
 
@@ -41,22 +41,17 @@ class AcrRequest:
 def parse_acr_request(params, redirect_uri: str, client: Client | None = None) -> AcrRequest | None:
     """The essential ``acr`` of the ``claims`` parameter, else the voluntary ``acr_values``, else
     the client's registered ``default_acr_values`` (OIDC Dynamic Client Registration 1.0 section 2)."""
-    raw_claims = params.get("claims")
-    if raw_claims:
-        try:
-            claims = flask_json.loads(raw_claims)
-            acr = claims.get("id_token", {}).get("acr") if isinstance(claims, dict) else None
-        except (ValueError, AttributeError):
-            raise InvalidRequestError("'claims' must be a JSON object.", redirect_uri=redirect_uri) from None
-        if isinstance(acr, dict):
-            values = acr.get("values") or ([acr["value"]] if "value" in acr else [])
-            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                raise InvalidRequestError("'claims' acr values must be strings.", redirect_uri=redirect_uri)
-            request = AcrRequest(tuple(values), bool(acr.get("essential")))
-            if request.essential and request.required_rank is None:
-                raise UnmetAuthenticationRequirementsError(
-                    "None of the essential acr values is offered.", redirect_uri=redirect_uri)
-            return request
+    claims = parse_claims_request(params, redirect_uri)
+    acr = claims.entry("id_token", "acr") if claims else None
+    if acr:
+        values = acr.get("values") or ([acr["value"]] if "value" in acr else [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise InvalidRequestError("'claims' acr values must be strings.", redirect_uri=redirect_uri)
+        request = AcrRequest(tuple(values), bool(acr.get("essential")))
+        if request.essential and request.required_rank is None:
+            raise UnmetAuthenticationRequirementsError(
+                "None of the essential acr values is offered.", redirect_uri=redirect_uri)
+        return request
     if params.get("acr_values"):
         return AcrRequest(tuple(params["acr_values"].split()), essential=False)
     if client is not None and client.default_acr_values:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
-from idp.browser_session import DatabaseSessionInterface
+from idp.browser_session import install_browser_sessions
 from idp.clients import ClientRegistry
 from idp.consent import views as selection_views
 from idp.database import db, engine_options, normalise_database_url, ping_idle_connections
+from idp.database_outages import watch_availability
+from idp.error_pages import install_error_pages
 from idp.factors.face_provider import create_face_provider
 from idp.factors.sms_gateway import create_sms_gateway
 from idp.i18n import current_locale, translate
@@ -25,6 +25,8 @@ from idp.log_redaction import install_log_redaction
 from idp.logout_worker import install_logout_worker
 from idp.published_documents import install_published_documents
 from idp.rate_limits import install_rate_limits
+from idp.readiness import install_readiness
+from idp.request_telemetry import install_request_telemetry
 from idp.reverse_proxy import install_reverse_proxy
 from idp.server import create_authorization_server
 from idp.session_expiry import install_session_sweep
@@ -37,6 +39,7 @@ from idp.views import (
     certificate_login,
     discovery,
     face_login,
+    health,
     legacy_login,
     login,
     password_change,
@@ -49,8 +52,6 @@ from idp.views import (
     security_keys,
     step_up,
 )
-
-log = logging.getLogger(__name__)
 
 
 class IssuerInResponse(IssuerParameter):
@@ -76,31 +77,6 @@ def _apply_security_headers(response):
     return response
 
 
-def _register_error_pages(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render_template("message.html", title_key="error_bad_request_title", message_key="error_csrf",
-                               params={}), 400
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        if error.code == 429:
-            retry = {"Retry-After": str(error.retry_after)} if getattr(error, "retry_after", None) else {}
-            if request.path.startswith("/api/"):
-                return {"error": "too_many_requests", "message": translate("error_too_many_requests")}, 429, retry
-            return render_template("message.html", title_key="error_too_many_requests",
-                                   message_key="error_too_many_requests", params={}), 429, retry
-        key = "error_not_found" if error.code == 404 else "error_bad_request_title"
-        return render_template("message.html", title_key=key, message_key=key, params={}), error.code
-
-    @app.errorhandler(Exception)
-    def internal_error(error: Exception):
-        log.exception("unhandled error")
-        db.session.rollback()
-        return render_template("message.html", title_key="error_internal", message_key="error_internal",
-                               params={}), 500
-
-
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the provider from settings (defaults, ``IDP_*`` environment, then ``overrides``)."""
     settings: Settings = load_settings(overrides)
@@ -108,7 +84,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(
         IDP=settings,
         SECRET_KEY=settings.SECRET_KEY,
-        **engine_options(normalise_database_url(settings.database_url), settings.DATABASE_POOL_SIZE),
+        **engine_options(normalise_database_url(settings.database_url), settings.DATABASE_POOL_SIZE,
+                         settings.DATABASE_CONNECT_TIMEOUT),
         WTF_CSRF_TIME_LIMIT=settings.LOGIN_SESSION_TTL,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
@@ -118,7 +95,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             ping_idle_connections(engine)
-    app.session_interface = DatabaseSessionInterface()
+            watch_availability(engine)
+    install_browser_sessions(app)
     csrf = CSRFProtect(app)
 
     keyring = create_keyring(settings)
@@ -144,7 +122,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp, face_login.bp, selection_views.bp,
                       password_change.bp, password_reset.bp, account.bp, account_verify.bp, registration.bp,
                       registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp, certificate_login.bp, security_keys.bp,
-                      app_codes.bp, legacy_login.bp):
+                      app_codes.bp, legacy_login.bp, health.bp):
         app.register_blueprint(blueprint)
     if settings.FACE_PROVIDER == "development":
         from idp.factors import face_dev_provider
@@ -156,7 +134,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(lambda: {"locale": current_locale()})
     app.after_request(_apply_security_headers)
     install_rate_limits(app)
-    _register_error_pages(app)
+    install_error_pages(app)
     install_reverse_proxy(app)
     install_published_documents(app)
+    install_readiness(app)
+    install_request_telemetry(app)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 from flask import has_request_context, request
 
 from idp.database import db
+from idp.metrics import count_login_event
 from idp.models import AuditEvent
 
 log = logging.getLogger("idp.audit")
@@ -37,4 +38,8 @@ def record_event(
     db.session.add(
         AuditEvent(event=event, outcome=outcome, subject=subject, client_id=client_id, ip=ip, detail=detail)
     )
+    if event.startswith("login."):
+        # Every login step is audited as login.<method>, wherever it happens: counting here
+        # counts each one once, including steps added later.
+        count_login_event(event.removeprefix("login."), outcome, detail.get("acr"))
     log.info("audit %s %s subject=%s client=%s %s", event, outcome, subject, client_id, detail)

@@ -27,6 +27,8 @@ class AuthorizeContext:
     acr_request: AcrRequest | None = None
     #: Why this request never accepts the old enterprise login (idp.legacy_login), or None.
     legacy_refusal: str | None = None
+    #: The public ``sub`` of a ``sub`` asked for with a value in ``claims`` (OIDC Core 5.5.1).
+    requested_subject: str | None = None
 
 
 def check_no_session(ctx: AuthorizeContext) -> str | None:
@@ -73,6 +75,13 @@ def check_id_token_hint_subject(ctx: AuthorizeContext) -> str | None:
     return "id_token_hint_subject"
 
 
+def check_requested_subject(ctx: AuthorizeContext) -> str | None:
+    """OIDC Core 5.5.1: with ``sub`` asked for with a value, only that person's session answers."""
+    if ctx.requested_subject is None or ctx.requested_subject == ctx.login.account.sub:
+        return None
+    return "requested_subject"
+
+
 def check_acr(ctx: AuthorizeContext) -> str | None:
     """A session below the requested strength steps up: only the missing factor is asked."""
     if ctx.acr_request is None or ctx.acr_request.check_met(ctx.login.session.acr):
@@ -91,6 +100,7 @@ LOGIN_CHECKS: list[Callable[[AuthorizeContext], str | None]] = [
     check_prompt_login,
     check_max_age,
     check_id_token_hint_subject,
+    check_requested_subject,
     check_acr,
 ]
 

@@ -27,7 +27,8 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import db
-from idp.keyring import DEFAULT_ALGORITHM
+from idp.keyring import ID_TOKEN_DEFAULT_ALGORITHM
+from idp.metrics import count_backchannel_logouts
 from idp.models import BackchannelLogout, Client, Grant, LoginSession
 from idp.models.backchannel_logout import FAILED, PENDING, SENDING
 from idp.subjects import Account, subject_for
@@ -60,10 +61,9 @@ def create_logout_token(*, client_id: str, sub: str, sid: str, jti: str, alg: st
     return jwt.encode({"alg": alg, "typ": "logout+jwt", "kid": key.kid}, claims, KeySet([key.key]))
 
 
-def _count_undelivered() -> int:
-    return db.session.execute(
-        select(func.count()).select_from(BackchannelLogout).where(BackchannelLogout.status.in_([PENDING, SENDING]))
-    ).scalar_one()
+#: Logout messages waiting for delivery or being sent: the queue ``BACKCHANNEL_LOGOUT_QUEUE_LIMIT`` bounds.
+COUNT_UNDELIVERED = (select(func.count()).select_from(BackchannelLogout)
+                     .where(BackchannelLogout.status.in_([PENDING, SENDING])))
 
 
 def enqueue_backchannel_logouts(login: LoginSession, person: Account) -> int:
@@ -79,7 +79,7 @@ def enqueue_backchannel_logouts(login: LoginSession, person: Account) -> int:
     if not clients:
         return 0
     limit = current_app.config["IDP"].BACKCHANNEL_LOGOUT_QUEUE_LIMIT
-    undelivered = _count_undelivered()
+    undelivered = db.session.execute(COUNT_UNDELIVERED).scalar_one()
     queued = 0
     for client in clients:
         if undelivered >= limit:
@@ -87,6 +87,7 @@ def enqueue_backchannel_logouts(login: LoginSession, person: Account) -> int:
             # notice is lost, and the audit log says so.
             record_event("logout.backchannel.dropped", "failure", client_id=client.client_id,
                          sid=login.id[:8], reason="queue_full")
+            count_backchannel_logouts("dropped")
             continue
         db.session.add(BackchannelLogout(
             jti=secrets.token_urlsafe(32), client_id=client.client_id, uri=client.backchannel_logout_uri,
@@ -158,7 +159,7 @@ def _post_logout_token(message: ClaimedLogout) -> str | None:
     """Send one logout token (section 2.5); None on success, else why it failed."""
     settings = current_app.config["IDP"]
     client = current_app.extensions["idp.clients"].query_client(message.client_id)
-    alg = client.id_token_signed_response_alg if client else DEFAULT_ALGORITHM
+    alg = client.id_token_signed_response_alg if client else ID_TOKEN_DEFAULT_ALGORITHM
     token = create_logout_token(client_id=message.client_id, sub=message.sub, sid=message.sid, jti=message.jti, alg=alg)
     timeout = settings.BACKCHANNEL_LOGOUT_TIMEOUT
     try:
@@ -224,6 +225,8 @@ def deliver_due_logouts(limit: int = 20) -> DeliveryReport:
         errors = list(pool.map(partial(_send_in_app_context, app), messages))
     for message, error in zip(messages, errors, strict=True):
         _record_result(claim, message, error, report)
+    for outcome in ("delivered", "retrying", "failed"):
+        count_backchannel_logouts(outcome, getattr(report, outcome))
     return report
 
 

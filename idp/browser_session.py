@@ -7,6 +7,13 @@ Every page of a login changes this row, so it is written by the request's own co
 view commits its work, a changed session goes into that transaction (one UPDATE, or INSERT
 under a new id, never a read first), and only a session changed after that commit (a CSRF
 token made while the page renders) costs a transaction of its own when the response is saved.
+
+The row is read when the request starts. When that read fails (the database is down) the
+request still gets a session, an empty one that is never written, so the error page can be
+built (its language then comes from the cookie or Accept-Language, see idp/i18n.py); the
+request itself is refused with that error before any view or CSRF check runs, except by the
+endpoints that never read the session (discovery, the JWKS, static files). A request that runs
+into the database later keeps the stored session as it was too (:func:`keep_stored_session`).
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import Flask, Request, Response, current_app, has_request_context, session
+from flask import Flask, Request, Response, current_app, has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
@@ -26,6 +34,9 @@ from idp.database import db
 from idp.models import BrowserSession
 
 COOKIE_NAME = "idp_session"
+#: Blueprints and endpoints that never read the browser session: they answer while it cannot be read.
+SESSIONLESS_BLUEPRINTS = frozenset({"discovery"})
+SESSIONLESS_ENDPOINTS = frozenset({"static"})
 
 
 def _row_key(token: str) -> str:
@@ -47,6 +58,10 @@ class ServerSideSession(CallbackDict, SessionMixin):
         self.storing: str | None = None
         #: A commit stored or deleted the row: the response sets or deletes the cookie.
         self.cookie_due = False
+        #: Why the stored row could not be read (the database is unreachable), if it could not.
+        self.load_error: SQLAlchemyError | None = None
+        #: False once the request must leave the stored row and the cookie as they are.
+        self.writable = True
 
     def regenerate(self) -> None:
         """Give this session a new id at the next save; the old id stops working."""
@@ -69,7 +84,16 @@ def _changed_session() -> ServerSideSession | None:
     if not has_request_context():
         return None
     current = session._get_current_object()
-    return current if isinstance(current, ServerSideSession) and current.modified else None
+    if isinstance(current, ServerSideSession) and current.modified and current.writable:
+        return current
+    return None
+
+
+def keep_stored_session() -> None:
+    """Leave this request's browser session as stored: its changes are dropped, its cookie kept
+    (the request failed on the database, and the person retries with the same session)."""
+    if has_request_context() and isinstance(current := session._get_current_object(), ServerSideSession):
+        current.writable = False
 
 
 @event.listens_for(db.session, "before_commit")
@@ -119,12 +143,21 @@ class DatabaseSessionInterface(SessionInterface):
         # No cookie (every protocol call from a relying party): no database read at all.
         if not token or len(token) > 128:
             return ServerSideSession()
-        row = db.session.execute(_READ, {"key": _row_key(token)}).first()
+        try:
+            row = db.session.execute(_READ, {"key": _row_key(token)}).first()
+        except SQLAlchemyError as error:
+            # Raising here would leave Flask without a session, and every error page (which reads
+            # it for the language) would fail too: the request is refused by refuse_unread_session.
+            unread = ServerSideSession(token=token)
+            unread.load_error, unread.writable = error, False
+            return unread
         if row is None or row.expires_at <= utcnow():
             return ServerSideSession()
         return ServerSideSession(dict(row.data), token)
 
     def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
+        if not session.writable:
+            return
         if session.modified:
             # Changed since the view's last commit, or the view committed nothing: this commit
             # stores it (with whatever the request left uncommitted).
@@ -138,3 +171,20 @@ class DatabaseSessionInterface(SessionInterface):
             COOKIE_NAME, session.token, max_age=app.config["IDP"].LOGIN_SESSION_TTL, path="/", httponly=True,
             secure=app.config["IDP"].ISSUER.startswith("https://"), samesite="Lax",
         )
+
+
+def refuse_unread_session() -> None:
+    """``before_request``: a request whose browser session could not be read fails with that
+    error (a 503 while the database is down), before a view could act as if nobody were logged in."""
+    current = session._get_current_object()
+    if not isinstance(current, ServerSideSession) or current.load_error is None:
+        return
+    if request.endpoint in SESSIONLESS_ENDPOINTS or request.blueprint in SESSIONLESS_BLUEPRINTS:
+        return
+    raise current.load_error
+
+
+def install_browser_sessions(app: Flask) -> None:
+    """Server-side sessions; call before any other ``before_request`` hook (CSRF) is installed."""
+    app.session_interface = DatabaseSessionInterface()
+    app.before_request(refuse_unread_session)

@@ -24,9 +24,10 @@ from idp.cli_retention import register_retention_commands
 from idp.clients import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError, create_client, list_clients
 from idp.database import db, upgrade_database
 from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_document_number
-from idp.keyring import ALGORITHMS, DEFAULT_ALGORITHM
+from idp.keyring import ALGORITHMS, ID_TOKEN_DEFAULT_ALGORITHM
 from idp.serving import SERVERS
 from idp.settings import load_settings
+from idp.usernames import UsernameError
 
 
 def with_app(func):
@@ -68,6 +69,8 @@ def main() -> None:
 def serve(host: str, port: int, server: str, workers: int, threads: int, access_log: bool, behind_proxy: bool,
           demo: bool) -> None:
     """Start the provider (migrations and first signing key on first start)."""
+    from idp.log_config import logging_config
+    from idp.metrics_exporter import prepare_multiprocess_directory, start_metrics_exporter
     from idp.serving import ServeRefused, check_exposure, check_port_free, drain_seconds, run_server
 
     # Without a configured issuer, the issuer is where this command serves (workers inherit it).
@@ -87,6 +90,9 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, access_
         check_port_free(host, port)
     except ServeRefused as refusal:
         raise click.ClickException(str(refusal)) from None
+    log_config = logging_config(settings.LOG_FORMAT, access_log=access_log)
+    # Before the first metric exists in this process, and so in the workers it starts.
+    metrics_directory = prepare_multiprocess_directory()
     upgrade_database(settings.database_url)
     app = create_app()
     if demo:
@@ -94,7 +100,8 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, access_
 
         with app.app_context():
             click.echo(seed_demo(app))
-    run_server(server, host=host, port=port, workers=workers, threads=threads, access_log=access_log,
+    start_metrics_exporter(app, metrics_directory)
+    run_server(server, host=host, port=port, workers=workers, threads=threads, logging_config=log_config,
                drain=drain_seconds(settings))
 
 
@@ -130,7 +137,8 @@ def clients() -> None:
 @click.option("--auth-method", type=click.Choice(AUTH_METHODS))
 @click.option("--jwks-file", type=click.File("r"), help="public JWKS for private_key_jwt")
 @click.option("--scope", default=None, help="allowed scopes (default: openid profile phone)")
-@click.option("--id-token-alg", default=DEFAULT_ALGORITHM, show_default=True, type=click.Choice(ALGORITHMS))
+@click.option("--id-token-alg", default=ID_TOKEN_DEFAULT_ALGORITHM, show_default=True, type=click.Choice(ALGORITHMS),
+              help="id_token_signed_response_alg (RS256 when omitted, as OIDC Registration section 2 says)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @relying_party_options
 @qr_approver_option
@@ -171,6 +179,7 @@ def clients_list(app: Flask, as_json: bool) -> None:
         {"client_id": c.client_id, "name": c.name, "auth_method": c.token_endpoint_auth_method,
          "grant_types": c.grant_types, "redirect_uris": c.redirect_uris, "first_party": c.first_party,
          "qr_approver": c.qr_approver, "default_acr_values": c.default_acr_values,
+         "id_token_signed_response_alg": c.id_token_signed_response_alg,
          "subject_type": c.subject_type, "backchannel_logout_uri": c.backchannel_logout_uri,
          "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
          "dpop_bound_access_tokens": c.dpop_bound_access_tokens}
@@ -204,7 +213,7 @@ def users_add(app: Flask, doc_type, doc_number, country, name, phone, password, 
         person = create_person(doc_type=doc_type, doc_number=doc_number, name=name, phone=phone,
                                password=password, username=username, realname_level=realname_level,
                                country=country)
-    except DocumentNumberError as error:
+    except (DocumentNumberError, UsernameError) as error:
         raise click.UsageError(error.message("en")) from None
     except AccountError as error:
         raise click.UsageError(str(error)) from None

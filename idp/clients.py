@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import time
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.inspection import inspect
 
 from idp.audit import record_event
 from idp.database import db
-from idp.keyring import ALGORITHMS, DEFAULT_ALGORITHM
+from idp.keyring import ALGORITHMS, ID_TOKEN_DEFAULT_ALGORITHM
 from idp.login_state import ACR_VALUES
 from idp.models import Client
 from idp.models.client import hash_client_secret
+from idp.redirect_uris import RedirectUriError, check_browser_uri, check_server_uri
 from idp.subjects import PAIRWISE, PUBLIC, SectorIdentifierError, validate_pairwise_sector
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials",
@@ -34,19 +33,19 @@ class ClientRegistrationError(ValueError):
     """A registration request that cannot be honoured; the message says why."""
 
 
-def _check_backchannel_logout_uri(uri: str | None) -> None:
-    """Back-Channel Logout 1.0 section 2.2: an absolute URL without a fragment; https, except on
-    loopback (development relying parties)."""
-    if uri is None:
-        return
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
+def _check_uris(redirect_uris: list[str], post_logout_redirect_uris: list[str], backchannel_logout_uri: str | None,
+                *, native: bool) -> None:
+    """RFC 6749 section 3.1.2 and RFC 8252 for where browsers are sent; Back-Channel Logout 1.0
+    section 2.2 for the URI the provider posts logout tokens to."""
     try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if parts.fragment or not host or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
-        raise ClientRegistrationError("backchannel_logout_uri must be an https URL without a fragment")
+        for uri in redirect_uris:
+            check_browser_uri(uri, native=native)
+        for uri in post_logout_redirect_uris:
+            check_browser_uri(uri, native=native, what="post_logout_redirect_uri")
+        if backchannel_logout_uri is not None:
+            check_server_uri(backchannel_logout_uri, "backchannel_logout_uri")
+    except RedirectUriError as error:
+        raise ClientRegistrationError(str(error)) from None
 
 
 def generate_client_secret() -> str:
@@ -64,7 +63,7 @@ def create_client(
     scope: str = DEFAULT_SCOPE,
     jwks: dict | None = None,
     post_logout_redirect_uris: list[str] | None = None,
-    id_token_alg: str = DEFAULT_ALGORITHM,
+    id_token_alg: str = ID_TOKEN_DEFAULT_ALGORITHM,
     qr_approver: str | None = None,
     backchannel_logout_uri: str | None = None,
     backchannel_logout_session_required: bool = False,
@@ -98,7 +97,7 @@ def create_client(
             f"unsupported ID token algorithm {id_token_alg!r}; use one of {', '.join(ALGORITHMS)}")
     if "authorization_code" in grant_types and not redirect_uris:
         raise ClientRegistrationError("the authorization_code grant needs at least one redirect URI")
-    _check_backchannel_logout_uri(backchannel_logout_uri)
+    _check_uris(list(redirect_uris), list(post_logout_redirect_uris or []), backchannel_logout_uri, native=public)
     # OIDC Core 8: the bureau's own apps share the public sub; every other app gets a pairwise one.
     subject_type = PUBLIC if first_party else PAIRWISE
     if first_party and sector_identifier_uri:

@@ -79,10 +79,14 @@ def ping_idle_connections(engine: Engine) -> None:
     event.listen(engine.pool, "checkout", checked_out)
 
 
-def engine_options(url: str, pool_size: int) -> dict:
+def engine_options(url: str, pool_size: int, connect_timeout: int) -> dict:
     """Flask-SQLAlchemy's engine settings: the default engine and :data:`AUTOCOMMIT_BIND`."""
     # hide_parameters: SQL parameters (phone and document numbers) stay out of logs and errors.
-    common = {"hide_parameters": True, "pool_size": pool_size}
+    common: dict = {"hide_parameters": True, "pool_size": pool_size}
+    if url.startswith("postgresql"):
+        # A server that accepts the connection but never answers (hung, or a firewall dropping
+        # packets) would otherwise hold the request, and its thread, for good.
+        common["connect_args"] = {"connect_timeout": connect_timeout}
     return {
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": common,

@@ -2,7 +2,9 @@
 
 The locale comes from ``ui_locales`` of the request, then the language this browser session
 settled on (the request's ``ui_locales`` or the person's switch), then the person's earlier pick (a
-cookie), then ``Accept-Language``; zh-CN when nothing matches.
+cookie), then ``Accept-Language``; zh-CN when nothing matches. When the browser session could
+not be read (the database is down: idp/browser_session.py), it is empty, so the error page still
+speaks the language of the cookie or of ``Accept-Language``.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from sqlalchemy import event
 
 from idp.backchannel_logout import QUEUED_FLAG, deliver_due_logouts
 from idp.database import db
+from idp.database_outages import log_task_failure
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,8 @@ class LogoutQueueWorker:
             try:
                 with self.app.app_context():
                     report = deliver_due_logouts(BATCH)
-            except Exception:
-                log.exception("back-channel logout round failed; retrying after the poll interval")
+            except Exception as error:
+                log_task_failure(log, "back-channel logout round failed; retrying after the poll interval", error)
                 report = None
             if report is not None and len(report.claimed) == BATCH:
                 continue

@@ -36,8 +36,12 @@ class PublishedDocuments:
         version_of = self.versions.get(path)
         if version_of is None or environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ:
             return self.next(environ, start_response)
-        with self.app.app_context():
-            version = version_of()
+        try:
+            with self.app.app_context():
+                version = version_of()
+        except Exception:
+            # The view and the app's error pages answer (a 503 when a store cannot be reached).
+            return self.next(environ, start_response)
         reply = self.replies.get(path)
         if reply is None or reply[0] != version:
             return self._answer_and_keep(path, version, environ, start_response)

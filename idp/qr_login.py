@@ -27,6 +27,7 @@ from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import conflict_insert, db
 from idp.login_state import create_login_session, derive_acr, with_mfa
+from idp.metrics import count_qr_decision
 from idp.models import LoginSession, Person, QrLoginRequest, QrLookupFailure
 from idp.models.columns import UTCDateTime
 from idp.tokens import digest
@@ -255,7 +256,9 @@ def approve(row: QrLoginRequest, *, approver_key: str, approver_client_id: str, 
         error = _refusal(row, approver_key)
         record_event("qr.approved", "failure", subject=login.person.sub, client_id=approver_client_id,
                      request=row.id[:8], reason=error.code)
+        count_qr_decision("refused")
         raise error
+    count_qr_decision("approved")
     record_event("qr.approved", subject=login.person.sub, client_id=approver_client_id, request=row.id[:8],
                  requester=row.client_id, acr=row.acr, amr=amr, business=login.business,
                  taxpayer_number=login.entity["id"] if login.entity else None)
@@ -267,7 +270,9 @@ def deny(row: QrLoginRequest, *, approver_key: str, approver_client_id: str, sub
         error = _refusal(row, approver_key)
         record_event("qr.denied", "failure", subject=subject, client_id=approver_client_id,
                      request=row.id[:8], reason=error.code)
+        count_qr_decision("refused")
         raise error
+    count_qr_decision("denied")
     record_event("qr.denied", subject=subject, client_id=approver_client_id, request=row.id[:8],
                  requester=row.client_id)
 

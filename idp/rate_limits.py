@@ -2,7 +2,7 @@
 on the QR login page, which stores a code for anyone who asks.
 
 Counters live in Redis when ``REDIS_URL`` is set, so every worker and node shares them;
-without it each process counts alone (fine for one development process).  One shared
+without it, and while Redis is unreachable (:mod:`idp.rate_limiter`), each process counts alone.  One shared
 budget, ``LOGIN_RATE_LIMIT``, covers every guessing endpoint below, so spreading guesses over
 password, SMS code, reset and registration forms gains nothing; ``QR_PAGE_RATE_LIMIT`` bounds
 the QR codes one address can make.  Only these endpoints pay for the check (the ``limits``
@@ -11,14 +11,13 @@ library directly, no per-request hook on every other route).
 
 from __future__ import annotations
 
-import time
 from functools import wraps
 
 from flask import Flask, request
 from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
+
+from idp.rate_limiter import FallbackRateLimiter
 
 #: Endpoints that check a secret someone could guess, or that send an SMS.
 RATE_LIMITED_ENDPOINTS = (
@@ -47,15 +46,15 @@ BUDGETS = {
 def install_rate_limits(app: Flask) -> None:
     """Wrap the endpoints above in their per-IP budgets; call after blueprints are registered."""
     settings = app.config["IDP"]
-    limiter = MovingWindowRateLimiter(storage_from_string(settings.REDIS_URL or "memory://"))
+    limiter = FallbackRateLimiter(settings.REDIS_URL)
 
     def limited(view, budget, name: str):
         @wraps(view)
         def guarded(*args, **kwargs):
             address = request.remote_addr or "unknown"
-            if not limiter.hit(budget, "idp", name, address):
-                reset = limiter.get_window_stats(budget, "idp", name, address).reset_time
-                raise TooManyRequests(retry_after=max(1, int(reset - time.time())))
+            verdict = limiter.hit(budget, "idp", name, address)
+            if not verdict.allowed:
+                raise TooManyRequests(retry_after=verdict.retry_after)
             return view(*args, **kwargs)
 
         return guarded

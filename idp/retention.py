@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from idp.audit import record_event
 from idp.clock import utcnow
 from idp.database import db
+from idp.database_outages import log_task_failure
 from idp.interval_gate import IntervalGate
 from idp.models import (
     AuditEvent,
@@ -236,8 +237,8 @@ class BackgroundRetentionPurge:
             with self.app.app_context():
                 try:
                     purge_expired(utcnow())
-                except Exception:
-                    log.exception("retention purge failed; the next interval retries")
+                except Exception as error:
+                    log_task_failure(log, "retention purge failed; the next interval retries", error)
                     db.session.rollback()
         finally:
             self.gate.leave()

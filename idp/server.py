@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -16,6 +17,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from flask import Flask, current_app
+from flask import request as flask_request
 from joserfc.jwk import KeySet
 
 from idp.audit import record_event
@@ -23,7 +25,7 @@ from idp.claims import generate_user_info
 from idp.database import conflict_insert, db
 from idp.dpop_resource import DpopAccessTokenValidator
 from idp.grants import register_grants
-from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS, explain_failed_authentication, identify_attempt
 from idp.grants.id_token import has_id_token_type
 from idp.grants.qr_scan import QrDeviceAuthorization
 from idp.models import UsedAssertion
@@ -43,6 +45,18 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
     """``private_key_jwt`` (OIDC Core 9, RFC 7523 section 2.2) with single-use ``jti``."""
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
+    #: The farthest ``exp`` accepted, in seconds from now (plus the clock-skew leeway): every
+    #: ``jti`` is remembered until its ``exp``, so a far-future one would be kept for as long
+    #: (RFC 7523 section 3 item 4 lets the server refuse it). An hour is what authlib's client
+    #: signs by default; openid-client and pyoidc sign shorter ones.
+    MAX_LIFETIME = 3600
+
+    def verify_claims(self, claims) -> None:
+        exp = claims.get("exp")
+        if isinstance(exp, int | float) and exp > time.time() + self.MAX_LIFETIME + self.leeway:
+            raise InvalidClientError(
+                description=f"The client assertion must expire at most {self.MAX_LIFETIME} seconds from now.")
+        super().verify_claims(claims)
 
     def get_audiences(self) -> list[str]:
         issuer = current_app.config["IDP"].ISSUER
@@ -187,19 +201,43 @@ class IdpAuthorizationServer(AuthorizationServer):
             # authlib's Basic parsing fails on "Basic " with no credentials and on non-UTF-8 ones
             # (UnicodeDecodeError is a ValueError): both are bad client credentials, not a 500.
             raise InvalidClientError(status_code=401, description="Malformed client credentials.") from None
+        except InvalidClientError as error:
+            # authlib names every method the endpoint accepts, the one just used among them; the
+            # client needs to hear which one it is registered for (or that its secret is wrong).
+            client_id, used = identify_attempt(request)
+            client = self.query_client(client_id) if client_id else None
+            if client is not None:
+                registered = client.token_endpoint_auth_method
+                explanation = explain_failed_authentication(registered, used, list(methods))
+                if explanation is None and used in ("client_secret_basic", "client_secret_post"):
+                    explanation = "The client secret is wrong."
+                error.description = explanation or error.description
+            raise
 
 
 class BearerChallengeError(OAuth2Error):
-    """RFC 6750 section 3.1: a request with no Bearer token (none, or another scheme) gets a
-    bare ``Bearer`` challenge; the JSON body says ``invalid_request`` (authlib would answer
-    with its own ``missing_authorization`` / ``unsupported_token_type`` codes)."""
+    """RFC 6750 section 3.1: a request without credentials (none, or a scheme other than Bearer
+    and DPoP) gets a bare ``Bearer`` challenge and no error code, as the client may not have
+    known that authentication was needed (authlib would answer ``missing_authorization``)."""
 
-    error = "invalid_request"
     status_code = 401
-    description = "A Bearer access token is required."
+
+    def get_body(self):
+        return []
 
     def get_headers(self):
         return [*super().get_headers(), ("WWW-Authenticate", "Bearer")]
+
+
+def _form_access_token() -> str | None:
+    """RFC 6750 section 2.2: the token as the ``access_token`` form parameter of a POST; OIDC
+    Core 5.3.1 lets relying parties send the userinfo request so (pyoidc offers it)."""
+    if flask_request.method != "POST" or flask_request.mimetype != "application/x-www-form-urlencoded":
+        return None
+    tokens = flask_request.form.getlist("access_token")
+    if len(tokens) > 1:
+        raise InvalidRequestError("'access_token' was sent more than once.")
+    return tokens[0] if tokens else None
 
 
 class ScopeChallengeError(InsufficientScopeError):
@@ -218,6 +256,16 @@ class ScopeChallengeError(InsufficientScopeError):
 
 class BearerResourceProtector(ResourceProtector):
     def parse_request_authorization(self, request):
+        body_token = _form_access_token()
+        header = request.headers.get("Authorization", "")
+        if body_token is not None:
+            if header:
+                # RFC 6750 section 2: one method per request.
+                raise InvalidRequestError("The access token was sent both in the header and in the body.")
+            return self.get_token_validator("bearer"), body_token
+        if header.strip().lower() in self._token_validators:
+            # A known scheme with no token is malformed (RFC 6750 section 3.1 invalid_request, 400).
+            raise InvalidRequestError(f"The {header.strip()} authorization header has no token.")
         try:
             return super().parse_request_authorization(request)
         except (MissingAuthorizationError, AuthlibUnsupportedTokenTypeError):

@@ -3,10 +3,13 @@
 granian (a Rust HTTP server with a WSGI interface) earns its place by the benchmark
 (bench/README.md): on two cores it serves discovery and the JWKS 4-6 times faster than
 gunicorn and the token endpoints 20-80% faster, gunicorn's own Python HTTP handling costing
-about as much per request as a whole client_credentials token. Both log
-the path without its query string: authorization codes and state travel in query strings.
-The access log can be turned off where a reverse proxy logs every request already: each line is
-formatted in Python, which costs the cheapest requests (discovery, JWKS) half their throughput.
+about as much per request as a whole client_credentials token.
+
+Neither server writes an access log: the provider writes its own (idp/request_telemetry.py), the
+same under both, escaped and with the request id; both servers' own lines go through the
+provider's logging configuration (idp/log_config.py). The access log can be turned off where a
+reverse proxy logs every request already: each line is formatted in Python, which costs the
+cheapest requests (discovery, JWKS) a good part of their throughput.
 
 Under either server a node outlives its workers and stops without failing a request
 (tests/faults/): a worker that dies is replaced while the others serve, and SIGTERM closes the
@@ -23,6 +26,7 @@ import errno
 import ipaddress
 import socket
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -107,6 +111,16 @@ class DrainingThreadWorker(ThreadWorker):
             listener.close()
 
 
+def create_worker_app() -> Flask:
+    """The app of one serving worker process, counted in ``idp_workers`` while it lives."""
+    from idp.app import create_app
+    from idp.metrics import mark_worker_alive
+
+    app = create_app()
+    mark_worker_alive()
+    return app
+
+
 class GunicornApplication(BaseApplication):
     def __init__(self, options: dict):
         self.options = options
@@ -117,38 +131,35 @@ class GunicornApplication(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from idp.app import create_app
-
-        return create_app()
+        return create_worker_app()
 
 
-def run_gunicorn(*, host: str, port: int, workers: int, threads: int, access_log: bool, drain: int) -> None:
+def run_gunicorn(*, host: str, port: int, workers: int, threads: int, logging_config: dict, drain: int) -> None:
     # gunicorn's arbiter replaces a worker that dies on its own.
     GunicornApplication(
         {"bind": f"{host}:{port}", "workers": workers, "worker_class": DrainingThreadWorker, "threads": threads,
-         "graceful_timeout": drain,
-         "accesslog": "-" if access_log else None, "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
+         "graceful_timeout": drain, "accesslog": None, "logconfig_dict": logging_config,
          # gunicorn would take X-Forwarded-Proto from a loopback peer on its own; IDP_TRUSTED_PROXY_HOPS
          # alone decides which forwarded headers count (idp/reverse_proxy.py), as under granian.
          "forwarded_allow_ips": ""}
     ).run()
 
 
-def run_granian(*, host: str, port: int, workers: int, threads: int, access_log: bool, drain: int) -> None:
+def run_granian(*, host: str, port: int, workers: int, threads: int, logging_config: dict, drain: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
 
     Granian(
-        "idp.app:create_app", factory=True, interface=Interfaces.WSGI, address=host, port=port, workers=workers,
+        "idp.serving:create_worker_app", factory=True, interface=Interfaces.WSGI, address=host, port=port,
+        workers=workers,
         # The WSGI app runs on these threads; QR login pages' long polls hold a few of them (at most
         # IDP_QR_WAITING_POLLS_PER_WORKER).
-        blocking_threads=threads, websockets=False,
+        blocking_threads=threads, websockets=False, log_access=False, log_dictconfig=logging_config,
         http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT * 1000),
         # Without these a worker's death (a crash, the OOM killer) stopped the whole node, and a
         # stopping node waited for a hung request without end.
         respawn_failed_workers=True, workers_kill_timeout=drain,
-        log_access=access_log, log_access_format='%(addr)s "%(method)s %(path)s" %(status)d %(dt_ms).1fms',
     ).serve()
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from idp.clock import utcnow
 from idp.database import db
+from idp.database_outages import log_task_failure
 from idp.interval_gate import IntervalGate
 from idp.login_state import end_login_session
 from idp.models import LoginSession
@@ -52,9 +53,9 @@ class OpportunisticSweep:
         try:
             expire_login_sessions()
             db.session.commit()
-        except Exception:
+        except Exception as error:
             # The person's request must not fail because housekeeping did; the next sweep retries.
-            log.exception("session expiry sweep failed")
+            log_task_failure(log, "session expiry sweep failed", error)
             db.session.rollback()
         finally:
             self.gate.leave()

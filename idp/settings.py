@@ -34,6 +34,9 @@ class Settings:
     #: Database connections each worker process keeps open: at least its threads (`idp serve
     #: --threads`), or the requests beyond it open and close a connection each time.
     DATABASE_POOL_SIZE: int = 16
+    #: Seconds to wait for PostgreSQL to accept a new connection before the request gets a 503
+    #: (libpq's connect_timeout; 2 at least): a hung server must not hold every serving thread.
+    DATABASE_CONNECT_TIMEOUT: int = 5
     #: Folder of the on-disk signing keyring.
     KEYS_DIR: str = "keys"
     #: "file" (the keys/ folder) or "database" (several nodes sharing one database).
@@ -143,6 +146,9 @@ class Settings:
     LEGACY_LOGIN_SUNSET: str = ""
     #: Redis URL for per-IP rate limits shared by workers; empty keeps them per process.
     REDIS_URL: str = ""
+    #: Retry-After (seconds) of the 503 answered while the database cannot be reached: about the
+    #: time a restart or a failover takes, so clients come back when it may be over.
+    UNAVAILABLE_RETRY_AFTER: int = 5
     #: Login attempts per IP per minute before 429.
     LOGIN_RATE_LIMIT: str = "30 per minute"
     #: QR login pages (each stores a fresh code) per IP before 429; a page renews its code every
@@ -151,6 +157,12 @@ class Settings:
     #: Reverse proxies in front of the provider that append X-Forwarded-For and set X-Forwarded-Proto;
     #: 0 trusts no such header, else a client could pick the IP that rate limits and the audit log see.
     TRUSTED_PROXY_HOPS: int = 0
+    #: "text" (one plain line per record) or "json" (one object a line, for a log shipper); docs/operations.md.
+    LOG_FORMAT: str = "text"
+    #: host:port where `idp serve` answers Prometheus scrapes, apart from the public port; empty: no endpoint.
+    METRICS_ADDRESS: str = "127.0.0.1:9464"
+    #: Seconds each /readyz check (database, Redis) may take before it counts as failed.
+    READINESS_TIMEOUT: float = 2.0
 
     #: Salt of pairwise subjects; derived from SECRET_KEY when empty (changing it changes every pairwise sub).
     PAIRWISE_SALT: str = ""
@@ -239,6 +251,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     if settings.AUDIT_RETENTION_DAYS != 0 and settings.AUDIT_RETENTION_DAYS < MIN_AUDIT_RETENTION_DAYS:
         raise SystemExit(f"IDP_AUDIT_RETENTION_DAYS must be 0 (keep forever) or at least {MIN_AUDIT_RETENTION_DAYS}: "
                          "the Cybersecurity Law (art. 21) wants network logs kept six months or more.")
+    if settings.DATABASE_CONNECT_TIMEOUT < 1 or settings.UNAVAILABLE_RETRY_AFTER < 1:
+        # libpq waits for ever with a connect_timeout of 0.
+        raise SystemExit("IDP_DATABASE_CONNECT_TIMEOUT and IDP_UNAVAILABLE_RETRY_AFTER must be at least 1 second.")
     if settings.TRUSTED_PROXY_HOPS < 0:
         raise SystemExit("IDP_TRUSTED_PROXY_HOPS must be 0 (no proxy) or the number of proxies in front.")
     if settings.LEGACY_LOGIN_SUNSET:

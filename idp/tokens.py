@@ -26,6 +26,7 @@ from idp.claims import business_claims
 from idp.clock import utcnow
 from idp.database import conflict_insert, db, read_committed_row
 from idp.dpop import current_dpop_proof
+from idp.metrics import count_token_issued
 from idp.models import Client, Grant, RefreshToken, RevokedToken
 from idp.subjects import Account, query_grant_and_account, subject_for_client_id
 
@@ -115,7 +116,9 @@ _INSERT_REFRESH_TOKEN = insert(RefreshToken.__table__)
 
 
 def save_token(token: dict, request) -> None:
-    """authlib's save hook: only refresh tokens are stored (access tokens are JWTs)."""
+    """authlib's save hook: only refresh tokens are stored (access tokens are JWTs). Every
+    grant saves what it issued here, so this is where issued tokens are counted."""
+    count_token_issued(request.payload.grant_type)
     refresh = token.get("refresh_token")
     if not refresh:
         return

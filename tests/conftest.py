@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from idp.app import create_app
 from idp.database import db, normalise_database_url, upgrade_database
 
-#: The provider served on a real loopback port (fixtures ``live_provider``, ``provider_server``).
-pytest_plugins = ["e2e.live_provider", "e2e.browser"]
+#: The provider served on a real loopback port (fixtures ``live_provider``, ``provider_server``), and
+#: the fault suite's private servers (``postgres``, ``redis_server``, ``nodes``).
+pytest_plugins = ["e2e.live_provider", "e2e.browser", "faults.fixtures"]
 
 PASSWORD = "Secret#2026"
 DOC_NUMBER = "11010519491231002X"

@@ -12,7 +12,17 @@ from idp.clock import local_day, utcnow
 from idp.database import db
 from idp.models import Person
 
-from account_steps import audit_events, create_other_person, log_in, person_row, post_form, post_with_token
+from account_steps import (
+    OTHER_DOC,
+    OTHER_PHONE,
+    audit_events,
+    create_other_person,
+    log_in,
+    person_row,
+    post_form,
+    post_with_token,
+)
+from conftest import PASSWORD
 
 
 def set_username(app, person_id: int, username: str | None, changed_days_ago: int | None) -> None:
@@ -151,3 +161,42 @@ def test_english_refusals_for_english_pages(app, client, person):
     client.get("/lang/en?next=/account")
     response = choose(client, "13912345678")
     assert "A username cannot look like a phone number." in response.get_data(as_text=True)
+
+
+# --- `idp users add --username`: the same rules as self-registration -------------------------
+
+def users_add(username: str):
+    """``idp users add`` for a second person (the ``cli`` fixture points it at the test database)."""
+    from click.testing import CliRunner
+
+    from idp.cli import main
+
+    return CliRunner().invoke(main, ["users", "add", "--doc-type", "ID_CARD", "--doc-number", OTHER_DOC,
+                                     "--name", "王五", "--phone", OTHER_PHONE, "--password", PASSWORD,
+                                     "--username", username])
+
+
+@pytest.mark.parametrize("username", [
+    "zhаngsan",          # Cyrillic а: a look-alike of zhangsan
+    "ｚｈａｎｇｗｕ",       # full-width letters
+    "wang\u200bwu",      # zero-width space
+    "wangwu\u0661\u0662",  # Arabic-Indic digits
+])
+def test_users_add_applies_the_username_rules(app, cli, username):
+    result = users_add(username)
+    assert result.exit_code == 2, result.output
+    assert "username" in result.output.lower() and "Traceback" not in result.output
+    with app.app_context():
+        assert db.session.query(Person).filter(Person.phone == OTHER_PHONE).first() is None
+
+
+def test_users_add_trims_a_trailing_space_as_self_registration_does(app, cli):
+    assert users_add("wangwu ").exit_code == 0
+    with app.app_context():
+        assert db.session.query(Person.username).filter(Person.phone == OTHER_PHONE).scalar() == "wangwu"
+
+
+def test_users_add_refuses_a_username_taken_in_another_case_without_a_traceback(app, cli, person):
+    result = users_add("ZhangSan")
+    assert result.exit_code == 2, result.output
+    assert "already taken" in result.output and "Traceback" not in result.output

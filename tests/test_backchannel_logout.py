@@ -32,6 +32,7 @@ from conftest import (
     tokens_for,
 )
 from loopback_servers import serve_json, start_logout_receiver
+from metric_samples import MetricGrowth
 
 ISSUER = "http://idp.test"
 
@@ -189,6 +190,7 @@ def test_a_failed_delivery_is_audited_and_retried_later(app, client, person, rec
     rp = logout_rp(app, receiver, "flaky")
     rp_logout(client, tokens_for(app, client, rp)["id_token"])
     receiver.status = 503
+    growth = MetricGrowth()
     assert deliver(app)["retrying"] == 1
     [row] = queue_rows(app)
     assert (row.status, row.attempts, row.last_error) == ("pending", 1, "HTTP 503")
@@ -204,6 +206,8 @@ def test_a_failed_delivery_is_audited_and_retried_later(app, client, person, rec
     make_due_now(app)
     assert deliver(app)["delivered"] == 1
     assert queue_rows(app) == []
+    assert (growth("idp_backchannel_logouts_total", outcome="retrying"),
+            growth("idp_backchannel_logouts_total", outcome="delivered")) == (2, 1)
     assert len(receiver.tokens_for("flaky")) == 3
     assert len({json.dumps(verified_logout_token(client, t).claims["jti"]) for t in receiver.tokens_for("flaky")}) == 1
 
@@ -255,8 +259,10 @@ def test_the_queue_is_bounded_and_a_dropped_message_is_audited(app, person, rece
     first, second = logout_rp(app, receiver, "first"), logout_rp(app, receiver, "second")
     tokens = tokens_for(small, browser, first)
     obtain_code(small, browser, second)
+    growth = MetricGrowth()
     rp_logout(browser, tokens["id_token"])  # the person is logged out all the same
     assert len(queue_rows(app)) == 1
+    assert growth("idp_backchannel_logouts_total", outcome="dropped") == 1
     [dropped] = events(app, "logout.backchannel.dropped")
     assert dropped.outcome == "failure" and dropped.detail["reason"] == "queue_full"
 

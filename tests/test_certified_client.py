@@ -15,54 +15,17 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import urljoin
 
 import pytest
-import requests
 
-from conftest import PASSWORD, csrf_from, hidden_value, register_client
+from conftest import register_client
 from e2e.live_provider import LiveProvider
+from http_browser import log_in_over_http
 
 CLIENT_DIR = Path(__file__).parent / "certified_client"
 SCRIPT = CLIENT_DIR / "rp.mjs"
 #: Nothing listens here: the library only needs the callback URL the browser was sent to.
 REDIRECT_URI = "https://rp.test/callback"
-
-
-def follow_until(browser: requests.Session, url: str, stop_prefix: str) -> requests.Response | str:
-    """GET ``url`` following redirects by hand; the first target starting with ``stop_prefix``
-    is returned unfetched, otherwise the final response."""
-    response = browser.get(url, allow_redirects=False, timeout=10)
-    while response.is_redirect:
-        target = urljoin(response.url, response.headers["Location"])
-        if target.startswith(stop_prefix):
-            return target
-        response = browser.get(target, allow_redirects=False, timeout=10)
-    return response
-
-
-def log_in_over_http(provider: LiveProvider, authorization_url: str, identifier: str = "zhangsan",
-                     password: str = PASSWORD) -> str:
-    """What the person's browser does, page by page: password, then the SMS code from the
-    outbox.  Returns the callback URL the provider redirects to."""
-    with requests.Session() as browser:
-        page = follow_until(browser, authorization_url, REDIRECT_URI)
-        assert isinstance(page, requests.Response) and page.status_code == 200, page
-        assert page.url.startswith(f"{provider.url}/login?"), page.url
-        posted = browser.post(f"{provider.url}/login", allow_redirects=False, timeout=10, data={
-            "csrf_token": csrf_from(page.text), "interaction": hidden_value(page.text, "interaction"),
-            "identifier": identifier, "password": password,
-        })
-        assert posted.status_code == 302, posted.text
-        sms_page = browser.get(urljoin(posted.url, posted.headers["Location"]), timeout=10)
-        assert sms_page.status_code == 200, sms_page.text
-        posted = browser.post(f"{provider.url}/login/sms", allow_redirects=False, timeout=10, data={
-            "csrf_token": csrf_from(sms_page.text), "code": provider.last_sms_code(),
-        })
-        assert posted.status_code == 302, posted.text
-        callback = follow_until(browser, urljoin(posted.url, posted.headers["Location"]), REDIRECT_URI)
-        assert isinstance(callback, str), f"no redirect to {REDIRECT_URI}: {callback.status_code} {callback.text}"
-        return callback
 
 
 def node_executable() -> str:
@@ -97,7 +60,7 @@ def run_relying_party(provider: LiveProvider, client_id: str, client_secret: str
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         authorization_url = read_json_line(process, timeout=30)["authorization_url"]
-        callback_url = log_in_over_http(provider, authorization_url)
+        callback_url = log_in_over_http(provider.url, authorization_url, REDIRECT_URI, provider.last_sms_code)
         stdout, stderr = process.communicate(callback_url + "\n", timeout=60)
     finally:
         if process.poll() is None:

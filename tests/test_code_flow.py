@@ -12,7 +12,7 @@ from conftest import authorization_request, obtain_code, query_of, redeem, token
 
 def verify_id_token(client, token: str, rp) -> dict:
     jwks = KeySet.import_key_set(client.get("/jwks.json").get_json())
-    decoded = jwt.decode(token, jwks, algorithms=["ES256"])
+    decoded = jwt.decode(token, jwks, algorithms=["RS256"])
     assert decoded.header["kid"] in {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
     registry = jwt.JWTClaimsRegistry(iss={"essential": True, "value": "http://idp.test"},
                                      aud={"essential": True, "value": rp.client_id})
@@ -55,6 +55,22 @@ def test_userinfo_answers_get_and_post(app, client, person, rp):
     assert got.get_json()["sub"] == person["sub"]
     assert got.get_json()["name"] == "张三"
     assert posted.get_json() == got.get_json()
+
+
+def test_userinfo_accepts_the_token_in_a_post_body(app, client, person, rp):
+    """RFC 6750 section 2.2, which OIDC Core 5.3.1 allows for the userinfo request."""
+    tokens = tokens_for(app, client, rp)
+    posted = client.post("/userinfo", data={"access_token": tokens["access_token"]})
+    assert posted.status_code == 200, posted.get_data(as_text=True)
+    assert posted.get_json()["sub"] == person["sub"]
+
+
+def test_userinfo_without_credentials_is_a_bare_challenge(client):
+    """RFC 6750 section 3.1: no error code when the request carried no credentials."""
+    response = client.get("/userinfo")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "error" not in response.get_json()
 
 
 def test_code_cannot_be_redeemed_twice_and_reuse_revokes_the_first_tokens(app, client, person, rp):

@@ -133,7 +133,8 @@ def log_in(app, base: str, rp) -> dict:
 
 def test_rotating_twice_and_revoking_never_fails_a_token_of_a_live_key(app, person, live_provider):
     base, env = live_provider
-    rp = register_client(app)
+    # ES256 ID tokens: one revoked key then kills this client's ID and access tokens alike.
+    rp = register_client(app, id_token_alg="ES256")
     relying_party = CachingRelyingParty(f"{base}/jwks.json")
     tokens = log_in(app, base, rp)
     seen: list[tuple[float, str, str, bool, str]] = []  # (time, kid, access token, verified, id token)

@@ -21,6 +21,7 @@ from conftest import RelyingParty, authorization_request, obtain_code, query_of
 KB = 1024
 PAGE = "page"        # the provider's own HTML error page, no Location
 LOGIN = "login"      # accepted: the browser is sent to the login page
+CHALLENGE = "challenge"  # RFC 6750 section 3.1: a bare Bearer challenge, no error code at all
 
 
 @dataclass
@@ -242,15 +243,22 @@ CASES = [
     Case("revoke-70kb-body", "POST", "/revoke", lambda c: {"headers": c.rp.basic_auth, **form(
         ("token", "t" * 70 * KB))}, 413, "invalid_request"),
     # /userinfo (RFC 6750 section 3.1)
-    Case("userinfo-no-token", "GET", "/userinfo", lambda c: {}, 401, "invalid_request"),
-    Case("userinfo-basic-scheme", "GET", "/userinfo", lambda c: {"headers": basic(b"a:b")}, 401, "invalid_request"),
-    Case("userinfo-bearer-alone", "GET", "/userinfo", lambda c: {"headers": {"Authorization": "Bearer"}}, 401,
+    Case("userinfo-no-token", "GET", "/userinfo", lambda c: {}, 401, CHALLENGE),
+    Case("userinfo-post-no-token", "POST", "/userinfo", lambda c: form(("scope", "openid")), 401, CHALLENGE),
+    Case("userinfo-basic-scheme", "GET", "/userinfo", lambda c: {"headers": basic(b"a:b")}, 401, CHALLENGE),
+    Case("userinfo-bearer-alone", "GET", "/userinfo", lambda c: {"headers": {"Authorization": "Bearer"}}, 400,
          "invalid_request"),
+    Case("userinfo-body-garbage", "POST", "/userinfo", lambda c: form(("access_token", "x.y.z")), 401,
+         "invalid_token"),
+    Case("userinfo-header-and-body", "POST", "/userinfo", lambda c: {"headers": {"Authorization": "Bearer x"}, **form(
+        ("access_token", "x"))}, 400, "invalid_request"),
+    Case("userinfo-body-token-twice", "POST", "/userinfo", lambda c: form(("access_token", "x"), ("access_token", "y")),
+         400, "invalid_request"),
     Case("userinfo-bearer-garbage", "GET", "/userinfo", lambda c: {"headers": {"Authorization": "Bearer x.y.z"}},
          401, "invalid_token"),
     Case("userinfo-bearer-10kb", "POST", "/userinfo", lambda c: {"headers": {
         "Authorization": "Bearer " + "t" * 10 * KB}}, 401, "invalid_token"),
-    Case("userinfo-70kb-body", "POST", "/userinfo", lambda c: {"data": {"access_token": "t" * 70 * KB}}, 401,
+    Case("userinfo-70kb-body", "POST", "/userinfo", lambda c: {"data": {"access_token": "t" * 70 * KB}}, 413,
          "invalid_request"),
     # /logout
     Case("logout-garbage-hint", "GET", "/logout", lambda c: {"query_string": {"id_token_hint": "x.y.z"}}, 400, PAGE),
@@ -272,6 +280,9 @@ def assert_answer(response, case: Case, ctx: Ctx) -> None:
     assert "Traceback" not in body
     if case.expect == PAGE:
         assert response.mimetype == "text/html" and "Location" not in response.headers
+    elif case.expect == CHALLENGE:
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert "error" not in json.loads(body)
     elif case.expect == LOGIN:
         assert response.headers["Location"].startswith("/login?interaction=")
     elif case.expect and case.expect.startswith("redirect:"):

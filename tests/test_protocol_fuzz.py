@@ -10,7 +10,9 @@ import base64
 import json
 import random
 import string
+from urllib.parse import parse_qs, urlsplit
 
+from test_error_catalogue import documented_errors
 from werkzeug.datastructures import MultiDict
 
 from conftest import authorization_request, pkce_pair, tokens_for
@@ -152,7 +154,10 @@ def check_answer(response, allowed_redirects: tuple[str, ...]) -> str | None:
             error = json.loads(body).get("error")
         except (ValueError, AttributeError):
             return "unparseable JSON error body"
-        if not isinstance(error, str) or not error:
+        # RFC 6750 section 3.1: a resource request without credentials gets a Bearer challenge
+        # and no error code.
+        bare_challenge = response.status_code == 401 and response.headers.get("WWW-Authenticate") == "Bearer"
+        if not bare_challenge and (not isinstance(error, str) or not error):
             return f"JSON error body without an error code: {body[:200]}"
     location = response.headers.get("Location")
     if location is not None and not location.startswith(allowed_redirects):
@@ -171,3 +176,27 @@ def test_random_hostile_requests_never_break_the_protocol(app, client, person, r
         if problem := check_answer(response, allowed):
             failures.append(f"#{number} {method} {path} {str(kwargs)[:300]}: {problem}")
     assert not failures, "\n".join(failures)
+
+
+def answered_error(path: str, response) -> tuple[str, str, str] | None:
+    """(endpoint, status, error) as docs/integration.md section 8 lists them, for a protocol error."""
+    if response.mimetype == "application/json" and response.status_code >= 400:
+        error = json.loads(response.get_data(as_text=True)).get("error") or "(none)"
+        return path, str(response.status_code), error
+    location = response.headers.get("Location", "")
+    if path == "/authorize" and "error=" in location:
+        return path, "302", parse_qs(urlsplit(location).query)["error"][0]
+    return None
+
+
+def test_every_error_random_requests_get_is_in_the_documented_list(app, client, person, rp, public_rp):
+    """docs/integration.md section 8 claims to list every error; random requests find no other."""
+    listed = documented_errors()
+    tokens = tokens_for(app, client, rp)
+    rng = random.Random(4321)
+    unlisted = set()
+    for _ in range(REQUESTS):
+        method, path, kwargs = random_request(rng, rp, public_rp, tokens)
+        if path != "/logout" and (answer := answered_error(path, client.open(path, method=method, **kwargs))):
+            unlisted |= {answer} - listed
+    assert not unlisted, sorted(unlisted)

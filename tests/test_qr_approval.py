@@ -21,6 +21,7 @@ from idp.models import AuditEvent, Grant, LoginSession, Person
 from idp.tokens import TokenSubject, create_token_generator
 
 from entity_fixtures import BUILDER, TRADER, give_role, load_entities
+from metric_samples import MetricGrowth
 from qr_steps import (
     app_call,
     app_login,
@@ -120,10 +121,13 @@ def test_a_code_scanned_by_one_app_session_cannot_be_taken_over_by_another(app, 
 
 def test_a_request_is_approved_only_once(client, kiosk, app_token):
     codes = new_code(client, kiosk)
+    growth = MetricGrowth()
     scan_and_approve(client, app_token, codes["verification_uri_complete"])
     again = app_call(client, "approve", app_token, payload=codes["verification_uri_complete"])
     refusal(again, 409, "already_decided")
     refusal(app_call(client, "deny", app_token, payload=codes["verification_uri_complete"]), 409, "already_decided")
+    assert growth("idp_qr_decisions_total", decision="approved") == 1
+    assert growth("idp_qr_decisions_total", decision="refused") == 2
 
 
 def test_calls_without_a_valid_app_token_are_refused(app, client, kiosk, app_token, rp):

@@ -19,6 +19,9 @@ from idp.cli import main
 from idp.serving import SERVERS
 
 SECRET_IN_QUERY = "code-that-must-not-be-logged"
+#: A path whose percent-encoded line break would, written raw, start a line of the attacker's own.
+FORGED_LINE = '6.6.6.6 "GET /account" 200 1.0ms'
+FORGING_PATH = "/nowhere%0d%0a" + FORGED_LINE.replace(" ", "%20").replace('"', "%22")
 
 
 def _free_port() -> int:
@@ -45,7 +48,7 @@ def _serve_and_log(tmp_path: Path, server: str, *options: str) -> str:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     env.update(IDP_INSTANCE_DIR=str(tmp_path / "instance"), IDP_KEYS_DIR=str(tmp_path / "keys"),
-               IDP_QR_WAITING_POLLS_PER_WORKER="1")
+               IDP_QR_WAITING_POLLS_PER_WORKER="1", IDP_METRICS_ADDRESS=f"127.0.0.1:{_free_port()}")
     idp = Path(sys.executable).with_name("idp")
     log_path = tmp_path / "serve.log"
     with open(log_path, "w") as log:
@@ -59,6 +62,7 @@ def _serve_and_log(tmp_path: Path, server: str, *options: str) -> str:
         assert {key["alg"] for key in jwks["keys"]} >= {"ES256"}
         assert list((tmp_path / "keys").iterdir()), "the first start wrote the signing keys"
         assert requests.get(f"{base}/authorize?client_id=nobody&code={SECRET_IN_QUERY}", timeout=5).status_code == 400
+        assert requests.get(base + FORGING_PATH, timeout=5).status_code == 404
         time.sleep(0.5)  # the access log line is written after the answer
     finally:
         process.terminate()
@@ -71,6 +75,14 @@ def test_serve_starts_on_a_fresh_instance_and_logs_paths_without_queries(tmp_pat
     logged = _serve_and_log(tmp_path, server)
     assert '"GET /authorize"' in logged, logged[-2000:]
     assert SECRET_IN_QUERY not in logged
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_access_log_escapes_control_characters_so_a_path_cannot_forge_a_line(tmp_path: Path, server: str):
+    """CWE-117: the path is logged decoded, so its control characters are escaped."""
+    logged = _serve_and_log(tmp_path, server)
+    assert not any(line.startswith("6.6.6.6") for line in logged.splitlines()), logged[-2000:]
+    assert "/nowhere\\r\\n6.6.6.6" in logged, logged[-2000:]
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -114,3 +126,17 @@ def test_serve_behind_a_declared_proxy_may_take_any_address(tmp_path: Path):
             "IDP_TRUSTED_PROXY_HOPS": "1"})
     assert result.exit_code == 1
     assert "already in use" in result.output and "--host" not in result.output
+
+
+def test_serve_stops_with_one_line_when_the_metrics_address_is_taken(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+        env.update(IDP_INSTANCE_DIR=str(tmp_path / "instance"), IDP_KEYS_DIR=str(tmp_path / "keys"),
+                   IDP_QR_WAITING_POLLS_PER_WORKER="1", IDP_METRICS_ADDRESS=address)
+        done = subprocess.run([str(Path(sys.executable).with_name("idp")), "serve", "--port", str(_free_port())],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr == f"cannot serve metrics on {address} (IDP_METRICS_ADDRESS): address already in use\n"

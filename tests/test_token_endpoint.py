@@ -14,7 +14,7 @@ from test_code_flow import verify_id_token
 
 from idp.clock import utcnow
 from idp.database import db
-from idp.models import AuthorizationCode, Grant
+from idp.models import AuthorizationCode, Grant, UsedAssertion
 
 from conftest import obtain_code, redeem, register_client, tokens_for
 
@@ -106,6 +106,42 @@ def test_wrong_secret_in_post_body_is_invalid_client(app, client, person):
     assert_error(response, 401, "invalid_client")
 
 
+def test_a_client_using_another_method_than_registered_is_told_which_it_is_registered_for(app, client, person, rp):
+    """The error names this client's method, not the server's whole list (which includes the one used)."""
+    code, auth = obtain_code(app, client, rp)
+    response = client.post("/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
+        "code_verifier": auth.verifier, "client_id": rp.client_id, "client_secret": rp.client_secret})
+    assert_error(response, 401, "invalid_client")
+    description = response.get_json()["error_description"]
+    assert description == ("This client is registered for client_secret_basic; the request used "
+                           "client_secret_post.")
+
+
+def test_a_confidential_client_sending_no_credentials_is_told_its_method(app, client, person, rp):
+    code, auth = obtain_code(app, client, rp)
+    response = client.post("/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
+        "code_verifier": auth.verifier, "client_id": rp.client_id})
+    assert_error(response, 401, "invalid_client")
+    assert response.get_json()["error_description"] == (
+        "This client is registered for client_secret_basic; the request used no client credentials.")
+
+
+def test_a_wrong_secret_is_called_a_wrong_secret(app, client, person, rp):
+    code, auth = obtain_code(app, client, rp)
+    rp.client_secret = "wrong"
+    response = redeem(client, rp, code, auth.verifier)
+    assert response.get_json()["error_description"] == "The client secret is wrong."
+
+
+def test_an_unknown_client_is_called_unknown(app, client, person):
+    response = client.post("/token", data={"grant_type": "authorization_code", "code": "x",
+                                           "client_id": "nobody", "client_secret": "x"})
+    assert_error(response, 400, "invalid_client")
+    assert "does not exist" in response.get_json()["error_description"]
+
+
 @pytest.fixture
 def jwt_client(app):
     key = ECKey.generate_key("P-256")
@@ -114,9 +150,9 @@ def jwt_client(app):
     return rp, key
 
 
-def client_assertion(client_id: str, key: ECKey, jti: str | None = None) -> dict:
+def client_assertion(client_id: str, key: ECKey, jti: str | None = None, lifetime: int = 60) -> dict:
     now = int(time.time())
-    claims = {"iss": client_id, "sub": client_id, "aud": TOKEN_ENDPOINT, "iat": now, "exp": now + 60,
+    claims = {"iss": client_id, "sub": client_id, "aud": TOKEN_ENDPOINT, "iat": now, "exp": now + lifetime,
               "jti": jti or secrets.token_urlsafe(16)}
     return {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key)}
@@ -143,6 +179,37 @@ def test_private_key_jwt_assertion_cannot_be_replayed(app, client, person, jwt_c
     code, auth = obtain_code(app, client, rp)
     replayed = redeem_with_assertion(client, rp, code, auth.verifier, client_assertion(rp.client_id, key, "once"))
     assert_error(replayed, 400, "invalid_client")
+
+
+def test_private_key_jwt_assertion_may_live_an_hour_as_authlib_clients_sign_it(app, client, person, jwt_client):
+    rp, key = jwt_client
+    code, auth = obtain_code(app, client, rp)
+    assertion = client_assertion(rp.client_id, key, lifetime=3600)
+    response = redeem_with_assertion(client, rp, code, auth.verifier, assertion)
+    assert response.status_code == 200, response.get_json()
+
+
+def test_private_key_jwt_assertion_expiring_a_year_ahead_is_refused(app, client, person, jwt_client):
+    """RFC 7523 section 3 item 4 lets the server reject an ``exp`` too far ahead: otherwise its
+    ``jti`` would have to be remembered for a year."""
+    rp, key = jwt_client
+    code, auth = obtain_code(app, client, rp)
+    response = redeem_with_assertion(client, rp, code, auth.verifier,
+                                     client_assertion(rp.client_id, key, lifetime=365 * 86400))
+    assert_error(response, 400, "invalid_client")
+    assert "at most 3600 seconds" in response.get_json()["error_description"]
+    with app.app_context():
+        assert db.session.execute(select(UsedAssertion)).first() is None
+
+
+def test_private_key_jwt_client_sending_a_secret_is_told_it_uses_private_key_jwt(app, client, person, jwt_client):
+    rp, _ = jwt_client
+    code, auth = obtain_code(app, client, rp)
+    response = client.post("/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
+        "code_verifier": auth.verifier, "client_id": rp.client_id, "client_secret": "guess"})
+    assert response.get_json()["error_description"] == (
+        "This client is registered for private_key_jwt; the request used client_secret_post.")
 
 
 def test_private_key_jwt_signed_with_another_key_is_invalid_client(app, client, person, jwt_client):

@@ -178,7 +178,7 @@ def create_demo_app(config: DemoConfig) -> Flask:
         try:
             claims = verify_logout_token(
                 request.form.get("logout_token", ""), issuer=config.issuer, client_id=config.client_id,
-                algorithms=metadata.get("id_token_signing_alg_values_supported", ["ES256"]),
+                algorithms=metadata.get("id_token_signing_alg_values_supported", ["RS256"]),
                 fetch_jwks=lambda force: provider.fetch_jwk_set(force=force), seen=seen_logout_tokens)
         except LogoutTokenError as error:
             response = jsonify(error="invalid_request", error_description=str(error))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import scope_to_list
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from idp.claims_request import requested_scope
 from idp.consent.choices import BUSINESS_ENTRIES, available_choices, confirm_roles, find_choice, pending_roles
 from idp.consent.decisions import apply_choice, list_consents, revoke_consent, save_consent
 from idp.consent.policy import requested_entries
@@ -96,7 +97,7 @@ def consent_page():
     if params is None:
         return redirect(url_for("account.home"))
     client = current_app.extensions["idp.clients"].query_client(params.get("client_id"))
-    scopes = scope_to_list(client.get_allowed_scope(params.get("scope"))) or []
+    scopes = scope_to_list(client.get_allowed_scope(requested_scope(params))) or []
     return render_template("consent.html", client=client, scopes=scopes, entity=login.session.entity,
                            business=login.session.business, interaction=interaction_id)
 
@@ -112,7 +113,7 @@ def consent_submit():
         return redirect(url_for("account.home"))
     if request.form.get("decision") == "allow":
         client = current_app.extensions["idp.clients"].query_client(params.get("client_id"))
-        save_consent(login.person, client.client_id, client.get_allowed_scope(params.get("scope")))
+        save_consent(login.person, client.client_id, client.get_allowed_scope(requested_scope(params)))
         mark_done(interaction_id, "consented")
     else:
         mark_done(interaction_id, "consent_denied")

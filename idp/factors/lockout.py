@@ -20,6 +20,7 @@ from idp.audit import record_event
 from idp.clock import local_day, utcnow
 from idp.database import conflict_insert, db
 from idp.factors.base import FactorError, MethodLocked, WrongCredential
+from idp.metrics import count_lockout
 from idp.models import LegacyAccountLockout, LegacyEnterpriseAccount, MethodLockout, Person
 from idp.models.factor_state import LockoutCounter
 
@@ -76,6 +77,7 @@ def _upsert_failure(subject: LockoutSubject, method: str, *, below_threshold_onl
 def _announce_lock(subject: LockoutSubject, method: str, failures: int) -> None:
     if failures == _threshold():
         record_event("factor.locked", "failure", subject=subject.sub, method=method)
+        count_lockout(method)
 
 
 @contextmanager

@@ -16,8 +16,9 @@ from idp.clock import local_day, utcnow
 from idp.database import db
 from idp.factors.base import CodeExpired, DailyCapReached, FactorResult, ResendTooSoon, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
-from idp.factors.sms_gateway import SmsMessage
+from idp.factors.sms_gateway import SmsDeliveryFailed, SmsMessage
 from idp.identity_documents import mask_phone
+from idp.metrics import count_sms
 from idp.models import Person, SmsCode
 
 MESSAGE_TEMPLATE = "【青岛税务】您的{purpose}验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。"
@@ -101,9 +102,14 @@ def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> in
     text = MESSAGE_TEMPLATE.format(
         purpose=PURPOSE_NAMES.get(purpose, ""), code=code, minutes=settings.SMS_CODE_TTL // 60
     )
-    current_app.extensions["idp.sms"].send(
-        SmsMessage(phone=phone, text=text, code=code, idempotency_key=f"sms-{row_id}-{code_hmac[:16]}")
-    )
+    try:
+        current_app.extensions["idp.sms"].send(
+            SmsMessage(phone=phone, text=text, code=code, idempotency_key=f"sms-{row_id}-{code_hmac[:16]}")
+        )
+    except SmsDeliveryFailed:
+        count_sms(purpose, "failed")
+        raise
+    count_sms(purpose, "sent")
     record_event("sms.sent", subject=subject, phone=mask_phone(phone), purpose=purpose)
     return settings.SMS_CODE_TTL
 

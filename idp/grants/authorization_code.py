@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import Row
 
 from idp.audit import record_event
+from idp.claims_request import parse_claims_request, requested_scope
 from idp.clock import utcnow
 from idp.database import db
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
@@ -96,6 +97,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         # wait at the wrong handler for a code it never saw arrive.
         if self.request.payload.data.get("response_mode") not in (None, "query"):
             raise InvalidRequestError("Only 'response_mode=query' is supported.", redirect_uri=redirect_uri)
+        if parse_claims_request(self.request.payload.data, redirect_uri) is not None:
+            # OIDC Core 5.5: a claim asked for by name comes with its scope (idp.claims_request);
+            # the consent pages read the same requested_scope.
+            self.request.scope = self.request.client.get_allowed_scope(requested_scope(self.request.payload.data))
         self._validated_redirect_uri = redirect_uri
         return redirect_uri
 

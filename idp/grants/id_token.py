@@ -18,7 +18,7 @@ from sqlalchemy import exists, select
 
 from idp.claims import business_claims, generate_user_info
 from idp.database import db
-from idp.keyring import DEFAULT_ALGORITHM
+from idp.keyring import ID_TOKEN_DEFAULT_ALGORITHM
 from idp.models import AuthorizationCode
 from idp.tokens import TokenSubject
 
@@ -61,8 +61,8 @@ class IdTokenExtension(oidc_grants.OpenIDCode):
         return KeySet([current_app.extensions["idp.keyring"].active_key(alg).key])
 
     def get_client_algorithm(self, client) -> str:
-        """The client's registered ``id_token_signed_response_alg`` (ES256 unless it chose RS256/EdDSA)."""
-        return client.id_token_signed_response_alg or DEFAULT_ALGORITHM
+        """The client's registered ``id_token_signed_response_alg`` (RS256 unless it chose ES256/EdDSA)."""
+        return client.id_token_signed_response_alg or ID_TOKEN_DEFAULT_ALGORITHM
 
     def get_client_claims(self, client) -> dict:
         settings = current_app.config["IDP"]

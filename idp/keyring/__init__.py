@@ -14,14 +14,26 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+from sqlalchemy.exc import SQLAlchemyError
 
+from idp.database_outages import check_unavailable
 from idp.keyring import lifecycle
 from idp.keyring.database_store import DatabaseKeyStore
 from idp.keyring.file_store import FileKeyStore
-from idp.keyring.records import ALGORITHMS, DEFAULT_ALGORITHM, KeyRecord, KeyringError, load_jwk
+from idp.keyring.records import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    ID_TOKEN_DEFAULT_ALGORITHM,
+    KeyRecord,
+    KeyringError,
+    load_jwk,
+)
 from idp.settings import Settings
 
-__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "Keyring", "KeyringError", "SigningKey", "create_keyring"]
+__all__ = [
+    "ALGORITHMS", "DEFAULT_ALGORITHM", "ID_TOKEN_DEFAULT_ALGORITHM", "Keyring", "KeyringError", "SigningKey",
+    "create_keyring",
+]
 
 
 class KeyStore(Protocol):
@@ -69,16 +81,26 @@ class Keyring:
         with self._lock:
             if now - self._checked_at < self.refresh_seconds:
                 return self._records
-            version = self.store.version()
-            if version is None:
-                raise KeyringError("the keyring is empty: start the provider once (`idp serve`) to create it")
-            if version != self._version:
-                records = self.store.load()
-                self._jwks = {r.kid: self._jwks.get(r.kid) or load_jwk(r, self.passphrase)
-                              for r in lifecycle.published(records, int(time.time()))}
-                self._records, self._version = records, version
+            try:
+                self._reload()
+            except SQLAlchemyError as error:
+                # The database store is unreachable: keep signing with, and publishing, the keys
+                # loaded last (the outage is logged by idp/database_outages.py); a rotation
+                # reaches this worker once the store answers again.
+                if not self._records or not check_unavailable(error):
+                    raise
             self._checked_at = now
         return self._records
+
+    def _reload(self) -> None:
+        version = self.store.version()
+        if version is None:
+            raise KeyringError("the keyring is empty: start the provider once (`idp serve`) to create it")
+        if version != self._version:
+            records = self.store.load()
+            self._jwks = {r.kid: self._jwks.get(r.kid) or load_jwk(r, self.passphrase)
+                          for r in lifecycle.published(records, int(time.time()))}
+            self._records, self._version = records, version
 
     def records(self) -> list[KeyRecord]:
         """Every stored key, whatever its state (for ``idp keys list``)."""
@@ -115,8 +137,12 @@ class Keyring:
         return records
 
     def ensure_initialised(self) -> None:
-        """Create the first keys on first start (idempotent across workers and nodes)."""
-        self.store.transact(lambda records: records or lifecycle.initial_records(int(time.time()), self.passphrase))
+        """Create the first keys on first start (idempotent across workers and nodes), and load
+        them: from then on this worker signs and publishes from memory, even while the store is
+        unreachable."""
+        self._changed(self.store.transact(
+            lambda records: records or lifecycle.initial_records(int(time.time()), self.passphrase)))
+        self._current()
 
     def rotate(self, *, force: bool = False) -> list[KeyRecord]:
         return self._changed(self.store.transact(lambda records: lifecycle.rotate(
@@ -130,12 +156,16 @@ class Keyring:
     def prune(self) -> list[KeyRecord]:
         return self._changed(self.store.transact(lambda records: lifecycle.prune(records, int(time.time()))))
 
+    def active_since(self) -> dict[str, int]:
+        """When each algorithm's active key began to sign (epoch seconds)."""
+        return {r.alg: r.activated_at or r.created_at for r in self._current() if r.state == "active"}
+
     def rotation_due(self) -> bool:
         """True when the automatic schedule (``KEY_ROTATION_DAYS``) says the active key is old enough."""
         if not self.rotate_every:
             return False
-        active = [r for r in self._current() if r.state == "active" and r.alg == DEFAULT_ALGORITHM]
-        return bool(active) and time.time() - (active[0].activated_at or active[0].created_at) >= self.rotate_every
+        since = self.active_since().get(DEFAULT_ALGORITHM)
+        return since is not None and time.time() - since >= self.rotate_every
 
 
 def create_keyring(settings: Settings) -> Keyring:

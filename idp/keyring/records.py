@@ -13,7 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 ALGORITHMS = ("ES256", "RS256", "EdDSA")
+#: What the provider's own tokens are signed with (access tokens, signed userinfo): cheap to
+#: sign on a busy token endpoint, and only this provider and its resource servers verify them.
 DEFAULT_ALGORITHM = "ES256"
+#: ID tokens of a client that registered no ``id_token_signed_response_alg``: OIDC Dynamic Client
+#: Registration 1.0 section 2 and OIDC Core 3.1.3.7 step 7 say RS256, and relying-party
+#: libraries (openid-client v5, pyoidc) refuse any other algorithm unless told otherwise.
+ID_TOKEN_DEFAULT_ALGORITHM = "RS256"
 STATES = ("next", "active", "retired", "revoked")
 
 _GENERATORS: dict[str, Callable[[], object]] = {

@@ -74,6 +74,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "error_not_found": {"zh-CN": "页面不存在", "en": "Page not found"},
     "error_internal": {"zh-CN": "系统繁忙，请稍后再试", "en": "Something went wrong; please try again later."},
+    "error_unavailable_title": {"zh-CN": "系统暂时无法使用", "en": "Temporarily unavailable"},
+    "error_unavailable": {
+        "zh-CN": "系统暂时无法使用，请稍后再试。",
+        "en": "The service is temporarily unavailable; please try again in a moment.",
+    },
     "register_title": {"zh-CN": "自然人用户注册", "en": "Natural-person registration"},
     "account_title": {"zh-CN": "账户中心", "en": "Account centre"},
     "account_signed_in": {"zh-CN": "您已登录：{name}", "en": "Signed in as {name}"},

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.database import db
 from idp.models.columns import JSONType, UTCDateTime, utcnow
+from idp.redirect_uris import RedirectUriError, check_browser_uri, matches_registered
 
 
 def hash_client_secret(secret: str) -> str:
@@ -34,7 +35,9 @@ class Client(db.Model, ClientMixin):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32), nullable=False)
     #: Public JWKS for private_key_jwt clients.
     jwks: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
-    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), nullable=False, default="ES256")
+    #: Rows registered before RS256 became the default (OIDC Registration section 2) keep the ES256
+    #: they were registered with: their relying parties verify it today.
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), nullable=False, default="RS256")
     first_party: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     #: Which kind of app may approve QR logins (idp.clients.QR_APPROVER_KINDS), or None.
     qr_approver: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -63,7 +66,17 @@ class Client(db.Model, ClientMixin):
 
     @property
     def client_metadata(self) -> dict:
-        return {"post_logout_redirect_uris": self.post_logout_redirect_uris}
+        # authlib's end-session endpoint redirects only to these: a row registered before the
+        # rules of idp.redirect_uris is held to them too, as check_redirect_uri does.
+        return {"post_logout_redirect_uris": [uri for uri in self.post_logout_redirect_uris
+                                              if self._acceptable_browser_uri(uri)]}
+
+    def _acceptable_browser_uri(self, uri: str) -> bool:
+        try:
+            check_browser_uri(uri, native=self.is_public)
+        except RedirectUriError:
+            return False
+        return True
 
     @property
     def sector_identifier(self) -> str | None:
@@ -86,8 +99,10 @@ class Client(db.Model, ClientMixin):
         return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        # Exact string match only (RFC 9700 section 4.1.3).
-        return redirect_uri in self.redirect_uris
+        """Registered (exactly, or a loopback IP on another port: RFC 8252 section 7.3) and still
+        acceptable: a row registered before the rules of idp.redirect_uris is held to them too."""
+        return (any(matches_registered(redirect_uri, registered) for registered in self.redirect_uris)
+                and self._acceptable_browser_uri(redirect_uri))
 
     def check_client_secret(self, client_secret: str) -> bool:
         if not self.client_secret_hash or not isinstance(client_secret, str):

@@ -16,6 +16,7 @@ from joserfc.errors import JoseError
 
 from idp.acr import parse_acr_request
 from idp.authorize_policy import STEP_UP, AuthorizeContext, login_required_reason
+from idp.claims_request import parse_claims_request
 from idp.consent.policy import (
     InteractionContext,
     consent_required_reason,
@@ -36,7 +37,7 @@ from idp.legacy_login import legacy_refusal_reason
 from idp.login_state import BrowserLogin, LegacyLoginContext, current_browser_login
 from idp.pushed_requests import resolve_authorization_parameters
 from idp.request_objects import authorization_request_with
-from idp.subjects import public_subject_named
+from idp.subjects import check_subject_names, public_subject_named
 
 bp = Blueprint("authorize", __name__)
 
@@ -82,6 +83,16 @@ def _hinted_subject(params, redirect_uri: str, login: BrowserLogin | None = None
         raise InvalidRequestError("Invalid 'id_token_hint'.", redirect_uri=redirect_uri)
     # A third-party client's hint carries its pairwise sub: compare it as that client sees the person.
     return public_subject_named(claims, login.account if login else None)
+
+
+def _requested_subject(params, redirect_uri: str, login: BrowserLogin | None, client) -> str | None:
+    """The ``sub`` value of the ``claims`` parameter as the public ``sub`` when it names the person
+    logged in (the client knows a pairwise one), else unchanged."""
+    claims = parse_claims_request(params, redirect_uri)
+    value = claims.subject_value() if claims else None
+    if value is not None and login is not None and check_subject_names(value, login.account, client):
+        return login.account.sub
+    return value
 
 
 def _consent_grant(login, params):
@@ -159,6 +170,7 @@ def authorize():
             login=login,
             interaction_started_at=interaction.started_at if interaction else None,
             acr_request=acr_request,
+            requested_subject=_requested_subject(params, grant.redirect_uri, login, grant.client),
             legacy_refusal=legacy_refusal_reason(grant.client, acr_request, *requested_entries(params))
             if isinstance(login, LegacyLoginContext) else None,
         )

@@ -48,7 +48,7 @@ def provider_metadata(issuer: str) -> dict:
         "acr_values_supported": list(ACR_VALUES),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "ui_locales_supported": ["zh-CN", "en"],
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,
         # Signed request objects only (RFC 9101); request_uri only as a pushed request's URN,
         # never fetched from the client, hence "not supported" in OIDC Discovery's sense.
         "request_parameter_supported": True,

@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from conftest import DOC_NUMBER, PASSWORD, PHONE
+
 IDP = Path(sys.executable).with_name("idp")
 NGINX_SITE = Path(__file__).resolve().parents[2] / "docs" / "deploy" / "nginx.conf"
 
@@ -130,8 +132,16 @@ class PrivateRedis:
         except OSError:
             return False
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open and nothing answers, as a hung Redis."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
+            self.resume()  # a paused server would not act on the SIGTERM
             self.process.terminate()
             self.process.wait(timeout=10)
         self.process = None
@@ -144,6 +154,10 @@ class Node:
     port: int
     env: dict[str, str]
     log_path: Path
+    #: The ``idp`` program: this venv's, or an installed wheel's.
+    command: list[str] = field(default_factory=lambda: [str(IDP)])
+    #: Where it runs; relative settings (the default ``instance`` folder) are relative to it.
+    cwd: Path | None = None
     process: subprocess.Popen | None = None
 
     @property
@@ -152,8 +166,9 @@ class Node:
 
     def start(self, *options: str, wait: bool = True) -> Node:
         with open(self.log_path, "a") as log:
-            self.process = subprocess.Popen([str(IDP), "serve", "--port", str(self.port), *options], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen([*self.command, "serve", "--port", str(self.port), *options],
+                                            env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
         if wait:
             self.wait_ready()
         return self
@@ -169,8 +184,34 @@ class Node:
 
         wait_until(answers, seconds, f"idp serve on {self.port} did not answer")
 
+    @property
+    def sms_outbox(self) -> Path:
+        """The development SMS adapter's outbox, as the node's settings place it."""
+        if "IDP_SMS_OUTBOX" in self.env:
+            return Path(self.env["IDP_SMS_OUTBOX"])
+        return (self.cwd or Path.cwd()) / self.env.get("IDP_INSTANCE_DIR", "instance") / "sms-outbox.jsonl"
+
+    def last_sms_code(self, phone: str) -> str:
+        """The newest code sent to ``phone``."""
+        lines = self.sms_outbox.read_text(encoding="utf-8").splitlines() if self.sms_outbox.exists() else []
+        codes = [message["code"] for message in map(json.loads, lines) if message["phone"] == phone]
+        assert codes, f"no SMS was sent to {phone}"
+        return codes[-1]
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def run_idp(self, *args: str) -> str:
+        """Run ``idp <args>`` with this node's settings (its database); returns what it printed."""
+        done = subprocess.run([*self.command, *args], env=self.env, cwd=self.cwd, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, f"idp {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+        return done.stdout
+
+    def add_person(self) -> None:
+        """The suite's person (conftest's ``zhangsan``: password, phone, document) in this node's database."""
+        self.run_idp("users", "add", "--doc-type", "ID_CARD", "--doc-number", DOC_NUMBER, "--name", "张三",
+                     "--phone", PHONE, "--password", PASSWORD, "--username", "zhangsan")
 
     def stop(self, sig: int = signal.SIGTERM, seconds: float = 60) -> int | None:
         if self.process is None or self.process.poll() is not None:
@@ -185,11 +226,12 @@ class Node:
 
 def node_environment(instance: Path, **settings: str) -> dict[str, str]:
     """The environment of an ``idp serve`` node: no IDP_* of the caller's, fast test hashing,
-    rate limits out of the way unless a test sets them; ``settings`` as ``IDP_<NAME>``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    rate limits out of the way unless a test sets them, no metrics endpoint (nodes on one host
+    would share its port) unless a test asks; ``settings`` as ``IDP_<NAME>``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update(IDP_INSTANCE_DIR=str(instance), IDP_KEYS_DIR=str(instance / "keys"),
                IDP_PASSWORD_HASH_PROFILE="test", IDP_QR_WAITING_POLLS_PER_WORKER="1",
-               IDP_LOGIN_RATE_LIMIT="100000 per minute")
+               IDP_LOGIN_RATE_LIMIT="100000 per minute", IDP_METRICS_ADDRESS="")
     env.update({f"IDP_{name}": value for name, value in settings.items()})
     return env
 
@@ -211,10 +253,8 @@ def stop_all(nodes: Iterator[Node]) -> None:
 
 def register_client(node: Node) -> tuple[str, str]:
     """A client_credentials client registered in the node's database: ``(client_id, client_secret)``."""
-    result = subprocess.run([str(IDP), "clients", "add", "--name", "load", "--grant-type", "client_credentials",
-                             "--scope", "openid", "--json"], env=node.env, capture_output=True, text=True,
-                            check=True)
-    registered = json.loads(result.stdout)
+    registered = json.loads(node.run_idp("clients", "add", "--name", "load", "--grant-type", "client_credentials",
+                                         "--scope", "openid", "--json"))
     return registered["client_id"], registered["client_secret"]
 
 

@@ -20,7 +20,7 @@ import requests
 
 from idp.serving import SERVERS
 
-from services import Node, make_node, register_client, wait_until
+from faults.services import Node, make_node, register_client, wait_until
 
 
 def start_qr_status_check(node: Node, pool: ThreadPoolExecutor) -> Future:

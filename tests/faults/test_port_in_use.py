@@ -13,7 +13,7 @@ import requests
 
 from idp.serving import SERVERS
 
-from services import Node, make_node
+from faults.services import Node, make_node
 
 
 def serve_again(nodes: list[Node], base: Path, port: int, server: str, *options: str) -> tuple[int, str]:

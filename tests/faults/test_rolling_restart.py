@@ -16,7 +16,7 @@ import requests
 
 from idp.serving import SERVERS
 
-from services import (
+from faults.services import (
     Load,
     Node,
     PrivateNginx,

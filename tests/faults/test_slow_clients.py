@@ -19,7 +19,7 @@ import requests
 
 from idp.serving import HEADER_READ_TIMEOUT
 
-from services import Node, PrivateNginx, free_port, make_node, register_client
+from faults.services import Node, PrivateNginx, free_port, make_node, register_client
 
 SLOW_CLIENTS = 50
 HOLD_SECONDS = 30

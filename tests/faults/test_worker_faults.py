@@ -14,7 +14,7 @@ import pytest
 
 from idp.serving import SERVERS
 
-from services import Load, Node, jwks_and_token_requests, make_node, register_client, wait_until
+from faults.services import Load, Node, jwks_and_token_requests, make_node, register_client, wait_until
 
 THREADS = 4
 

@@ -1,4 +1,7 @@
-"""Fixtures of the fault-injection suite (``tests/faults/``): private servers a test may break."""
+"""Fixtures of the fault-injection suite (``tests/faults/``): private servers a test may break.
+
+A plugin of tests/conftest.py rather than a conftest of its own, so that test modules here import
+the suite's shared helpers (``from conftest import …``) as every other test module does."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services import Node, PrivateNginx, PrivatePostgres, PrivateRedis
+from faults.services import Node, PrivateNginx, PrivatePostgres, PrivateRedis
 
 
 @pytest.fixture
