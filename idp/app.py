@@ -77,8 +77,12 @@ def _apply_security_headers(response):
     return response
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
-    """Build the provider from settings (defaults, ``IDP_*`` environment, then ``overrides``)."""
+def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool = True) -> Flask:
+    """Build the provider from settings (defaults, ``IDP_*`` environment, then ``overrides``).
+
+    Every signing key is read and checked first (a :class:`~idp.keyring.KeyringError` says which
+    is broken and why); ``check_keys=False`` only for the key commands, which must work on a
+    keyring holding a broken key: they are how it is revoked."""
     settings: Settings = load_settings(overrides)
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
@@ -101,7 +105,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     keyring = create_keyring(settings)
     with app.app_context():
-        keyring.ensure_initialised()
+        keyring.ensure_initialised(check=check_keys)
     app.extensions["idp.keyring"] = keyring
     install_rotation_schedule(app)
     install_logout_worker(app)

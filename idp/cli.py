@@ -22,26 +22,50 @@ from idp.cli_registration import register_registration_commands
 from idp.cli_relying_parties import register_logout_commands, relying_party_options
 from idp.cli_retention import register_retention_commands
 from idp.clients import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError, create_client, list_clients
-from idp.database import db, upgrade_database
+from idp.database import DatabaseUnavailable, check_database, db, upgrade_database
 from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_document_number
-from idp.keyring import ALGORITHMS, ID_TOKEN_DEFAULT_ALGORITHM
+from idp.keyring import ALGORITHMS, ID_TOKEN_DEFAULT_ALGORITHM, KeyringError
 from idp.serving import SERVERS
-from idp.settings import load_settings
+from idp.settings import Settings, load_settings
 from idp.usernames import UsernameError
 
 
-def with_app(func):
-    """Run the command inside an application context, migrations applied."""
+def migrate(settings: Settings, revision: str = "heads") -> None:
+    """Apply the migrations, or say in one line why the database cannot be reached (exit status 1)."""
+    try:
+        check_database(settings.database_url, settings.DATABASE_CONNECT_TIMEOUT)
+    except DatabaseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    upgrade_database(settings.database_url, revision)
 
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        settings = load_settings()
-        upgrade_database(settings.database_url)
-        app = create_app()
-        with app.app_context():
-            return func(app, *args, **kwargs)
 
-    return wrapper
+def start_app(*, check_keys: bool = True) -> Flask:
+    """The provider over its migrated database with every signing key checked, or one line
+    saying what stops it (exit status 1) before anything is served."""
+    migrate(load_settings())
+    try:
+        return create_app(check_keys=check_keys)
+    except KeyringError as error:
+        raise click.ClickException(f"the signing keyring cannot be used: {error}") from None
+
+
+def _in_app(*, check_keys: bool):
+    def decorate(func):
+        @wraps(func)
+        def wrapper(*args, **kwargs):
+            app = start_app(check_keys=check_keys)
+            with app.app_context():
+                return func(app, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+#: Run the command inside an application context, migrations applied and the keyring checked.
+with_app = _in_app(check_keys=True)
+#: The key commands: they must work on a keyring holding a broken key, to revoke or prune it.
+with_app_for_keys = _in_app(check_keys=False)
 
 
 @click.group()
@@ -93,8 +117,7 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, access_
     log_config = logging_config(settings.LOG_FORMAT, access_log=access_log)
     # Before the first metric exists in this process, and so in the workers it starts.
     metrics_directory = prepare_multiprocess_directory()
-    upgrade_database(settings.database_url)
-    app = create_app()
+    app = start_app()
     if demo:
         from idp.demo import seed_demo
 
@@ -117,8 +140,7 @@ main.add_command(db_group, name="db")
 @click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply Alembic migrations to IDP_DATABASE_URL."""
-    settings = load_settings()
-    upgrade_database(settings.database_url, revision)
+    migrate(load_settings(), revision)
     click.echo(f"database at revision {revision}")
 
 
@@ -221,7 +243,7 @@ def users_add(app: Flask, doc_type, doc_number, country, name, phone, password, 
     click.echo(f"created {person.sub} ({mask_document_number(person.doc_number)})")
 
 
-register_key_commands(main, with_app)
+register_key_commands(main, with_app_for_keys)
 register_entity_commands(main, with_app)
 register_audit_commands(main, with_app)
 register_accounts_import_commands(main, with_app)

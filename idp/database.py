@@ -8,10 +8,11 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, Executable, Row, Table, event
+from sqlalchemy import Engine, Executable, Row, Table, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: A pooled connection used this recently is taken as alive; one idle for longer is pinged
@@ -42,6 +43,34 @@ def alembic_config(database_url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+class DatabaseUnavailable(RuntimeError):
+    """``IDP_DATABASE_URL`` cannot be used, or its database does not answer; the message says which."""
+
+
+def check_database(database_url: str, connect_timeout: int) -> None:
+    """Connect once before migrating or serving, so that a URL no driver takes or a database
+    that does not answer (within ``connect_timeout`` seconds, PostgreSQL) is one clear line (its
+    password hidden), not a traceback."""
+    try:
+        url = make_url(normalise_database_url(database_url))
+        options = {}
+        if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+            options["connect_args"] = {"connect_timeout": connect_timeout}
+        engine = create_engine(url, poolclass=NullPool, **options)
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as error:
+        raise DatabaseUnavailable(f"IDP_DATABASE_URL is not a database URL the provider can use: {error}") from None
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"cannot connect to the database at {make_url(database_url).render_as_string(hide_password=True)}: "
+            f"{reason}") from None
+    finally:
+        engine.dispose()
 
 
 def upgrade_database(database_url: str, revision: str = "heads") -> None:

@@ -31,9 +31,11 @@ def follow_until(browser: requests.Session, url: str, stop_prefix: str) -> reque
 
 def log_in_over_http(base_url: str, authorization_url: str, redirect_uri: str, sms_code: Callable[[], str],
                      identifier: str = "zhangsan", password: str = PASSWORD,
-                     browser: requests.Session | None = None) -> str:
+                     browser: requests.Session | None = None, finish_url: str | None = None) -> str:
     """Password, then the SMS code ``sms_code()`` reads from the outbox; returns the callback URL
-    the provider redirects to. ``browser`` keeps its cookies across calls when given."""
+    the provider redirects to. ``browser`` keeps its cookies across calls when given.
+    ``finish_url``: another node of the same provider, where the SMS step and the way back go."""
+    finish_url = finish_url or base_url
     with nullcontext(browser) if browser else requests.Session() as session:
         page = follow_until(session, authorization_url, redirect_uri)
         assert isinstance(page, requests.Response) and page.status_code == 200, page
@@ -43,9 +45,9 @@ def log_in_over_http(base_url: str, authorization_url: str, redirect_uri: str, s
             "identifier": identifier, "password": password,
         })
         assert posted.status_code == 302, posted.text
-        sms_page = session.get(urljoin(posted.url, posted.headers["Location"]), timeout=10)
+        sms_page = session.get(urljoin(finish_url, posted.headers["Location"]), timeout=10)
         assert sms_page.status_code == 200, sms_page.text
-        posted = session.post(f"{base_url}/login/sms", allow_redirects=False, timeout=10, data={
+        posted = session.post(f"{finish_url}/login/sms", allow_redirects=False, timeout=10, data={
             "csrf_token": csrf_from(sms_page.text), "code": sms_code(),
         })
         assert posted.status_code == 302, posted.text

@@ -93,3 +93,16 @@ def test_audit_tail_filters_by_event_and_since(cli_env):
     assert cli_env("audit", "tail", "--since", "2999-01-01T00:00:00") == ""
     assert "Invalid value" in cli_env("audit", "tail", "--since", "yesterday", code=2)
     assert "Invalid value" in cli_env("audit", "tail", "--since", "99999999d", code=2)  # before year 1
+
+
+def test_a_broken_key_is_named_at_start_and_can_be_revoked(cli_env, tmp_path):
+    """Other commands, and a rotation, refuse a keyring holding a broken key; revoking it repairs it."""
+    kid = active_es256(cli_env)
+    pem = tmp_path / "keys" / f"{kid}.pem"
+    pem.write_bytes(pem.read_bytes()[:60])
+    assert f"{pem} is truncated" in cli_env("clients", "list", code=1)
+    assert kid in cli_env("keys", "list")
+    assert f"{pem} is truncated" in cli_env("keys", "rotate", "--force", code=1)
+    cli_env("keys", "revoke", kid, "--yes-revoke-now")
+    assert active_es256(cli_env) != kid
+    cli_env("clients", "list")

@@ -182,3 +182,58 @@ def test_scheduled_rotation_happens_when_the_active_key_is_old_enough(app, datab
     with node.app_context():
         assert node.extensions["idp.keyring"].active_key().kid != before
         assert node.extensions["idp.keyring"].rotation_due() is False
+
+
+def test_a_broken_key_written_after_start_leaves_the_jwks_serving_the_last_good_keys(
+        app, database_url, instance_dir, tmp_path, caplog):
+    """Another node rotated and its new key file is broken: this node goes on with what it read."""
+    from idp.app import create_app
+
+    from conftest import make_settings
+
+    keys = tmp_path / "keys"
+    node = create_app(make_settings(database_url, instance_dir, KEYS_DIR=str(keys), KEYRING_REFRESH_SECONDS=0))
+    client = node.test_client()
+    before = client.get("/jwks.json").get_json()
+    time.sleep(0.01)  # a distinct mtime
+    other_node = Keyring(FileKeyStore(keys), settings_for(tmp_path))
+    new_kids = {r.kid for r in other_node.rotate(force=True)} - {k["kid"] for k in before["keys"]}
+    broken = keys / f"{sorted(new_kids)[0]}.pem"
+    good = broken.read_bytes()
+    broken.write_bytes(good[:80])
+    answer = client.get("/jwks.json")
+    assert answer.status_code == 200
+    assert answer.get_json() == before
+    assert f"{broken} is truncated" in caplog.text
+    broken.write_bytes(good)
+    assert {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]} >= new_kids
+    assert "can be read again" in caplog.text
+
+
+def test_a_broken_key_in_the_database_store_stops_the_start_and_is_named(app, database_url, instance_dir):
+    from sqlalchemy import update
+
+    from idp.app import create_app
+    from idp.database import db
+    from idp.models import SigningKeyRow
+
+    from conftest import make_settings
+
+    overrides = make_settings(database_url, instance_dir, KEYRING_STORE="database")
+    node = create_app(overrides)
+    with node.app_context():
+        kid = node.extensions["idp.keyring"].active_key("RS256").kid
+        db.session.execute(update(SigningKeyRow).where(SigningKeyRow.kid == kid).values(private_pem="garbage"))
+        db.session.commit()
+    with pytest.raises(KeyringError, match=f"signing key {kid} \\(database table signing_key\\) is not a PEM"):
+        create_app(overrides)
+
+
+def test_a_key_file_swapped_for_another_key_is_refused(tmp_path):
+    store = FileKeyStore(tmp_path / "keys")
+    Keyring(store, settings_for(tmp_path)).ensure_initialised()
+    active, upcoming = (next(r for r in store.load() if r.alg == "ES256" and r.state == state)
+                        for state in ("active", "next"))
+    (tmp_path / "keys" / f"{active.kid}.pem").write_bytes(upcoming.private_pem)
+    with pytest.raises(KeyringError, match=f"holds another key than the one its kid {active.kid} names"):
+        Keyring(store, settings_for(tmp_path)).ensure_initialised()

@@ -2,12 +2,15 @@
 
 Each worker keeps the decoded keys in memory and re-reads the store when it changed (checked
 at most every ``KEYRING_REFRESH_SECONDS``), so a rotation reaches every worker without a
-restart and well within the JWKS max-age.
+restart and well within the JWKS max-age. Every key is checked before a node serves; one that
+cannot be read later (a broken write, the database unreachable) leaves the node serving the
+keys it read last.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +37,8 @@ __all__ = [
     "ALGORITHMS", "DEFAULT_ALGORITHM", "ID_TOKEN_DEFAULT_ALGORITHM", "Keyring", "KeyringError", "SigningKey",
     "create_keyring",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class KeyStore(Protocol):
@@ -72,35 +77,55 @@ class Keyring:
         self._jwks: dict[str, ECKey | RSAKey | OKPKey] = {}
         self._checked_at = float("-inf")
         self._document: tuple[tuple[str, ...], bytes] | None = None
+        self._unreadable_reason: str | None = None
 
     # -- reading -----------------------------------------------------------------------------
     def _current(self) -> list[KeyRecord]:
         now = time.monotonic()
         if now - self._checked_at < self.refresh_seconds:
             return self._records
-        with self._lock:
+        # One thread re-reads the store; the others go on with the keys they have meanwhile.
+        if not self._lock.acquire(blocking=not self._records):
+            return self._records
+        try:
             if now - self._checked_at < self.refresh_seconds:
                 return self._records
             try:
                 self._reload()
-            except SQLAlchemyError as error:
-                # The database store is unreachable: keep signing with, and publishing, the keys
-                # loaded last (the outage is logged by idp/database_outages.py); a rotation
-                # reaches this worker once the store answers again.
-                if not self._records or not check_unavailable(error):
+            except (KeyringError, SQLAlchemyError, OSError) as error:
+                if self._version is None:
                     raise
+                # An unreachable database is logged as an outage already (idp/database_outages.py).
+                if not (isinstance(error, SQLAlchemyError) and check_unavailable(error)):
+                    self._report_unreadable(error)
+            else:
+                if self._unreadable_reason is not None:
+                    log.warning("the keyring can be read again; serving what it holds now")
+                    self._unreadable_reason = None
             self._checked_at = now
+        finally:
+            self._lock.release()
         return self._records
 
     def _reload(self) -> None:
+        """Read the store again if it changed; every key in it decoded and checked, or nothing replaced."""
         version = self.store.version()
         if version is None:
             raise KeyringError("the keyring is empty: start the provider once (`idp serve`) to create it")
         if version != self._version:
             records = self.store.load()
+            # Revoked keys sign and verify nothing again; they keep their material only until pruned.
             self._jwks = {r.kid: self._jwks.get(r.kid) or load_jwk(r, self.passphrase)
-                          for r in lifecycle.published(records, int(time.time()))}
+                          for r in records if r.state != "revoked"}
             self._records, self._version = records, version
+
+    def _report_unreadable(self, error: Exception) -> None:
+        """Keep serving the last good keys (another node may have written a broken one, or the
+        store may be unreachable): the JWKS and tokens go on; the log says why, once per reason."""
+        reason = str(error).splitlines()[0]
+        if reason != self._unreadable_reason:
+            log.warning("the keyring cannot be read (%s); still serving the keys read before", reason)
+            self._unreadable_reason = reason
 
     def records(self) -> list[KeyRecord]:
         """Every stored key, whatever its state (for ``idp keys list``)."""
@@ -136,18 +161,34 @@ class Keyring:
         self._checked_at = float("-inf")
         return records
 
-    def ensure_initialised(self) -> None:
-        """Create the first keys on first start (idempotent across workers and nodes), and load
-        them: from then on this worker signs and publishes from memory, even while the store is
-        unreachable."""
-        self._changed(self.store.transact(
-            lambda records: records or lifecycle.initial_records(int(time.time()), self.passphrase)))
-        self._current()
+    def ensure_initialised(self, *, check: bool = True) -> None:
+        """Create the first keys on first start (idempotent across workers and nodes), then read
+        and check every key (unless ``check`` is false): a broken one stops the start with where
+        it is and what is wrong, rather than failing the JWKS and every login later.
+
+        Only an empty keyring is written to, so a read-only keys folder (a mounted secret)
+        that holds the keys already serves."""
+        if not self.store.load():
+            self.store.transact(
+                lambda records: records or lifecycle.initial_records(int(time.time()), self.passphrase))
+        if check:
+            with self._lock:
+                self._reload()
+                self._checked_at = time.monotonic()
 
     def rotate(self, *, force: bool = False) -> list[KeyRecord]:
-        return self._changed(self.store.transact(lambda records: lifecycle.rotate(
-            records, int(time.time()), min_published=self.jwks_max_age, retire_window=self.retire_window,
-            passphrase=self.passphrase, force=force)))
+        """Promote the next keys; refused while a key the nodes would load cannot be read (with
+        this passphrase): they would keep the old keys. Revoking that key comes first."""
+
+        def change(records: list[KeyRecord]) -> list[KeyRecord]:
+            rotated = lifecycle.rotate(records, int(time.time()), min_published=self.jwks_max_age,
+                                       retire_window=self.retire_window, passphrase=self.passphrase, force=force)
+            for record in rotated:
+                if record.state != "revoked":
+                    load_jwk(record, self.passphrase)
+            return rotated
+
+        return self._changed(self.store.transact(change))
 
     def revoke(self, kid: str) -> list[KeyRecord]:
         return self._changed(self.store.transact(

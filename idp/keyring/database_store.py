@@ -22,7 +22,8 @@ _FIELDS = ("kid", "alg", "state", "created_at", "activated_at", "retired_at", "r
 
 
 def _to_record(row) -> KeyRecord:
-    return KeyRecord(private_pem=row.private_pem.encode(), **{f: getattr(row, f) for f in _FIELDS})
+    return KeyRecord(private_pem=row.private_pem.encode(), source=f"signing key {row.kid} (database table signing_key)",
+                     **{f: getattr(row, f) for f in _FIELDS})
 
 
 class DatabaseKeyStore:

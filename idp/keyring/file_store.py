@@ -53,22 +53,36 @@ class FileKeyStore:
             index = json.loads(self.index_path.read_text())
         except FileNotFoundError:
             return []
-        except ValueError as exc:
-            raise KeyringError(f"{self.index_path} is not valid JSON") from exc
+        except (ValueError, OSError) as exc:
+            raise KeyringError(f"{self.index_path} cannot be read as the keyring's index: {exc}") from None
+        try:
+            entries = [(self.directory / f"{entry['kid']}.pem", entry) for entry in index["keys"]]
+        except (KeyError, TypeError):
+            raise KeyringError(f"{self.index_path} is not a keyring index (keys, each with a kid)") from None
         records = []
-        for entry in index["keys"]:
-            pem_path = self.directory / f"{entry['kid']}.pem"
+        for pem_path, entry in entries:
             try:
                 pem = pem_path.read_bytes()
-            except FileNotFoundError as exc:
-                raise KeyringError(f"{pem_path} is missing from the keyring") from exc
-            records.append(KeyRecord(private_pem=pem, **entry))
+            except FileNotFoundError:
+                raise KeyringError(f"{pem_path} is missing from the keyring") from None
+            except OSError as exc:
+                raise KeyringError(f"{pem_path} cannot be read: {exc.strerror}") from None
+            try:
+                records.append(KeyRecord(private_pem=pem, source=str(pem_path), **entry))
+            except TypeError as exc:
+                raise KeyringError(f"{self.index_path} has an entry that is not a key's: {exc}") from None
         return records
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.directory / ".lock", "a+") as lock:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            lock = open(self.directory / ".lock", "a+")
+        except OSError as exc:
+            # A keys folder mounted read-only (a secret) serves keys it holds; changing them needs a writable one.
+            raise KeyringError(f"the keys folder {self.directory} is not writable ({exc.strerror}): "
+                               "the keys cannot be created or changed there") from None
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield

@@ -46,6 +46,8 @@ class KeyRecord:
     #: A retired key leaves the JWKS after this instant: every token it signed has expired.
     retire_after: int | None = None
     revoked_at: int | None = None
+    #: Where the key is stored (a file, a database row), for messages about it; not part of its identity.
+    source: str = field(default="", compare=False, repr=False)
 
     def with_state(self, state: str, **dates: int | None) -> KeyRecord:
         return replace(self, state=state, **dates)
@@ -75,12 +77,51 @@ def generate_record(alg: str, state: str, now: int, passphrase: str) -> KeyRecor
     return KeyRecord(kid=kid, alg=alg, state=state, created_at=now, private_pem=pem)
 
 
+def _unreadable(pem: bytes, passphrase: str) -> str:
+    """Why cryptography could not read ``pem`` (it says only "Unable to load PEM file")."""
+    if b"-----BEGIN " not in pem:
+        return "is not a PEM private key" + (" (it is empty)" if not pem.strip() else "")
+    if b"-----END " not in pem:
+        return "is truncated (it has no END line)"
+    if b"ENCRYPTED" in pem and passphrase:
+        return "cannot be decrypted with IDP_KEY_PASSPHRASE (a different passphrase, or a damaged file)"
+    return "is damaged (its PEM body does not decode to a private key)"
+
+
+def _kind(private: object) -> str:
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        return f"EC {private.curve.name}"
+    if isinstance(private, rsa.RSAPrivateKey):
+        return "RSA"
+    if isinstance(private, ed25519.Ed25519PrivateKey):
+        return "Ed25519"
+    return type(private).__name__
+
+
+#: The key each algorithm signs with (RFC 7518 section 3.1, RFC 8037 section 3.1).
+_KINDS = {"ES256": "EC secp256r1", "RS256": "RSA", "EdDSA": "Ed25519"}
+
+
 def load_jwk(record: KeyRecord, passphrase: str) -> ECKey | RSAKey | OKPKey:
-    """The joserfc key of a record, with ``kid`` and ``alg`` set."""
+    """The joserfc key of a record, with ``kid`` and ``alg`` set; a :class:`KeyringError` naming
+    where the record is stored and what is wrong with it when it is not that key."""
+    where = record.source or f"signing key {record.kid}"
+    if record.alg not in _JWK_TYPES:
+        raise KeyringError(f"{where} is listed as {record.alg!r}, which is none of {', '.join(ALGORITHMS)}")
     try:
         private = serialization.load_pem_private_key(record.private_pem, password=passphrase.encode() or None)
-    except (TypeError, ValueError) as exc:
-        raise KeyringError(
-            f"signing key {record.kid[:12]}… cannot be decrypted: check IDP_KEY_PASSPHRASE"
-        ) from exc
-    return _JWK_TYPES[record.alg].import_key(private, {"kid": record.kid, "alg": record.alg, "use": "sig"})
+    except TypeError:
+        # cryptography's way of saying a passphrase was given for a plain key, or none for an encrypted one.
+        reason = ("is not encrypted, but IDP_KEY_PASSPHRASE is set (keys are encrypted with it when created)"
+                  if passphrase else "is encrypted, but IDP_KEY_PASSPHRASE is not set")
+        raise KeyringError(f"{where} {reason}") from None
+    except ValueError:
+        raise KeyringError(f"{where} {_unreadable(record.private_pem, passphrase)}") from None
+    if _kind(private) != _KINDS[record.alg]:
+        raise KeyringError(f"{where} holds an {_kind(private)} key, but the keyring lists it as "
+                           f"{record.alg} (an {_KINDS[record.alg]} key)")
+    key = _JWK_TYPES[record.alg].import_key(private, {"kid": record.kid, "alg": record.alg, "use": "sig"})
+    if key.thumbprint() != record.kid:
+        raise KeyringError(f"{where} holds another key than the one its kid {record.kid} names "
+                           f"(its thumbprint is {key.thumbprint()})")
+    return key

@@ -12,31 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from faults.services import Node, PrivateNginx, PrivatePostgres, PrivateRedis
+from faults.services import Node, PrivateNginx, PrivatePostgres, PrivateRedis, running_postgres, running_redis
 
 
 @pytest.fixture
 def postgres() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL cluster of this test's own, which it may stop and restart. Its folder is not
-    under pytest's (mode 0700, root's): the ``postgres`` user must reach it."""
-    directory = Path(tempfile.mkdtemp(prefix="idp-faults-pg-"))
-    server = PrivatePostgres(directory)
-    try:
-        server.init()
+    """A PostgreSQL cluster of this test's own, which it may stop and restart."""
+    with running_postgres() as server:
         yield server
-    finally:
-        if server.is_running():
-            server.stop("immediate")
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
 def redis_server(tmp_path_factory) -> Iterator[PrivateRedis]:
     """A Redis server of this test's own, which it may stop and start again."""
-    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -18,9 +18,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,6 +106,21 @@ class PrivatePostgres:
 
     def is_running(self) -> bool:
         return (self.directory / "data" / "postmaster.pid").exists()
+
+
+@contextmanager
+def running_postgres() -> Iterator[PrivatePostgres]:
+    """A started private cluster, stopped and deleted afterwards whatever was done to it. Its
+    folder is not under pytest's (mode 0700, root's): the ``postgres`` user must reach it."""
+    directory = Path(tempfile.mkdtemp(prefix="idp-faults-pg-"))
+    server = PrivatePostgres(directory)
+    try:
+        server.init()
+        yield server
+    finally:
+        if server.is_running():
+            server.stop("immediate")
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @dataclass
@@ -222,6 +239,17 @@ class Node:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             return self.process.wait(timeout=10)
+
+
+@contextmanager
+def running_redis(directory: Path) -> Iterator[PrivateRedis]:
+    """A started private Redis, stopped afterwards."""
+    server = PrivateRedis(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def node_environment(instance: Path, **settings: str) -> dict[str, str]:
