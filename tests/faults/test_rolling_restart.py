@@ -78,5 +78,5 @@ def test_a_rolling_restart_behind_nginx_fails_no_request(server: str, postgres: 
           f"{len(load.outcomes) + len(browser.outcomes)} requests failed, {resets} reset by a closing port "
           f"(and resent); slowest token/JWKS request {max(outcome.seconds for outcome in load.outcomes):.2f} s; "
           f"{len(browser.outcomes) - 1} QR status checks")
-    assert not failed, failed
+    assert not failed, (failed, [line for line in proxy.error_log().splitlines() if "[error]" in line][-10:])
     assert len(browser.outcomes) > 1 and load.answered_since(began + took) > 0
