@@ -92,9 +92,8 @@ class DrainingThreadWorker(ThreadWorker):
     """gunicorn's gthread worker, except that a stopping worker closes its listening sockets.
 
     gthread stops accepting on SIGTERM but keeps its copies of the sockets open until it exits,
-    so the port still took connections during the drain and reset them at the end; a balancer
-    does not resend a POST it has sent. Closed at once, the port refuses them and the balancer
-    sends them to another node, as under granian.
+    so the port still took connections during the whole drain and reset them at the end. Closed
+    at once, the port refuses them and the balancer sends them to another node, as under granian.
     """
 
     def set_accept_enabled(self, enabled: bool) -> None:

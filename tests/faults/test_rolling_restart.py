@@ -1,7 +1,8 @@
 """Two nodes behind the shipped nginx (docs/deploy/nginx.conf) restarted one after the other
 (SIGTERM, start again) under continuous load fail no request, under either server: a stopping
-node closes its port at once, nginx resends what it refuses to the other node, and the node
-answers what it had taken in, a QR login page's status check waiting 20 s included."""
+node closes its port at once, nginx resends what it refuses (or resets, from the closing port's
+backlog) to the other node, and the node answers what it had taken in, a QR login page's status
+check waiting 20 s included."""
 
 from __future__ import annotations
 
