@@ -130,7 +130,7 @@ def test_password_change_refuses_a_wrong_current_password_and_counts_it_towards_
     (PASSWORD, None, "新密码不能与当前密码相同"),
 ])
 def test_password_change_refuses_a_new_password_outside_the_rules(app, client, person, new, confirmation, message):
-    """docs/domain.md §1.10 with the issue's policy: 8-16 characters, two kinds, not the current one."""
+    """docs/domain.md §1.10 with §6.2's policy: 8-16 characters, two kinds, not the current one."""
     log_in(app, client)
     response = change_password(client, new=new, confirmation=confirmation)
     assert response.status_code == 400

@@ -124,7 +124,7 @@ def test_the_date_is_written_the_english_way_on_english_pages(app, client, perso
     ("zhangsan", "新用户名与当前用户名相同"),
 ], ids=lambda value: value if len(value) < 22 else None)
 def test_a_username_outside_the_rules_is_refused_with_its_reason(app, client, person, username, message):
-    """docs/domain.md §1.13 with the issue's rules: letters/digits/underscore, 4-20, not digits only, not a phone
+    """docs/domain.md §1.13 with §8's rules: letters/digits/underscore, 4-20, not digits only, not a phone
     number; and (ours) not a document number, since the login field takes all three (docs/domain.md §1.11)."""
     log_in(app, client)
     response = choose(client, username)
