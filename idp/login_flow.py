@@ -48,7 +48,7 @@ class PendingLogin:
     interaction: str | None
     #: The business entry picked on the login page (natural person unless another was chosen).
     business: str = NATURAL_PERSON
-    #: FAQ 8: the password was the initial one; a new one is set before any login session.
+    #: docs/domain.md §1.8: the password was the initial one; a new one is set before any login session.
     must_change_password: bool = False
     #: The taxpayer fixed before the person was known (a certificate names its enterprise).
     choice_key: str | None = None
@@ -151,7 +151,7 @@ def enrolled_alternatives(pending: PendingLogin) -> list[str]:
 
 
 def send_code_or_offer_choice(pending: PendingLogin) -> dict | None:
-    """Right after the password: send the SMS code at once (FAQ 1's default, most people), unless
+    """Right after the password: send the SMS code at once (docs/domain.md §1.1's default, most people), unless
     the person enrolled an alternative (security key, app code).  They choose first, and an SMS is
     sent only when asked for: each one costs the bureau money, counts against the phone's daily cap
     and resend cooldown, and would land a code nobody asked for.  Returns the send's result, or
@@ -175,7 +175,7 @@ def begin_second_factor(pending: PendingLogin, method: str) -> dict:
 
 def finish_second_factor(pending: PendingLogin, method: str, response: str) -> LoginSession:
     """Check the second factor (SMS code, or a face check's id); on success the login session
-    exists: loa:2 with SMS, loa:3 with face (DESIGN.md section 4)."""
+    exists: loa:2 with SMS, loa:3 with face (docs/domain.md §13)."""
     audit = {"phone": mask_phone(pending.person.phone)} if method == "sms" else {}
     try:
         result = FACTORS[method].verify(pending.person, response, purpose="login")
@@ -189,7 +189,7 @@ def finish_second_factor(pending: PendingLogin, method: str, response: str) -> L
         raise_realname_level_by_face(pending.person)
     session.pop(PENDING_KEY, None)
     if pending.must_change_password:
-        # FAQ 8: no login session with the initial password; change it, then log in again.
+        # docs/domain.md §1.8: no login session with the initial password; change it, then log in again.
         start_forced_password_change(pending.person, pending.interaction)
         raise PasswordChangeRequired()
     login = create_login_session(pending.person, pending.amr + [result.amr], pending.business)

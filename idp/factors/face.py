@@ -1,6 +1,6 @@
 """The face factor: start a provider session, then decide only on the provider's own result.
 
-Checks (issue 3): the result belongs to this check's session, is fresh, is for this
+Checks (docs/domain.md §11): the result belongs to this check's session, is fresh, is for this
 identity document, liveness passed, similarity reaches ``FACE_SIMILARITY_THRESHOLD``, and it
 is used once.  Separate consent to face processing is recorded before the first scan.
 """
@@ -108,7 +108,7 @@ def start_face_check(identity: FaceIdentity, purpose: str, return_url: str) -> t
 
 
 def _refusal(result, check: FaceCheck) -> str | None:
-    """Why a completed provider result does not pass, or None (the named checks of issue 3)."""
+    """Why a completed provider result does not pass, or None (the named checks of docs/domain.md §11)."""
     settings = _settings()
     if result.session_id != check.provider_session_id:
         return "session_mismatch"

@@ -1,4 +1,4 @@
-"""Texts of the account centre (FAQ 5, 10, 13): personal information and the changes made there.
+"""Texts of the account centre (docs/domain.md §1.5, §1.10, §1.13): personal information and the changes made there.
 
 Validation refusals carry their own texts (``idp.usernames``, ``idp.username_change``,
 ``idp.phone_change``, ``idp.account_centre``, ``idp.password_policy``); these are the pages'.

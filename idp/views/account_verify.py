@@ -1,5 +1,5 @@
 """Account-centre pages that verify something new: the phone (SMS to the new number + password)
-and the real-name level (a face check raises level 3 to 4, FAQ 5)."""
+and the real-name level (a face check raises level 3 to 4, docs/domain.md §1.5)."""
 
 from __future__ import annotations
 

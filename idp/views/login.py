@@ -1,5 +1,5 @@
 """The login pages: identify + password, then the second factor: an SMS code, or a choice first
-when the person enrolled a security key or app code (DESIGN.md section 6)."""
+when the person enrolled a security key or app code (docs/architecture.md §5.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Forgot password pages (FAQ 8, 10): identify, verify by SMS code or face, new password."""
+"""Forgot password pages (docs/domain.md §1.8, §1.10): identify, verify by SMS code or face, new password."""
 
 from __future__ import annotations
 
