@@ -104,10 +104,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "acct_reauth_title": {"zh-CN": "请重新验证身份", "en": "Please confirm it is you"},
     "acct_reauth_explain": {
-        "zh-CN": "为保护您的账户安全，修改密码、手机号码或用户名前需要重新登录（密码 + 短信验证码）。"
-        "完成后将回到此页面。",
-        "en": "To protect your account, changing your password, phone number or username needs a fresh sign-in "
-        "(password + SMS code). You will come back here afterwards.",
+        "zh-CN": "为保护您的账户安全，修改密码、手机号码或用户名，下载个人数据或注销账号前需要重新登录"
+        "（密码 + 短信验证码）。完成后将回到此页面。",
+        "en": "To protect your account, changing your password, phone number or username, downloading your data "
+        "or closing your account needs a fresh sign-in (password + SMS code). You will come back here afterwards.",
     },
     "acct_reauth_button": {"zh-CN": "重新登录", "en": "Sign in again"},
     "acct_privacy_title": {"zh-CN": "个人信息权利", "en": "Your personal information"},
