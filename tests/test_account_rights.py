@@ -20,6 +20,7 @@ from idp.models import (
     BackchannelLogout,
     ConsentRecord,
     EntityRole,
+    FaceCheck,
     FaceConsent,
     Grant,
     LoginSession,
@@ -186,6 +187,22 @@ def test_after_the_withdrawal_login_offers_no_face_refuses_it_and_password_and_s
     log_in(app, app.test_client())
 
 
+def test_a_face_check_started_before_the_withdrawal_is_refused_when_it_returns(app, client, person):
+    give_face_consent(app, person)
+    browser = app.test_client()
+    let_sms_cooldown_pass(app)
+    submit_password(browser)
+    session_id = browser.get("/login/face").headers["Location"].rsplit("/", 1)[1]
+    log_in(app, client)
+    withdraw(client)
+    browser.post(f"/dev/face/{session_id}/decision", json={"outcome": "pass"})
+    with app.app_context():
+        check = db.session.execute(select(FaceCheck.id).where(FaceCheck.provider_session_id == session_id)).scalar()
+    refused = browser.get(f"/login/face/return?check={check}")
+    assert refused.status_code == 400 and "您已撤回人脸识别授权" in refused.get_data(as_text=True)
+    assert browser.get("/account").headers["Location"] == "/login"
+
+
 def test_after_the_withdrawal_password_reset_and_step_up_refuse_face(app, client, person):
     give_face_consent(app, person)
     log_in(app, client)
@@ -314,8 +331,6 @@ def test_closing_can_be_confirmed_by_a_face_check_when_the_person_consented(app,
     session_id = started.headers["Location"].rsplit("/", 1)[1]
     client.post(f"/dev/face/{session_id}/decision", json={"outcome": "pass"})
     with app.app_context():
-        from idp.models import FaceCheck
-
         check = db.session.execute(select(FaceCheck.id).where(FaceCheck.provider_session_id == session_id)).scalar()
     done = client.get(f"/account/close/face/return?check={check}")
     assert "您的账号已注销" in done.get_data(as_text=True)
