@@ -112,7 +112,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "acct_reauth_button": {"zh-CN": "重新登录", "en": "Sign in again"},
     "acct_privacy_title": {"zh-CN": "个人信息权利", "en": "Your personal information"},
     "acct_privacy_intro": {
-        "zh-CN": "依照《个人信息保护法》，您可以查阅、复制您的个人信息，撤回人脸识别授权，或注销账号。详见隐私说明。",
+        "zh-CN": "依照《个人信息保护法》，您可以查阅、复制您的个人信息，撤回人脸识别授权，或注销账号。",
         "en": "Under the Personal Information Protection Law you may see and copy your personal information, "
               "withdraw your consent to face recognition, or close your account.",
     },
