@@ -20,7 +20,7 @@ from idp.consent.decisions import apply_choice
 from idp.database import db
 from idp.factors import FACTORS
 from idp.factors.base import FactorError, MethodLocked, WrongCredential
-from idp.factors.face import FaceNotPassed
+from idp.factors.face import FaceIdentity, FaceNotPassed, check_face_consent_withdrawn
 from idp.factors.lockout import record_failure, reset_failures
 from idp.identity_documents import mask_document_number, mask_phone
 from idp.login_state import create_login_session
@@ -66,6 +66,8 @@ class SecondFactorOffer:
     alternatives: list[str]
     #: The page asks for an SMS code; otherwise it offers a button that sends one.
     asks_for_sms_code: bool
+    #: A face check is offered: not once the person withdrew consent to face processing.
+    face: bool
 
 
 def _mask_identifier(identifier: str) -> str:
@@ -165,7 +167,8 @@ def second_factor_offer(pending: PendingLogin) -> SecondFactorOffer:
     """The second-factor page's choices.  Without an alternative the page always asks for the SMS
     code, as it was sent right after the password (its error says when that failed)."""
     alternatives = enrolled_alternatives(pending)
-    return SecondFactorOffer(alternatives, asks_for_sms_code=pending.sms_sent or not alternatives)
+    return SecondFactorOffer(alternatives, asks_for_sms_code=pending.sms_sent or not alternatives,
+                             face=not check_face_consent_withdrawn(FaceIdentity.of(pending.person)))
 
 
 def begin_second_factor(pending: PendingLogin, method: str) -> dict:
