@@ -20,7 +20,7 @@ Refusal = TypeVar("Refusal", bound=Exception)
 def finish_second_factor_page(method: str, response: str, refused: Callable[[Refusal], ResponseReturnValue],
                               refusals: tuple[type[Refusal], ...]) -> ResponseReturnValue:
     """Check ``response`` as the pending login's ``method`` factor, then go on to the relying party
-    (or the account centre), to the forced password change (FAQ 8), or back to the login page
+    (or the account centre), to the forced password change (docs/domain.md §1.8), or back to the login page
     when the pending login is gone.  One of ``refusals`` is shown by ``refused``, which also
     decides what of the refused try is kept."""
     try:
