@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from idp.audit import record_event
 from idp.clock import utcnow
@@ -150,14 +150,14 @@ def check_still_allowed(person: Person | LegacyEnterpriseAccount | None, busines
                for c in available_choices(person, business))
 
 
-def pending_roles(person: Person) -> Sequence[tuple[EntityRole, TaxpayerEntity]]:
+def pending_roles(person: Person) -> Sequence[Row[EntityRole, TaxpayerEntity]]:
     """Roles an administrator added that the person has not confirmed yet."""
     return db.session.execute(
         select(EntityRole, TaxpayerEntity)
         .join(TaxpayerEntity, TaxpayerEntity.id == EntityRole.entity_id)
         .where(EntityRole.person_id == person.id, EntityRole.status == "pending")
         .order_by(TaxpayerEntity.name)
-    ).tuples().all()
+    ).all()
 
 
 def confirm_roles(person: Person, role_ids: list[int], decline_ids: list[int]) -> None:
