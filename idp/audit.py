@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import has_request_context, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from idp.database import db
 from idp.metrics import count_login_event
@@ -43,3 +44,30 @@ def record_event(
         # counts each one once, including steps added later.
         count_login_event(event.removeprefix("login."), outcome, detail.get("acr"))
     log.info("audit %s %s subject=%s client=%s %s", event, outcome, subject, client_id, detail)
+
+
+def record_event_at_once(event: str, outcome: str = "success", **fields: Any) -> None:
+    """Record and commit an event of a request refused before it changed anything (a rate
+    limit); when the database cannot take it, log it as lost instead of failing the answer."""
+    record_event(event, outcome, **fields)
+    try:
+        db.session.commit()
+    except SQLAlchemyError as error:
+        report_lost_events(error)
+
+
+def report_lost_events(error: BaseException) -> None:
+    """Log, as structured warnings, the audit events of a transaction the database failed, and
+    the request itself: when the database is down no audit row can be written, and the log
+    (shipped off the node) is then the only record.  Call before rolling back."""
+    lost = [obj for obj in db.session.new if isinstance(obj, AuditEvent)]
+    where = {"endpoint": request.endpoint, "method": request.method, "ip": request.remote_addr} \
+        if has_request_context() else {}
+    for row in lost:
+        log.warning("audit event lost: %s %s", row.event, row.outcome, extra={
+            "audit_lost": True, "event": row.event, "outcome": row.outcome, "subject": row.subject,
+            "client_id": row.client_id, "detail": row.detail, "cause": type(error).__name__, **where})
+    if where:
+        log.warning("request lost to a database failure: %s %s", where["method"], where["endpoint"], extra={
+            "audit_lost": True, "event": "request.lost", "outcome": "unavailable",
+            "cause": type(error).__name__, **where})
