@@ -9,6 +9,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from idp.audit_chain import install_audit_chain
 from idp.browser_session import install_browser_sessions
 from idp.clients import ClientRegistry
 from idp.consent import views as selection_views
@@ -96,6 +97,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     app.json = UntrustedJsonProvider(app)
     install_log_redaction()
     db.init_app(app)
+    install_audit_chain(db.session)
     with app.app_context():
         for engine in db.engines.values():
             ping_idle_connections(engine)

@@ -8,6 +8,8 @@ from typing import Any
 from flask import has_request_context, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from idp.audit_chain import mark_added
+from idp.clock import utcnow
 from idp.database import db
 from idp.metrics import count_login_event
 from idp.models import AuditEvent
@@ -36,9 +38,8 @@ def record_event(
     if leaked:
         raise ValueError(f"audit detail may not carry secrets: {sorted(leaked)}")
     ip = request.remote_addr if has_request_context() else None
-    db.session.add(
-        AuditEvent(event=event, outcome=outcome, subject=subject, client_id=client_id, ip=ip, detail=detail)
-    )
+    db.session.add(mark_added(AuditEvent(
+        at=utcnow(), event=event, outcome=outcome, subject=subject, client_id=client_id, ip=ip, detail=detail)))
     if event.startswith("login."):
         # Every login step is audited as login.<method>, wherever it happens: counting here
         # counts each one once, including steps added later.

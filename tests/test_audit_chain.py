@@ -1,0 +1,140 @@
+"""Tamper evidence of the audit log: every record chained to the previous one by SHA-256, in an
+exact order under concurrent writers; ``idp audit verify`` names the first altered, removed or
+reordered record, and a signed checkpoint exposes a truncated tail."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import delete, select, update
+from test_audit import audit_rows
+
+from idp.audit import record_event
+from idp.audit_chain import chain_digest
+from idp.cli import main
+from idp.database import db
+from idp.models import AuditChain, AuditEvent
+
+from conftest import all_at_once
+
+
+def write_events(app, count: int) -> None:
+    with app.test_request_context():
+        for index in range(count):
+            record_event("test.event", subject=f"s-{index}", n=index, note="测试")
+            db.session.commit()
+
+
+def verify(cli_env, *args: str):
+    return CliRunner().invoke(main, ["audit", "verify", *args])
+
+
+@pytest.fixture
+def cli_env(cli):
+    cli("keys", "list")  # sets the environment the commands read
+    return cli
+
+
+def tamper(app, statement) -> None:
+    with app.app_context():
+        db.session.execute(statement)
+        db.session.commit()
+
+
+def test_each_record_carries_the_digest_of_its_chain(app):
+    write_events(app, 3)
+    rows = audit_rows(app)
+    assert [r.seq for r in rows] == [1, 2, 3]
+    previous = "0" * 64
+    for row in rows:
+        assert row.digest == chain_digest(previous, row)
+        previous = row.digest
+
+
+def test_an_intact_chain_verifies(app, cli_env):
+    write_events(app, 5)
+    result = verify(cli_env)
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output
+
+
+def test_an_edited_record_is_named(app, cli_env):
+    write_events(app, 5)
+    tamper(app, update(AuditEvent).where(AuditEvent.seq == 3).values(outcome="failure"))
+    result = verify(cli_env)
+    assert result.exit_code == 1
+    assert "broken at record 3" in result.output and "altered" in result.output
+
+
+def test_a_deleted_record_is_named(app, cli_env):
+    write_events(app, 5)
+    tamper(app, delete(AuditEvent).where(AuditEvent.seq == 2))
+    result = verify(cli_env)
+    assert result.exit_code == 1
+    assert "broken at record 2" in result.output and "removed" in result.output
+
+
+def test_reordered_records_are_named(app, cli_env):
+    write_events(app, 5)
+    with app.app_context():
+        # Swap records 2 and 4 (through a free number: seq is unique).
+        tamper(app, update(AuditEvent).where(AuditEvent.seq == 2).values(seq=-2))
+        tamper(app, update(AuditEvent).where(AuditEvent.seq == 4).values(seq=2))
+        tamper(app, update(AuditEvent).where(AuditEvent.seq == -2).values(seq=4))
+    result = verify(cli_env)
+    assert result.exit_code == 1
+    assert "broken at record 2" in result.output
+
+
+def test_a_truncated_tail_is_caught_by_a_signed_checkpoint(app, cli_env, tmp_path):
+    write_events(app, 5)
+    checkpoint = tmp_path / "checkpoint.json"
+    cli_env("audit", "checkpoint", "--out", str(checkpoint))
+    assert json.loads(checkpoint.read_text())["seq"] >= 5
+    seq = json.loads(checkpoint.read_text())["seq"]
+    with app.app_context():
+        cut = db.session.execute(select(AuditEvent).where(AuditEvent.seq == 3)).scalar_one()
+        digest = cut.digest
+    # Everything after record 3 removed, and the head moved back to match: only the checkpoint knows.
+    tamper(app, delete(AuditEvent).where(AuditEvent.seq > 3))
+    tamper(app, update(AuditChain).values(head_seq=3, head_digest=digest))
+    assert verify(cli_env).exit_code == 0
+    result = verify(cli_env, "--checkpoint", str(checkpoint))
+    assert result.exit_code == 1
+    assert f"..{seq} of the signed checkpoint are missing" in result.output
+
+
+def test_a_forged_checkpoint_is_refused(app, cli_env, tmp_path):
+    write_events(app, 2)
+    checkpoint = tmp_path / "checkpoint.json"
+    cli_env("audit", "checkpoint", "--out", str(checkpoint))
+    forged = json.loads(checkpoint.read_text())
+    forged["seq"] = 1
+    checkpoint.write_text(json.dumps(forged))
+    result = verify(cli_env, "--checkpoint", str(checkpoint))
+    assert result.exit_code == 1 and "signature does not verify" in result.output
+
+
+def test_export_writes_json_lines_in_chain_order(app, cli_env):
+    write_events(app, 3)
+    lines = [json.loads(line) for line in cli_env("audit", "export", "--since", "1h").splitlines()]
+    events = [line for line in lines if line["event"] == "test.event"]
+    assert [line["detail"]["n"] for line in events] == [0, 1, 2]
+    assert [line["seq"] for line in lines] == sorted(line["seq"] for line in lines)
+
+
+def test_concurrent_writers_make_one_gapless_chain(app, cli_env):
+    def write(index: int) -> None:
+        with app.test_request_context():
+            for n in range(3):
+                record_event("test.event", subject=f"w-{index}", n=n)
+                db.session.commit()
+
+    all_at_once(write)
+    rows = audit_rows(app)
+    assert [r.seq for r in rows if r.event == "test.event"].__len__() == 16 * 3
+    assert sorted(r.seq for r in rows) == list(range(1, len(rows) + 1))
+    result = verify(cli_env)
+    assert result.exit_code == 0, result.output
