@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from idp.database import conflict_insert
 from idp.models import AuditChain, AuditEvent
@@ -59,8 +60,9 @@ def _advance_head(connection, count: int) -> tuple[int, str]:
 
 
 def _chain_new_records(session: Session, flush_context, instances) -> None:
+    now = utcnow()
     pending = sorted((o for o in session.new if isinstance(o, AuditEvent)),
-                     key=lambda o: getattr(o, "chain_order", 0))
+                     key=lambda o: (o.at or now, getattr(o, "chain_order", 0)))
     if not pending:
         return
     connection = session.connection()
@@ -68,7 +70,7 @@ def _chain_new_records(session: Session, flush_context, instances) -> None:
     for row in pending:
         seq += 1
         row.seq = seq
-        row.at = row.at or utcnow()
+        row.at = row.at or now
         row.detail = row.detail or {}
         row.digest = previous = chain_digest(previous, row)
     connection.execute(update(AuditChain).where(AuditChain.id == 1).values(head_digest=previous))
@@ -115,3 +117,28 @@ def verify_chain(session: Session, start_seq: int, start_digest: str,
     if head is not None and head.head_seq > seq:
         return seq, previous, Break(seq + 1, f"records {seq + 1}..{head.head_seq} were removed (tail)")
     return seq, previous, None
+
+
+def purge_boundary(cutoff: datetime):
+    """The first record retention keeps: the oldest one newer than ``cutoff`` (or the next one
+    to be written), so the purged records are always a prefix of the chain."""
+    # Over an alias: the subqueries must not correlate with the rows being deleted.
+    other = aliased(AuditEvent)
+    newer = select(func.min(other.seq)).where(other.at > cutoff).scalar_subquery()
+    following = select(func.coalesce(func.max(other.seq), 0) + 1).scalar_subquery()
+    return func.coalesce(newer, following)
+
+
+def move_anchor(session: Session, cutoff: datetime, sign: Callable[[int, str], str]) -> None:
+    """Before retention deletes the records up to ``cutoff``: make the last of them the chain's
+    signed anchor, where verification starts once they are gone (committed first, so an
+    interrupted purge still leaves a chain that verifies)."""
+    boundary = session.execute(select(purge_boundary(cutoff))).scalar_one()
+    last = session.execute(select(AuditEvent.seq, AuditEvent.digest).where(AuditEvent.seq == boundary - 1)).first()
+    chain = session.get(AuditChain, 1, with_for_update=True)
+    if last is None or chain is None or last.seq <= chain.anchor_seq:
+        session.rollback()
+        return
+    chain.anchor_seq, chain.anchor_digest = last.seq, last.digest
+    chain.anchor_signature = sign(last.seq, last.digest)
+    session.commit()

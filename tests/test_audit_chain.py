@@ -5,6 +5,7 @@ reordered record, and a signed checkpoint exposes a truncated tail."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -14,8 +15,10 @@ from test_audit import audit_rows
 from idp.audit import record_event
 from idp.audit_chain import chain_digest
 from idp.cli import main
+from idp.clock import utcnow
 from idp.database import db
 from idp.models import AuditChain, AuditEvent
+from idp.retention import purge_expired
 
 from conftest import all_at_once
 
@@ -33,8 +36,7 @@ def verify(cli_env, *args: str):
 
 @pytest.fixture
 def cli_env(cli):
-    cli("keys", "list")  # sets the environment the commands read
-    return cli
+    return cli  # its setup sets the environment the commands read
 
 
 def tamper(app, statement) -> None:
@@ -138,3 +140,25 @@ def test_concurrent_writers_make_one_gapless_chain(app, cli_env):
     assert sorted(r.seq for r in rows) == list(range(1, len(rows) + 1))
     result = verify(cli_env)
     assert result.exit_code == 0, result.output
+
+
+def test_after_retention_purges_old_records_the_rest_verifies_from_a_signed_anchor(app, cli_env):
+    days = app.config["IDP"].AUDIT_RETENTION_DAYS
+    with app.app_context():
+        for age in (days + 3, days + 2, days + 1, 1):
+            db.session.add(AuditEvent(at=utcnow() - timedelta(days=age), event="test.event", outcome="success",
+                                      detail={"age": age}))
+            db.session.commit()
+        assert purge_expired(utcnow())["audit_event"] == 3
+        chain = db.session.get(AuditChain, 1)
+        assert (chain.anchor_seq, bool(chain.anchor_signature)) == (3, True)
+    result = verify(cli_env)
+    assert result.exit_code == 0, result.output
+    assert "records 4.." in result.output
+
+
+def test_a_forged_anchor_is_refused(app, cli_env):
+    write_events(app, 3)
+    tamper(app, update(AuditChain).values(anchor_seq=2, anchor_digest="f" * 64, anchor_signature="AAAA"))
+    result = verify(cli_env)
+    assert result.exit_code == 1 and "anchor at record 2 is not signed" in result.output
