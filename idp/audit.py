@@ -59,7 +59,7 @@ def record_event_at_once(event: str, outcome: str = "success", **fields: Any) ->
 
 def report_lost_events(error: BaseException) -> None:
     """Log, as structured warnings, the audit events of a transaction the database failed, and
-    the request itself: when the database is down no audit row can be written, and the log
+    the submission itself: when the database is down no audit row can be written, and the log
     (shipped off the node) is then the only record.  Call before rolling back."""
     lost = [obj for obj in db.session.new if isinstance(obj, AuditEvent)]
     where = {"endpoint": request.endpoint, "method": request.method, "ip": request.remote_addr} \
@@ -68,7 +68,9 @@ def report_lost_events(error: BaseException) -> None:
         log.warning("audit event lost: %s %s", row.event, row.outcome, extra={
             "audit_lost": True, "event": row.event, "outcome": row.outcome, "subject": row.subject,
             "client_id": row.client_id, "detail": row.detail, "cause": type(error).__name__, **where})
-    if where:
+    # A submission (a login attempt, a token request) is an attempt whatever it became; a page
+    # view is not, and the outage itself is logged once (idp.database_outages).
+    if where and where["method"] not in ("GET", "HEAD", "OPTIONS"):
         log.warning("request lost to a database failure: %s %s", where["method"], where["endpoint"], extra={
             "audit_lost": True, "event": "request.lost", "outcome": "unavailable",
             "cause": type(error).__name__, **where})
