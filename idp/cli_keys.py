@@ -139,7 +139,7 @@ def register_audit_commands(main: click.Group, with_app) -> None:
     @with_app
     def audit_tail(app: Flask, event: str | None, since: str | None, limit: int, as_json: bool) -> None:
         """The newest audit events, oldest first (identifiers are stored masked)."""
-        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
         if event:
             query = query.where((AuditEvent.event == event) | AuditEvent.event.startswith(event + "."))
         if start := parse_since(since):
