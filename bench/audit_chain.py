@@ -24,9 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from idp.app import create_app  # noqa: E402
 from idp.audit import record_event  # noqa: E402
-from idp.audit_chain import _chain_new_records  # noqa: E402
+from idp.audit_chain import _chain_new_records, pending_records  # noqa: E402
 from idp.database import db, upgrade_database  # noqa: E402
-from idp.models import AuditEvent  # noqa: E402
 
 from conftest import make_settings  # noqa: E402
 
@@ -36,9 +35,8 @@ def one_record(seq: int | None) -> float:
     start = time.perf_counter()
     record_event("login.password", subject="bench", reason="wrong_credential", identifier="138****5678")
     if seq is not None:
-        for row in db.session.new:
-            if isinstance(row, AuditEvent):
-                row.seq, row.digest = seq, "0" * 64
+        for row in pending_records(db.session()):
+            row.seq, row.digest = seq, "0" * 64
     db.session.commit()
     return time.perf_counter() - start
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import has_request_context, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from idp.audit_chain import mark_added
+from idp.audit_chain import add_at_commit, pending_records
 from idp.clock import utcnow
 from idp.database import db
 from idp.metrics import count_login_event
@@ -30,7 +30,8 @@ def record_event(
     client_id: str | None = None,
     **detail: Any,
 ) -> None:
-    """Add an audit row to the current transaction; it commits (or rolls back) with the change.
+    """Add an audit row to the current transaction; it is written when the transaction commits,
+    and rolls back with it.
 
     ``detail`` values must already be masked (see :mod:`idp.identity_documents`' mask functions).
     """
@@ -38,8 +39,8 @@ def record_event(
     if leaked:
         raise ValueError(f"audit detail may not carry secrets: {sorted(leaked)}")
     ip = request.remote_addr if has_request_context() else None
-    db.session.add(mark_added(AuditEvent(
-        at=utcnow(), event=event, outcome=outcome, subject=subject, client_id=client_id, ip=ip, detail=detail)))
+    add_at_commit(db.session(), AuditEvent(
+        at=utcnow(), event=event, outcome=outcome, subject=subject, client_id=client_id, ip=ip, detail=detail))
     if event.startswith("login."):
         # Every login step is audited as login.<method>, wherever it happens: counting here
         # counts each one once, including steps added later.
@@ -61,7 +62,7 @@ def report_lost_events(error: BaseException) -> None:
     """Log, as structured warnings, the audit events of a transaction the database failed, and
     the submission itself: when the database is down no audit row can be written, and the log
     (shipped off the node) is then the only record.  Call before rolling back."""
-    lost = [obj for obj in db.session.new if isinstance(obj, AuditEvent)]
+    lost = pending_records(db.session())
     where = {"endpoint": request.endpoint, "method": request.method, "ip": request.remote_addr} \
         if has_request_context() else {}
     for row in lost:

@@ -41,9 +41,33 @@ def chain_digest(previous: str, row: AuditEvent) -> str:
     return hashlib.sha256(previous.encode() + b"\n" + canonical(row)).hexdigest()
 
 
-def mark_added(row: AuditEvent) -> AuditEvent:
+#: Where a session keeps the audit records of its transaction until it commits.
+PENDING = "idp.audit_pending"
+
+
+def add_at_commit(session: Session, row: AuditEvent) -> None:
+    """Keep ``row`` for the commit of ``session``'s transaction (rolled back with it).
+
+    The head row is locked only then, as the last thing a transaction does: a transaction that
+    took it earlier and then waited for another lock (a person's row) could deadlock with one
+    holding that lock and writing its own audit record."""
     row.chain_order = next(_added)  # type: ignore[attr-defined]
-    return row
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault(PENDING, []).append(row)
+
+
+def pending_records(session: Session) -> list[AuditEvent]:
+    """The audit records of the current transaction not yet written."""
+    return [*session.info.get(PENDING, ()), *(o for o in session.new if isinstance(o, AuditEvent))]
+
+
+def _add_pending(session: Session) -> None:
+    session.add_all(session.info.pop(PENDING, ()))
+
+
+def _drop_pending(session: Session) -> None:
+    session.info.pop(PENDING, None)
 
 
 def _advance_head(connection, count: int) -> tuple[int, str]:
@@ -79,6 +103,8 @@ def _chain_new_records(session: Session, flush_context, instances) -> None:
 def install_audit_chain(session) -> None:
     """Chain every audit record ``session`` (the app's scoped session) flushes."""
     if not event.contains(session, "before_flush", _chain_new_records):
+        event.listen(session, "before_commit", _add_pending)
+        event.listen(session, "after_rollback", _drop_pending)
         event.listen(session, "before_flush", _chain_new_records)
 
 

@@ -5,6 +5,7 @@ reordered record, and a signed checkpoint exposes a truncated tail."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -162,3 +163,15 @@ def test_a_forged_anchor_is_refused(app, cli_env):
     tamper(app, update(AuditChain).values(anchor_seq=2, anchor_digest="f" * 64, anchor_signature="AAAA"))
     result = verify(cli_env)
     assert result.exit_code == 1 and "anchor at record 2 is not signed" in result.output
+
+
+def test_an_open_transaction_with_an_audit_record_holds_up_no_other_writer(app):
+    """The chain's head is locked at commit only: a transaction that recorded an event and goes
+    on (waiting for a person's row lock, say) neither blocks nor deadlocks other writers."""
+    with app.test_request_context():
+        record_event("test.event", subject="slow")
+        db.session.execute(select(AuditEvent.seq).limit(1))  # an autoflush, mid-transaction
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(write_events, app, 1).result(timeout=5)
+        db.session.commit()
+    assert [(r.seq, r.subject) for r in audit_rows(app)] == [(1, "s-0"), (2, "slow")]
