@@ -56,6 +56,7 @@ def record_event_at_once(event: str, outcome: str = "success", **fields: Any) ->
         db.session.commit()
     except SQLAlchemyError as error:
         report_lost_events(error)
+        db.session.rollback()
 
 
 def report_lost_events(error: BaseException) -> None:

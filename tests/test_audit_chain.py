@@ -175,3 +175,15 @@ def test_an_open_transaction_with_an_audit_record_holds_up_no_other_writer(app):
             pool.submit(write_events, app, 1).result(timeout=5)
         db.session.commit()
     assert [(r.seq, r.subject) for r in audit_rows(app)] == [(1, "s-0"), (2, "slow")]
+
+
+def test_verify_since_checks_only_the_window(app, cli_env):
+    with app.app_context():
+        db.session.add(AuditEvent(at=utcnow() - timedelta(days=2), event="test.event", outcome="success", detail={}))
+        db.session.commit()
+    write_events(app, 2)
+    tamper(app, update(AuditEvent).where(AuditEvent.seq == 1).values(outcome="failure"))
+    assert verify(cli_env).exit_code == 1
+    result = verify(cli_env, "--since", "1h")
+    assert result.exit_code == 0, result.output
+    assert "records 2.." in result.output
