@@ -9,6 +9,7 @@ import logging
 import pytest
 from sqlalchemy.exc import OperationalError
 from test_audit import audit_rows
+from test_database_outage import database_down, make_provider  # noqa: F401
 from test_rate_limits import post_login
 from test_token_endpoint import client_assertion, decode, jwt_client, redeem_with_assertion, refresh  # noqa: F401
 
@@ -125,3 +126,14 @@ def test_a_failed_operator_command_is_audited_as_a_failure(app, cli):
 def test_key_and_retention_commands_are_audited(app, cli, command):
     cli(*command)
     assert [r.detail["command"] for r in audit_rows(app, "admin.command")] == [" ".join(command)]
+
+
+def test_a_token_request_lost_to_a_database_outage_is_logged_as_a_lost_audit_event(make_provider, caplog):  # noqa: F811
+    provider = make_provider()
+    machine = register_client(provider, grant_types=["client_credentials"], redirect_uris=[])
+    with caplog.at_level(logging.WARNING, "idp.audit"), database_down(provider):
+        response = provider.test_client().post("/token", headers=machine.basic_auth,
+                                               data={"grant_type": "client_credentials"})
+    assert response.status_code == 503
+    [lost] = [r for r in caplog.records if getattr(r, "audit_lost", False)]
+    assert (lost.event, lost.endpoint, lost.method, lost.ip) == ("request.lost", "protocol.token", "POST", "127.0.0.1")
