@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from idp.database import conflict_insert
 from idp.models import AuditChain, AuditEvent
@@ -54,6 +54,8 @@ def add_at_commit(session: Session, row: AuditEvent) -> None:
     row.chain_order = next(_added)  # type: ignore[attr-defined]
     if not session.in_transaction():
         session.begin()
+    # The innermost transaction: a record made inside a savepoint goes if the savepoint is rolled back.
+    row.chain_transaction = session.get_nested_transaction() or session.get_transaction()  # type: ignore[attr-defined]
     session.info.setdefault(PENDING, []).append(row)
 
 
@@ -66,8 +68,17 @@ def _add_pending(session: Session) -> None:
     session.add_all(session.info.pop(PENDING, ()))
 
 
-def _drop_pending(session: Session) -> None:
-    session.info.pop(PENDING, None)
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forget the records made within the transaction (or savepoint) just rolled back."""
+    def within(transaction: SessionTransaction | None) -> bool:
+        while transaction is not None:
+            if transaction is previous_transaction:
+                return True
+            transaction = transaction.parent
+        return False
+
+    if pending := session.info.get(PENDING):
+        session.info[PENDING] = [row for row in pending if not within(row.chain_transaction)]
 
 
 def _advance_head(connection, count: int) -> tuple[int, str]:
@@ -104,7 +115,7 @@ def install_audit_chain(session) -> None:
     """Chain every audit record ``session`` (the app's scoped session) flushes."""
     if not event.contains(session, "before_flush", _chain_new_records):
         event.listen(session, "before_commit", _add_pending)
-        event.listen(session, "after_rollback", _drop_pending)
+        event.listen(session, "after_soft_rollback", _drop_rolled_back)
         event.listen(session, "before_flush", _chain_new_records)
 
 

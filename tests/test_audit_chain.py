@@ -187,3 +187,16 @@ def test_verify_since_checks_only_the_window(app, cli_env):
     result = verify(cli_env, "--since", "1h")
     assert result.exit_code == 0, result.output
     assert "records 2.." in result.output
+
+
+def test_a_record_made_in_a_rolled_back_savepoint_goes_and_the_others_stay(app):
+    with app.test_request_context():
+        record_event("test.event", subject="before")
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            record_event("test.event", subject="inside")
+            raise RuntimeError
+        record_event("test.event", subject="after")
+        db.session.commit()
+        record_event("test.event", subject="rolled-back")
+        db.session.rollback()
+    assert [r.subject for r in audit_rows(app)] == ["before", "after"]
