@@ -21,11 +21,11 @@ from datetime import datetime
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction, aliased
 
+from idp.audit_checkpoints import GENESIS
 from idp.database import conflict_insert
 from idp.models import AuditChain, AuditEvent
 from idp.models.columns import utcnow
 
-GENESIS = "0" * 64
 #: Order of ``record_event`` calls within one transaction (``session.new`` is unordered).
 _added = itertools.count()
 

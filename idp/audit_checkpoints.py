@@ -6,13 +6,25 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from idp.database import db
+from idp.database_outages import log_task_failure
+from idp.interval_gate import IntervalGate
+from idp.models import AuditEvent
 from idp.settings import Settings
+
+log = logging.getLogger(__name__)
+GENESIS = "0" * 64
 
 KEY_FILE = "audit-checkpoint-ed25519.pem"
 
@@ -50,10 +62,42 @@ def verify_signature(key: Ed25519PrivateKey, seq: int, digest: str, signature: s
     return True
 
 
-def write_checkpoint(key: Ed25519PrivateKey, seq: int, digest: str, at: str, out: Path) -> dict:
-    checkpoint = {"seq": seq, "digest": digest, "at": at, "signature": sign(key, seq, digest)}
+def write_checkpoint(session: Session, key: Ed25519PrivateKey, out: Path) -> dict:
+    """Sign the chain's newest record (seq 0 and the genesis digest while there is none) into ``out``."""
+    head = session.execute(select(AuditEvent.seq, AuditEvent.digest).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    seq, digest = (head.seq, head.digest) if head else (0, GENESIS)
+    checkpoint = {"seq": seq, "digest": digest, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                  "signature": sign(key, seq, digest)}
     out.write_text(json.dumps(checkpoint) + "\n", encoding="utf-8")
     return checkpoint
+
+
+class PeriodicCheckpoint:
+    """A ``before_request`` hook writing a checkpoint into ``AUDIT_CHECKPOINT_DIR`` at most once per
+    ``AUDIT_CHECKPOINT_SECONDS`` in this worker (one query, a signature and a small file: inline)."""
+
+    def __init__(self, settings: Settings):
+        self.directory = Path(settings.AUDIT_CHECKPOINT_DIR)
+        self.key = checkpoint_key(settings)
+        self.gate = IntervalGate(settings.AUDIT_CHECKPOINT_SECONDS)
+
+    def __call__(self) -> None:
+        if not self.gate.enter():
+            return
+        try:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            write_checkpoint(db.session, self.key, self.directory / f"audit-checkpoint-{stamp}.json")
+        except Exception as error:
+            log_task_failure(log, "audit checkpoint failed; the next interval retries", error)
+        finally:
+            self.gate.leave()
+
+
+def install_periodic_checkpoints(app: Flask) -> None:
+    """Checkpoint every ``AUDIT_CHECKPOINT_SECONDS`` per worker when ``AUDIT_CHECKPOINT_DIR`` is set."""
+    settings = app.config["IDP"]
+    if settings.AUDIT_CHECKPOINT_DIR and settings.AUDIT_CHECKPOINT_SECONDS > 0:
+        app.before_request(PeriodicCheckpoint(settings))
 
 
 def read_checkpoint(key: Ed25519PrivateKey, path: Path) -> tuple[int, str]:

@@ -190,10 +190,7 @@ def register_audit_commands(main: click.Group, with_app) -> None:
     @with_app
     def audit_checkpoint(app: Flask, out: Path) -> None:
         """Sign the chain's head with the checkpoint key and write it to a file."""
-        head = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one_or_none()
-        seq, digest = (head.seq, head.digest) if head else (0, GENESIS)
-        written = write_checkpoint(checkpoint_key(app.config["IDP"]), seq, digest,
-                                   datetime.now(UTC).isoformat(timespec="seconds"), out)
+        written = write_checkpoint(db.session, checkpoint_key(app.config["IDP"]), out)
         click.echo(f"checkpoint of record {written['seq']} written to {out}")
 
     @audit.command("export")

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import delete, select, update
 from test_audit import audit_rows
 
+from idp.app import create_app
 from idp.audit import record_event
 from idp.audit_chain import chain_digest
 from idp.cli import main
@@ -21,7 +22,7 @@ from idp.database import db
 from idp.models import AuditChain, AuditEvent
 from idp.retention import purge_expired
 
-from conftest import all_at_once
+from conftest import all_at_once, make_settings
 
 
 def write_events(app, count: int) -> None:
@@ -200,3 +201,15 @@ def test_a_record_made_in_a_rolled_back_savepoint_goes_and_the_others_stay(app):
         record_event("test.event", subject="rolled-back")
         db.session.rollback()
     assert [r.subject for r in audit_rows(app)] == ["before", "after"]
+
+
+def test_workers_write_signed_checkpoints_into_the_configured_directory(database_url, instance_dir, app, cli_env,
+                                                                        tmp_path):
+    provider = create_app(make_settings(database_url, instance_dir, AUDIT_CHECKPOINT_DIR=str(tmp_path)))
+    write_events(app, 3)
+    provider.test_client().get("/healthz")
+    provider.test_client().get("/healthz")  # within the interval: no second file
+    [written] = list(tmp_path.glob("audit-checkpoint-*.json"))
+    assert json.loads(written.read_text())["seq"] == 3
+    result = verify(cli_env, "--checkpoint", str(written))
+    assert result.exit_code == 0, result.output
