@@ -44,7 +44,7 @@ VENV_BIN = Path(sys.executable).parent
 #: People used only to mint the refresh/introspection token pool (one browser each).
 MINTING_PEOPLE = 4
 
-#: Requests per second asked for by the issue, on PostgreSQL, on this 2-core machine.
+#: Requests per second each scenario must reach (the "target" column of bench/README.md), on PostgreSQL, on 2 cores.
 TARGETS = {
     "discovery": 15_000,
     "jwks": 15_000,

@@ -1,4 +1,4 @@
-"""The account centre (issue 3 item 7): what a logged-in person sees, and the changes they make.
+"""The account centre (docs/account-centre.md): what a logged-in person sees, and the changes they make.
 
 Sensitive changes (password, phone, username) need a fresh login: one at most
 ``ACCOUNT_REAUTH_MAX_AGE`` seconds old.  An older login is sent through the ordinary login pages
@@ -48,7 +48,7 @@ class AccountChangeRefused(LocalizedValueError):
 
 @dataclass(frozen=True)
 class AccountSummary:
-    """Personal information as the account centre shows it: identifiers masked (DOMAIN.md section 2)."""
+    """Personal information as the account centre shows it: identifiers masked (docs/domain.md §3)."""
 
     name: str
     document: str
@@ -95,7 +95,7 @@ def take_return_path(login: LoginContext) -> str | None:
 
 
 def change_password(login: LoginContext, *, current: str, new: str, confirmation: str) -> int:
-    """FAQ 10: the personal password changed in the account centre; the caller commits.
+    """docs/domain.md §1.10: the personal password changed in the account centre; the caller commits.
 
     The current password is checked like a login (failures count towards the lockout); the new
     one follows the password policy and differs from the current one.  Every other session of the
@@ -121,7 +121,7 @@ def change_password(login: LoginContext, *, current: str, new: str, confirmation
 
 
 def check_realname_upgrade_offered(person: Person) -> bool:
-    """FAQ 5: an account without a face check (level 3) may reach level 4 by one."""
+    """docs/domain.md §1.5: an account without a face check (level 3) may reach level 4 by one."""
     return person.realname_level < 4
 
 

@@ -54,7 +54,7 @@ def create_person(
     if not name or not name.strip():
         raise AccountError("name is required")
     if username:
-        # The rules self-registration applies (FAQ 13), for operators and imports alike.
+        # The rules self-registration applies (docs/domain.md §1.13), for operators and imports alike.
         username = validate_username(username)
         if check_username_taken(username):
             raise UsernameError("taken")
@@ -86,7 +86,7 @@ def create_person(
 
 
 def find_person_by_identifier(identifier: str) -> Person | None:
-    """Login identity: username, phone number or document number (FAQ 11).  Numbers are read as
+    """Login identity: username, phone number or document number (docs/domain.md §1.11).  Numbers are read as
     registration reads them: full-width characters (Chinese input methods), spaces, and for a
     phone dashes and ``+86``; a registered person is never told to register."""
     identifier = (identifier or "").strip()
@@ -102,7 +102,7 @@ def find_person_by_identifier(identifier: str) -> Person | None:
         select(Person)
         .where(
             or_(
-                func.lower(Person.username) == identifier.lower(),  # FAQ 13: whatever the case
+                func.lower(Person.username) == identifier.lower(),  # docs/domain.md §1.13: whatever the case
                 Person.phone == phone,
                 Person.doc_number == typed,
             )
@@ -113,7 +113,7 @@ def find_person_by_identifier(identifier: str) -> Person | None:
 
 
 def raise_realname_level_by_face(person: Person) -> None:
-    """A passed face check makes a level-3 account level 4, for good (FAQ 5)."""
+    """A passed face check makes a level-3 account level 4, for good (docs/domain.md §1.5)."""
     if person.realname_level < 4:
         person.realname_level = 4
         record_event("realname.upgraded", subject=person.sub, level=4, by="face")

@@ -38,7 +38,7 @@ __all__ = ["ImportFileError", "ImportReport", "ImportRowError", "RowOutcome", "i
 
 REQUIRED_COLUMNS = ("name", "doc_type", "doc_number", "phone", "realname_level")
 OPTIONAL_COLUMNS = ("country", "legacy_password_hash")
-#: Real-name levels the old system knew: 3 (no face scan yet) or 4 (face verified), FAQ 5.
+#: Real-name levels the old system knew: 3 (no face scan yet) or 4 (face verified), docs/domain.md §1.5.
 IMPORTABLE_LEVELS = {"3": 3, "4": 4}
 
 
@@ -111,7 +111,7 @@ def _create_imported_person(row: dict[str, str], doc_type: str, number: str, doc
     person = Person(
         sub=secrets.token_urlsafe(16), doc_type=doc_type, doc_number=number, doc_country=doc_country,
         name=name, phone=phone, realname_level=level,
-        # FAQ 8: without the old system's hash the password is the initial one, to be changed.
+        # docs/domain.md §1.8: without the old system's hash the password is the initial one, to be changed.
         password_hash=legacy or hash_password(initial_password(doc_type, number)),
         password_is_initial=not legacy,
     )

@@ -1,5 +1,5 @@
 """What strength a relying party asks for (``acr_values``, or an essential ``acr`` claim) and
-whether a login meets it (DESIGN.md section 4; OIDC Core 5.5.1.1)."""
+whether a login meets it (docs/domain.md §13; OIDC Core 5.5.1.1)."""
 
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ from idp.session_expiry import install_session_sweep
 from idp.settings import Settings, load_settings
 from idp.views import (
     account,
+    account_rights,
     account_verify,
     app_codes,
     authorize,
@@ -128,7 +129,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     # their own site; it is the same request as by GET, so there is no token of ours to carry.
     csrf.exempt(authorize.authorize)
     for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp, face_login.bp, selection_views.bp,
-                      password_change.bp, password_reset.bp, account.bp, account_verify.bp, registration.bp,
+                      password_change.bp, password_reset.bp, account.bp, account_verify.bp, account_rights.bp,
+                      registration.bp,
                       registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp, certificate_login.bp, security_keys.bp,
                       app_codes.bp, legacy_login.bp, health.bp):
         app.register_blueprint(blueprint)

@@ -1,4 +1,4 @@
-"""App codes in the account centre (issue 5 item 5): enrol a time-based code generator, confirm
+"""App codes in the account centre (docs/domain.md §13): enrol a time-based code generator, confirm
 it with a current code, remove it.  Reached only on a fresh login (``ACCOUNT_REAUTH_MAX_AGE``).
 
 Enrolment keeps a pending (unconfirmed) row; the secret is shown once, as a QR code of the

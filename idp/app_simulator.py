@@ -1,5 +1,5 @@
 """A stand-in for the bureau's mobile app, for demos and tests: it speaks only HTTP to a running
-provider, as the real app would (DESIGN.md section 7).
+provider, as the real app would (docs/architecture.md §6).
 
 It logs in like any native client (authorization code + PKCE through the provider's own login
 pages: password, then the SMS code read from the development outbox, or a face check on the

@@ -1,6 +1,6 @@
 """Must the person log in (again) before this authorization request is answered?
 
-One list of small named checks, read top to bottom (STYLE.md point 4).  Each returns the
+One list of small named checks, read top to bottom (docs/architecture.md §5.5).  Each returns the
 reason a fresh login is needed, or None.
 """
 

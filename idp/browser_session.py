@@ -1,4 +1,4 @@
-"""Server-side browser sessions: the cookie holds only an opaque id (DESIGN.md section 6).
+"""Server-side browser sessions: the cookie holds only an opaque id (docs/architecture.md §5.1).
 
 Rows are keyed by the SHA-256 of the cookie value, so a database reader cannot replay a
 cookie.  ``session.regenerate()`` moves the data under a fresh id (session fixation).

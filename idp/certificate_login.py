@@ -2,7 +2,7 @@
 
 Step 1 (:func:`start_certificate_login`) checks the agent's signed answer and remembers the
 enterprise in the browser session.  Step 2 (:func:`choose_certificate_person`) takes one of the
-people with a confirmed role there (DOMAIN.md section 4) and verifies that person: by password
+people with a confirmed role there (docs/domain.md §12.2) and verifies that person: by password
 (the login session exists at once, loa:2), or by SMS code or face check through the ordinary
 second-factor pages (loa:2, loa:3).  Every login made so is business ``enterprise`` for that
 enterprise; ``amr`` starts with ``hwk``.
@@ -39,7 +39,7 @@ from idp.password_change import PasswordChangeRequired, check_initial_password_u
 
 STATE_KEY = "certificate_login"
 METHOD = CertificateFactor.METHOD
-#: How the chosen person may prove who they are (DOMAIN.md section 4).
+#: How the chosen person may prove who they are (docs/domain.md §12.2).
 PERSON_METHODS = ("password", "sms", "face")
 
 
@@ -169,7 +169,7 @@ def _finish_with_password(login: CertificateLogin, person: Person, choice: Choic
     session.pop(STATE_KEY, None)
     record_event("login.certificate.person", subject=person.sub, **audit)
     if check_initial_password_used(person, password):
-        # FAQ 8: no login session with the initial password, whichever way the person came in.
+        # docs/domain.md §1.8: no login session with the initial password, whichever way the person came in.
         start_forced_password_change(person, login.interaction)
         raise PasswordChangeRequired()
     session_record = create_login_session(person, [CertificateFactor.AMR, result.amr], ENTERPRISE)

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-#: A valid USCC from DOMAIN.md section 3, used when no other is given.
+#: A valid USCC from docs/domain.md §2.2, used when no other is given.
 DEFAULT_USCC = "91370200MA3C12346H"
 DEFAULT_NAME = "青岛海川建筑安装有限公司"
 

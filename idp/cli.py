@@ -75,7 +75,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="a non-loopback address only behind a reverse proxy (IDP_TRUSTED_PROXY_HOPS or --behind-proxy)")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--server", type=click.Choice(SERVERS), default="granian", show_default=True,
               help="the HTTP server (bench/README.md compares them)")
@@ -86,12 +87,16 @@ def main() -> None:
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="log each request (method, path without its query, status, time); behind a reverse proxy "
                    "that logs them, --no-access-log spares the Python work of each line")
+@click.option("--behind-proxy", is_flag=True,
+              help="a reverse proxy that buffers requests (docs/deploy/nginx.conf) is this node's only client, "
+                   "though IDP_TRUSTED_PROXY_HOPS is 0; allows a non-loopback --host")
 @click.option("--demo", is_flag=True, help="seed demo people, taxpayers and two demo e-tax apps; print the commands")
-def serve(host: str, port: int, server: str, workers: int, threads: int, access_log: bool, demo: bool) -> None:
+def serve(host: str, port: int, server: str, workers: int, threads: int, access_log: bool, behind_proxy: bool,
+          demo: bool) -> None:
     """Start the provider (migrations and first signing key on first start)."""
     from idp.log_config import logging_config
     from idp.metrics_exporter import prepare_multiprocess_directory, start_metrics_exporter
-    from idp.serving import run_server
+    from idp.serving import ServeRefused, check_exposure, check_port_free, drain_seconds, run_server
 
     # Without a configured issuer, the issuer is where this command serves (workers inherit it).
     os.environ.setdefault("IDP_ISSUER", f"http://{host}:{port}")
@@ -105,6 +110,11 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, access_
         # Open QR login pages could then hold every thread and nothing else would be served.
         raise click.UsageError(f"IDP_QR_WAITING_POLLS_PER_WORKER ({settings.QR_WAITING_POLLS_PER_WORKER}) "
                                f"must be below --threads ({threads})")
+    try:
+        check_exposure(host, behind_proxy=behind_proxy or settings.TRUSTED_PROXY_HOPS >= 1)
+        check_port_free(host, port)
+    except ServeRefused as refusal:
+        raise click.ClickException(str(refusal)) from None
     log_config = logging_config(settings.LOG_FORMAT, access_log=access_log)
     # Before the first metric exists in this process, and so in the workers it starts.
     metrics_directory = prepare_multiprocess_directory()
@@ -115,7 +125,8 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, access_
         with app.app_context():
             click.echo(seed_demo(app))
     start_metrics_exporter(app, metrics_directory)
-    run_server(server, host=host, port=port, workers=workers, threads=threads, logging_config=log_config)
+    run_server(server, host=host, port=port, workers=workers, threads=threads, logging_config=log_config,
+               drain=drain_seconds(settings))
 
 
 @main.group()

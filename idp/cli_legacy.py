@@ -1,5 +1,5 @@
 """``idp legacy import FILE.csv``: load the old enterprise logins of the dual-track transition
-(FAQ 2; format and rules in docs/legacy-login.md)."""
+(docs/domain.md §1.2; format and rules in docs/legacy-login.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``idp realname …`` and ``idp registrations purge``: service-hall staff and housekeeping for
-self-registration (FAQ 6, 7)."""
+self-registration (docs/domain.md §1.6, §1.7)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials",
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 DEFAULT_SCOPE = "openid profile phone"
 #: Apps that may approve QR logins: the bureau's own app (an access token with ``qr:approve``)
-#: and the external apps that sign approvals with their registered key (DESIGN.md section 7).
+#: and the external apps that sign approvals with their registered key (docs/architecture.md §6).
 QR_APPROVER_KINDS = ("bureau_app", "iit_app", "business_licence_app")
 QR_APPROVE_SCOPE = "qr:approve"
 

@@ -46,7 +46,7 @@ agency_agreement,{AGENCY},,,,,{AGENCY_CLIENT},active
 DEMO_ROLES = [(TRADER, "legal_representative"), (TRADER, "financial_officer"), (BUILDER, "tax_officer"),
               (AGENCY, "agent_staff")]
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-#: The old enterprise login (dual-track, FAQ 2) of one more taxpayer, imported as the previous
+#: The old enterprise login (dual-track, docs/domain.md §1.2) of one more taxpayer, imported as the previous
 #: system exported it: its enterprise password as a salted SHA-256 hash (docs/legacy-login.md).
 LEGACY_TAXPAYER, LEGACY_PASSWORD = "91370212MA3D45678P", "Qiye@2026"
 LEGACY_SALT = bytes.fromhex("5a17c0de5a17c0de")

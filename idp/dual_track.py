@@ -1,4 +1,4 @@
-"""The dual-track transition (FAQ 2): until when the old enterprise login stays usable.
+"""The dual-track transition (docs/domain.md §1.2): until when the old enterprise login stays usable.
 
 ``LEGACY_LOGIN_SUNSET`` is the first day (in ``TIMEZONE``, Asia/Shanghai) on which the old login
 is refused: at its page, for a browser session it made earlier, and at every refresh of a grant

@@ -1,4 +1,4 @@
-"""The 11 identity documents a natural person registers with (DOMAIN.md section 2).
+"""The 11 identity documents a natural person registers with (docs/domain.md §3).
 
 Every document number is validated and normalised here before it is stored or looked up, so a
 person's document always maps to one stored form whatever way it was typed. Errors never carry
@@ -59,7 +59,7 @@ class DocumentType:
     self_registration: bool
 
 
-# Ordered as FAQ question 6 lists them: the 7 that register online, then the 4 hall-first ones.
+# Ordered as docs/domain.md §1.6 lists them: the 7 that register online, then the 4 hall-first ones.
 DOCUMENT_TYPES: dict[str, DocumentType] = {
     doc.code: doc
     for doc in (
@@ -305,7 +305,7 @@ def normalise_document_number(doc_type: str, number: str, *, country: str | None
 
 
 def initial_password(doc_type: str, normalised_number: str) -> str:
-    """The initial password (FAQ 8): the last six characters of the number as stored.
+    """The initial password (docs/domain.md §1.8): the last six characters of the number as stored.
 
     A stored number shorter than six characters (a 5-character foreign passport) is used whole.
     """

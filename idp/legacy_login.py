@@ -1,4 +1,4 @@
-"""The old enterprise login of the dual-track transition (FAQ 2; DESIGN.md section 4, loa:1).
+"""The old enterprise login of the dual-track transition (docs/domain.md §1.2; §13, loa:1).
 
 A taxpayer number and the enterprise password of the previous e-tax system (imported with
 ``idp legacy import``) log the browser in for that enterprise, without a person: ``acr``
@@ -96,7 +96,7 @@ def _find_account(taxpayer_number: str) -> LegacyEnterpriseAccount | None:
 def log_in_with_legacy_password(taxpayer_number: str, password: str, interaction: str | None) -> LoginSession:
     """Check the old enterprise password and open the login session; the caller commits.
 
-    Failures count towards the account's lockout (5 in a Shanghai day, FAQ 14) and every attempt
+    Failures count towards the account's lockout (5 in a Shanghai day, docs/domain.md §1.14) and every attempt
     is audited as ``login.legacy`` with the taxpayer number masked.  An unknown (or inactive)
     number costs the same argon2id verification as a wrong password and gets the same message.
     """

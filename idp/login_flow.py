@@ -20,7 +20,7 @@ from idp.consent.decisions import apply_choice
 from idp.database import db
 from idp.factors import FACTORS
 from idp.factors.base import FactorError, MethodLocked, WrongCredential
-from idp.factors.face import FaceNotPassed
+from idp.factors.face import FaceIdentity, FaceNotPassed, check_face_consent_withdrawn
 from idp.factors.lockout import record_failure, reset_failures
 from idp.identity_documents import mask_document_number, mask_phone
 from idp.login_state import create_login_session
@@ -48,7 +48,7 @@ class PendingLogin:
     interaction: str | None
     #: The business entry picked on the login page (natural person unless another was chosen).
     business: str = NATURAL_PERSON
-    #: FAQ 8: the password was the initial one; a new one is set before any login session.
+    #: docs/domain.md §1.8: the password was the initial one; a new one is set before any login session.
     must_change_password: bool = False
     #: The taxpayer fixed before the person was known (a certificate names its enterprise).
     choice_key: str | None = None
@@ -66,6 +66,8 @@ class SecondFactorOffer:
     alternatives: list[str]
     #: The page asks for an SMS code; otherwise it offers a button that sends one.
     asks_for_sms_code: bool
+    #: A face check is offered: not once the person withdrew consent to face processing.
+    face: bool
 
 
 def _mask_identifier(identifier: str) -> str:
@@ -151,7 +153,7 @@ def enrolled_alternatives(pending: PendingLogin) -> list[str]:
 
 
 def send_code_or_offer_choice(pending: PendingLogin) -> dict | None:
-    """Right after the password: send the SMS code at once (FAQ 1's default, most people), unless
+    """Right after the password: send the SMS code at once (docs/domain.md §1.1's default, most people), unless
     the person enrolled an alternative (security key, app code).  They choose first, and an SMS is
     sent only when asked for: each one costs the bureau money, counts against the phone's daily cap
     and resend cooldown, and would land a code nobody asked for.  Returns the send's result, or
@@ -165,7 +167,8 @@ def second_factor_offer(pending: PendingLogin) -> SecondFactorOffer:
     """The second-factor page's choices.  Without an alternative the page always asks for the SMS
     code, as it was sent right after the password (its error says when that failed)."""
     alternatives = enrolled_alternatives(pending)
-    return SecondFactorOffer(alternatives, asks_for_sms_code=pending.sms_sent or not alternatives)
+    return SecondFactorOffer(alternatives, asks_for_sms_code=pending.sms_sent or not alternatives,
+                             face=not check_face_consent_withdrawn(FaceIdentity.of(pending.person)))
 
 
 def begin_second_factor(pending: PendingLogin, method: str) -> dict:
@@ -175,7 +178,7 @@ def begin_second_factor(pending: PendingLogin, method: str) -> dict:
 
 def finish_second_factor(pending: PendingLogin, method: str, response: str) -> LoginSession:
     """Check the second factor (SMS code, or a face check's id); on success the login session
-    exists: loa:2 with SMS, loa:3 with face (DESIGN.md section 4)."""
+    exists: loa:2 with SMS, loa:3 with face (docs/domain.md §13)."""
     audit = {"phone": mask_phone(pending.person.phone)} if method == "sms" else {}
     try:
         result = FACTORS[method].verify(pending.person, response, purpose="login")
@@ -189,7 +192,7 @@ def finish_second_factor(pending: PendingLogin, method: str, response: str) -> L
         raise_realname_level_by_face(pending.person)
     session.pop(PENDING_KEY, None)
     if pending.must_change_password:
-        # FAQ 8: no login session with the initial password; change it, then log in again.
+        # docs/domain.md §1.8: no login session with the initial password; change it, then log in again.
         start_forced_password_change(pending.person, pending.interaction)
         raise PasswordChangeRequired()
     login = create_login_session(pending.person, pending.amr + [result.amr], pending.business)

@@ -1,6 +1,6 @@
-"""The login record (STYLE.md point 3): created once by the login pages, read by everything after.
+"""The login record (docs/architecture.md §5.4): created once by the login pages, read by everything after.
 
-``acr`` is derived from the factors done (DESIGN.md section 4) in exactly one place.
+``acr`` is derived from the factors done (docs/domain.md §13) in exactly one place.
 
 A login reaches a person (:class:`LoginContext`), except the old enterprise login of the
 dual-track transition (:class:`LegacyLoginContext`), which reaches only an enterprise's old
@@ -39,10 +39,10 @@ KNOWLEDGE = frozenset({"pwd", "pin"})
 
 
 def derive_acr(amr: list[str]) -> str:
-    """The strength of a login from the factors it did (DESIGN.md section 4 table)."""
+    """The strength of a login from the factors it did (docs/domain.md §13 table)."""
     done = set(amr)
     two_kinds = bool(done & KNOWLEDGE) and bool(done & POSSESSION_OR_INHERENCE)
-    # DESIGN.md section 4: a certificate's hardware key (its PIN checked by the UKey itself) plus the
+    # docs/domain.md §13: a certificate's hardware key (its PIN checked by the UKey itself) plus the
     # person's SMS code or face check is two kinds too: the enterprise's key, then the person.
     two_kinds = two_kinds or ("hwk" in done and bool(done & {"sms", "face"}))
     if two_kinds and "face" in done:
@@ -82,7 +82,7 @@ class LoginContext:
 
 @dataclass(frozen=True)
 class LegacyLoginContext:
-    """The old enterprise login (FAQ 2, dual-track): an enterprise's old account, no person."""
+    """The old enterprise login (docs/domain.md §1.2, dual-track): an enterprise's old account, no person."""
 
     account: LegacyEnterpriseAccount
     session: LoginSession

@@ -1,6 +1,6 @@
 """Setting a new password, and the forced change after a login with the initial password.
 
-FAQ 8: the initial password is the last six characters of the document number; whoever logs
+docs/domain.md §1.8: the initial password is the last six characters of the document number; whoever logs
 in with it (password and second factor as usual) must set a new password and then log in
 again.  No login session is created before the change: the browser holds one server-side
 record (``FORCED_CHANGE_KEY``) naming the person, the pending authorization request and an
@@ -33,7 +33,7 @@ FORCED_CHANGE_KEY = "forced_password_change"
 
 
 class PasswordChangeRequired(Exception):
-    """Both factors passed with the initial password: the person sets a new one first (FAQ 8).
+    """Both factors passed with the initial password: the person sets a new one first (docs/domain.md §1.8).
 
     Not a :class:`~idp.factors.base.FactorError`: nothing was refused, the login takes a detour.
     """
@@ -58,7 +58,7 @@ class ForcedChange:
 
 
 def check_initial_password_used(person: Person, password: str) -> bool:
-    """True when this (already verified) password is the initial one (FAQ 8).
+    """True when this (already verified) password is the initial one (docs/domain.md §1.8).
 
     The flag covers imported accounts without a legacy hash; the comparison covers a legacy
     hash whose password was never changed in the old system either.
@@ -137,6 +137,6 @@ def pending_forced_change() -> ForcedChange:
 
 
 def finish_forced_password_change(forced: ForcedChange, new_password: str, confirmation: str) -> None:
-    """Store the new password; the person then logs in again with it (FAQ 8)."""
+    """Store the new password; the person then logs in again with it (docs/domain.md §1.8)."""
     set_new_password(forced.person, new_password, confirmation, how="forced_change")
     session.pop(FORCED_CHANGE_KEY, None)

@@ -1,4 +1,4 @@
-"""The personal password rule (DOMAIN.md section 4 practice, issue 3).
+"""The personal password rule (docs/domain.md §6.2).
 
 8-16 characters; at least two of digits, letters (case-sensitive) and the symbols
 ``.@$%*#_+-&^``; nothing else; not containing the document number.  The initial password

@@ -1,10 +1,10 @@
-"""Forgot password (FAQ 8, 10): identify → SMS code or face → new password → log in again.
+"""Forgot password (docs/domain.md §1.8, §1.10): identify → SMS code or face → new password → log in again.
 
 The flow is one server-side record in the browser session (``RESET_KEY``): who, which step,
 how the person was verified, the pending authorization request and one expiry for the whole
 flow (``LOGIN_STEP_TTL``).  Each step demands the step before it, so the new-password form
 cannot be reached without a verification of this very flow.  The new password ends every
-login session and token family of the person and lifts the lockout of every method (FAQ 14:
+login session and token family of the person and lifts the lockout of every method (docs/domain.md §1.14:
 "忘记密码" is the way out of a lock).
 """
 
@@ -57,7 +57,7 @@ class PendingReset:
 
 
 def start_password_reset(identifier: str, interaction: str | None) -> Person:
-    """Identify the person by username, phone or document number (FAQ 11's identifiers)."""
+    """Identify the person by username, phone or document number (docs/domain.md §1.11's identifiers)."""
     session.pop(RESET_KEY, None)
     person = find_person_by_identifier(identifier)
     if person is None or person.status != "active":
@@ -106,7 +106,7 @@ def verify_reset(pending: PendingReset, method: str, response: str) -> None:
                      reason=error.code, **audit)
         raise
     if method == "face":
-        # FAQ 5: a passed face scan on a level-3 account makes it level 4, whatever it was for.
+        # docs/domain.md §1.5: a passed face scan on a level-3 account makes it level 4, whatever it was for.
         raise_realname_level_by_face(pending.person)
     session[RESET_KEY] = {**session[RESET_KEY], "step": NEW_PASSWORD, "verified_by": method}
     record_event("password.reset.verify", subject=pending.person.sub, method=method, **audit)

@@ -1,4 +1,4 @@
-"""Changing the verified phone in the account centre (issue 3 item 7).
+"""Changing the verified phone in the account centre (docs/account-centre.md).
 
 Step 1 sends an SMS code to the NEW phone (proof the person holds it); step 2 takes that code
 plus the current password.  The new number is kept in the browser session between the steps,

@@ -1,7 +1,7 @@
 """Discovery and the JWKS answered from memory, in front of Flask.
 
 Every relying party and resource server fetches these two documents, so they are the
-provider's hottest paths (issue 2 asks 15,000/s of them on two cores), and a Flask request
+provider's hottest paths (bench/README.md: 15,000/s of them on two cores), and a Flask request
 costs several times what the answer itself does. The Flask views stay the one definition of
 both documents: this replays a view's last 200 answer, headers included, for as long as what
 the document is built from is unchanged. Discovery never changes in a running process; the

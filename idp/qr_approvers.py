@@ -1,4 +1,4 @@
-"""Who may approve a QR login, and what login an approval grants (DESIGN.md section 7, FAQ 11).
+"""Who may approve a QR login, and what login an approval grants (docs/architecture.md §6, docs/domain.md §1.11).
 
 Three kinds of approver, named by the client registration's ``qr_approver``:
 
@@ -134,7 +134,7 @@ def approver_from_assertion(assertion: object) -> Approver:
 # --- what an approval grants --------------------------------------------------------------------
 
 def _check_strong_enough(acr: str) -> None:
-    """Approval needs an app session at loa:2 or better (DESIGN.md section 7)."""
+    """Approval needs an app session at loa:2 or better (docs/architecture.md §6)."""
     if ACR_RANK.get(acr, 0) < ACR_RANK[LOA_2]:
         raise QrError("app_session_too_weak", 403)
 
@@ -148,7 +148,7 @@ def _bureau_app_login(approver: Approver) -> ApprovingLogin:
     if person is None or person.status != "active":
         raise QrError("invalid_token", 401)
     _check_strong_enough(grant.acr)
-    # The web acts for whom the app acts (FAQ 11), if the person still holds that role.
+    # The web acts for whom the app acts (docs/domain.md §1.11), if the person still holds that role.
     if not check_still_allowed(person, grant.business, grant.entity_id, grant.entity, grant.act):
         raise QrError("role_ended", 403)
     return ApprovingLogin(person, list(grant.amr), grant.business, grant.entity_id, grant.entity, grant.act)
@@ -176,7 +176,7 @@ def _person_named(document: object) -> Person | None:
 
 
 def _iit_login(approver: Approver) -> ApprovingLogin:
-    """FAQ 11: natural-person business only, for a person registered and real-name verified in both."""
+    """docs/domain.md §1.11: natural-person business only, for a person registered and real-name verified in both."""
     person = _person_named(approver.claims.get("person"))
     settings = current_app.config["IDP"]
     if (person is None or person.realname_level < settings.QR_IIT_MIN_REALNAME_LEVEL

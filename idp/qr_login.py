@@ -1,11 +1,11 @@
-"""QR scan login (DESIGN.md section 7): the life of one QR code, from issue to redemption.
+"""QR scan login (docs/architecture.md §6): the life of one QR code, from issue to redemption.
 
     pending --scan--> scanned --approve--> approved --redeem--> redeemed
                               `--deny----> denied
 
 Each transition is one guarded UPDATE (``WHERE status = <expected> AND expires_at > now``), so a
 code is scanned by one app, decided once and only within its lifetime, and redeemed once,
-however many requests race (LIBRARY-NOTES.md Authlib pitfalls 1 and 12).  The QR payload is
+however many requests race (authlib's stock device and code grants read, then write).  The QR payload is
 192 random bits; the short user code (typed when the camera fails) is rate-limited per app and
 per IP against guessing.
 """
@@ -245,7 +245,7 @@ def scan(row: QrLoginRequest, *, approver_key: str, approver_client_id: str, sub
 
 def approve(row: QrLoginRequest, *, approver_key: str, approver_client_id: str, login: ApprovingLogin) -> None:
     """Decide once, within the lifetime, by the app that scanned: the web login is the app
-    session's factors plus ``mca`` (RFC 8176), its strength derived from them (DESIGN.md 4)."""
+    session's factors plus ``mca`` (RFC 8176), its strength derived from them (docs/domain.md §13)."""
     amr = with_mfa([m for m in login.amr if m != "mfa"] + ["mca"])
     approved = _transition(row, "scanned", {
         "status": "approved", "decided_at": utcnow(), "person_id": login.person.id, "auth_time": int(time.time()),
@@ -299,7 +299,7 @@ def start_device_login_session(row: QrLoginRequest) -> LoginSession:
 
 def complete_login_page(row: QrLoginRequest) -> LoginSession | None:
     """Redeem an approved login-page request into this browser's login session (the one record of
-    acr/amr/business/entity, STYLE.md point 3); None when it was not approved or already used."""
+    acr/amr/business/entity, docs/architecture.md §5.4); None when it was not approved or already used."""
     if row.kind != LOGIN_PAGE or not redeem(row):
         return None
     person = db.session.get(Person, row.person_id)

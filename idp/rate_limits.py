@@ -1,4 +1,4 @@
-"""Per-IP limits on the requests that guess credentials or send SMS (DESIGN.md section 10), and
+"""Per-IP limits on the requests that guess credentials or send SMS (docs/architecture.md §10), and
 on the QR login page, which stores a code for anyone who asks.
 
 Counters live in Redis when ``REDIS_URL`` is set, so every worker and node shares them;

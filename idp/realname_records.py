@@ -1,4 +1,4 @@
-"""Real-name information collected at a service hall (FAQ 6 and 7).
+"""Real-name information collected at a service hall (docs/domain.md §1.6 and §1.7).
 
 Hall-first documents (foreign passport, foreigner's work permit A/B/C) register online only after
 a hall has collected the holder's real-name information; a person whose face scan keeps failing

@@ -1,4 +1,4 @@
-"""Natural-person self-registration (FAQ 3, 5, 6, 7; issue 3 item 3), for the web pages and the app API.
+"""Natural-person self-registration (docs/domain.md §1.3, §1.5, §1.6, §1.7; §5), for the web pages and the app API.
 
 document + name → phone (SMS code) → optional username → password → face consent → face scan
 → the account, at real-name level 4, created in the transaction that accepts the scan.
@@ -6,7 +6,7 @@ document + name → phone (SMS code) → optional username → password → face
 The whole registration is one :class:`~idp.models.Registration` record with an expiry
 (``REGISTRATION_TTL``); its ``step`` names the one step it accepts next, so no step can be
 skipped or taken out of order.  Until the last step there is no account, so an abandoned or
-expired registration leaves none.  A service hall's real-name record (FAQ 6, 7) lets hall-first
+expired registration leaves none.  A service hall's real-name record (docs/domain.md §1.6, §1.7) lets hall-first
 documents register and stands in for the face scan: the hall has already verified the person.
 """
 
@@ -53,11 +53,11 @@ from idp.usernames import UsernameError, check_username_taken, validate_username
 #: The steps in the only order they are accepted; "hall" is the dead end after failed scans.
 STEPS = ("phone", "username", "password", "face_consent", "face")
 HALL_ROUTE = "hall"
-#: FAQ 7: after this many failed scans the person is sent to a service hall, not to another scan.
+#: docs/domain.md §1.7: after this many failed scans the person is sent to a service hall, not to another scan.
 FACE_ATTEMPTS = 3
 #: SMS and face-check purpose: codes and checks of a login can never complete a registration.
 PURPOSE = "register"
-#: Level of an account whose registration passed the face scan (FAQ 5).
+#: Level of an account whose registration passed the face scan (docs/domain.md §1.5).
 FACE_VERIFIED_LEVEL = 4
 #: ``secrets.token_urlsafe(32)``: 256 random bits, the registration's only handle.
 _REGISTRATION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -113,7 +113,7 @@ def _hall_record(registration: Registration) -> RealnameRecord | None:
 
 
 def start_registration(*, doc_type: str, doc_number: str, name: str, country: str | None = None) -> Registration:
-    """Check the identity step (FAQ 3, 6) and open a registration waiting for the phone step.
+    """Check the identity step (docs/domain.md §1.3, §1.6) and open a registration waiting for the phone step.
 
     Raises ``DocumentNumberError`` for a number the document's validator refuses, and
     :class:`RegistrationError` for a missing name (``name``), a document that already has an
@@ -203,7 +203,7 @@ def verify_registration_phone(registration: Registration, code: str) -> None:
 
 
 def choose_username(registration: Registration, username: str | None) -> None:
-    """Set the optional username (FAQ 13), or skip it with an empty one."""
+    """Set the optional username (docs/domain.md §1.13), or skip it with an empty one."""
     _expect(registration, "username")
     if username and username.strip():
         username = validate_username(username)
@@ -263,7 +263,7 @@ def complete_registration_face(registration: Registration, check_id: str) -> Per
     Raises ``FacePending`` while the provider has no result, ``FaceCheckExpired`` for a check
     that is not this registration's current one, and :class:`RegistrationError`
     ``face_failed`` (with ``attempts_left``) or, after :data:`FACE_ATTEMPTS` failures,
-    ``face_hall_route`` (FAQ 7).
+    ``face_hall_route`` (docs/domain.md §1.7).
     """
     _expect(registration, "face")
     current = registration.face_check_id or ""

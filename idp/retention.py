@@ -1,4 +1,4 @@
-"""Retention: deleting rows nobody can use any more (DESIGN.md section 9).
+"""Retention: deleting rows nobody can use any more (docs/architecture.md §7.2).
 
 Every rule below names one table, the condition under which a row of it can no longer change
 any answer the provider gives, and a grace that is added on top before the row goes.  A row is
@@ -71,7 +71,7 @@ SKEW_MARGIN = timedelta(hours=1)
 #: Ended login sessions are kept this long for an operator looking into a reported account
 #: takeover (the account centre lists live sessions only); the audit log keeps the story after.
 ENDED_SESSION_KEEP = timedelta(days=30)
-#: The SMS daily cap counts the codes a phone received on the current local day (FAQ practice,
+#: The SMS daily cap counts the codes a phone received on the current local day (docs/domain.md §10,
 #: against SMS pumping): a code is kept until its day is over everywhere, whatever TIMEZONE.
 SMS_CODE_KEEP = timedelta(days=2)
 #: Given-up back-channel logout messages stay for operators to inspect (the audit log keeps the

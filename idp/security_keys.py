@@ -1,4 +1,4 @@
-"""Security keys in the account centre (issue 5 item 4): register, name and remove them.
+"""Security keys in the account centre (docs/domain.md §13): register, name and remove them.
 
 Registration asks the key for user verification (the key's PIN or fingerprint) so that later it
 counts as a factor of its own; resident (discoverable) keys are allowed, not required.  The

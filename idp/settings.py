@@ -60,7 +60,7 @@ class Settings:
     SMS_GATEWAY_URL: str = ""
     #: HMAC secret that signs requests to the SMS gateway.
     SMS_GATEWAY_SECRET: str = ""
-    #: Seconds an SMS code stays valid (FAQ practice: 5 minutes).
+    #: Seconds an SMS code stays valid (docs/domain.md §10: 5 minutes).
     SMS_CODE_TTL: int = 300
     #: Wrong tries allowed against one SMS code before it is void.
     SMS_CODE_MAX_TRIES: int = 5
@@ -84,7 +84,7 @@ class Settings:
 
     #: Seconds a self-registration may take from document to face scan; then it leaves no trace.
     REGISTRATION_TTL: int = 1800
-    #: Days a service hall's real-name record waits for its registration (FAQ 6, 7) before it lapses.
+    #: Days a service hall's real-name record waits for its registration (docs/domain.md §1.6, §1.7) before it lapses.
     REALNAME_RECORD_TTL: int = 90
 
     #: PEM file(s) of the CAs whose tax digital certificates may log in, joined by os.pathsep;
@@ -97,7 +97,7 @@ class Settings:
     #: Seconds a certificate challenge may wait for its signature (the agent asks for the UKey PIN).
     CERT_CHALLENGE_TTL: int = 120
 
-    #: Consecutive failures of one method in one day that lock it (FAQ 14).
+    #: Consecutive failures of one method in one day that lock it (docs/domain.md §1.14).
     LOCKOUT_THRESHOLD: int = 5
     #: The day boundary for lockout and SMS caps is the bureau's local day.
     TIMEZONE: str = "Asia/Shanghai"
@@ -124,7 +124,7 @@ class Settings:
     CLIENT_CACHE_TTL: int = 30
     #: Cache-Control max-age of the JWKS document, shorter than key pre-publication.
     JWKS_MAX_AGE: int = 300
-    #: Seconds a QR login code (QR payload, user code, device code) stays valid (DESIGN.md section 7).
+    #: Seconds a QR login code (QR payload, user code, device code) stays valid (docs/architecture.md §6).
     QR_CODE_TTL: int = 120
     #: RFC 8628 ``interval``: minimum seconds between two token-endpoint polls of one QR code.
     QR_POLL_INTERVAL: int = 5
@@ -137,11 +137,11 @@ class Settings:
     #: Unknown QR codes an app (or an IP) may present per QR_GUESS_WINDOW: user codes are short.
     QR_GUESS_LIMIT: int = 10
     QR_GUESS_WINDOW: int = 600
-    #: Lowest real-name level here with which the IIT app may log a person in (FAQ 11; 3 = verified).
+    #: Lowest real-name level here with which the IIT app may log a person in (docs/domain.md §1.11; 3 = verified).
     QR_IIT_MIN_REALNAME_LEVEL: int = 3
     #: Longest lifetime an external app's signed approval may have (bounds its single-use record).
     QR_ASSERTION_MAX_AGE: int = 300
-    #: Dual-track (FAQ 2): the old enterprise login (``idp legacy import``) works before this ISO date
+    #: Dual-track (docs/domain.md §1.2): the old enterprise login (``idp legacy import``) works before this ISO date
     #: (YYYY-MM-DD, a TIMEZONE day) and is refused from it on; empty: no old login at all.
     LEGACY_LOGIN_SUNSET: str = ""
     #: Redis URL for per-IP rate limits shared by workers; empty keeps them per process.

@@ -1,4 +1,4 @@
-"""Unified social credit codes and taxpayer numbers (DOMAIN.md section 3).
+"""Unified social credit codes and taxpayer numbers (docs/domain.md §2.2).
 
 A taxpayer is named by its unified social credit code (USCC, GB 32100-2015) where it has one;
 older taxpayers keep legacy numbers built from a document number. Both are validated and

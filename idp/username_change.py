@@ -1,6 +1,6 @@
-"""Adding or changing a username in the account centre (FAQ 13): at most once every 365 days.
+"""Adding or changing a username in the account centre (docs/domain.md §1.13): at most once every 365 days.
 
-Counting rule (our choice; the FAQ says only "once a year"): every setting made here counts,
+Counting rule (our choice, docs/domain.md §8; the FAQ says only "once a year"): every setting made here counts,
 the first one included, since adding a username creates a new login name just as a change does.
 The next one is allowed from the same local (Asia/Shanghai) calendar day 365 days later, so the
 date the person is told is exactly the day the rule opens.  A username given at registration

@@ -1,6 +1,6 @@
-"""Username rules (FAQ 13): a name to log in with, beside the phone and document numbers.
+"""Username rules (docs/domain.md §1.13): a name to log in with, beside the phone and document numbers.
 
-The login form takes a username, a phone number or a document number in one field (FAQ 11), so a
+The login form takes a username, a phone number or a document number in one field (docs/domain.md §1.11), so a
 username must never be mistakable for the other two: not all digits, not a mainland mobile
 number, not shaped like a document that can register online.  Uniqueness ignores case, so
 ``ZhangSan`` cannot be taken beside ``zhangsan`` to impersonate it.

@@ -1,5 +1,5 @@
-"""The account centre (issue 3 item 7): personal information, the fresh-login rule for sensitive
-changes, and the personal password change (FAQ 10).  Username, phone, real-name level and
+"""The account centre (docs/account-centre.md): personal information, the fresh-login rule for sensitive
+changes, and the personal password change (docs/domain.md §1.10).  Username, phone, real-name level and
 sessions have their own files (test_account_username.py, test_account_phone.py,
 test_account_realname.py, test_account_sessions.py)."""
 
@@ -24,7 +24,7 @@ def test_root_sends_a_logged_in_person_to_the_account_centre_and_anyone_else_to_
 
 
 def test_personal_information_shows_masked_identifiers_username_level_and_login_strength(app, client, person):
-    """DOMAIN.md section 2: document and phone are masked on the page; FAQ 5: the level is shown."""
+    """docs/domain.md §3: document and phone are masked on the page; §1.5: the level is shown."""
     log_in(app, client)
     page = client.get("/account").get_data(as_text=True)
     assert "张三" in page
@@ -56,7 +56,7 @@ def test_a_form_posted_without_its_csrf_token_changes_nothing(app, client, perso
 
 @pytest.mark.parametrize("page", ["/account/password", "/account/username", "/account/phone"])
 def test_a_sensitive_page_on_a_login_older_than_the_reauth_age_asks_for_a_new_login(app, client, person, page):
-    """Issue 3 item 7: password, phone and username changes need a fresh login (ACCOUNT_REAUTH_MAX_AGE)."""
+    """Password, phone and username changes need a fresh login (ACCOUNT_REAUTH_MAX_AGE)."""
     log_in(app, client)
     age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE - 30)
     assert client.get(page).status_code == 200
@@ -95,7 +95,7 @@ def change_password(client, current: str = PASSWORD, new: str = NEW_PASSWORD, co
 
 
 def test_password_change_with_the_current_password_lets_the_new_one_log_in(app, client, person):
-    """FAQ 10: the personal password can be changed in the account centre."""
+    """docs/domain.md §1.10: the personal password can be changed in the account centre."""
     log_in(app, client)
     response = change_password(client)
     assert response.headers["Location"] == "/account"
@@ -109,7 +109,7 @@ def test_password_change_with_the_current_password_lets_the_new_one_log_in(app, 
 
 
 def test_password_change_refuses_a_wrong_current_password_and_counts_it_towards_the_lockout(app, client, person):
-    """FAQ 10 and 14: the current password is checked like a login; five failures lock the method."""
+    """docs/domain.md §1.10 and §1.14: the current password is checked like a login; five failures lock the method."""
     log_in(app, client)
     response = change_password(client, current="Wrong#2026")
     assert response.status_code == 400
@@ -130,7 +130,7 @@ def test_password_change_refuses_a_wrong_current_password_and_counts_it_towards_
     (PASSWORD, None, "新密码不能与当前密码相同"),
 ])
 def test_password_change_refuses_a_new_password_outside_the_rules(app, client, person, new, confirmation, message):
-    """FAQ 10 with the issue's policy: 8-16 characters, two kinds, not the current one."""
+    """docs/domain.md §1.10 with §6.2's policy: 8-16 characters, two kinds, not the current one."""
     log_in(app, client)
     response = change_password(client, new=new, confirmation=confirmation)
     assert response.status_code == 400
@@ -149,7 +149,7 @@ def test_new_password_containing_the_document_number_is_refused(app, client, per
 
 
 def test_password_change_ends_other_sessions_and_their_grants_and_keeps_this_one(app, client, person, rp):
-    """Issue 3 item 7: whoever holds another session made with the old password is out; this one stays."""
+    """docs/domain.md §6.3: whoever holds another session made with the old password is out; this one stays."""
     elsewhere = app.test_client()
     their_tokens = tokens_for(app, elsewhere, rp)
     log_in(app, client)

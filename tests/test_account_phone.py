@@ -1,5 +1,5 @@
 """Changing the phone in the account centre: an SMS code to the NEW phone plus the current
-password (issue 3 item 7)."""
+password (docs/account-centre.md)."""
 
 from __future__ import annotations
 

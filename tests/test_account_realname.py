@@ -1,4 +1,4 @@
-"""Raising the real-name level by a face check in the account centre (FAQ 5; issue 3 items 5, 7)."""
+"""Raising the real-name level by a face check in the account centre (docs/domain.md §1.5; §4)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def check_id_for(app, session_id: str) -> str:
 
 
 def test_a_level_3_account_reaches_level_4_by_a_face_check_in_the_account_centre(app, client, person):
-    """FAQ 5: an account without a face scan is level 3; a face check in the account centre makes it 4."""
+    """docs/domain.md §1.5: an account without a face scan is level 3; a face check in the account centre makes it 4."""
     make_level(app, person["id"], 3)
     log_in(app, client)
     assert "3级" in client.get("/account").get_data(as_text=True)
@@ -71,7 +71,7 @@ def test_consent_is_asked_once_before_the_first_scan(app, client, person):
 
 
 def test_a_level_4_or_5_account_sees_its_level_and_no_upgrade_button(app, client, person):
-    """FAQ 5: nothing to raise above level 4."""
+    """docs/domain.md §1.5: nothing to raise above level 4."""
     log_in(app, client)
     for level in (4, 5):
         make_level(app, person["id"], level)
@@ -83,7 +83,7 @@ def test_a_level_4_or_5_account_sees_its_level_and_no_upgrade_button(app, client
 
 
 def test_a_failed_scan_keeps_level_3_and_gives_the_faq_advice(app, client, person):
-    """FAQ 7: light, no other faces; the service hall as the last resort."""
+    """docs/domain.md §1.7: light, no other faces; the service hall as the last resort."""
     make_level(app, person["id"], 3)
     log_in(app, client)
     session_id = consent_and_scan(client)
@@ -97,7 +97,7 @@ def test_a_failed_scan_keeps_level_3_and_gives_the_faq_advice(app, client, perso
 
 
 def test_coming_back_before_the_provider_decided_only_waits(app, client, person):
-    """A browser redirect is a trigger, never a decision (issue 3 item 2)."""
+    """A browser redirect is a trigger, never a decision (docs/domain.md §11)."""
     make_level(app, person["id"], 3)
     log_in(app, client)
     session_id = consent_and_scan(client)

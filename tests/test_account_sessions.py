@@ -1,4 +1,4 @@
-"""Listing and ending a person's live login sessions in the account centre (issue 3 item 7)."""
+"""Listing and ending a person's live login sessions in the account centre."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Adding and changing a username in the account centre (FAQ 13; issue 3 item 7)."""
+"""Adding and changing a username in the account centre (docs/domain.md §1.13; docs/account-centre.md)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def zh_date(day) -> str:
 
 
 def test_a_person_without_a_username_adds_one_and_logs_in_with_it(app, client, person):
-    """FAQ 13: a registered person without a username adds one in the account centre."""
+    """docs/domain.md §1.13: a registered person without a username adds one in the account centre."""
     set_username(app, person["id"], None, None)
     log_in(app, client, identifier=person["phone"])
     assert "添加用户名" in client.get("/account").get_data(as_text=True)
@@ -60,7 +60,7 @@ def test_a_person_without_a_username_adds_one_and_logs_in_with_it(app, client, p
 
 
 def test_adding_the_first_username_counts_as_the_yearly_change(app, client, person):
-    """FAQ 13 ("changed once a year"): our rule counts the first setting as a change too."""
+    """docs/domain.md §1.13 ("changed once a year"): our rule counts the first setting as a change too."""
     set_username(app, person["id"], None, None)
     log_in(app, client, identifier=person["phone"])
     assert choose(client, "zhang_san").headers["Location"] == "/account"
@@ -80,7 +80,7 @@ def test_a_username_set_at_registration_without_a_date_can_be_changed_once_right
 
 
 def test_a_second_change_within_365_days_is_refused_with_the_date_it_opens(app, client, person):
-    """FAQ 13: the refusal names the first day a change is possible again."""
+    """docs/domain.md §1.13: the refusal names the first day a change is possible again."""
     set_username(app, person["id"], "zhangsan", 364)
     log_in(app, client)
     opens = local_day_in(app, person_row(app, person["id"]).username_changed_at) + timedelta(days=365)
@@ -124,8 +124,8 @@ def test_the_date_is_written_the_english_way_on_english_pages(app, client, perso
     ("zhangsan", "新用户名与当前用户名相同"),
 ], ids=lambda value: value if len(value) < 22 else None)
 def test_a_username_outside_the_rules_is_refused_with_its_reason(app, client, person, username, message):
-    """FAQ 13 with the issue's rules: letters/digits/underscore, 4-20, not digits only, not a phone
-    number; and (ours) not a document number, since the login field takes all three (FAQ 11)."""
+    """docs/domain.md §1.13 with §8's rules: letters/digits/underscore, 4-20, not digits only, not a phone
+    number; and (ours) not a document number, since the login field takes all three (docs/domain.md §1.11)."""
     log_in(app, client)
     response = choose(client, username)
     assert response.status_code == 400

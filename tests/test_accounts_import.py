@@ -1,5 +1,5 @@
-"""Migrated accounts: ``idp users import FILE.csv`` and legacy password hashes (issue 3 item 4,
-FAQ 5 and 8; the format is docs/accounts-import.md)."""
+"""Migrated accounts: ``idp users import FILE.csv`` and legacy password hashes (docs/accounts-import.md,
+docs/domain.md §1.5 and §1.8; the format is docs/accounts-import.md)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def log_in(app, client, identifier: str, password: str, phone: str):
 
 
 def test_rows_are_imported_normalised_at_their_level_with_the_initial_password(app, run_import):
-    """FAQ 5 and 8: migrated people keep their real-name level (3 or 4); without a legacy hash
+    """docs/domain.md §1.5 and §1.8: migrated people keep their real-name level (3 or 4); without a legacy hash
     their password is the initial one, flagged so the first login forces a change."""
     output = run_import(HEADER
                         + f"李四,ID_CARD,{LI_SI},,13900000001,3,\n"
@@ -85,7 +85,7 @@ def test_rows_are_imported_normalised_at_their_level_with_the_initial_password(a
 
 
 def test_importing_the_same_file_again_skips_every_row_and_duplicates_nothing(app, run_import):
-    """Issue 3 item 4: import is idempotent; an account that exists is never overwritten."""
+    """Import is idempotent; an account that exists is never overwritten."""
     text = HEADER + f"李四,ID_CARD,{LI_SI},,13900000001,3,\n王五,ID_CARD,{WANG_WU},,13900000002,4,\n"
     run_import(text)
     before = people(app)
@@ -100,7 +100,7 @@ def test_importing_the_same_file_again_skips_every_row_and_duplicates_nothing(ap
 
 
 def test_each_bad_row_is_reported_with_its_line_number_and_the_good_rows_still_import(app, run_import, person):
-    """Issue 3 item 4: per-row errors name the CSV line; the exit status says something failed."""
+    """Per-row errors name the CSV line; the exit status says something failed."""
     output = run_import(
         HEADER
         + f"李四,ID_CARD,{LI_SI},,13900000001,3,\n"             # 2 imported
@@ -138,7 +138,7 @@ def test_errors_can_be_reported_in_chinese(app, run_import):
 
 
 def test_a_row_that_fails_midway_leaves_nothing_and_a_rerun_finishes_the_file(app, run_import, monkeypatch):
-    """Issue 3 item 4: a row is never half-imported; an import stopped by an unexpected error is
+    """A row is never half-imported; an import stopped by an unexpected error is
     completed by running it again."""
     import idp.accounts_import as accounts_import
 
@@ -162,7 +162,7 @@ def test_a_row_that_fails_midway_leaves_nothing_and_a_rerun_finishes_the_file(ap
 
 
 def test_every_row_is_audited_with_masked_document_and_phone(app, run_import):
-    """Issue 3 item 9: each import row is in the audit log; no full document or phone number."""
+    """docs/architecture.md §10: each import row is in the audit log; no full document or phone number."""
     run_import(HEADER + f"李四,ID_CARD,{LI_SI},,13900000001,3,{LEGACY_SHA256}\n"
                + "错号,ID_CARD,110101199003074515,,13900000004,4,\n"
                + f"李四,ID_CARD,{LI_SI},,13900000001,3,\n", code=1)
@@ -204,7 +204,7 @@ def test_legacy_formats_verify_with_their_published_vectors():
 
 
 def test_a_legacy_hash_logs_in_once_and_is_then_stored_as_argon2id(app, client, run_import):
-    """DESIGN.md section 10 / issue 3 item 4: the old hash verifies, is replaced by argon2id on
+    """docs/architecture.md §10: the old hash verifies, is replaced by argon2id on
     that login, and the person is not sent to change a password that is not the initial one."""
     run_import(HEADER + f"李四,ID_CARD,{LI_SI},,13900000001,3,{LEGACY_SHA256}\n")
     assert people(app)[LI_SI].password_is_initial is False
@@ -226,7 +226,7 @@ def test_a_django_pbkdf2_hash_logs_in_and_is_upgraded(app, client, run_import):
 
 
 def test_a_wrong_password_against_a_legacy_hash_is_refused_counted_and_changes_nothing(app, client, run_import):
-    """FAQ 14: a wrong password counts towards the lockout whatever the stored hash's format."""
+    """docs/domain.md §1.14: a wrong password counts towards the lockout whatever the stored hash's format."""
     run_import(HEADER + f"李四,ID_CARD,{LI_SI},,13900000001,3,{LEGACY_SHA256}\n")
     page = submit_password(client, LI_SI, "Legacy#Pass2").get_data(as_text=True)
     assert "个人账号或密码错误" in page
@@ -236,7 +236,7 @@ def test_a_wrong_password_against_a_legacy_hash_is_refused_counted_and_changes_n
 
 
 def test_a_legacy_hash_of_the_initial_password_still_forces_a_change(app, client, run_import):
-    """FAQ 8: whoever logs in with the initial password changes it, even when the old system
+    """docs/domain.md §1.8: whoever logs in with the initial password changes it, even when the old system
     stored it under its own hash."""
     run_import(HEADER + f"王五,ID_CARD,{WANG_WU},,13900000002,4,{LEGACY_SHA256_OF_INITIAL}\n")
     response = log_in(app, client, WANG_WU, "152019", "13900000002")

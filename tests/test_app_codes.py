@@ -1,4 +1,4 @@
-"""App codes (issue 5 item 5, RFC 6238): a time-based code generator enrolled in the account
+"""App codes (RFC 6238): a time-based code generator enrolled in the account
 centre is an alternative second factor to SMS (``amr`` ``otp``, loa:2); a code is accepted one
 step either side of now and never twice."""
 
@@ -137,7 +137,7 @@ def test_a_generator_is_enrolled_only_after_a_current_code_confirms_it(app, clie
 
 
 def test_enrolment_needs_a_fresh_login(app, client, person):
-    """Issue 5: a new second factor is added only after a fresh password + SMS (or face) check."""
+    """A new second factor is added only after a fresh password + SMS (or face) check."""
     log_in(app, client)
     age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
     assert client.get("/account/app-code/new").headers["Location"] == "/account/reauth"
@@ -154,7 +154,7 @@ def test_the_secret_is_stored_encrypted_and_never_audited(app, client, person, c
 
 
 def test_password_and_app_code_log_in_at_loa2_with_otp(app, client, person, clock):
-    """RFC 8176 ``otp``; DESIGN.md section 4: password + a possession factor is loa:2."""
+    """RFC 8176 ``otp``; docs/domain.md §13: password + a possession factor is loa:2."""
     secret = enrol(app, client)
     clock[0] += 30
     browser = app.test_client()
@@ -201,7 +201,7 @@ def test_the_send_sms_button_sends_one_code_and_that_code_logs_in(app, client, p
 
 
 def test_the_send_sms_button_keeps_the_resend_cooldown(app, client, person, clock):
-    """DESIGN.md section 10: one code a minute per phone, whichever button asks for it."""
+    """docs/architecture.md §10: one code a minute per phone, whichever button asks for it."""
     enrol(app, client)
     sent = len(read_outbox(app))
     browser = app.test_client()
@@ -244,7 +244,7 @@ def test_a_code_one_step_old_or_ahead_is_accepted_two_steps_is_not(app, client, 
 
 
 def test_five_wrong_codes_lock_the_app_code_method_for_the_day(app, client, person, clock):
-    """Issue 5 item 6 / FAQ 14: 5 consecutive failures a day lock the method; the right code then
+    """docs/domain.md §7: 5 consecutive failures a day lock the method; the right code then
     fails too, and SMS stays usable."""
     secret = enrol(app, client)
     clock[0] += 30

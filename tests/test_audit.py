@@ -1,4 +1,4 @@
-"""The audit log (DESIGN.md section 10): every login attempt leaves a row naming the event and
+"""The audit log (docs/architecture.md §10): every login attempt leaves a row naming the event and
 its outcome, with identifiers masked and no secrets."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The browser session (DESIGN.md section 6): an opaque HttpOnly SameSite cookie naming a
+"""The browser session (docs/architecture.md §5.1): an opaque HttpOnly SameSite cookie naming a
 server-side record, a new id after login (session fixation), CSRF tokens on every form."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tax digital certificate (UKey) login (issue 5 item 3; DESIGN.md section 4; DOMAIN.md section 4;
+"""Tax digital certificate (UKey) login (docs/domain.md §12.2, §13;
 docs/certificate-login.md), with real X.509 from the development CA of ``idp certs dev-ca``."""
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def audit_reasons(app, event: str) -> list[tuple[str, dict]]:
 
 def test_certificate_then_sms_code_logs_in_for_the_certificates_enterprise_at_loa2(cert_app, client, officer, dev_ca,
                                                                                    rp):
-    """DESIGN.md 4 / DOMAIN.md 4: certificate names the enterprise, the person is chosen and
+    """docs/domain.md §12.2, §13: certificate names the enterprise, the person is chosen and
     verified by SMS; the ID token carries business enterprise, that entity, loa:2 and hwk."""
     request = authorization_request(rp)
     response = client.get("/authorize", query_string=request.params)
@@ -162,7 +162,7 @@ def test_sms_chosen_after_the_certificate_is_sent_and_asked_for_even_with_an_app
 
 
 def test_certificate_then_password_is_loa2_with_hwk_and_pwd(cert_app, client, officer, dev_ca, rp):
-    """DESIGN.md 4: certificate + the person's password is loa:2 (RSA PKCS#1 v1.5 certificate)."""
+    """docs/domain.md §13: certificate + the person's password is loa:2 (RSA PKCS#1 v1.5 certificate)."""
     request = authorization_request(rp)
     interaction = query_of(client.get("/authorize", query_string=request.params).headers["Location"])["interaction"]
     assert certificate_step(client, dev_ca, "valid-rsa", interaction).status_code == 200
@@ -175,7 +175,7 @@ def test_certificate_then_password_is_loa2_with_hwk_and_pwd(cert_app, client, of
 
 
 def test_certificate_then_face_check_is_loa3(cert_app, client, officer, dev_ca):
-    """DESIGN.md 4: certificate + a live face check in this login is loa:3."""
+    """docs/domain.md §13: certificate + a live face check in this login is loa:3."""
     assert certificate_step(client, dev_ca).status_code == 200
     _, keys = person_form(client)
     assert choose_person(client, keys[0], "face").headers["Location"] == "/login/face"
@@ -199,7 +199,7 @@ def test_certificate_then_face_check_is_loa3(cert_app, client, officer, dev_ca):
     ("no-enterprise", "certificate_no_enterprise"),
 ])
 def test_unacceptable_certificates_are_refused_and_audited(cert_app, client, officer, dev_ca, certificate, error):
-    """Issue 5 item 3: dates, chain to a configured anchor, digitalSignature key usage, the
+    """docs/domain.md §12.2: dates, chain to a configured anchor, digitalSignature key usage, the
     issuer's CRL, and a USCC in the subject are all required; each refusal is audited."""
     response = certificate_step(client, dev_ca, certificate)
     assert response.status_code == 400
@@ -250,7 +250,7 @@ def test_certificate_of_an_unregistered_enterprise_is_refused(app, client, perso
 
 
 def test_person_without_confirmed_role_is_refused(cert_app, client, officer, dev_ca):
-    """DOMAIN.md 4: only people with a confirmed role at the enterprise may act with its certificate."""
+    """docs/domain.md §12.2: only people with a confirmed role at the enterprise may act with its certificate."""
     with cert_app.app_context():
         create_person(doc_type="ID_CARD", doc_number="440524188001010014", name="李四", phone=OTHER_PHONE,
                       password=officer["password"], username="lisi")
@@ -272,7 +272,7 @@ def test_person_without_confirmed_role_is_refused(cert_app, client, officer, dev
 
 
 def test_failed_person_checks_lock_certificate_login_for_that_person(cert_app, client, officer, dev_ca):
-    """Issue 5 item 6: five failures of a certificate login in a day lock the ``certificate``
+    """docs/domain.md §7: five failures of a certificate login in a day lock the ``certificate``
     method for the chosen person, even though SMS itself is not locked."""
     assert certificate_step(client, dev_ca).status_code == 200
     _, keys = person_form(client)

@@ -1,4 +1,4 @@
-"""Consent (issue 4 item 6): first-party clients skip it; third-party clients ask once per scope
+"""Consent (docs/architecture.md §5.5): first-party clients skip it; third-party clients ask once per scope
 set, the decision is persisted and revocable, and prompt=consent always asks."""
 
 from __future__ import annotations

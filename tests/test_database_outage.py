@@ -1,4 +1,4 @@
-"""The database down (issue 16): OAuth endpoints answer RFC 6749 JSON 503s, pages a localized
+"""The database down (docs/outages.md): OAuth endpoints answer RFC 6749 JSON 503s, pages a localized
 503 page, discovery and the JWKS keep answering from memory, and everything works again once
 the database is back, without a restart. No error handler may itself fail.
 

@@ -1,4 +1,4 @@
-"""Managing taxpayers and roles: idp entities import, idp roles add|remove (issue 4 item 1)."""
+"""Managing taxpayers and roles: idp entities import, idp roles add|remove (docs/domain.md §2.2-§2.4)."""
 
 from __future__ import annotations
 

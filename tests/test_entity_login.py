@@ -1,4 +1,4 @@
-"""Login reaches the person, tokens are scoped to the chosen taxpayer (issue 4 items 2-5)."""
+"""Login reaches the person, tokens are scoped to the chosen taxpayer (docs/domain.md §2.1-§2.5)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def log_in_for_the_builder(app, client, rp) -> dict:
 
 
 def test_enterprise_entry_with_two_roles_asks_and_scopes_every_token(app, client, person, rp):
-    """FAQ 1, 8: enterprise login reaches through to the person, who picks the taxpayer."""
+    """docs/domain.md §1.1, §1.8: enterprise login reaches through to the person, who picks the taxpayer."""
     load_entities(app)
     give_role(app, BUILDER, "financial_officer")
     give_role(app, TRADER, "tax_officer")
@@ -85,7 +85,7 @@ def test_no_role_gets_the_faqs_message_and_no_code(app, client, person, rp):
 
 
 def test_a_pending_role_is_confirmed_at_the_next_login(app, client, person, rp):
-    """DOMAIN.md 3: a person added to an enterprise confirms the link on their next login."""
+    """docs/domain.md §2.3: a person added to an enterprise confirms the link on their next login."""
     load_entities(app)
     give_role(app, BUILDER, "tax_officer", confirmed=False)
     request, response = start(app, client, rp, business_entry="enterprise")
@@ -111,7 +111,7 @@ def test_agent_login_names_the_client_and_carries_an_act_claim(app, client, pers
 
 
 def test_special_subject_carries_the_cross_region_tax_authority(app, client, person, rp):
-    """FAQ 12: cross-region taxpayers log in through the special-subject entry."""
+    """docs/domain.md §1.12: cross-region taxpayers log in through the special-subject entry."""
     load_entities(app)
     give_role(app, BUILDER, "tax_officer")
     request, response = start(app, client, rp, business_entry="special_subject")
@@ -230,7 +230,7 @@ def test_token_exchange_switches_taxpayer_keeping_the_login_context(app, client,
 
 
 def test_token_exchange_switches_the_competent_tax_authority_of_a_special_subject(app, client, person):
-    """FAQ 12: a special subject switches its competent tax authority from the account menu."""
+    """docs/domain.md §1.12: a special subject switches its competent tax authority from the account menu."""
     rp = exchanging_rp(app)
     load_entities(app)
     give_role(app, BUILDER, "tax_officer")
@@ -271,7 +271,7 @@ def test_token_exchange_needs_an_active_access_token_of_the_same_client(app, cli
 
 
 def test_the_login_page_offers_the_four_business_entries_and_honours_the_choice(app, client, person, rp):
-    """FAQ 8: the personal password serves the enterprise, natural-person and agent entries."""
+    """docs/domain.md §1.8: the personal password serves the enterprise, natural-person and agent entries."""
     from conftest import PASSWORD, last_sms_code
 
     load_entities(app)

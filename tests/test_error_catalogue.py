@@ -1,5 +1,5 @@
 """docs/integration.md section 8 lists every error of the authorization, token, userinfo,
-introspection, revocation, PAR and device endpoints; this walks the list (issue 19 item 3).
+introspection, revocation, PAR and device endpoints; this walks the list.
 
 Each row gets a request that must be answered exactly so; a row without a request, or a
 request of tests/test_protocol_errors.py answered with an error the list lacks, fails.

@@ -1,4 +1,4 @@
-"""No error handler fails itself (issue 16): whatever breaks while an error page is built, the
+"""No error handler fails itself (docs/architecture.md §3): whatever breaks while an error page is built, the
 person gets a page in both languages with the error's own status, never a crash."""
 
 from __future__ import annotations

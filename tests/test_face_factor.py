@@ -1,4 +1,4 @@
-"""Face verification as a factor: consent, the provider's own result, and every check (issue 3.2)."""
+"""Face verification as a factor: consent, the provider's own result, and every check (docs/domain.md §11)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def check_id_for(app, session_id: str) -> str:
 
 
 def test_first_scan_asks_separate_consent_and_names_sms_as_the_alternative(app, client, person):
-    """FAQ 7 / PIPL: consent is asked and recorded before the first scan; SMS + password stays available."""
+    """docs/domain.md §11 / PIPL: consent is asked and recorded before the first scan; SMS stays available."""
     password_step(client)
     page = client.get("/login/face").get_data(as_text=True)
     assert "不保存人脸图像" in page and "密码 + 短信验证码" in page
@@ -58,7 +58,7 @@ def test_first_scan_asks_separate_consent_and_names_sms_as_the_alternative(app, 
 
 
 def test_password_and_face_log_in_at_loa3_and_raise_level_3_to_4(app, client, person, rp):
-    """FAQ 5: a passed face check on a level-3 account makes it level 4."""
+    """docs/domain.md §1.5: a passed face check on a level-3 account makes it level 4."""
     with app.app_context():
         db.session.execute(update(Person).values(realname_level=3))
         db.session.commit()
@@ -145,7 +145,7 @@ def test_a_stale_result_is_refused(app, client, person):
 
 
 def test_five_failed_scans_lock_the_face_method_only(app, client, person):
-    """FAQ 14: five consecutive failures of one method in a day lock that method."""
+    """docs/domain.md §1.14: five consecutive failures of one method in a day lock that method."""
     for attempt in range(5):
         password_step(client)
         if attempt == 0:

@@ -1,4 +1,4 @@
-"""The forced password change after a login with the initial password (FAQ 8, 9, 10).
+"""The forced password change after a login with the initial password (docs/domain.md §1.8, §1.9, §1.10).
 
 An imported account's first password is the last six characters of its document number.
 Logging in with it (password and second factor as usual) gives no login session: the person
@@ -102,7 +102,7 @@ def live_sessions(app, person_id: int) -> int:
 
 
 def test_the_initial_password_and_sms_lead_to_a_new_password_page_not_a_login(app, client, imported):
-    """FAQ 8: after the second factor the person is asked for a new password; no session yet."""
+    """docs/domain.md §1.8: after the second factor the person is asked for a new password; no session yet."""
     response = log_in_with_initial_password(app, client)
     assert response.headers["Location"] == "/password/change-required"
     page = client.get("/password/change-required").get_data(as_text=True)
@@ -113,7 +113,7 @@ def test_the_initial_password_and_sms_lead_to_a_new_password_page_not_a_login(ap
 
 
 def test_the_change_page_is_out_of_reach_without_both_factors(app, client, imported):
-    """FAQ 9: knowing the document number (hence the initial password) is not enough."""
+    """docs/domain.md §1.9: knowing the document number (hence the initial password) is not enough."""
     assert client.get("/password/change-required").headers["Location"] == "/login"
     submit_password(client, LI_SI, INITIAL)
     assert client.get("/password/change-required").headers["Location"] == "/login"
@@ -128,7 +128,7 @@ def test_the_change_page_is_out_of_reach_without_both_factors(app, client, impor
     (NEW_PASSWORD, "Qingdao#2028", "两次输入的新密码不一致"),
 ])
 def test_the_new_password_must_follow_the_policy_and_be_typed_twice(app, client, imported, new, again, message):
-    """Issue 3 item 3's password policy applies to the forced change; nothing is changed on refusal."""
+    """The password policy (docs/domain.md §6.2) applies to the forced change; nothing is changed on refusal."""
     log_in_with_initial_password(app, client)
     response = submit_new_password(client, new, again)
     assert response.status_code == 400
@@ -138,7 +138,7 @@ def test_the_new_password_must_follow_the_policy_and_be_typed_twice(app, client,
 
 
 def test_after_the_change_every_session_ends_and_only_the_new_password_logs_in(app, client, person, rp):
-    """FAQ 8: "修改完成后用户需要重新登录"; a session or refresh token from before is dead too.
+    """docs/domain.md §1.8: "修改完成后用户需要重新登录"; a session or refresh token from before is dead too.
 
     The account centre's holder is logged in elsewhere (with tokens) when staff hand the account
     back with its initial password; the next login with it forces the change."""
@@ -171,7 +171,7 @@ def test_after_the_change_every_session_ends_and_only_the_new_password_logs_in(a
 
 
 def test_the_relying_partys_request_continues_after_the_fresh_login(app, client, imported, rp):
-    """FAQ 8 with OIDC Core 3.1.2: the authorization request that started it all is answered
+    """docs/domain.md §1.8 with OIDC Core 3.1.2: the authorization request that started it all is answered
     after the login with the new password, with a fresh auth_time."""
     request = authorization_request(rp)
     login_url = client.get("/authorize", query_string=request.params).headers["Location"]
@@ -199,7 +199,7 @@ def test_the_relying_partys_request_continues_after_the_fresh_login(app, client,
 
 
 def test_a_face_scan_as_second_factor_also_leads_to_the_change(app, client, imported):
-    """FAQ 8 and 9: whichever second factor passed, the initial password is changed first."""
+    """docs/domain.md §1.8 and §1.9: whichever second factor passed, the initial password is changed first."""
     submit_password(client, LI_SI, INITIAL)
     consent_page = client.get("/login/face").get_data(as_text=True)
     client.post("/login/face/consent", data={"csrf_token": csrf_from(consent_page)})
@@ -212,11 +212,11 @@ def test_a_face_scan_as_second_factor_also_leads_to_the_change(app, client, impo
     response = client.get(f"/login/face/return?check={check}")
     assert response.headers["Location"] == "/password/change-required"
     assert live_sessions(app, imported["id"]) == 0
-    assert stored(app).realname_level == 4  # FAQ 5: the face scan raised the imported level 3
+    assert stored(app).realname_level == 4  # docs/domain.md §1.5: the face scan raised the imported level 3
 
 
 def test_the_change_must_be_made_within_the_login_step_time(app, client, imported, monkeypatch):
-    """DESIGN.md section 6: every step is a server-side record with an expiry."""
+    """docs/architecture.md §5.1: every step is a server-side record with an expiry."""
     log_in_with_initial_password(app, client)
     ttl = app.config["IDP"].LOGIN_STEP_TTL
     monkeypatch.setattr("idp.password_change.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
@@ -225,7 +225,7 @@ def test_the_change_must_be_made_within_the_login_step_time(app, client, importe
 
 
 def test_the_forced_change_is_audited_without_the_password(app, client, imported):
-    """Issue 3 item 9: the forced change and the password change are in the audit log."""
+    """docs/architecture.md §10: the forced change and the password change are in the audit log."""
     log_in_with_initial_password(app, client)
     submit_new_password(client)
     with app.app_context():

@@ -1,4 +1,4 @@
-"""Forgot password (FAQ 8, 10, 14): identify → SMS code or face → new password → log in again.
+"""Forgot password (docs/domain.md §1.8, §1.10, §1.14): identify → SMS code or face → new password → log in again.
 
 A reset ends every login session and token family of the person and lifts the lockout.
 """
@@ -80,7 +80,7 @@ def stored(app, person_id: int) -> Person:
 
 
 def test_the_login_page_links_to_forgot_password_keeping_the_apps_request(app, client, person, rp):
-    """FAQ 8: "登录页面右下方【忘记密码】"; the relying party's request survives the detour."""
+    """docs/domain.md §1.8: "登录页面右下方【忘记密码】"; the relying party's request survives the detour."""
     from conftest import authorization_request
 
     login_url = client.get("/authorize", query_string=authorization_request(rp).params).headers["Location"]
@@ -92,7 +92,7 @@ def test_the_login_page_links_to_forgot_password_keeping_the_apps_request(app, c
 
 
 def test_the_lockout_message_points_to_forgot_password(app, client, person):
-    """FAQ 14 / DOMAIN.md section 4: "建议您直接使用“忘记密码”修改密码", with the link beside it."""
+    """docs/domain.md §1.14 / §14: "建议您直接使用“忘记密码”修改密码", with the link beside it."""
     lock_password(client)
     page = submit_password(client, "zhangsan", PASSWORD).get_data(as_text=True)
     alert = re.search(r'<p class="error" role="alert" id="error">(.*?)</p>', page, re.S).group(1)
@@ -101,7 +101,7 @@ def test_the_lockout_message_points_to_forgot_password(app, client, person):
 
 
 def test_an_unknown_identity_is_told_it_is_not_registered_and_where_to_register(app, client, person):
-    """FAQ 4: "该用户未注册" points to registration."""
+    """docs/domain.md §1.4: "该用户未注册" points to registration."""
     response = identify(client, "13999999999")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -112,14 +112,14 @@ def test_an_unknown_identity_is_told_it_is_not_registered_and_where_to_register(
 @pytest.mark.parametrize("identifier", ["zhangsan", PHONE, "11010519491231002x", "１１０１０５１９４９１２３１００２Ｘ",
                                         "+86 138 1234 5678"])
 def test_the_person_is_found_by_username_phone_or_document_number(app, client, person, identifier):
-    """FAQ 11's identifiers; the verify page shows the phone masked, never whole."""
+    """docs/domain.md §1.11's identifiers; the verify page shows the phone masked, never whole."""
     assert identify(client, identifier).headers["Location"] == "/password/forgot/verify"
     page = client.get("/password/forgot/verify").get_data(as_text=True)
     assert "138****5678" in page and PHONE not in page
 
 
 def test_no_step_can_be_skipped(app, client, person):
-    """DESIGN.md section 6: the new password needs a verification of this very reset."""
+    """docs/architecture.md §5.3: the new password needs a verification of this very reset."""
     before = stored(app, person["id"]).password_hash
     assert "找回密码已超时或步骤无效" in client.get("/password/forgot/new").get_data(as_text=True)
     identify(client)
@@ -136,7 +136,7 @@ def test_no_step_can_be_skipped(app, client, person):
 
 
 def test_reset_by_sms_ends_every_session_revokes_tokens_and_lifts_the_lockout(app, client, person, rp):
-    """FAQ 8, 10 and 14: the new password works at once, the locked password method is open
+    """docs/domain.md §1.8, §1.10 and §1.14: the new password works at once, the locked password method is open
     again, and every session and refresh token from before is dead."""
     elsewhere = app.test_client()
     tokens = tokens_for(app, elsewhere, rp)
@@ -190,7 +190,7 @@ def test_a_login_code_cannot_verify_a_reset(app, client, person):
 
 
 def test_wrong_reset_codes_count_towards_the_sms_lockout(app, client, person):
-    """FAQ 14: guessing reset codes locks the SMS method like guessing login codes."""
+    """docs/domain.md §1.14: guessing reset codes locks the SMS method like guessing login codes."""
     identify(client)
     send_code(client)
     code = last_sms_code(app)
@@ -222,7 +222,7 @@ def face_returns(app, client, session_id: str):
 
 
 def test_reset_by_face_asks_consent_and_decides_on_the_providers_result(app, client, person):
-    """FAQ 10: "通过短信或者扫脸验证找回密码"; the provider's own result decides (issue 3 item 2)."""
+    """docs/domain.md §1.10: "通过短信或者扫脸验证找回密码"; the provider's own result decides (§11)."""
     identify(client)
     session_id = start_face(client)
     client.post(f"/dev/face/{session_id}/decision", json={"outcome": "pass"})
@@ -236,7 +236,7 @@ def test_reset_by_face_asks_consent_and_decides_on_the_providers_result(app, cli
 
 
 def test_a_failed_face_scan_does_not_open_the_new_password_step(app, client, person):
-    """FAQ 7: the failure shows the advice and the SMS alternative of this reset."""
+    """docs/domain.md §1.7: the failure shows the advice and the SMS alternative of this reset."""
     identify(client)
     session_id = start_face(client)
     client.post(f"/dev/face/{session_id}/decision", json={"outcome": "fail"})
@@ -249,7 +249,7 @@ def test_a_failed_face_scan_does_not_open_the_new_password_step(app, client, per
 
 
 def test_the_new_password_follows_the_policy(app, client, person):
-    """Issue 3 item 3's policy: refused passwords change nothing and the step stays open."""
+    """The password policy (docs/domain.md §6.2): refused passwords change nothing and the step stays open."""
     verified_by_sms(app, client)
     before = stored(app, person["id"]).password_hash
     response = set_password(client, "12345678")
@@ -260,7 +260,7 @@ def test_the_new_password_follows_the_policy(app, client, person):
 
 
 def test_a_reset_replaces_an_initial_password_so_no_forced_change_follows(app, client):
-    """FAQ 8: "不记得自己是否有个人用户密码，可以直接…【忘记密码】来设置新密码"."""
+    """docs/domain.md §1.8: "不记得自己是否有个人用户密码，可以直接…【忘记密码】来设置新密码"."""
     with app.app_context():
         import_accounts(read_rows(io.StringIO(
             "name,doc_type,doc_number,phone,realname_level\n李四,ID_CARD,370202198001011232,13900000001,3\n")))
@@ -272,7 +272,7 @@ def test_a_reset_replaces_an_initial_password_so_no_forced_change_follows(app, c
 
 
 def test_the_reset_flow_expires(app, client, person, monkeypatch):
-    """DESIGN.md section 6: the reset record has one expiry for the whole flow."""
+    """docs/architecture.md §5.3: the reset record has one expiry for the whole flow."""
     verified_by_sms(app, client)
     ttl = app.config["IDP"].LOGIN_STEP_TTL
     monkeypatch.setattr("idp.password_reset.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
@@ -282,7 +282,7 @@ def test_the_reset_flow_expires(app, client, person, monkeypatch):
 
 
 def test_every_step_of_a_reset_is_audited_without_secrets(app, client, person):
-    """Issue 3 item 9: identification, verification and the change itself, masked."""
+    """docs/architecture.md §10: identification, verification and the change itself, masked."""
     identify(client, "13999999999")
     verified_by_sms(app, client, PHONE)
     set_password(client)

@@ -1,4 +1,4 @@
-"""Identity document numbers: DOMAIN.md section 2 vectors plus our own, with real check digits."""
+"""Identity document numbers: docs/domain.md §3 vectors plus our own, with real check digits."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def with_mod11_2_check(body: str) -> str:
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
 
 
-# (type, as typed, as stored). DOMAIN.md vectors first in each group, then our own.
+# (type, as typed, as stored). docs/domain.md §3.2 vectors first in each group, then our own.
 VALID = [
     ("ID_CARD", "11010519491231002X", "11010519491231002X"),
     ("ID_CARD", "440524188001010014", "440524188001010014"),  # GB 11643 example, retired area code

@@ -1,5 +1,5 @@
 """Relying-party libraries at their defaults complete every flow they have against the served
-provider (issue 19): discovery, code + PKCE, ID token validation, refresh, userinfo,
+provider: discovery, code + PKCE, ID token validation, refresh, userinfo,
 RP-initiated logout, and the device grant where the library has one.
 
 Each library runs as its own process (tests/certified_client/interop_*.mjs on Node,

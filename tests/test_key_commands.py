@@ -1,4 +1,4 @@
-"""The administrator's commands: idp keys list/rotate/revoke/prune and idp audit tail (issue 7)."""
+"""The administrator's commands: idp keys list/rotate/revoke/prune and idp audit tail (docs/architecture.md §8)."""
 
 from __future__ import annotations
 

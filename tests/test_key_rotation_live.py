@@ -1,4 +1,4 @@
-"""Proof of issue 7: keys rotate under a 2-worker gunicorn while a relying party keeps validating
+"""Keys rotate (docs/architecture.md §8) under a 2-worker gunicorn while a relying party keeps validating
 ID tokens with a JWKS cached exactly as long as the provider's cache headers allow.
 
 Zero verification failures may happen for tokens of non-revoked keys; tokens of the revoked

@@ -1,4 +1,4 @@
-"""The signing keyring: states, thumbprint kids, rotation rules, stores and encryption (issue 7)."""
+"""The signing keyring: states, thumbprint kids, rotation rules, stores and encryption (docs/architecture.md §8)."""
 
 from __future__ import annotations
 

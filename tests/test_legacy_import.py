@@ -1,5 +1,5 @@
-"""``idp legacy import FILE.csv``: the old enterprise logins of the dual-track transition (issue 3
-item 8, FAQ 2 "the old login stays usable for a transition period"; format in docs/legacy-login.md)."""
+"""``idp legacy import FILE.csv``: the old enterprise logins of the dual-track transition
+(docs/domain.md §1.2 "the old login stays usable for a transition period"; format in docs/legacy-login.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from idp.models import AuditEvent, LegacyEnterpriseAccount, TaxpayerEntity
 from conftest import make_settings
 
 HEADER = "taxpayer_number,name,tax_authority_code,tax_authority_name,kind,legacy_password_hash\n"
-#: Valid USCCs (DOMAIN.md section 3 vectors).
+#: Valid USCCs (docs/domain.md §2.2 vectors).
 TRADER, CLIENT, SHENZHEN = "91110000600037341L", "91350100M000100Y43", "9144030071526726XG"
 AUTHORITY = "13702030000,国家税务总局青岛市市南区税务局"
 SALT = bytes.fromhex("0011223344556677")
@@ -71,7 +71,7 @@ def import_events(app) -> list[AuditEvent]:
 
 
 def test_rows_create_the_taxpayer_and_its_old_login_with_the_legacy_hash(app, run_import):
-    """FAQ 2: each enterprise of the old system keeps its old login for the transition; the
+    """docs/domain.md §1.2: each enterprise of the old system keeps its old login for the transition; the
     taxpayer is created when missing, normalised, with its competent tax authority."""
     output = run_import(HEADER + f"{TRADER.lower()},青岛远洋贸易有限公司,{AUTHORITY},,{legacy_sha256()}\n"
                         + f"{CLIENT},青岛小微科技有限公司,{AUTHORITY},individual_business,{legacy_sha256('x')}\n")
@@ -86,7 +86,7 @@ def test_rows_create_the_taxpayer_and_its_old_login_with_the_legacy_hash(app, ru
 
 
 def test_an_existing_taxpayer_is_used_as_it_is(app, run_import):
-    """FAQ 2: the old login attaches to the taxpayer already registered here."""
+    """docs/domain.md §1.2: the old login attaches to the taxpayer already registered here."""
     run_import(HEADER + f"{TRADER},原名称,{AUTHORITY},,\n")
     output = run_import(HEADER + f"{TRADER},新名称,13702000000,国家税务总局青岛市税务局,,{legacy_sha256()}\n")
     assert output.strip() == "imported 1, skipped 0, failed 0"
@@ -117,7 +117,7 @@ def test_a_taxpayer_without_a_hash_gets_no_old_login(app, run_import):
 
 
 def test_each_bad_row_is_reported_with_its_line_number_and_the_good_rows_still_import(app, run_import):
-    """FAQ 2 (import for the transition): per-row errors name the CSV line; other rows import."""
+    """docs/domain.md §1.2 (import for the transition): per-row errors name the CSV line; other rows import."""
     output = run_import(
         HEADER
         + f"{TRADER},青岛远洋贸易有限公司,{AUTHORITY},,{legacy_sha256()}\n"   # 2 imported
@@ -143,13 +143,13 @@ def test_each_bad_row_is_reported_with_its_line_number_and_the_good_rows_still_i
 
 
 def test_errors_can_be_reported_in_chinese(app, run_import):
-    """FAQ 2 (import for the transition): row errors in zh-CN for the service hall."""
+    """docs/domain.md §1.2 (import for the transition): row errors in zh-CN for the service hall."""
     output = run_import(HEADER + f"{CLIENT},,{AUTHORITY},,{legacy_sha256()}\n", "--lang", "zh-CN", code=1)
     assert "line 2: error: 纳税人名称为空或过长 [9135**********0Y43]" in output
 
 
 def test_an_unknown_column_refuses_the_whole_file(app, run_import):
-    """FAQ 2 (import): a misspelt hash column must not silently import taxpayers without their old login."""
+    """docs/domain.md §9: a misspelt hash column must not silently import taxpayers without their old login."""
     output = run_import(HEADER.replace("legacy_password_hash", "legacy_pasword_hash")
                         + f"{TRADER},青岛远洋贸易有限公司,{AUTHORITY},,{legacy_sha256()}\n", code=2)
     assert "unknown ['legacy_pasword_hash']" in output
@@ -157,7 +157,7 @@ def test_an_unknown_column_refuses_the_whole_file(app, run_import):
 
 
 def test_every_row_is_audited_with_masked_taxpayer_numbers_and_no_hash(app, run_import):
-    """Issue 3: audit of every import row, masked identifiers, no secrets."""
+    """docs/architecture.md §10: audit of every import row, masked identifiers, no secrets."""
     run_import(HEADER + f"{TRADER},青岛远洋贸易有限公司,{AUTHORITY},,{legacy_sha256()}\n"
                + f"{CLIENT},,{AUTHORITY},,{legacy_sha256()}\n"
                + f"{TRADER},青岛远洋贸易有限公司,{AUTHORITY},,{legacy_sha256()}\n", code=1)

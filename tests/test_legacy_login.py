@@ -1,6 +1,6 @@
-"""The old enterprise login of the dual-track transition, through HTTP (issue 3 item 8; FAQ 2
-"Dual-track: the old login stays usable for a transition period", FAQ 8 "the enterprise password
-is gone" after it; DESIGN.md section 4: loa:1, only until the sunset date)."""
+"""The old enterprise login of the dual-track transition, through HTTP (docs/legacy-login.md; docs/domain.md §1.2
+"Dual-track: the old login stays usable for a transition period", docs/domain.md §1.8 "the enterprise password
+is gone" after it; docs/domain.md §13: loa:1, only until the sunset date)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def events(app, name: str) -> list[AuditEvent]:
 # --- the login and what the relying party receives -------------------------------------------------
 
 def test_the_login_page_links_the_old_login_during_the_transition_only(app, client, legacy_account, monkeypatch):
-    """FAQ 2: the old login is offered next to the personal one while the transition lasts."""
+    """docs/domain.md §1.2: the old login is offered next to the personal one while the transition lasts."""
     page = client.get("/login").get_data(as_text=True)
     assert 'id="legacy-login-link"' in page and "/login/legacy" in page
     set_sunset(app, monkeypatch, shanghai_today())
@@ -124,7 +124,7 @@ def test_the_login_page_links_the_old_login_during_the_transition_only(app, clie
 
 
 def test_old_login_gives_loa1_pwd_and_the_enterprise_to_the_relying_party(app, client, rp, legacy_account):
-    """FAQ 2 (dual-track) and DESIGN.md section 4: the old login is loa:1 with one factor, acts
+    """docs/domain.md §1.2 (dual-track) and §13: the old login is loa:1 with one factor, acts
     for its enterprise (business enterprise, the entity claim), and names no person."""
     code, request = code_through_legacy_login(client, rp)
     tokens = redeem(client, rp, code, request.verifier).get_json()
@@ -143,7 +143,7 @@ def test_old_login_gives_loa1_pwd_and_the_enterprise_to_the_relying_party(app, c
 
 def test_a_banner_asks_the_person_to_register_before_returning_to_the_relying_party(app, client, rp,
                                                                                   legacy_account):
-    """FAQ 2 and 8: the old login is transitional; the banner names its end and links registration."""
+    """docs/domain.md §1.2 and §1.8: the old login is transitional; the banner names its end and links registration."""
     request, interaction = start(client, rp)
     response = legacy_login(client, interaction)
     notice = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -157,7 +157,7 @@ def test_a_banner_asks_the_person_to_register_before_returning_to_the_relying_pa
 
 
 def test_a_first_login_replaces_the_old_systems_hash_by_argon2id(app, client, legacy_account):
-    """Issue 3 item 8: an imported legacy hash is accepted once, then upgraded."""
+    """docs/domain.md §9: an imported legacy hash is accepted once, then upgraded."""
     assert legacy_login(client).status_code == 302
     with app.app_context():
         account = db.session.get(LegacyEnterpriseAccount, legacy_account["id"])
@@ -169,7 +169,7 @@ def test_a_first_login_replaces_the_old_systems_hash_by_argon2id(app, client, le
 
 
 def test_unknown_taxpayer_and_wrong_password_get_one_generic_message(app, client, legacy_account):
-    """FAQ 2 (old login): one generic message, whether the number or the password was wrong."""
+    """docs/domain.md §1.2 (old login): one generic message, whether the number or the password was wrong."""
     wrong = legacy_login(client, password="nope")
     unknown = legacy_login(client, number="91350100M000100Y43")
     malformed = legacy_login(client, number="not-a-number")
@@ -199,7 +199,7 @@ def stored_hash(app, account_id: int) -> str:
 
 def test_unknown_numbers_cost_the_argon2id_verification_of_a_wrong_password(app, client, legacy_account,
                                                                           argon2_verifications):
-    """FAQ 2 (old login): the response time must not tell which taxpayer numbers have an old login.
+    """docs/domain.md §1.2 (old login): the response time must not tell which taxpayer numbers have an old login.
     An unknown, malformed or disabled number verifies the password against one dummy hash of the
     configured profile, made once per process; a wrong password against a not yet upgraded legacy
     hash spends the same verification on top of its cheap SHA-256."""
@@ -230,7 +230,7 @@ def test_unknown_numbers_cost_the_argon2id_verification_of_a_wrong_password(app,
 
 
 def test_logins_are_audited_with_masked_taxpayer_numbers(app, client, legacy_account):
-    """Issue 3: every login attempt is audited; identifiers masked, no secret."""
+    """docs/architecture.md §10: every login attempt is audited; identifiers masked, no secret."""
     legacy_login(client, password="wrong-password")
     legacy_login(client, number="91350100M000100Y43")
     legacy_login(client)
@@ -248,7 +248,7 @@ def test_logins_are_audited_with_masked_taxpayer_numbers(app, client, legacy_acc
 
 
 def test_five_failures_in_a_day_lock_the_old_login(app, client, legacy_account):
-    """FAQ 14: 5 consecutive failures of one method in a day lock it, the old login too."""
+    """docs/domain.md §1.14: 5 consecutive failures of one method in a day lock it, the old login too."""
     for _ in range(4):
         assert "纳税人识别号或企业密码错误" in legacy_login(client, password="wrong").get_data(as_text=True)
     fifth = legacy_login(client, password="wrong")
@@ -265,7 +265,7 @@ def test_five_failures_in_a_day_lock_the_old_login(app, client, legacy_account):
 
 
 def test_the_old_login_form_shares_the_login_rate_limit(app, database_url, instance_dir, legacy_account):
-    """FAQ 2 (old login) under DESIGN.md section 10: the same per-IP login budget as every login form."""
+    """docs/domain.md §9 under docs/architecture.md §10: the same per-IP login budget as every login form."""
     limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="2 per minute",
                                        LEGACY_LOGIN_SUNSET=app.config["IDP"].LEGACY_LOGIN_SUNSET))
     browser = limited.test_client()
@@ -274,7 +274,7 @@ def test_the_old_login_form_shares_the_login_rate_limit(app, database_url, insta
 
 
 def test_the_old_login_without_csrf_token_is_refused(app, client, legacy_account):
-    """FAQ 2 (old login): its form has a CSRF token like every page form (DESIGN.md section 6)."""
+    """docs/domain.md §1.2 (old login): its form has a CSRF token like every page form (docs/architecture.md §5.1)."""
     response = client.post("/login/legacy", data={"taxpayer_number": TRADER, "password": OLD_PASSWORD})
     assert response.status_code == 400
     with app.app_context():
@@ -285,7 +285,7 @@ def test_the_old_login_without_csrf_token_is_refused(app, client, legacy_account
 
 def test_from_the_sunset_day_on_the_old_login_is_refused_with_a_clear_message(app, client, legacy_account,
                                                                               monkeypatch):
-    """FAQ 8: after the transition the enterprise password is gone; the page says so."""
+    """docs/domain.md §1.8: after the transition the enterprise password is gone; the page says so."""
     sunset = shanghai_today()
     set_sunset(app, monkeypatch, sunset)
     page = client.get("/login/legacy")
@@ -302,7 +302,7 @@ def test_from_the_sunset_day_on_the_old_login_is_refused_with_a_clear_message(ap
 
 
 def test_an_old_login_session_is_not_reused_after_the_sunset(app, client, rp, legacy_account, monkeypatch):
-    """FAQ 8 (the enterprise password is gone): an earlier old login stops serving single sign-on."""
+    """docs/domain.md §1.8 (the enterprise password is gone): an earlier old login stops serving single sign-on."""
     code_through_legacy_login(client, rp)
     set_sunset(app, monkeypatch, shanghai_today())
     request = authorization_request(rp, prompt="none")
@@ -332,7 +332,7 @@ def test_refresh_tokens_of_an_old_login_are_refused_after_the_sunset(app, client
     {"claims": json.dumps({"id_token": {"acr": {"essential": True, "values": [LOA2]}}})},
 ])
 def test_a_request_for_loa2_never_accepts_the_old_login(app, client, rp, legacy_account, extra):
-    """DESIGN.md section 4 and issue 3 item 8: relying parties that ask for loa:2 or more never
+    """docs/domain.md §13 and §9: relying parties that ask for loa:2 or more never
     accept the old login; there is no step-up (no person): the personal login page is shown."""
     code_through_legacy_login(client, rp)
     request = authorization_request(rp, **extra)
@@ -360,7 +360,7 @@ def test_prompt_none_with_an_old_login_and_loa2_asked_is_login_required(app, cli
 
 
 def test_prompt_none_reuses_the_old_login_for_a_relying_party_that_accepts_it(app, client, rp, legacy_account):
-    """FAQ 2 (dual-track): during the transition the old login is a normal SSO session for loa:1 apps."""
+    """docs/domain.md §1.2 (dual-track): during the transition the old login is a normal SSO session for loa:1 apps."""
     code_through_legacy_login(client, rp)
     other = register_client(app, name="另一个税务应用", redirect_uris=["https://other.test/cb"])
     request = authorization_request(other, prompt="none")
@@ -380,7 +380,7 @@ def test_a_client_registered_with_default_acr_values_loa2_never_accepts_the_old_
 
 
 def test_default_acr_values_are_validated_and_ask_a_person_for_a_step_up(app, client, person):
-    """DESIGN.md section 4 (FAQ 9 spirit): default_acr_values works as acr_values for persons too."""
+    """docs/domain.md §13 (§1.9 spirit): default_acr_values works as acr_values for persons too."""
     from idp.clients import ClientRegistrationError
 
     with pytest.raises(ClientRegistrationError):
@@ -400,7 +400,7 @@ def test_third_party_clients_never_accept_the_old_login(app, client, legacy_acco
 
 
 def test_a_request_for_another_business_entry_does_not_take_the_old_login(app, client, rp, legacy_account):
-    """FAQ 2 and 8: the old login was the enterprise login; other entries need a personal account."""
+    """docs/domain.md §1.2 and §1.8: the old login was the enterprise login; other entries need a personal account."""
     request, interaction = start(client, rp, business_entry="natural_person")
     refused = legacy_login(client, interaction)
     assert refused.status_code == 403 and "只适用于企业业务" in refused.get_data(as_text=True)
@@ -409,7 +409,7 @@ def test_a_request_for_another_business_entry_does_not_take_the_old_login(app, c
 # --- what an old login can never do ------------------------------------------------------------
 
 def test_the_old_login_cannot_switch_taxpayer_by_token_exchange(app, client, legacy_account):
-    """FAQ 2: the old login acts for its one enterprise; switching (FAQ 12) needs a person."""
+    """docs/domain.md §1.2: the old login acts for its one enterprise; switching (§1.12) needs a person."""
     exchanging = register_client(app, name="切换应用", redirect_uris=["https://switch.test/cb"], grant_types=[
         "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"])
     code, request = code_through_legacy_login(client, exchanging)
@@ -423,14 +423,14 @@ def test_the_old_login_cannot_switch_taxpayer_by_token_exchange(app, client, leg
 @pytest.mark.parametrize("path", ["/account", "/account/sessions", "/account/password", "/select", "/consents",
                                   "/step-up", "/account/security-keys"])
 def test_pages_that_need_a_person_send_an_old_login_to_the_personal_login(app, client, legacy_account, path):
-    """FAQ 8 and 10: account centre, step-up, choice and consent belong to a personal account."""
+    """docs/domain.md §1.8 and §1.10: account centre, step-up, choice and consent belong to a personal account."""
     assert legacy_login(client).status_code == 302
     response = client.get(path)
     assert response.status_code == 302 and response.headers["Location"].startswith("/login"), (path, response)
 
 
 def test_a_personal_login_page_after_an_old_login_still_offers_both(app, client, rp, legacy_account, person):
-    """The person may leave the old login for a personal one at any time (FAQ 3, 8)."""
+    """The person may leave the old login for a personal one at any time (docs/domain.md §1.3, §1.8)."""
     code_through_legacy_login(client, rp)
     page = client.get("/login").get_data(as_text=True)
     assert 'id="legacy-login-link"' in page and 'id="legacy-notice"' not in page
@@ -439,7 +439,7 @@ def test_a_personal_login_page_after_an_old_login_still_offers_both(app, client,
 
 
 def test_logout_ends_the_old_login_and_its_grants(app, client, rp, legacy_account):
-    """FAQ 2 (old login): logging out ends it and its grants like any login."""
+    """docs/domain.md §1.2 (old login): logging out ends it and its grants like any login."""
     code, request = code_through_legacy_login(client, rp)
     tokens = redeem(client, rp, code, request.verifier).get_json()
     response = client.get("/logout", query_string={"id_token_hint": tokens["id_token"],

@@ -1,4 +1,4 @@
-"""Lockout (FAQ 14, DESIGN.md section 10): 5 consecutive failures of one method within one day
+"""Lockout (docs/domain.md §1.14, docs/architecture.md §10): 5 consecutive failures of one method within one day
 (Asia/Shanghai) lock that method for that person until the next day; a success resets the run."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The provider's login pages: identify + password, then an SMS code (DESIGN.md section 6, FAQ 11).
+"""The provider's login pages: identify + password, then an SMS code (docs/architecture.md §5.3, docs/domain.md §12.1).
 
 Only a browser that passed both steps holds a login session (acr ``urn:qdtax:loa:2``).
 """
@@ -43,7 +43,7 @@ def login_sessions(app) -> list[LoginSession]:
          "phone-with-country-code-and-dashes", "document-number-with-spaces"],
 )
 def test_person_logs_in_with_any_identifier_plus_password_and_sms(app, client, person, identifier):
-    """FAQ 11: username, phone number or document number, each followed by the SMS step."""
+    """docs/domain.md §1.11: username, phone number or document number, each followed by the SMS step."""
     response = login_through_pages(app, client, "/login", identifier=identifier)
     assert response.headers["Location"] == "/"
     account = client.get("/account").get_data(as_text=True)
@@ -54,7 +54,7 @@ def test_person_logs_in_with_any_identifier_plus_password_and_sms(app, client, p
 
 
 def test_right_password_sends_a_code_to_the_verified_phone_and_shows_it_masked(app, client, person):
-    """FAQ 1's default: a person without a security key or app code gets the SMS code at once and
+    """docs/domain.md §1.1's default: a person without a security key or app code gets the SMS code at once and
     the page asks for it (no choice first)."""
     response = submit_password(client)
     assert response.status_code == 302

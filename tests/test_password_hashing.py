@@ -1,5 +1,5 @@
 """Passwords: argon2id at OWASP's parameters, rehashed on login when the parameters change
-(DESIGN.md section 10)."""
+(docs/architecture.md §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The personal password rule (DOMAIN.md section 4; issue 3 item 3)."""
+"""The personal password rule (docs/domain.md §6.2)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_passwords_breaking_the_rule_name_the_rule(password, code):
 
 @pytest.mark.parametrize("doc_number", [DOC, "E12345678", "H12345678", "USA" + "L898902C3"])
 def test_the_initial_password_is_never_accepted(doc_number):
-    """FAQ 8: the initial password (last six of the document) must be changed."""
+    """docs/domain.md §1.8: the initial password (last six of the document) must be changed."""
     with pytest.raises(PasswordPolicyError) as caught:
         validate_password(doc_number[-6:], doc_number=doc_number)
     assert caught.value.code == "length"

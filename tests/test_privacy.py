@@ -1,4 +1,4 @@
-"""Privacy (DESIGN.md section 10): a whole login, with its mistakes, leaves no document number,
+"""Privacy (docs/architecture.md §10): a whole login, with its mistakes, leaves no document number,
 phone number, password, SMS code or token in the logs or in the audit table; masked forms such
 as ``1101**********002X`` and ``138****5678`` are what may appear.
 

@@ -1,4 +1,4 @@
-"""The bureau app's approval API (DESIGN.md section 7, FAQ 11): who may scan and approve, what the
+"""The bureau app's approval API (docs/architecture.md §6, docs/domain.md §1.11): who may scan and approve, what the
 app is shown, and what login the web inherits from the app session."""
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ def test_web_login_from_a_face_checked_app_session_is_loa3(app, client, kiosk, p
 
 def test_web_login_inherits_the_app_sessions_business_entry_and_taxpayer(app, client, kiosk, person, bureau_app,
                                                                         app_client):
-    """FAQ 11: an app logged in for enterprise business logs the web in for the same enterprise."""
+    """docs/domain.md §1.11: an app logged in for enterprise business logs the web in for the same enterprise."""
     load_entities(app)
     give_role(app, TRADER, "tax_officer")
     app_token = app_login(app, app_client, bureau_app, business_entry="enterprise")["access_token"]

@@ -1,4 +1,4 @@
-"""External apps approving QR logins with signed assertions (DESIGN.md section 7, FAQ 11): the
+"""External apps approving QR logins with signed assertions (docs/architecture.md §6, docs/domain.md §1.11): the
 individual income tax (IIT) app logs in natural-person business only, for a person registered
 and real-name verified here; the electronic business licence app logs in enterprise business as
 the enterprise's legal representative."""

@@ -180,7 +180,7 @@ def test_tokens_from_a_qr_login_refresh_introspect_and_revoke_like_any_other(app
 
 
 def test_code_cannot_be_redeemed_twice(client, kiosk, app_token):
-    """LIBRARY-NOTES.md Authlib pitfall 1: the stock device grant would issue tokens again."""
+    """A device code redeems once; authlib's stock device grant would issue tokens again."""
     codes = authorize_device(client, kiosk)
     scan_and_approve(client, app_token, codes["verification_uri_complete"])
     assert poll(client, kiosk, codes["device_code"]).status_code == 200

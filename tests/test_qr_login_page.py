@@ -1,4 +1,4 @@
-"""The QR tab of the provider's own login page (DESIGN.md sections 6 and 7), through HTTP: the
+"""The QR tab of the provider's own login page (docs/architecture.md §5 and §6), through HTTP: the
 code as an SVG, the status long poll, and the finished login resuming the authorization request
 like any other login."""
 

@@ -1,5 +1,5 @@
-"""Races: one-time secrets stay one-time under parallel use (STYLE.md point 9, LIBRARY-NOTES.md
-Authlib pitfall 12).
+"""Races: one-time secrets stay one-time under parallel use (docs/architecture.md §10; authlib's stock code
+grant reads the code, then deletes it).
 
 Each thread has its own test client, so each request runs in its own application context with
 its own database connection; a barrier releases them together.  On PostgreSQL the requests truly
@@ -123,7 +123,7 @@ def test_parallel_right_answers_consume_the_code_once(app, client, person, race)
 
 
 def test_parallel_wrong_passwords_get_five_checked_and_the_right_one_after_them_refused(app, client, person, race):
-    """FAQ 14: five wrong passwords a day, however many arrive at once.  Each guess is counted
+    """docs/domain.md §1.14: five wrong passwords a day, however many arrive at once.  Each guess is counted
     before its password is checked, so the sixth is refused unchecked whatever the timing."""
     responses = race(lambda c, i: submit_password(c, password=f"Wrong#{i}-2026"))
     pages = [r.get_data(as_text=True) for r in responses]

@@ -1,4 +1,4 @@
-"""Per-IP limits on credential guessing and SMS sending (DESIGN.md section 10), and on the QR
+"""Per-IP limits on credential guessing and SMS sending (docs/architecture.md §10), and on the QR
 login page's fresh codes."""
 
 from __future__ import annotations

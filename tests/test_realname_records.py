@@ -1,4 +1,4 @@
-"""Service-hall real-name records (FAQ 6 and 7; issue 3 items 3 and 5): ``idp realname record``
+"""Service-hall real-name records (docs/domain.md §1.6 and §1.7; §3.3): ``idp realname record``
 lets hall-first documents register, stands in for a face scan that keeps failing, sets the
 account's real-name level, lapses after REALNAME_RECORD_TTL days and is consumed by its registration."""
 
@@ -58,7 +58,7 @@ def records(app) -> list[RealnameRecord]:
 
 
 def test_a_hall_record_lets_a_foreign_passport_register_on_the_web_at_level_5(app, client, idp_cli):
-    """FAQ 6: after the hall collected the real-name information in person, the foreigner
+    """docs/domain.md §1.6: after the hall collected the real-name information in person, the foreigner
     registers online; the account gets the hall's level (5: in-person collection)."""
     output = idp_cli("realname", "record", "--doc-type", "FOREIGN_PASSPORT", "--doc-number", "l898902c3",
                      "--name", "JOHN SMITH", "--country", "usa", "--level", "5")
@@ -86,7 +86,7 @@ def test_a_hall_record_lets_a_foreign_passport_register_on_the_web_at_level_5(ap
 
 @pytest.mark.parametrize("doc_type", ["WORK_PERMIT_A", "WORK_PERMIT_B", "WORK_PERMIT_C"])
 def test_a_hall_record_lets_a_work_permit_register_through_the_app_at_level_4(app, client, idp_cli, doc_type):
-    """FAQ 6 (web or app): the default hall level is 4."""
+    """docs/domain.md §1.6 (web or app): the default hall level is 4."""
     idp_cli("realname", "record", "--doc-type", doc_type, "--doc-number", "WP2026000123", "--name", "Anna Müller",
             "--country", "DEU")
     done = register_by_api(app, client, doc_type=doc_type, doc_number="wp2026000123", name="ANNA MÜLLER")
@@ -95,7 +95,7 @@ def test_a_hall_record_lets_a_work_permit_register_through_the_app_at_level_4(ap
 
 
 def test_a_record_for_another_name_does_not_open_registration(app, client, idp_cli):
-    """FAQ 6: the record is the named person's; a different name is told so."""
+    """docs/domain.md §1.6: the record is the named person's; a different name is told so."""
     idp_cli("realname", "record", "--doc-type", "FOREIGN_PASSPORT", "--doc-number", "L898902C3",
             "--name", "JOHN SMITH", "--country", "USA")
     answer = call(client, "start", 403, doc_type="FOREIGN_PASSPORT", doc_number="L898902C3", country="USA",
@@ -107,7 +107,7 @@ def test_a_record_for_another_name_does_not_open_registration(app, client, idp_c
 
 
 def test_an_expired_record_no_longer_opens_registration_and_is_purged(app, client, idp_cli):
-    """Issue 3: the hall record expires after REALNAME_RECORD_TTL days (default 90)."""
+    """docs/domain.md §3.3: the hall record expires after REALNAME_RECORD_TTL days (default 90)."""
     idp_cli("realname", "record", "--doc-type", "WORK_PERMIT_A", "--doc-number", "WP2026000123",
             "--name", "Anna Müller", "--country", "DEU")
     [record] = records(app)
@@ -161,7 +161,7 @@ def test_a_phone_given_at_the_hall_binds_the_record_to_it(app, client, idp_cli):
 
 
 def test_when_face_keeps_failing_the_hall_record_completes_the_registration(app, client, idp_cli):
-    """FAQ 7: three failed scans send the person to a hall; with the hall's record the next
+    """docs/domain.md §1.7: three failed scans send the person to a hall; with the hall's record the next
     registration needs no scan."""
     rid = call(client, "start", 201, doc_type="ID_CARD", doc_number="440524188001010014",
                name="李四")["registration_id"]

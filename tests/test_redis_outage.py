@@ -1,4 +1,4 @@
-"""Redis down (issue 16): logins go on under per-process limits, and the outage is logged once.
+"""Redis down (docs/outages.md): logins go on under per-process limits, and the outage is logged once.
 
 Redis coming back (shared limits again, without a restart) is shown with a real Redis stopped
 and started in tests/faults/test_redis_server_outage.py.

@@ -1,4 +1,4 @@
-"""Natural-person self-registration through the web pages (FAQ 3-7, 13; issue 3 items 3, 5, 9).
+"""Natural-person self-registration through the web pages (docs/domain.md §1.3-§1.7, §1.13; §5).
 
 document + name → phone (SMS) → optional username → password → face consent → face scan →
 an account at real-name level 4, created only at the very end.
@@ -89,7 +89,7 @@ def registration_row(app) -> Registration:
 
 
 def test_register_link_on_the_login_page_opens_the_registration_form(client):
-    """FAQ 3/4: registration starts from the natural-person login page's 【用户注册】 link."""
+    """docs/domain.md §1.3/4: registration starts from the natural-person login page's 【用户注册】 link."""
     assert 'href="/register"' in client.get("/login").get_data(as_text=True)
     page = client.get("/register")
     assert page.status_code == 200
@@ -99,8 +99,8 @@ def test_register_link_on_the_login_page_opens_the_registration_form(client):
 
 
 def test_full_registration_creates_a_level_4_account_that_logs_in_with_password_and_sms(app, client):
-    """FAQ 3 and 5: identity check, basic information, face verification; the new account is
-    real-name level 4 and logs in through the natural-person entry with password + SMS (FAQ 9)."""
+    """docs/domain.md §1.3 and §1.5: identity check, basic information, face verification; the new account is
+    real-name level 4 and logs in through the natural-person entry with password + SMS (docs/domain.md §1.9)."""
     assert through_password(app, client, username="lisi_2026").headers["Location"] == "/register/face"
     consent_page = client.get("/register/face").get_data(as_text=True)
     assert "不保存人脸图像" in consent_page
@@ -127,7 +127,7 @@ def test_full_registration_creates_a_level_4_account_that_logs_in_with_password_
 
 
 def test_a_registration_keeps_only_the_argon2id_hash_of_the_password(app, client):
-    """Issue 3: the registration record holds the password hash, never the password."""
+    """The registration record holds the password hash, never the password."""
     assert through_password(app, client).status_code == 302
     row = registration_row(app)
     assert row.password_hash.startswith("$argon2id$")
@@ -142,7 +142,7 @@ def test_a_registration_keeps_only_the_argon2id_hash_of_the_password(app, client
     ("4405241880", "位数不正确"),
 ])
 def test_document_numbers_are_checked_by_the_document_validator(app, client, number, message):
-    """FAQ 3 (identity check) / DOMAIN.md 2: a wrong number is refused with the validator's reason."""
+    """docs/domain.md §1.3 (identity check) / §3: a wrong number is refused with the validator's reason."""
     response = start(client, doc_number=number)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
@@ -151,7 +151,7 @@ def test_document_numbers_are_checked_by_the_document_validator(app, client, num
 
 
 def test_a_document_with_an_account_is_pointed_to_login_and_forgot_password(app, client, person):
-    """One person per document: an existing account is told to log in or reset the password (FAQ 8)."""
+    """One person per document: an existing account is told to log in or reset the password (docs/domain.md §1.8)."""
     response = start(client, doc_number=DOC_NUMBER.lower(), name="张三")
     assert response.status_code == 409
     html = response.get_data(as_text=True)
@@ -164,7 +164,7 @@ def test_a_document_with_an_account_is_pointed_to_login_and_forgot_password(app,
 @pytest.mark.parametrize("doc_type,number", [("FOREIGN_PASSPORT", "L898902C3"), ("WORK_PERMIT_A", "A12345678"),
                                              ("WORK_PERMIT_B", "B12345678"), ("WORK_PERMIT_C", "C12345678")])
 def test_hall_first_documents_get_the_faq_6_instruction(app, client, doc_type, number):
-    """FAQ 6: foreign passports and work permits A/B/C register only after a service hall
+    """docs/domain.md §1.6: foreign passports and work permits A/B/C register only after a service hall
     collected their real-name information."""
     response = start(client, doc_type=doc_type, doc_number=number, name="JOHN SMITH", country="USA")
     assert response.status_code == 403
@@ -174,7 +174,7 @@ def test_hall_first_documents_get_the_faq_6_instruction(app, client, doc_type, n
 
 
 def test_a_phone_of_another_account_is_refused_before_any_code_is_sent(app, client, person):
-    """Issue 3: the phone must not belong to another account (one phone, one person)."""
+    """docs/domain.md §5: the phone must not belong to another account (one phone, one person)."""
     start(client)
     response = post(client, "/register/phone", phone=PHONE)
     assert response.status_code == 409
@@ -183,7 +183,7 @@ def test_a_phone_of_another_account_is_refused_before_any_code_is_sent(app, clie
 
 
 def test_a_wrong_sms_code_leaves_the_phone_unverified(app, client):
-    """FAQ 9 practice: the phone is proven by the code sent to it, nothing else."""
+    """docs/domain.md §1.9 practice: the phone is proven by the code sent to it, nothing else."""
     start(client)
     post(client, "/register/phone", phone=NEW_PHONE)
     wrong = f"{(int(last_sms_code(app, NEW_PHONE)) + 1) % 10**6:06d}"
@@ -202,7 +202,7 @@ def test_the_registration_code_says_it_is_for_registration(app, client):
 
 
 def test_steps_cannot_be_skipped_or_reordered(app, client):
-    """Issue 3: a later step with an earlier one unfinished is refused; the person is sent back."""
+    """docs/domain.md §5: a later step with an earlier one unfinished is refused; the person is sent back."""
     start(client)
     for path, data in [("/register/username", {"username": "lisi_2026"}),
                        ("/register/password", {"password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}),
@@ -229,7 +229,7 @@ def test_steps_cannot_be_skipped_or_reordered(app, client):
     ("ZhangSan", "已被使用"),
 ])
 def test_usernames_follow_the_faq_13_rules(app, client, person, username, message):
-    """FAQ 13 / issue 3: unique (whatever the case), 4-20 letters/digits/underscore, not all digits,
+    """docs/domain.md §1.13 / §8: unique (whatever the case), 4-20 letters/digits/underscore, not all digits,
     not a phone number."""
     start(client)
     verify_phone(app, client)
@@ -240,7 +240,7 @@ def test_usernames_follow_the_faq_13_rules(app, client, person, username, messag
 
 
 def test_the_username_is_optional(app, client):
-    """FAQ 13: a username can be set at registration, or later in the account centre."""
+    """docs/domain.md §1.13: a username can be set at registration, or later in the account centre."""
     through_password(app, client)
     post(client, "/register/face/consent")
     scan(app, client, "pass")
@@ -256,7 +256,7 @@ def test_the_username_is_optional(app, client):
     ("Register#2026", "Register#2027", "两次输入的密码不一致"),
 ])
 def test_the_password_follows_the_password_policy(app, client, password, confirmation, message):
-    """Issue 3: 8-16 characters, two kinds of characters, not the initial password, not the document."""
+    """docs/domain.md §6.2: 8-16 characters, two kinds of characters, not the initial password, not the document."""
     start(client)
     verify_phone(app, client)
     post(client, "/register/username", skip="1")
@@ -276,7 +276,7 @@ def test_a_password_containing_the_document_number_is_refused(app, client):
 
 
 def test_face_processing_consent_is_asked_separately_before_the_first_scan(app, client):
-    """PIPL art. 29 / issue 3: separate consent to face processing is recorded before any scan."""
+    """PIPL art. 29: separate consent to face processing is recorded before any scan."""
     through_password(app, client)
     page = client.get("/register/face").get_data(as_text=True)
     assert 'id="face-consent-agree"' in page and 'id="face-start"' not in page
@@ -290,7 +290,7 @@ def test_face_processing_consent_is_asked_separately_before_the_first_scan(app, 
 
 
 def test_a_failed_scan_shows_the_faq_7_advice_and_a_retry(app, client):
-    """FAQ 7 (1): light, no other faces in the frame; then another scan."""
+    """docs/domain.md §1.7 (1): light, no other faces in the frame; then another scan."""
     through_password(app, client)
     post(client, "/register/face/consent")
     failed = scan(app, client, "fail")
@@ -305,7 +305,7 @@ def test_a_failed_scan_shows_the_faq_7_advice_and_a_retry(app, client):
 
 
 def test_after_three_failed_scans_the_service_hall_route_replaces_the_retry(app, client):
-    """FAQ 7 (2): when verification keeps failing, real-name collection at a service hall."""
+    """docs/domain.md §1.7 (2): when verification keeps failing, real-name collection at a service hall."""
     through_password(app, client)
     post(client, "/register/face/consent")
     assert scan(app, client, "fail").status_code == 400
@@ -322,7 +322,7 @@ def test_after_three_failed_scans_the_service_hall_route_replaces_the_retry(app,
 
 
 def test_returning_before_the_provider_has_a_result_only_waits(app, client):
-    """Issue 3.2: the browser's return is a trigger; the decision is the provider's own result."""
+    """docs/domain.md §11: the browser's return is a trigger; the decision is the provider's own result."""
     through_password(app, client)
     post(client, "/register/face/consent")
     started = post(client, "/register/face/start")
@@ -337,7 +337,7 @@ def test_returning_before_the_provider_has_a_result_only_waits(app, client):
 
 
 def test_an_expired_registration_is_refused_and_leaves_no_account(app, client):
-    """Issue 3: an incomplete registration expires (REGISTRATION_TTL) and leaves no account."""
+    """docs/domain.md §5: an incomplete registration expires (REGISTRATION_TTL) and leaves no account."""
     through_password(app, client)
     post(client, "/register/face/consent")
     with app.app_context():
@@ -357,7 +357,7 @@ def test_registrations_last_registration_ttl_seconds(app, client):
 
 
 def test_purge_removes_expired_registrations_only(app, client, database_url, instance_dir, monkeypatch):
-    """Issue 3: abandoned registrations are purged by ``idp registrations purge``."""
+    """Abandoned registrations are purged by ``idp registrations purge``."""
     through_password(app, client)
     other = app.test_client()
     start(other, doc_number="11010519491231002X", name="张三")
@@ -375,7 +375,7 @@ def test_purge_removes_expired_registrations_only(app, client, database_url, ins
 
 
 def test_every_step_is_audited_with_masked_document_and_phone(app, client):
-    """Issue 3 item 9: every registration step is in the audit log, identifiers masked, no secrets."""
+    """docs/architecture.md §10: every registration step is in the audit log, identifiers masked, no secrets."""
     through_password(app, client, username="lisi_2026")
     post(client, "/register/face/consent")
     scan(app, client, "fail")

@@ -1,4 +1,4 @@
-"""Self-registration for the mobile app as a JSON API (FAQ 6: "web or app"), same rules as the pages."""
+"""Self-registration for the mobile app as a JSON API (docs/domain.md §1.6: "web or app"), same rules as the pages."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def count(app, model) -> int:
 
 
 def test_the_app_registers_with_the_same_steps_and_gets_a_level_4_account(app, client):
-    """FAQ 6 (web or app) and FAQ 5: the app's registration ends in a level-4 account."""
+    """docs/domain.md §1.6 (web or app) and §1.5: the app's registration ends in a level-4 account."""
     rid = through_password(app, client, username="lisi_app")
     assert call(client, "face/consent", rid)["next"] == "face/start"
     assert count(app, Person) == 0
@@ -76,7 +76,7 @@ def test_the_app_registers_with_the_same_steps_and_gets_a_level_4_account(app, c
 
 
 def test_the_registration_id_is_opaque_random_and_at_least_128_bits(client):
-    """Issue 3: the app's handle reveals nothing and cannot be guessed."""
+    """The app's handle reveals nothing and cannot be guessed."""
     first, second = started(client), started(client, doc_number="11010519491231002X", name="张三")
     assert first != second
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", first)  # 32 random bytes, base64url
@@ -100,7 +100,7 @@ def test_calls_without_a_live_registration_id_are_refused(client, registration_i
 
 
 def test_an_expired_registration_is_refused_and_leaves_no_account(app, client):
-    """Issue 3: REGISTRATION_TTL later the registration is gone and created nothing."""
+    """docs/domain.md §5: REGISTRATION_TTL later the registration is gone and created nothing."""
     rid = through_password(app, client)
     with app.app_context():
         db.session.execute(update(Registration).values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -110,7 +110,7 @@ def test_an_expired_registration_is_refused_and_leaves_no_account(app, client):
 
 
 def test_errors_are_json_with_a_code_and_a_localized_message(client):
-    """FAQ 3 identity check: the document validator's reason, in the app's language."""
+    """docs/domain.md §1.3 identity check: the document validator's reason, in the app's language."""
     body = {"doc_type": "ID_CARD", "doc_number": "110101199003074515", "name": "李四"}
     chinese = client.post("/api/registration/start", json=body)
     assert chinese.status_code == 400
@@ -139,7 +139,7 @@ def test_a_name_is_required(client):
 
 
 def test_hall_first_documents_are_refused_with_the_faq_6_instruction(client):
-    """FAQ 6: the app refuses the same four documents as the web, with the same instruction."""
+    """docs/domain.md §1.6: the app refuses the same four documents as the web, with the same instruction."""
     answer = call(client, "start", status=403, doc_type="WORK_PERMIT_C", doc_number="C12345678", name="JOHN SMITH")
     assert answer["error"] == "hall_first" and HALL_INSTRUCTION in answer["message"]
 
@@ -152,7 +152,7 @@ def test_a_document_with_an_account_is_told_to_log_in(client, person):
 
 
 def test_steps_out_of_order_are_refused_and_name_the_next_call(app, client):
-    """Issue 3: no step can be skipped or reordered."""
+    """docs/domain.md §5: no step can be skipped or reordered."""
     rid = started(client)
     for path, body in [("phone/verify", {"code": "123456"}), ("username", {"username": "lisi_app"}),
                        ("password", {"password": NEW_PASSWORD}), ("face/consent", {}), ("face/start", {}),
@@ -184,7 +184,7 @@ def test_a_wrong_code_does_not_verify_the_phone_and_resending_is_rate_limited(ap
 @pytest.mark.parametrize("username,error", [("abc", "username_length"), ("13812345678", "username_phone_shape"),
                                             ("20260101", "username_all_digits"), ("li si", "username_characters")])
 def test_the_username_rules_apply(app, client, username, error):
-    """FAQ 13: the same username rules as the account centre."""
+    """docs/domain.md §1.13: the same username rules as the account centre."""
     rid = started(client)
     call(client, "phone", rid, phone=NEW_PHONE)
     call(client, "phone/verify", rid, code=last_sms_code(app, NEW_PHONE))
@@ -202,7 +202,7 @@ def test_the_password_policy_applies(app, client, password, error):
 
 
 def test_a_failed_scan_answers_the_attempts_left_then_the_service_hall_route(app, client):
-    """FAQ 7: advice and a retry after a failure; after three, the service hall instead."""
+    """docs/domain.md §1.7: advice and a retry after a failure; after three, the service hall instead."""
     rid = through_password(app, client)
     call(client, "face/consent", rid)
     first = scan(client, rid, "fail", 400)
@@ -220,7 +220,7 @@ def test_a_failed_scan_answers_the_attempts_left_then_the_service_hall_route(app
 
 
 def test_a_pending_result_only_waits(app, client):
-    """Issue 3.2: the decision comes from the provider's own result, once it exists."""
+    """docs/domain.md §11: the decision comes from the provider's own result, once it exists."""
     rid = through_password(app, client)
     call(client, "face/consent", rid)
     begun = call(client, "face/start", rid)

@@ -1,4 +1,4 @@
-"""Security keys (issue 5 item 4, W3C WebAuthn Level 2): registered in the account centre on a
+"""Security keys (docs/domain.md §13, W3C WebAuthn Level 2): registered in the account centre on a
 fresh login, named and removed; password + security key with user verification is a loa:2 login
 with ``amr`` ``hwk`` (RFC 8176).  A software authenticator (tests/soft_authenticator.py) answers
 the provider's real pages as a browser with a FIDO2 key would."""
@@ -100,7 +100,7 @@ def test_a_person_registers_several_keys(app, client, person):
 
 
 def test_registration_on_a_stale_login_asks_for_a_new_login_first(app, client, person):
-    """Issue 5 item 4: a key is added only after a fresh password + SMS (or face) check."""
+    """A key is added only after a fresh password + SMS (or face) check."""
     log_in(app, client)
     age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
     assert client.get("/account/security-keys/new").headers["Location"] == "/account/reauth"
@@ -138,7 +138,7 @@ def test_a_registration_answer_is_good_for_one_challenge_only(app, client, perso
 
 
 def test_password_and_security_key_log_in_at_loa2_with_hwk_in_the_id_token(app, client, person, rp):
-    """RFC 8176: ``amr`` has ``pwd`` and ``hwk``; DESIGN.md section 4: two kinds of factor = loa:2."""
+    """RFC 8176: ``amr`` has ``pwd`` and ``hwk``; docs/domain.md §13: two kinds of factor = loa:2."""
     key = enrolled_key(app, person)
     sent = len(read_outbox(app))
     request = authorization_request(rp)
@@ -175,7 +175,7 @@ def test_the_sms_page_offers_a_security_key_only_to_people_who_have_one(app, cli
 
 
 def test_an_assertion_without_user_verification_is_refused(app, client, person):
-    """Issue 5 item 4: login with a security key needs user verification (the key's PIN or fingerprint)."""
+    """docs/domain.md §13: login with a security key needs user verification (the key's PIN or fingerprint)."""
     key = enrolled_key(app, person)
     key.user_verified = False
     response = answer_with_key(client, key_page_after_password(app, client), key)
@@ -231,7 +231,7 @@ def test_a_signature_counter_going_backwards_is_refused_and_audited(app, client,
 
 
 def test_five_failed_security_key_attempts_lock_the_method_for_the_day(app, client, person):
-    """Issue 5 item 6 / FAQ 14: 5 consecutive failures a day lock this method (and only this one)."""
+    """docs/domain.md §7: 5 consecutive failures a day lock this method (and only this one)."""
     key = enrolled_key(app, person)
     key.user_verified = False
     page = key_page_after_password(app, client)

@@ -101,6 +101,33 @@ def test_serve_refuses_threads_that_waiting_qr_pages_could_all_take(tmp_path: Pa
     assert not list((tmp_path / "instance").glob("*.sqlite3"))  # refused before migrating
 
 
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.7"])
+def test_serve_refuses_to_expose_a_node_without_a_proxy_in_front(tmp_path: Path, host: str):
+    """Slow clients reaching a node directly hold its threads: only a reverse proxy may reach it."""
+    result = CliRunner().invoke(main, ["serve", "--host", host], env={
+        "IDP_INSTANCE_DIR": str(tmp_path / "instance"), "IDP_QR_WAITING_POLLS_PER_WORKER": "1",
+        "IDP_TRUSTED_PROXY_HOPS": "0"})
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"Error: --host {host} would let clients reach this node directly, where a few slow ones hold every "
+        "thread: put the reverse proxy in front (docs/deploy/nginx.conf) and set IDP_TRUSTED_PROXY_HOPS, "
+        "or pass --behind-proxy"]
+    assert not list((tmp_path / "instance").glob("*.sqlite3"))  # refused before migrating
+
+
+def test_serve_behind_a_declared_proxy_may_take_any_address(tmp_path: Path):
+    """IDP_TRUSTED_PROXY_HOPS declares the proxy; the port check that follows then answers."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", str(port)], env={
+            "IDP_INSTANCE_DIR": str(tmp_path / "instance"), "IDP_QR_WAITING_POLLS_PER_WORKER": "1",
+            "IDP_TRUSTED_PROXY_HOPS": "1"})
+    assert result.exit_code == 1
+    assert "already in use" in result.output and "--host" not in result.output
+
+
 def test_serve_stops_with_one_line_when_the_metrics_address_is_taken(tmp_path: Path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -1,5 +1,5 @@
 """SMS codes: 6 digits, 5 minutes, single use, 5 tries, 60 s resend cooldown, a daily cap per
-phone counted in the bureau's local day, stored only as a keyed hash (DESIGN.md section 10)."""
+phone counted in the bureau's local day, stored only as a keyed hash (docs/architecture.md §10)."""
 
 from __future__ import annotations
 

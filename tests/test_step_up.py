@@ -1,4 +1,4 @@
-"""Authentication strength: acr/amr end to end and step-up to face (issue 5 items 1-2; FAQ 5)."""
+"""Authentication strength: acr/amr end to end and step-up to face (docs/domain.md §13, §1.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""USCC (GB 32100-2015) and taxpayer numbers: DOMAIN.md section 3 vectors plus our own."""
+"""USCC (GB 32100-2015) and taxpayer numbers: docs/domain.md §2.2 vectors plus our own."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def with_uscc_check(body: str) -> str:
     return body + alphabet[(31 - total % 31) % 31]
 
 
-# (as typed, as stored). DOMAIN.md vectors first, then our own (letter-first included).
+# (as typed, as stored). docs/domain.md §2.2 vectors first, then our own (letter-first included).
 VALID_USCC = [
     ("91110000600037341L", "91110000600037341L"),
     ("91350100M000100Y43", "91350100M000100Y43"),

@@ -1,4 +1,4 @@
-"""Which taxpayers a person may act for, per business entry (FAQ 1, 8, 12; DOMAIN.md section 3).
+"""Which taxpayers a person may act for, per business entry (docs/domain.md §1.1, §1.8, §1.12; §2.3-§2.5).
 
 A choice is what flows into tokens: the ``entity`` claim (taxpayer number, name, role, competent
 tax authority) and, for agents, the RFC 8693 ``act`` claim naming the agency.  Only confirmed

@@ -1,6 +1,6 @@
 """After login, before the code: must the person choose a taxpayer, or consent?
 
-Two lists of small named checks read top to bottom (STYLE.md point 4), like the login checks
+Two lists of small named checks read top to bottom (docs/architecture.md §5.5), like the login checks
 in :mod:`idp.authorize_policy`.
 """
 

@@ -18,7 +18,7 @@ class FactorResult:
 
 
 class FactorError(Exception):
-    """A factor refused; ``code`` picks the localized message at the view (STYLE.md point 5)."""
+    """A factor refused; ``code`` picks the localized message at the view (docs/architecture.md §12.1)."""
 
     code: ClassVar[str] = "factor_failed"
 

@@ -1,8 +1,12 @@
 """The face factor: start a provider session, then decide only on the provider's own result.
 
-Checks (issue 3): the result belongs to this check's session, is fresh, is for this
+Checks (docs/domain.md §11): the result belongs to this check's session, is fresh, is for this
 identity document, liveness passed, similarity reaches ``FACE_SIMILARITY_THRESHOLD``, and it
 is used once.  Separate consent to face processing is recorded before the first scan.
+
+A consent withdrawn in the account centre (PIPL article 15) makes face checks unavailable for that
+document: every flow refuses them with :class:`FaceConsentWithdrawn` until the person gives
+consent again in the account centre; the login and reset pages stop offering them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ NOTICE_VERSION = "2026-11"
 
 class FaceConsentRequired(FactorError):
     code = "face_consent_required"
+
+
+class FaceConsentWithdrawn(FactorError):
+    code = "face_consent_withdrawn"
 
 
 class FacePending(FactorError):
@@ -75,13 +83,42 @@ def has_face_consent(identity: FaceIdentity) -> bool:
     ).first() is not None
 
 
-def record_face_consent(identity: FaceIdentity) -> None:
-    if has_face_consent(identity):
+def check_face_consent_withdrawn(identity: FaceIdentity) -> bool:
+    """True when the latest consent for this document was withdrawn (and none was given since)."""
+    latest = db.session.execute(
+        select(FaceConsent.withdrawn_at).where(
+            FaceConsent.doc_type == identity.doc_type, FaceConsent.doc_number == identity.doc_number,
+        ).order_by(FaceConsent.id.desc()).limit(1)
+    ).first()
+    return latest is not None and latest.withdrawn_at is not None
+
+
+def record_face_consent(identity: FaceIdentity, *, renewal: bool = False) -> None:
+    """Record consent to face processing under the current notice.
+
+    After a withdrawal only the account centre gives it again (``renewal``): a login, reset or
+    step-up consent page records nothing, and the face start that follows refuses.
+    """
+    if has_face_consent(identity) or (check_face_consent_withdrawn(identity) and not renewal):
         return
     db.session.add(FaceConsent(doc_type=identity.doc_type, doc_number=identity.doc_number,
                                notice_version=NOTICE_VERSION))
     record_event("face.consent", subject=identity.person.sub if identity.person else None,
-                 doc_number=mask_document_number(identity.doc_number), notice=NOTICE_VERSION)
+                 doc_number=mask_document_number(identity.doc_number), notice=NOTICE_VERSION,
+                 **({"renewal": True} if renewal else {}))
+
+
+def withdraw_face_consent(person: Person) -> bool:
+    """The person withdraws consent to face processing; False when none was live.  The caller commits."""
+    withdrawn = db.session.execute(
+        update(FaceConsent).where(
+            FaceConsent.doc_type == person.doc_type, FaceConsent.doc_number == person.doc_number,
+            FaceConsent.withdrawn_at.is_(None),
+        ).values(withdrawn_at=utcnow())
+    ).rowcount
+    if withdrawn:
+        record_event("face.consent_withdrawn", subject=person.sub, doc_number=mask_document_number(person.doc_number))
+    return bool(withdrawn)
 
 
 def start_face_check(identity: FaceIdentity, purpose: str, return_url: str) -> tuple[FaceCheck, str]:
@@ -90,7 +127,7 @@ def start_face_check(identity: FaceIdentity, purpose: str, return_url: str) -> t
     ``return_url`` may contain ``{check}``, replaced with the check id (the return trigger).
     """
     if not has_face_consent(identity):
-        raise FaceConsentRequired()
+        raise FaceConsentWithdrawn() if check_face_consent_withdrawn(identity) else FaceConsentRequired()
     if identity.person is not None:
         check_not_locked(identity.person, FaceFactor.METHOD)
     check_id = secrets.token_urlsafe(24)
@@ -108,7 +145,7 @@ def start_face_check(identity: FaceIdentity, purpose: str, return_url: str) -> t
 
 
 def _refusal(result, check: FaceCheck) -> str | None:
-    """Why a completed provider result does not pass, or None (the named checks of issue 3)."""
+    """Why a completed provider result does not pass, or None (the named checks of docs/domain.md §11)."""
     settings = _settings()
     if result.session_id != check.provider_session_id:
         return "session_mismatch"
@@ -136,6 +173,9 @@ def complete_face_check(check_id: str, identity: FaceIdentity, purpose: str) -> 
         raise FaceCheckExpired()
     if check.expires_at <= utcnow():
         raise FaceCheckExpired()
+    if check_face_consent_withdrawn(identity):
+        # Started before the withdrawal: its result is no longer ours to use.
+        raise FaceConsentWithdrawn()
     failures_today = check_not_locked(identity.person, FaceFactor.METHOD) if identity.person is not None else 0
     result = _provider().fetch_result(check.provider_session_id)
     if result.status == "pending":

@@ -9,7 +9,7 @@ hash.  Two formats are understood:
   writes it (salt used as its UTF-8 text, 32-byte key, standard base64).
 
 A hash is only ever verified; on the first successful login the password factor stores an
-argon2id hash instead (DESIGN.md section 10), so legacy hashes disappear as people log in.
+argon2id hash instead (docs/architecture.md §10), so legacy hashes disappear as people log in.
 """
 
 from __future__ import annotations

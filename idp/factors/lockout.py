@@ -87,7 +87,7 @@ def counted_attempt(subject: LockoutSubject, method: str, counted: tuple[type[Fa
     refuses for another reason (a code already spent); a success ends the run of failures.
 
     Raises :class:`MethodLocked` instead of running the block once the threshold is reached,
-    and instead of ``counted`` on the failure that reaches it (FAQ 14: the person learns of the
+    and instead of ``counted`` on the failure that reaches it (docs/domain.md §1.14: the person learns of the
     lock on the attempt that caused it).  A counted refusal carries ``failures``.
     """
     failures = _upsert_failure(subject, method, below_threshold_only=True)
@@ -113,7 +113,7 @@ def record_failure(person: LockoutSubject, method: str) -> int:
     """Count one failure (a counter from an earlier day restarts at one); returns today's count.
 
     Raises :class:`MethodLocked` when this failure reaches the threshold, so the person learns of
-    the lock on the attempt that caused it rather than on the next one (FAQ 14).
+    the lock on the attempt that caused it rather than on the next one (docs/domain.md §1.14).
     """
     failures = _upsert_failure(person, method, below_threshold_only=False)
     _announce_lock(person, method, failures)

@@ -22,7 +22,8 @@ from idp.metrics import count_sms
 from idp.models import Person, SmsCode
 
 MESSAGE_TEMPLATE = "【青岛税务】您的{purpose}验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。"
-PURPOSE_NAMES = {"login": "登录", "register": "注册", "change_phone": "更换手机号", "reset": "找回密码"}
+PURPOSE_NAMES = {"login": "登录", "register": "注册", "change_phone": "更换手机号", "reset": "找回密码",
+                 "close_account": "注销账号"}
 #: First key of the PostgreSQL advisory locks that serialise sends per phone (the second is the
 #: phone's hash); two-key locks never meet the keyring's one-key lock.
 SMS_SEND_LOCK_SPACE = 0x736D73  # "sms"

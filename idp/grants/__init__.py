@@ -1,4 +1,4 @@
-"""Every grant the token endpoint accepts, registered in one place (STYLE.md point 1)."""
+"""Every grant the token endpoint accepts, registered in one place (docs/architecture.md §4.2)."""
 
 from __future__ import annotations
 

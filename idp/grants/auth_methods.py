@@ -1,4 +1,4 @@
-"""Client authentication methods every token-endpoint grant accepts (DESIGN.md section 5), and
+"""Client authentication methods every token-endpoint grant accepts (docs/architecture.md §4.3), and
 what a client is told when its authentication fails."""
 
 from __future__ import annotations

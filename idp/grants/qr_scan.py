@@ -1,4 +1,4 @@
-"""The QR scan grant: RFC 8628 device authorization, approved from a mobile app (DESIGN.md section 7).
+"""The QR scan grant: RFC 8628 device authorization, approved from a mobile app (docs/architecture.md §6).
 
 A client that shows a QR code asks the device authorization endpoint for codes (section 3.1),
 shows ``verification_uri_complete`` as the QR code and polls the token endpoint with
@@ -6,7 +6,7 @@ shows ``verification_uri_complete`` as the QR code and polls the token endpoint 
 work unchanged.  Answers follow section 3.5: ``authorization_pending``, ``slow_down`` (and the
 interval grows by 5 s), ``access_denied``, ``expired_token``.  The approved code is consumed by one
 guarded UPDATE: authlib's stock device grant reads then writes and redeems twice
-(LIBRARY-NOTES.md Authlib pitfall 1), so only its endpoint and error classes are reused here.
+(authlib 1.x DeviceCodeGrant), so only its endpoint and error classes are reused here.
 """
 
 from __future__ import annotations

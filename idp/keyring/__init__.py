@@ -1,4 +1,4 @@
-"""The signing keyring: which key signs, which keys are published (DESIGN.md section 8).
+"""The signing keyring: which key signs, which keys are published (docs/architecture.md §8).
 
 Each worker keeps the decoded keys in memory and re-reads the store when it changed (checked
 at most every ``KEYRING_REFRESH_SECONDS``), so a rotation reaches every worker without a

@@ -1,4 +1,4 @@
-"""Key state changes as pure functions over the list of records (DESIGN.md section 8).
+"""Key state changes as pure functions over the list of records (docs/architecture.md §8).
 
 ``next`` (published, not signing) -> ``active`` (signing) -> ``retired`` (published until
 every token it signed expired) -> gone; ``revoked`` is gone at once.  Every change keeps

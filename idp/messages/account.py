@@ -1,4 +1,4 @@
-"""Texts of the account centre (FAQ 5, 10, 13): personal information and the changes made there.
+"""Texts of the account centre (docs/domain.md §1.5, §1.10, §1.13): personal information and the changes made there.
 
 Validation refusals carry their own texts (``idp.usernames``, ``idp.username_change``,
 ``idp.phone_change``, ``idp.account_centre``, ``idp.password_policy``); these are the pages'.
@@ -104,10 +104,90 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "acct_reauth_title": {"zh-CN": "请重新验证身份", "en": "Please confirm it is you"},
     "acct_reauth_explain": {
-        "zh-CN": "为保护您的账户安全，修改密码、手机号码或用户名前需要重新登录（密码 + 短信验证码）。"
-        "完成后将回到此页面。",
-        "en": "To protect your account, changing your password, phone number or username needs a fresh sign-in "
-        "(password + SMS code). You will come back here afterwards.",
+        "zh-CN": "为保护您的账户安全，修改密码、手机号码或用户名，下载个人数据或注销账号前需要重新登录"
+        "（密码 + 短信验证码）。完成后将回到此页面。",
+        "en": "To protect your account, changing your password, phone number or username, downloading your data "
+        "or closing your account needs a fresh sign-in (password + SMS code). You will come back here afterwards.",
     },
     "acct_reauth_button": {"zh-CN": "重新登录", "en": "Sign in again"},
+    "acct_privacy_title": {"zh-CN": "个人信息权利", "en": "Your personal information"},
+    "acct_privacy_intro": {
+        "zh-CN": "依照《个人信息保护法》，您可以查阅、复制您的个人信息，撤回人脸识别授权，或注销账号。",
+        "en": "Under the Personal Information Protection Law you may see and copy your personal information, "
+              "withdraw your consent to face recognition, or close your account.",
+    },
+    "acct_export_title": {"zh-CN": "下载我的数据", "en": "Download my data"},
+    "acct_export_explain": {
+        "zh-CN": "一个JSON文件：个人资料、涉税身份、授权记录、登录会话、已登记的安全密钥和动态口令（不含密钥），"
+                 "以及近6个月与您有关的操作记录。他人的证件号码和手机号码已隐去部分。",
+        "en": "One JSON file: your profile, taxpayer roles, consents, sign-in sessions, the security keys and "
+              "app codes you registered (no secrets), and your own activity log of the last 6 months. Other "
+              "people's document and phone numbers in it are masked.",
+    },
+    "acct_export_button": {"zh-CN": "下载我的数据", "en": "Download my data"},
+    "acct_face_consent_title": {"zh-CN": "人脸识别授权", "en": "Consent to face recognition"},
+    "acct_face_state_given": {
+        "zh-CN": "您已同意人脸识别：登录、找回密码和实名认证时可以刷脸。",
+        "en": "You consented to face recognition: face scans are offered at sign-in, password reset and "
+              "real-name checks.",
+    },
+    "acct_face_state_withdrawn": {
+        "zh-CN": "您已撤回人脸识别授权：不会再为您刷脸，请使用密码和短信验证码。",
+        "en": "You withdrew your consent to face recognition: no face scan is made for you; use your password "
+              "and SMS codes.",
+    },
+    "acct_face_state_none": {
+        "zh-CN": "您尚未同意人脸识别；首次刷脸前会单独征求您的同意。",
+        "en": "You have not consented to face recognition; your separate consent is asked before a first scan.",
+    },
+    "acct_face_withdraw_explain": {
+        "zh-CN": "撤回后，登录、找回密码和提升实名等级均不能再刷脸，密码和短信验证码照常可用；您可以随时在此重新授权。",
+        "en": "After withdrawing, no face scan is possible at sign-in, password reset or real-name upgrade; "
+              "password and SMS codes still work. You can consent again here at any time.",
+    },
+    "acct_face_withdraw_button": {"zh-CN": "撤回人脸识别授权", "en": "Withdraw face consent"},
+    "acct_face_consent_again": {"zh-CN": "重新授权人脸识别", "en": "Consent to face recognition again"},
+    "acct_saved_face_withdrawn": {
+        "zh-CN": "已撤回人脸识别授权。",
+        "en": "Your consent to face recognition was withdrawn.",
+    },
+    "acct_saved_face_given": {"zh-CN": "已同意人脸识别。", "en": "You consented to face recognition."},
+    "acct_close_title": {"zh-CN": "注销账号", "en": "Close my account"},
+    "acct_close_summary": {
+        "zh-CN": "注销后账号无法恢复，您的个人信息将被删除，法律要求保存的操作记录除外。",
+        "en": "A closed account cannot be restored; your personal information is erased except the activity "
+              "log the law requires us to keep.",
+    },
+    "acct_close_ends": {
+        "zh-CN": "您在所有设备上的登录立即退出，各应用获得的授权全部失效，并通知各应用。",
+        "en": "You are signed out on every device at once; every application's access ends and the "
+              "applications are told.",
+    },
+    "acct_close_erases": {
+        "zh-CN": "删除：姓名、证件号码、手机号码、用户名、密码、涉税身份、授权记录、安全密钥、动态口令和人脸识别记录。",
+        "en": "Erased: name, document and phone numbers, username, password, taxpayer roles, consents, "
+              "security keys, app codes and face-recognition records.",
+    },
+    "acct_close_keeps": {
+        "zh-CN": "保留：操作记录（证件号码和手机号码已隐去部分）在法定保存期限内保留，期满删除。",
+        "en": "Kept: the activity log (document and phone numbers masked) for the period the law requires, "
+              "then deleted.",
+    },
+    "acct_close_again": {
+        "zh-CN": "注销后，您可以用同一证件和手机号码重新注册一个新账号。",
+        "en": "You may register a new account with the same document and phone number afterwards.",
+    },
+    "acct_close_send_code": {"zh-CN": "发送验证码至{phone}", "en": "Send a code to {phone}"},
+    "acct_close_confirm": {
+        "zh-CN": "我已了解注销的后果，确认注销账号",
+        "en": "I understand what closing does and want to close my account",
+    },
+    "acct_close_button": {"zh-CN": "确认注销", "en": "Close my account"},
+    "acct_close_face_button": {"zh-CN": "刷脸确认注销", "en": "Confirm with a face scan and close"},
+    "acct_back_privacy": {"zh-CN": "返回个人信息权利", "en": "Back to your personal information"},
+    "acct_close_done_title": {"zh-CN": "账号已注销", "en": "Account closed"},
+    "acct_close_done": {
+        "zh-CN": "您的账号已注销，所有登录已退出，个人信息已删除。",
+        "en": "Your account is closed: you are signed out everywhere and your personal information is erased.",
+    },
 }

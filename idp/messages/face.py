@@ -38,6 +38,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "刷脸前需要您的单独同意",
         "en": "Your separate consent is needed before a face scan.",
     },
+    "error_face_consent_withdrawn": {
+        "zh-CN": "您已撤回人脸识别授权，无法刷脸。请使用密码和短信验证码；"
+                 "如需再次刷脸，请在账户中心“个人信息权利”中重新授权。",
+        "en": "You withdrew your consent to face recognition, so no face scan is possible. Use your password "
+              "and an SMS code; to scan again, give consent again under “Your personal information” in the "
+              "account centre.",
+    },
     "error_face_unavailable": {
         "zh-CN": "人脸识别服务暂不可用，请改用短信验证码或稍后再试",
         "en": "Face verification is unavailable; use an SMS code or try again later.",

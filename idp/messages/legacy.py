@@ -1,4 +1,4 @@
-"""Texts of the old enterprise login of the dual-track transition (FAQ 2 and 8)."""
+"""Texts of the old enterprise login of the dual-track transition (docs/domain.md §1.2 and §1.8)."""
 
 MESSAGES: dict[str, dict[str, str]] = {
     "legacy_login_link": {

@@ -1,4 +1,4 @@
-"""Texts of the login pages and shared page chrome (FAQ and DOMAIN.md section 4 wording)."""
+"""Texts of the login pages and shared page chrome (the bureau's wording, docs/domain.md §14)."""
 
 MESSAGES: dict[str, dict[str, str]] = {
     "site_name": {"zh-CN": "青岛市电子税务局 统一身份认证", "en": "Qingdao e-Tax Unified Login"},

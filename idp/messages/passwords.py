@@ -1,4 +1,4 @@
-"""Texts of the forced password change and of "forgot password" (FAQ 8, 10)."""
+"""Texts of the forced password change and of "forgot password" (docs/domain.md §1.8, §1.10)."""
 
 from idp.password_policy import SYMBOLS
 

@@ -1,4 +1,4 @@
-"""Texts of QR scan login: the login page's QR tab and the approval API's refusals (FAQ 11)."""
+"""Texts of QR scan login: the login page's QR tab and the approval API's refusals (docs/domain.md §1.11)."""
 
 MESSAGES: dict[str, dict[str, str]] = {
     "qr_login_link": {"zh-CN": "扫码登录", "en": "QR login"},
@@ -73,7 +73,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "未查询到您与该企业的关联关系信息",
         "en": "No relationship between you and this enterprise was found.",
     },
-    # FAQ 11, in its own words.
+    # docs/domain.md §1.11, in its own words.
     "qr_error_iit_not_eligible": {
         "zh-CN": "通过个人所得税APP扫码登录的前提是该纳税人在青岛市电子税务局和个人所得税APP上"
         "都完成了用户注册和实名认证，并已在个人所得税APP上登录",

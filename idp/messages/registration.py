@@ -1,4 +1,4 @@
-"""Texts of self-registration (FAQ 3, 5, 6, 7, 13): the pages, and the app API's error messages."""
+"""Texts of self-registration (docs/domain.md §5, §1.3-§1.7, §1.13): the pages, and the app API's error messages."""
 
 MESSAGES: dict[str, dict[str, str]] = {
     "registration_intro": {

@@ -1,4 +1,4 @@
-"""Texts of the enrolled second factors (issue 5 items 4-5): security keys and app codes."""
+"""Texts of the enrolled second factors: security keys and app codes."""
 
 MESSAGES: dict[str, dict[str, str]] = {
     # On the second-factor page, beside the SMS code and the face scan.

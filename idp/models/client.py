@@ -1,4 +1,4 @@
-"""A registered relying party or app (DESIGN.md section 3), shaped for authlib's ClientMixin."""
+"""A registered relying party or app (docs/architecture.md §1, §7.1), shaped for authlib's ClientMixin."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Taxpayer entities and how people act for them (DOMAIN.md section 3, DESIGN.md section 3)."""
+"""Taxpayer entities and how people act for them (docs/domain.md §2.2-§2.5)."""
 
 from __future__ import annotations
 

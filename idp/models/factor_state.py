@@ -28,7 +28,7 @@ class SmsCode(db.Model):
 
 
 class LockoutCounter:
-    """Consecutive failures of one method on one local day (FAQ 14); the subject is the subclass's key."""
+    """Consecutive failures of one method on one local day (docs/domain.md §1.14); the subject is the subclass's key."""
 
     method: Mapped[str] = mapped_column(String(16), primary_key=True)
     local_day: Mapped[date] = mapped_column(Date, nullable=False)

@@ -1,4 +1,4 @@
-"""The old enterprise login of the dual-track transition (FAQ 2 and 8; DESIGN.md section 4).
+"""The old enterprise login of the dual-track transition (docs/domain.md §1.2 and §1.8; §13).
 
 An account of the previous e-tax system that identified an enterprise, not a person: a taxpayer
 number and a shared enterprise password.  It is usable only until ``LEGACY_LOGIN_SUNSET`` and

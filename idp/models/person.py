@@ -1,4 +1,4 @@
-"""A natural person's account: the one subject every login reaches (DESIGN.md section 3)."""
+"""A natural person's account: the one subject every login reaches (docs/domain.md §2.1)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class Person(db.Model):
     __tablename__ = "person"
     __table_args__ = (
         UniqueConstraint("doc_type", "doc_number", name="uq_person_document"),
-        # FAQ 13: a username is unique whatever the letter case (migration 0014).
+        # docs/domain.md §1.13: a username is unique whatever the letter case (migration 0014).
         Index("uq_person_username_lower", func.lower(text("username")), unique=True),
     )
 

@@ -1,4 +1,4 @@
-"""A pending QR scan login (DESIGN.md section 7), shaped after an RFC 8628 device authorization.
+"""A pending QR scan login (docs/architecture.md §6), shaped after an RFC 8628 device authorization.
 
 Every secret is stored as a digest: the device code and the QR payload (high entropy) as
 SHA-256, the short user code as an HMAC under the instance secret.  The approval copies the
@@ -43,7 +43,7 @@ class QrLoginRequest(db.Model):
     scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    #: The login the approval grants (STYLE.md point 3), copied from the approving app session.
+    #: The login the approval grants (docs/architecture.md §5.4), copied from the approving app session.
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), nullable=True)
     auth_time: Mapped[int | None] = mapped_column(Integer, nullable=True)
     acr: Mapped[str | None] = mapped_column(String(64), nullable=True)

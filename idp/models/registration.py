@@ -1,4 +1,4 @@
-"""Self-registration state (FAQ 3, 6, 7): one server-side record per registration in progress,
+"""Self-registration state (docs/domain.md §1.3, §1.6, §1.7): one server-side record per registration in progress,
 and the service hall's real-name records that let hall-first documents register.
 
 Neither table ever holds a password or an SMS code: a registration keeps only the argon2id hash
@@ -44,7 +44,7 @@ class Registration(db.Model):
 
 
 class RealnameRecord(db.Model):
-    """Real-name information a service hall collected (``idp realname record``), FAQ 6 and 7."""
+    """Real-name information a service hall collected (``idp realname record``), docs/domain.md §1.6 and §1.7."""
 
     __tablename__ = "realname_record"
     __table_args__ = (UniqueConstraint("doc_type", "doc_number", name="uq_realname_record_document"),)

@@ -22,7 +22,7 @@ class BrowserSession(db.Model):
 
 
 class LoginSession(db.Model):
-    """A completed login (STYLE.md point 3): who, when, which factors, what strength, for what."""
+    """A completed login (docs/architecture.md §5.4): who, when, which factors, what strength, for what."""
 
     __tablename__ = "login_session"
 

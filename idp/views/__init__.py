@@ -1,1 +1,1 @@
-"""HTTP views: thin, one domain call each (STYLE.md point 6)."""
+"""HTTP views: thin, one domain call each (docs/architecture.md §12.2)."""

@@ -1,4 +1,4 @@
-"""The account centre pages (issue 3 item 7; FAQ 10, 13): personal information, password,
+"""The account centre pages (docs/account-centre.md; docs/domain.md §1.10, §1.13): personal information, password,
 username, sessions.  Thin views over :mod:`idp.account_centre` and its sibling modules; the
 phone change and the real-name upgrade are in :mod:`idp.views.account_verify`.
 """

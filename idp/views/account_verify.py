@@ -1,5 +1,5 @@
 """Account-centre pages that verify something new: the phone (SMS to the new number + password)
-and the real-name level (a face check raises level 3 to 4, FAQ 5)."""
+and the real-name level (a face check raises level 3 to 4, docs/domain.md §1.5)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from idp.account_centre import (
 )
 from idp.database import db
 from idp.factors.base import FactorError
-from idp.factors.face import FaceConsentRequired, FaceIdentity, record_face_consent
+from idp.factors.face import FaceConsentRequired, FaceConsentWithdrawn, FaceIdentity, record_face_consent
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.i18n import translate
 from idp.identity_documents import LocalizedValueError, mask_phone
@@ -95,8 +95,10 @@ def realname(login: LoginContext):
 def _start_face_check(login: LoginContext):
     try:
         url = start_realname_face_check(login.person, _face_return_url())
-    except FaceConsentRequired:
-        return render_template("account_face_consent.html")
+    except (FaceConsentRequired, FaceConsentWithdrawn):
+        # The account centre is where consent is given again after a withdrawal.
+        return render_template("account_face_consent.html", action=url_for("account_verify.realname_face_consent"),
+                               back=url_for("account_verify.realname"))
     except AccountChangeRefused as error:
         return _render_face_error(error_text(error), 400)
     except FACE_PAGE_ERRORS as error:
@@ -114,7 +116,7 @@ def realname_face(login: LoginContext):
 @bp.route("/account/realname/face/consent", methods=["POST"])
 @login_required
 def realname_face_consent(login: LoginContext):
-    record_face_consent(FaceIdentity.of(login.person))
+    record_face_consent(FaceIdentity.of(login.person), renewal=True)
     return _start_face_check(login)
 
 

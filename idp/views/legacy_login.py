@@ -1,4 +1,4 @@
-"""Pages of the old enterprise login (dual-track, FAQ 2): the form, and the banner shown after it.
+"""Pages of the old enterprise login (dual-track, docs/domain.md §1.2): the form, and the banner shown after it.
 
 ``GET/POST /login/legacy`` takes a taxpayer number and the old enterprise password (CSRF token,
 the shared per-IP login rate limit); ``GET /login/legacy/notice`` tells the person the old login

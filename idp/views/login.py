@@ -1,5 +1,5 @@
 """The login pages: identify + password, then the second factor: an SMS code, or a choice first
-when the person enrolled a security key or app code (DESIGN.md section 6)."""
+when the person enrolled a security key or app code (docs/architecture.md §5.3)."""
 
 from __future__ import annotations
 
@@ -100,6 +100,7 @@ def _render_sms(error: str | None = None, params: dict | None = None, status: in
     return render_template(
         "sms.html", phone=mask_phone(pending.person.phone), error=error, error_params=params or {},
         minutes=5, alternatives=offer.alternatives, asks_for_code=offer.asks_for_sms_code, code_sent=code_sent,
+        face_offered=offer.face,
     ), status
 
 

@@ -1,4 +1,4 @@
-"""The forced password change after a login with the initial password (FAQ 8, 10)."""
+"""The forced password change after a login with the initial password (docs/domain.md §1.8, §1.10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Forgot password pages (FAQ 8, 10): identify, verify by SMS code or face, new password."""
+"""Forgot password pages (docs/domain.md §1.8, §1.10): identify, verify by SMS code or face, new password."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from idp.database import db
 from idp.factors.base import FactorError
-from idp.factors.face import FaceConsentRequired, FaceIdentity, record_face_consent
+from idp.factors.face import FaceConsentRequired, FaceIdentity, check_face_consent_withdrawn, record_face_consent
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.identity_documents import LocalizedValueError, mask_phone
 from idp.password_reset import (
@@ -45,7 +45,8 @@ def _render_verify(error: str | None = None, params: dict | None = None, status:
         return _restart(expired)
     return render_template("password_forgot_verify.html", phone=mask_phone(pending.person.phone), sent=sent,
                            minutes=current_app.config["IDP"].SMS_CODE_TTL // 60, error=error,
-                           error_params=params or {}), status
+                           error_params=params or {},
+                           face_offered=not check_face_consent_withdrawn(FaceIdentity.of(pending.person))), status
 
 
 def _face_refusal(error: Exception):

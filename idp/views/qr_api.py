@@ -94,7 +94,7 @@ def _call(action: Callable[[Approver, QrLoginRequest], None]):
         return _refused(error)
     body = describe(row, _requester_name(row))
     if approver.grant is not None:
-        # The bureau app also sees as whom the web will be logged in (FAQ 11).
+        # The bureau app also sees as whom the web will be logged in (docs/domain.md §1.11).
         body["login"] = {"business": approver.grant.business, "entity": approver.grant.entity}
     db.session.commit()
     return jsonify(body)

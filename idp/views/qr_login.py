@@ -1,4 +1,4 @@
-"""The QR tab of the provider's own login page (DESIGN.md sections 6 and 7).
+"""The QR tab of the provider's own login page (docs/architecture.md §5 and §6).
 
 ``GET /login/qr`` shows a fresh code as an inline SVG; the page long-polls
 ``/login/qr/status`` (each call waits up to ``QR_WAIT_SECONDS`` for a change, checking the

@@ -1,4 +1,4 @@
-"""Self-registration pages (FAQ 3, 5, 6, 7): one page per step of :mod:`idp.registration`.
+"""Self-registration pages (docs/domain.md §1.3, §1.5, §1.6, §1.7): one page per step of :mod:`idp.registration`.
 
 The browser session holds only the registration's id; the registration record decides which
 step comes next, and a page for another step sends the person to the right one.
@@ -227,11 +227,11 @@ def face_return():
 
 @bp.route("/hall", methods=["GET"])
 def hall_page():
-    """FAQ 7's last resort: real-name collection at a service hall, then register again."""
+    """docs/domain.md §1.7's last resort: real-name collection at a service hall, then register again."""
     return render_template("registration_hall.html")
 
 
 @bp.route("/complete", methods=["GET"])
 def done_page():
-    """FAQ 3: registered people log in through the natural-person entry."""
+    """docs/domain.md §1.3: registered people log in through the natural-person entry."""
     return render_template("registration_done.html")

@@ -1,4 +1,4 @@
-"""Self-registration for the bureau's mobile app (FAQ 6: "web or app"): the steps and rules of
+"""Self-registration for the bureau's mobile app (docs/domain.md §1.6: "web or app"): the steps and rules of
 :mod:`idp.registration`, as JSON.
 
 ``POST /api/registration/start`` answers a ``registration_id`` (256 random bits); every later call
@@ -79,7 +79,7 @@ def _text(body: dict, name: str) -> str:
 
 
 def _registered(person: Person):
-    """FAQ 3: the account exists; the person logs in through the natural-person entry."""
+    """docs/domain.md §1.3: the account exists; the person logs in through the natural-person entry."""
     return jsonify(status="registered", realname_level=person.realname_level,
                    login_url=current_app.config["IDP"].ISSUER + url_for("login.login_page"),
                    message=translate("registration_done")), 201

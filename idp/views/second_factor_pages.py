@@ -18,7 +18,7 @@ from idp.password_change import PasswordChangeRequired
 def finish_second_factor_page(method: str, response: str, refused: Callable[[Exception], ResponseReturnValue],
                               refusals: tuple[type[Exception], ...] = (FactorError,)) -> ResponseReturnValue:
     """Check ``response`` as the pending login's ``method`` factor, then go on to the relying party
-    (or the account centre), to the forced password change (FAQ 8), or back to the login page
+    (or the account centre), to the forced password change (docs/domain.md §1.8), or back to the login page
     when the pending login is gone.  One of ``refusals`` is shown by ``refused``, which also
     decides what of the refused try is kept."""
     try:

@@ -1,4 +1,4 @@
-"""Step-up to a live face check for a relying party that asks for urn:qdtax:loa:3 (FAQ 5).
+"""Step-up to a live face check for a relying party that asks for urn:qdtax:loa:3 (docs/domain.md §1.5).
 
 The person is already logged in; only the missing factor is asked, never the password again.
 """

@@ -1,6 +1,6 @@
 """The account centre in a real browser (Debian's chromium, driven by Playwright): a username
 added, and a password change on an old login that goes through the login pages and comes back
-(FAQ 10, 13; issue 3 item 7)."""
+(docs/domain.md §1.10, §1.13; docs/account-centre.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def log_in(page: Page, live_provider: LiveProvider, identifier: str = "zhangsan"
 def test_a_person_adds_a_username_then_changes_the_password_after_logging_in_again(
     page: Page, live_provider: LiveProvider, person: dict
 ):
-    """FAQ 13: a username added in the account centre logs in at once; FAQ 10: the personal password
+    """docs/domain.md §1.13: a username added in the account centre logs in at once; §1.10: the personal password
     is changed there, after a new login when the first is older than ACCOUNT_REAUTH_MAX_AGE."""
     page.goto(f"{live_provider.url}/login")
     log_in(page, live_provider)

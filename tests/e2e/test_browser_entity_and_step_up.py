@@ -1,5 +1,5 @@
-"""In a real browser: enterprise login with a taxpayer choice and a switch (issue 4), and a
-relying party asking for urn:qdtax:loa:3 mid-session getting a face check only (issue 5)."""
+"""In a real browser: enterprise login with a taxpayer choice and a switch (docs/domain.md §2.3), and a
+relying party asking for urn:qdtax:loa:3 mid-session getting a face check only (docs/domain.md §13)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def log_in(page: Page, live_provider: LiveProvider, person: dict, entry_label: s
 def test_enterprise_login_chooses_a_taxpayer_then_switches_without_a_new_login(
     page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict
 ):
-    """FAQ 1, 8: enterprise business reaches through to the person, who picks and later switches."""
+    """docs/domain.md §1.1, §1.8: enterprise business reaches through to the person, who picks and later switches."""
     load_entities(live_provider.app)
     give_role(live_provider.app, BUILDER, "financial_officer")
     give_role(live_provider.app, TRADER, "tax_officer")
@@ -53,7 +53,7 @@ def test_enterprise_login_chooses_a_taxpayer_then_switches_without_a_new_login(
 def test_asking_for_loa3_mid_session_needs_only_a_face_check(
     page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict
 ):
-    """FAQ 5: key business asks for a face scan; the password is not asked again."""
+    """docs/domain.md §1.5: key business asks for a face scan; the password is not asked again."""
     page.goto(f"{relying_party.url}/login")
     log_in(page, live_provider, person)
     expect(page.locator("#acr")).to_have_text("urn:qdtax:loa:2")

@@ -1,5 +1,5 @@
-"""In a real browser: the old enterprise login of the dual-track transition (DOMAIN.md section 1,
-FAQ item 2 "Dual-track: the old login stays usable for a transition period"; issue 3 item 8)."""
+"""In a real browser: the old enterprise login of the dual-track transition (docs/domain.md §1,
+docs/domain.md §1.2 "Dual-track: the old login stays usable for a transition period"; docs/legacy-login.md)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def legacy_trader(live_provider: LiveProvider) -> None:
 def test_old_enterprise_login_shows_the_banner_and_gives_the_relying_party_loa1_for_the_enterprise(
     page: Page, live_provider: LiveProvider, relying_party: LiveServer, sunset: str, legacy_trader: None
 ):
-    """FAQ 2 (dual-track): from the login page to the old login with taxpayer number and enterprise
+    """docs/domain.md §1.2 (dual-track): from the login page to the old login with taxpayer number and enterprise
     password, past the banner that names the end date and links registration, to a relying party
     holding a validated ID token at ``urn:qdtax:loa:1``, ``amr`` ``["pwd"]``, for the enterprise."""
     page.goto(f"{relying_party.url}/login")

@@ -1,5 +1,5 @@
 """Password flows in a real browser (Debian's chromium, driven by Playwright): the forced change
-after an initial-password login, and "forgot password" by face (FAQ 8, 10).
+after an initial-password login, and "forgot password" by face (docs/domain.md §1.8, §1.10).
 
 The relying party is authlib's Flask client on its own port; the provider is served for real
 and its development face provider's page is clicked like a tester would.
@@ -54,7 +54,7 @@ def choose_new_password(page: Page) -> None:
 def test_initial_password_login_forces_a_change_then_a_fresh_login_reaches_the_app(
     page: Page, live_provider: LiveProvider, relying_party: LiveServer, imported_li_si: str
 ):
-    """FAQ 8: "使用初始密码登录的,登录后系统会要求自然人修改密码,修改完成后用户需要重新登录";
+    """docs/domain.md §1.8: "使用初始密码登录的,登录后系统会要求自然人修改密码,修改完成后用户需要重新登录";
     the app's sign-in request is answered after that second login."""
     page.goto(f"{relying_party.url}/login")
     log_in(page, live_provider, LI_SI, LI_SI[-6:], LI_SI_PHONE)
@@ -87,7 +87,7 @@ def test_initial_password_login_forces_a_change_then_a_fresh_login_reaches_the_a
 def test_forgot_password_by_face_then_logging_in_with_the_new_password(
     page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict
 ):
-    """FAQ 8 and 10: "忘记密码" from the login page, verified by a face scan on the provider's
+    """docs/domain.md §1.8 and §1.10: "忘记密码" from the login page, verified by a face scan on the provider's
     page, a new password, then the app's sign-in continues with it."""
     page.goto(f"{relying_party.url}/login")
     page.get_by_role("link", name="忘记密码").click()

@@ -1,4 +1,4 @@
-"""QR scan login in a real browser (Debian's chromium, driven by Playwright) (DESIGN.md section 7).
+"""QR scan login in a real browser (Debian's chromium, driven by Playwright) (docs/architecture.md §6).
 
 A relying party sends the browser to the provider's login page; the person opens the QR tab and
 the mobile-app simulator (``idp app scan``, speaking HTTP to the served provider) logs in, scans

@@ -1,4 +1,4 @@
-"""Self-registration in a real browser (Debian's chromium, driven by Playwright), FAQ 3 and 5:
+"""Self-registration in a real browser (Debian's chromium, driven by Playwright), docs/domain.md §1.3 and §1.5:
 from the login page's 【用户注册】 link through the face scan on the development provider's page,
 then a password + SMS login that a relying party sees as the new, level-4 person.
 """
@@ -26,9 +26,9 @@ PASSWORD = "Register#2026"
 def test_register_with_a_face_scan_then_log_in_with_password_and_sms(
     page: Page, live_provider: LiveProvider, relying_party: LiveServer
 ):
-    """FAQ 3: identity check, basic information and face recognition complete the registration;
-    the person then logs in through the natural-person entry (password + SMS, FAQ 9) and the
-    relying party receives a real-name level 4 identity (FAQ 5)."""
+    """docs/domain.md §1.3: identity check, basic information and face recognition complete the registration;
+    the person then logs in through the natural-person entry (password + SMS, docs/domain.md §1.9) and the
+    relying party receives a real-name level 4 identity (docs/domain.md §1.5)."""
     page.goto(f"{relying_party.url}/login")
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login?interaction="))
     page.get_by_role("link", name="用户注册").click()

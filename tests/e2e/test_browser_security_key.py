@@ -1,6 +1,6 @@
 """A security key registered in the account centre and used to log in, in a real browser
 (Debian's chromium, driven by Playwright) with Chromium's CDP virtual authenticator: a CTAP2
-platform key with user verification (issue 5 items 4 and 7).
+platform key with user verification.
 
 The provider is served as ``http://localhost:<port>``: browsers refuse an IP address as a
 WebAuthn relying-party id, and the rp id is the issuer's host name.
@@ -67,7 +67,7 @@ def enter_password(page: Page, provider: LiveProvider, heading: str) -> None:
 def test_a_key_registered_in_the_account_centre_then_logs_in_with_the_password_at_loa2(
     page: Page, provider: LiveProvider, person: dict
 ):
-    """Issue 5 item 4: register a key after a fresh password + SMS login; the next login offers the
+    """Register a key after a fresh password + SMS login; the next login offers the
     key first and sends no SMS, and is password + security key with user verification: loa:2,
     ``amr`` pwd + hwk."""
     enter_password(page, provider, "短信验证")

@@ -5,12 +5,14 @@ the suite's shared helpers (``from conftest import …``) as every other test mo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from faults.services import Node, PrivatePostgres, PrivateRedis, running_postgres, running_redis
+from faults.services import Node, PrivateNginx, PrivatePostgres, PrivateRedis, running_postgres, running_redis
 
 
 @pytest.fixture
@@ -36,4 +38,22 @@ def nodes(tmp_path: Path) -> Iterator[list[Node]]:
         node.stop()
 
 
+@pytest.fixture
+def nginx() -> Iterator[Callable[[list[Node], int], PrivateNginx]]:
+    """``nginx([node, ...], port)`` starts Debian's nginx with docs/deploy/nginx.conf in front of
+    the nodes, on ``port`` (the nodes' issuer is its URL); it stops when the test ends. Its folder is
+    readable by nginx's unprivileged workers."""
+    started: list[PrivateNginx] = []
 
+    def start(upstreams: list[Node], port: int) -> PrivateNginx:
+        directory = Path(tempfile.mkdtemp(prefix="idp-faults-nginx-"))
+        directory.chmod(0o755)
+        server = PrivateNginx(directory, upstreams, port)
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)

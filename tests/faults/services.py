@@ -1,5 +1,6 @@
-"""Private servers for the fault-injection suite: a PostgreSQL cluster, a Redis server and
-``idp serve`` nodes of the suite's own, on free loopback ports.
+"""Private servers for the fault-injection suite: a PostgreSQL cluster, a Redis server,
+``idp serve`` nodes and an nginx in front of them (the shipped docs/deploy/nginx.conf), all of the
+suite's own, on free loopback ports; and a load of requests that counts what failed.
 
 A fault test stops, kills and restarts these freely: the machine's own PostgreSQL and Redis
 (which the rest of the suite uses) are never touched, and every server started here is
@@ -8,25 +9,34 @@ stopped when its fixture ends, whatever the test did to it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from conftest import DOC_NUMBER, PASSWORD, PHONE
 
 IDP = Path(sys.executable).with_name("idp")
+NGINX_SITE = Path(__file__).resolve().parents[2] / "docs" / "deploy" / "nginx.conf"
 
 
 def free_port() -> int:
@@ -267,3 +277,188 @@ def make_node(base: Path, name: str, **settings: str) -> Node:
 def stop_all(nodes: Iterator[Node]) -> None:
     for node in nodes:
         node.stop()
+
+
+def register_client(node: Node) -> tuple[str, str]:
+    """A client_credentials client registered in the node's database: ``(client_id, client_secret)``."""
+    registered = json.loads(node.run_idp("clients", "add", "--name", "load", "--grant-type", "client_credentials",
+                                         "--scope", "openid", "--json"))
+    return registered["client_id"], registered["client_secret"]
+
+
+def write_self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (and its key), its own trust anchor: ``(certificate, key)``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    certificate_path, key_path = directory / "nginx.pem", directory / "nginx.key"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return certificate_path, key_path
+
+
+@dataclass
+class PrivateNginx:
+    """Debian's nginx running the shipped docs/deploy/nginx.conf in front of ``nodes``.
+
+    Only what cannot be the same on a test machine changes: the upstream addresses (one line per
+    node, with the shipped line's parameters), the listening address (TLS on a free loopback
+    port), the certificate; the main context (pid, logs, temporary files) is the suite's own.
+    """
+
+    directory: Path
+    nodes: list[Node]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def certificate(self) -> Path:
+        return self.directory / "nginx.pem"
+
+    def site(self) -> str:
+        site = NGINX_SITE.read_text()
+        upstream = re.search(r"^upstream idp \{\n(.*?)^\}", site, re.M | re.S)
+        servers = re.findall(r"^\s*server \S+(.*);$", upstream.group(1), re.M)
+        lines = "".join(f"    server 127.0.0.1:{node.port}{servers[0]};\n" for node in self.nodes)
+        site = site[:upstream.start(1)] + lines + site[upstream.end(1):]
+        certificate, key = self.certificate, self.directory / "nginx.key"
+        for pattern, replacement in ((r"^\s*listen \[::\]:443 .*\n", ""),
+                                     (r"listen 443 ", f"listen 127.0.0.1:{self.port} "),
+                                     (r"ssl_certificate \S+;", f"ssl_certificate {certificate};"),
+                                     (r"ssl_certificate_key \S+;", f"ssl_certificate_key {key};")):
+            site, count = re.subn(pattern, replacement, site, flags=re.M)
+            assert count == 1, f"{pattern!r} not once in {NGINX_SITE}"
+        return site
+
+    def start(self) -> None:
+        write_self_signed_certificate(self.directory)
+        (self.directory / "idp.conf").write_text(self.site())
+        (self.directory / "nginx.conf").write_text(f"""
+daemon off;
+worker_processes 1;
+pid {self.directory}/nginx.pid;
+error_log {self.directory}/error.log info;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {self.directory}/access.log;
+    client_body_temp_path {self.directory}/client_body;
+    proxy_temp_path {self.directory}/proxy;
+    fastcgi_temp_path {self.directory}/fastcgi;
+    uwsgi_temp_path {self.directory}/uwsgi;
+    scgi_temp_path {self.directory}/scgi;
+    include {self.directory}/idp.conf;
+}}
+""")
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.process = subprocess.Popen([nginx, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"),
+                                         "-e", str(self.directory / "error.log")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_until(self._answers, 10, f"nginx did not answer on {self.port}:\n{self.error_log()[-2000:]}")
+
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"nginx exited with {self.process.returncode}:\n{self.error_log()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def error_log(self) -> str:
+        path = self.directory / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@dataclass
+class Outcome:
+    """One request of a :class:`Load`: when it started, how long it took, what went wrong (None: nothing)."""
+
+    started: float
+    seconds: float
+    error: str | None
+
+
+class Load:
+    """``threads`` clients, each sending ``send(session, n, timeout)`` for n = 0, 1, 2... on a session of its
+    own (kept-alive connections, as a relying party's HTTP client) until the ``with`` block ends.
+
+    A request fails when it raises (connection refused or reset, no answer within ``timeout``) or
+    answers other than 200; every outcome is kept, with ``time.monotonic()`` of its start.
+    """
+
+    def __init__(self, send: Callable[[requests.Session, int, float], requests.Response], threads: int = 4,
+                 timeout: float = 10, verify: bool | str = True):
+        self.send, self.timeout, self.verify = send, timeout, verify
+        self.outcomes: list[Outcome] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(threads)]
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self.timeout + 5)
+
+    def _client(self) -> None:
+        session = requests.Session()
+        # REQUESTS_CA_BUNDLE (and proxy variables) of the environment would override ``verify``.
+        session.trust_env = False
+        session.verify = self.verify
+        n = 0
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                response = self.send(session, n, self.timeout)
+                request = response.request
+                error = None if response.status_code == 200 else (
+                    f"{request.method} {request.path_url} {response.status_code} {response.text[:100]}")
+            except requests.RequestException as exception:
+                error = type(exception).__name__
+            with self._lock:
+                self.outcomes.append(Outcome(started, time.monotonic() - started, error))
+            n += 1
+
+    def failures(self) -> list[Outcome]:
+        with self._lock:
+            return [outcome for outcome in self.outcomes if outcome.error]
+
+    def answered_since(self, moment: float) -> int:
+        """Requests started at or after ``moment`` and answered as expected."""
+        with self._lock:
+            return sum(1 for outcome in self.outcomes if outcome.started >= moment and not outcome.error)
+
+
+def jwks_and_token_requests(base_url: str,
+                            client: tuple[str, str]) -> Callable[[requests.Session, int, float], requests.Response]:
+    """For :class:`Load`: in turn ``GET /jwks.json`` and a client_credentials ``POST /token``."""
+
+    def send(session: requests.Session, n: int, timeout: float) -> requests.Response:
+        if n % 2:
+            return session.post(f"{base_url}/token", data={"grant_type": "client_credentials"}, auth=client,
+                                timeout=timeout)
+        return session.get(f"{base_url}/jwks.json", timeout=timeout)
+
+    return send

@@ -1,4 +1,4 @@
-"""PostgreSQL stopped, then started again, under a live node (issue 16): the token endpoints
+"""PostgreSQL stopped, then started again, under a live node (docs/outages.md): the token endpoints
 answer RFC 6749 JSON 503s with Retry-After, the pages a localized 503 page, discovery and the
 JWKS (from a database keyring) answer throughout, and the node recovers without a restart: a
 person logged in before the outage is still logged in after it."""

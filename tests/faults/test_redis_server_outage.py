@@ -1,4 +1,4 @@
-"""Redis stopped for a while under a login load (issue 16): no 500, logins go on under per-node
+"""Redis stopped for a while under a login load (docs/outages.md): no 500, logins go on under per-node
 limits, and the limits are shared by both nodes again once Redis is back, without a restart."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""usernames unique whatever the letter case (FAQ 13), enforced by the database
+"""usernames unique whatever the letter case (docs/domain.md §1.13), enforced by the database
 
 Revision ID: 0014_username_case
 Revises: 0013_retention_indexes
