@@ -9,6 +9,8 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from idp.audit_chain import install_audit_chain
+from idp.audit_checkpoints import install_periodic_checkpoints
 from idp.browser_session import install_browser_sessions
 from idp.clients import ClientRegistry
 from idp.consent import views as selection_views
@@ -97,6 +99,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     app.json = UntrustedJsonProvider(app)
     install_log_redaction()
     db.init_app(app)
+    install_audit_chain(db.session)
     with app.app_context():
         for engine in db.engines.values():
             ping_idle_connections(engine)
@@ -111,6 +114,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     install_rotation_schedule(app)
     install_logout_worker(app)
     install_session_sweep(app)
+    install_periodic_checkpoints(app)
     app.extensions["idp.clients"] = ClientRegistry(settings.CLIENT_CACHE_TTL)
     app.extensions["idp.sms"] = create_sms_gateway(settings)
     app.extensions["idp.face_provider"] = create_face_provider(settings)

@@ -12,6 +12,7 @@ import click
 from flask import Flask
 
 from idp.accounts import AccountError, create_person
+from idp.admin_audit import audited_command
 from idp.app import create_app
 from idp.cli_accounts_import import register_accounts_import_commands
 from idp.cli_app import qr_approver_option, register_app_commands
@@ -55,7 +56,7 @@ def _in_app(*, check_keys: bool):
         @wraps(func)
         def wrapper(*args, **kwargs):
             app = start_app(check_keys=check_keys)
-            with app.app_context():
+            with app.app_context(), audited_command(click.get_current_context()):
                 return func(app, *args, **kwargs)
 
         return wrapper

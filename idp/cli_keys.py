@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
 from idp.audit import record_event
+from idp.audit_chain import GENESIS, verify_chain
+from idp.audit_checkpoints import CheckpointError, checkpoint_key, read_checkpoint, verify_signature, write_checkpoint
 from idp.database import db
 from idp.keyring import KeyringError
 from idp.keyring.records import KeyRecord
-from idp.models import AuditEvent
+from idp.models import AuditChain, AuditEvent
 
 
 def _when(ts: int | None) -> str:
@@ -136,7 +139,7 @@ def register_audit_commands(main: click.Group, with_app) -> None:
     @with_app
     def audit_tail(app: Flask, event: str | None, since: str | None, limit: int, as_json: bool) -> None:
         """The newest audit events, oldest first (identifiers are stored masked)."""
-        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
         if event:
             query = query.where((AuditEvent.event == event) | AuditEvent.event.startswith(event + "."))
         if start := parse_since(since):
@@ -151,3 +154,58 @@ def register_audit_commands(main: click.Group, with_app) -> None:
                 click.echo(f"{row.at:%Y-%m-%d %H:%M:%S} {row.event:<22} {row.outcome:<8} "
                            f"subject={row.subject or '-'} client={row.client_id or '-'} ip={row.ip or '-'} "
                            f"{json.dumps(row.detail, ensure_ascii=False)}")
+
+    @audit.command("verify")
+    @click.option("--since", default=None, help="start at the first record of this time (30m, 2h, 7d, ISO 8601)")
+    @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="a file of 'idp audit checkpoint': its record must still be there, unchanged")
+    @with_app
+    def audit_verify(app: Flask, since: str | None, checkpoint_file: Path | None) -> None:
+        """Check the hash chain; name the first altered, removed or reordered record (exit status 1)."""
+        key = checkpoint_key(app.config["IDP"])
+        chain = db.session.get(AuditChain, 1)
+        start_seq, start_digest = (chain.anchor_seq, chain.anchor_digest) if chain else (0, GENESIS)
+        if start_seq and not verify_signature(key, start_seq, start_digest, chain.anchor_signature):
+            raise click.ClickException(f"the retention anchor at record {start_seq} is not signed by this instance")
+        if start := parse_since(since):
+            first = db.session.execute(select(AuditEvent).where(AuditEvent.at >= start)
+                                       .order_by(AuditEvent.seq).limit(1)).scalar_one_or_none()
+            before = db.session.execute(select(AuditEvent).where(AuditEvent.seq < first.seq)
+                                        .order_by(AuditEvent.seq.desc()).limit(1)).scalar_one_or_none() \
+                if first else None
+            if before is not None:
+                start_seq, start_digest = before.seq, before.digest
+        try:
+            until = read_checkpoint(key, checkpoint_file) if checkpoint_file else None
+        except CheckpointError as error:
+            raise click.ClickException(str(error)) from None
+        seq, _, broken = verify_chain(db.session, start_seq, start_digest, until)
+        if broken:
+            raise click.ClickException(f"audit chain broken at record {broken.seq}: {broken.problem}")
+        click.echo(f"audit chain intact: records {start_seq + 1}..{seq}")
+
+    @audit.command("checkpoint")
+    @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="file to write; ship it off the database host")
+    @with_app
+    def audit_checkpoint(app: Flask, out: Path) -> None:
+        """Sign the chain's head with the checkpoint key and write it to a file."""
+        written = write_checkpoint(db.session, checkpoint_key(app.config["IDP"]), out)
+        click.echo(f"checkpoint of record {written['seq']} written to {out}")
+
+    @audit.command("export")
+    @click.option("--since", default=None, help="30m, 2h, 7d or an ISO 8601 time")
+    @click.option("--until", default=None, help="an ISO 8601 time (exclusive)")
+    @with_app
+    def audit_export(app: Flask, since: str | None, until: str | None) -> None:
+        """Every record in the window as JSON lines, in chain order, with seq and digest."""
+        query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
+        if start := parse_since(since):
+            query = query.where(AuditEvent.at >= start)
+        if end := parse_since(until):
+            query = query.where(AuditEvent.at < end)
+        for row in db.session.execute(query).scalars():
+            click.echo(json.dumps({"seq": row.seq, "digest": row.digest, "at": row.at.isoformat(),
+                                   "event": row.event, "outcome": row.outcome, "subject": row.subject,
+                                   "client_id": row.client_id, "ip": row.ip, "detail": row.detail},
+                                  ensure_ascii=False))

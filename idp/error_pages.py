@@ -16,6 +16,7 @@ from markupsafe import escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from idp.audit import report_lost_events
 from idp.browser_session import keep_stored_session
 from idp.database import db
 from idp.database_outages import DEPENDENCY as DATABASE
@@ -78,10 +79,11 @@ def _roll_back() -> None:
         log.debug("rollback failed after a database error", exc_info=True)
 
 
-def _unavailable() -> Response:
+def _unavailable(error: BaseException) -> Response:
     """503 while the database cannot be reached; nothing of the request is kept, the browser
-    session included (its row and cookie stay as they were)."""
+    session included (its row and cookie stay as they were), and its audit events are logged."""
     keep_stored_session()
+    report_lost_events(error)
     _roll_back()
     headers = {"Retry-After": str(current_app.config["IDP"].UNAVAILABLE_RETRY_AFTER), "Cache-Control": "no-store"}
     if _answers_in_json():
@@ -94,7 +96,7 @@ def _unavailable() -> Response:
 
 def _internal(error: BaseException) -> Response:
     if check_unavailable(error):
-        return _unavailable()
+        return _unavailable(error)
     _roll_back()
     return _page("error_internal", "error_internal", 500)
 

@@ -17,6 +17,7 @@ from flask import Flask, request
 from limits import parse
 from werkzeug.exceptions import TooManyRequests
 
+from idp.audit import record_event_at_once
 from idp.rate_limiter import FallbackRateLimiter
 
 #: Endpoints that check a secret someone could guess, or that send an SMS.
@@ -54,6 +55,8 @@ def install_rate_limits(app: Flask) -> None:
             address = request.remote_addr or "unknown"
             verdict = limiter.hit(budget, "idp", name, address)
             if not verdict.allowed:
+                # GB/T 22239-2019 8.1.4.3: refused attempts are security events too.
+                record_event_at_once("rate_limit.refused", "failure", budget=name, endpoint=request.endpoint)
                 raise TooManyRequests(retry_after=verdict.retry_after)
             return view(*args, **kwargs)
 

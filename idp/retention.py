@@ -24,11 +24,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from flask import Flask, current_app
 from sqlalchemy import ColumnElement, SQLColumnExpression, delete, exists, func, or_, select
 
 from idp.audit import record_event
+from idp.audit_chain import move_anchor, purge_boundary
+from idp.audit_checkpoints import checkpoint_key, sign
 from idp.clock import utcnow
 from idp.database import Model, db, rows_changed
 from idp.database_outages import log_task_failure
@@ -165,7 +168,8 @@ RULES: tuple[RetentionRule, ...] = (
     RetentionRule(RealnameRecord, lambda cutoff: RealnameRecord.expires_at <= cutoff),
     RetentionRule(BackchannelLogout, lambda cutoff: (BackchannelLogout.status == FAILED)
                   & (BackchannelLogout.created_at <= cutoff), FAILED_LOGOUT_KEEP),
-    RetentionRule(AuditEvent, lambda cutoff: AuditEvent.at <= cutoff, _audit_retention),
+    # A prefix of the chain, so what remains verifies from the anchor (idp.audit_chain.move_anchor).
+    RetentionRule(AuditEvent, lambda cutoff: AuditEvent.seq < purge_boundary(cutoff), _audit_retention),
 )
 
 
@@ -203,6 +207,8 @@ def purge_expired(now: datetime, *, dry_run: bool = False, batch_size: int = PUR
         cutoff = rule.cutoff(now, settings)
         if cutoff is None:
             continue
+        if rule.model is AuditEvent and not dry_run:
+            move_anchor(db.session, cutoff, partial(sign, checkpoint_key(settings)))
         counts[rule.table] = _count(rule, cutoff) if dry_run else _delete_in_batches(rule, cutoff, batch_size)
     if dry_run:
         db.session.rollback()

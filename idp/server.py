@@ -200,7 +200,9 @@ class IdpAuthorizationServer(AuthorizationServer):
         except ValueError:
             # authlib's Basic parsing fails on "Basic " with no credentials and on non-UTF-8 ones
             # (UnicodeDecodeError is a ValueError): both are bad client credentials, not a 500.
-            raise InvalidClientError(status_code=401, description="Malformed client credentials.") from None
+            error = InvalidClientError(status_code=401, description="Malformed client credentials.")
+            _audit_client_authentication_failure(request, endpoint, None, error)
+            raise error from None
         except InvalidClientError as error:
             # authlib names every method the endpoint accepts, the one just used among them; the
             # client needs to hear which one it is registered for (or that its secret is wrong).
@@ -212,7 +214,52 @@ class IdpAuthorizationServer(AuthorizationServer):
                 if explanation is None and used in ("client_secret_basic", "client_secret_post"):
                     explanation = "The client secret is wrong."
                 error.description = explanation or error.description
+            _audit_client_authentication_failure(request, endpoint, client, error)
             raise
+
+    def handle_error_response(self, request, error):
+        # Every refusal of the token endpoint passes here (authlib's grants and our early checks).
+        if flask_request.endpoint == "protocol.token":
+            client = getattr(request, "client", None) if request is not None else None
+            record_event(
+                "token.refused", "failure",
+                client_id=client.client_id if client else _claimed_client_id(request),
+                grant_type=_form_value("grant_type"),
+                error=error.error,
+                reason=(error.description or "")[:200],
+            )
+        return super().handle_error_response(request, error)
+
+
+def _form_value(name: str) -> str | None:
+    value = flask_request.form.get(name)
+    return value[:64] if value else None
+
+
+def _claimed_client_id(request: OAuth2Request | None) -> str | None:
+    """The client_id an unauthenticated request names, for the audit log (not verified)."""
+    try:
+        client_id = identify_attempt(request)[0] if request is not None else flask_request.form.get("client_id")
+    except ValueError:  # malformed Basic credentials
+        return None
+    return client_id[:64] if isinstance(client_id, str) else None
+
+
+def _audit_client_authentication_failure(request, endpoint: str, client, error: OAuth2Error) -> None:
+    """``client.authentication`` failure: which client, by which method, and why (GB/T 22239
+    asks every failed authentication to be audited, machines' as well as people's)."""
+    try:
+        claimed, method = identify_attempt(request)
+    except ValueError:  # malformed Basic credentials
+        claimed, method = None, "client_secret_basic"
+    record_event(
+        "client.authentication", "failure",
+        client_id=client.client_id if client else (claimed[:64] if isinstance(claimed, str) else None),
+        endpoint=endpoint,
+        method=method,
+        known_client=client is not None,
+        reason=(error.description or error.error or "")[:200],
+    )
 
 
 class BearerChallengeError(OAuth2Error):

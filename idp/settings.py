@@ -194,6 +194,11 @@ class Settings:
     #: Days audit events are kept; 0 keeps them forever.  The Cybersecurity Law (art. 21) wants network
     #: logs kept at least six months (up to 184 days); a year also spans one whole annual filing cycle.
     AUDIT_RETENTION_DAYS: int = 366
+    #: Directory each worker writes a signed audit-chain checkpoint to (idp/audit_checkpoints.py),
+    #: mounted off the database host; empty writes none (``idp audit checkpoint`` from cron instead).
+    AUDIT_CHECKPOINT_DIR: str = ""
+    #: Seconds between a worker's checkpoints: records after the last one could be rewritten unseen.
+    AUDIT_CHECKPOINT_SECONDS: int = 3600
 
     extra: Mapping[str, Any] = field(default_factory=dict)
 

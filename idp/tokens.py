@@ -9,6 +9,7 @@ Refresh tokens and codes are random strings stored as SHA-256 digests.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from flask import current_app
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import bindparam, insert, select, update
@@ -117,12 +118,13 @@ _INSERT_REFRESH_TOKEN = insert(RefreshToken.__table__)
 
 def save_token(token: dict, request) -> None:
     """authlib's save hook: only refresh tokens are stored (access tokens are JWTs). Every
-    grant saves what it issued here, so this is where issued tokens are counted."""
+    grant saves what it issued here, so this is where issued tokens are counted and audited."""
     count_token_issued(request.payload.grant_type)
+    subject: TokenSubject | None = request.user
+    _audit_token_issued(token, request, subject)
     refresh = token.get("refresh_token")
     if not refresh:
         return
-    subject: TokenSubject = request.user
     settings = current_app.config["IDP"]
     expires_at = min(utcnow() + timedelta(seconds=settings.REFRESH_TOKEN_IDLE_TTL), subject.grant.expires_at)
     db.session.execute(_INSERT_REFRESH_TOKEN, {
@@ -136,6 +138,26 @@ def save_token(token: dict, request) -> None:
         "expires_at": expires_at,
         "dpop_jkt": proof.jkt if (proof := current_dpop_proof()) else None,
     })
+
+
+def _audit_token_issued(token: dict, request, subject: TokenSubject | None) -> None:
+    """One ``token.issued`` row per token response: who got what, never a token value."""
+    # Our own JWT, signed a moment ago: its payload is read, not verified again.
+    claims = json.loads(jws.extract_compact(token["access_token"].encode()).payload)
+    grant = subject.grant if subject else None
+    record_event(
+        "token.issued",
+        subject=subject.person.sub if subject else None,
+        client_id=request.client.client_id,
+        grant_type=request.payload.grant_type,
+        jti=claims.get("jti"),
+        acr=grant.acr if grant else None,
+        business=grant.business if grant else None,
+        entity_id=grant.entity_id if grant else None,
+        scope=token.get("scope", ""),
+        with_refresh_token="refresh_token" in token,
+        dpop="cnf" in claims,
+    )
 
 
 def revoke_grant(grant_id: str, reason: str) -> bool:

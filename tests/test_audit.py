@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from idp.audit import record_event
+from idp.audit_chain import pending_records
 from idp.database import db
 from idp.models import AuditEvent
 
@@ -109,4 +110,4 @@ def test_record_event_refuses_secret_detail_keys(app, key):
     with app.test_request_context():
         with pytest.raises(ValueError, match="secrets"):
             record_event("login.password", **{key: "x"})
-        assert not db.session.new
+        assert not pending_records(db.session())

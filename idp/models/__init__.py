@@ -1,6 +1,6 @@
 """Every table of the provider; importing this package registers them all with the metadata."""
 
-from idp.models.audit import AuditEvent
+from idp.models.audit import AuditChain, AuditEvent
 from idp.models.backchannel_logout import BackchannelLogout
 from idp.models.certificate import CertificateChallenge
 from idp.models.client import Client
@@ -25,6 +25,7 @@ __all__ = [
     "CrossRegionRegistration",
     "EntityRole",
     "TaxpayerEntity",
+    "AuditChain",
     "AuditEvent",
     "BackchannelLogout",
     "CertificateChallenge",

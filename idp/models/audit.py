@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.database import Model
@@ -13,6 +13,7 @@ from idp.models.columns import JSONType, UTCDateTime, utcnow
 
 class AuditEvent(Model):
     __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("seq", name="uq_audit_event_seq"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
@@ -24,3 +25,22 @@ class AuditEvent(Model):
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: Masked details only: never secrets, codes, tokens or full identifiers.
     detail: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)
+    #: Position in the hash chain (idp.audit_chain): gapless, in commit order across nodes.
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    #: SHA-256 over the previous record's digest and this record's canonical form.
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditChain(db.Model):
+    """The one row holding the chain's head (locked by every writer: the order is exact) and
+    its anchor: the last record retention purged, signed, where verification starts."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    head_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    head_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    anchor_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    anchor_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: Ed25519 signature (base64url) of the anchor by the checkpoint key; empty at genesis.
+    anchor_signature: Mapped[str] = mapped_column(Text, nullable=False, default="")

@@ -1,0 +1,139 @@
+"""What the audit log must hold beyond logins (GB/T 22239-2019 8.1.4.3: every security event
+with its time, subject, event and outcome): tokens issued and refused, failed client
+authentication, attempts the rate limit refused, and the operator's commands."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from test_audit import audit_rows
+from test_database_outage import database_down, make_provider  # noqa: F401
+from test_rate_limits import post_login
+from test_token_endpoint import client_assertion, decode, jwt_client, redeem_with_assertion, refresh  # noqa: F401
+
+from idp.app import create_app
+from idp.audit import record_event, report_lost_events
+
+from conftest import make_settings, obtain_code, redeem, register_client, tokens_for
+
+
+def test_code_redemption_and_refresh_are_audited_with_the_jti_and_no_token(app, client, person, rp):
+    tokens = tokens_for(app, client, rp)
+    refreshed = refresh(client, rp, tokens["refresh_token"]).get_json()
+    first, second = audit_rows(app, "token.issued")
+    for row, issued in ((first, tokens), (second, refreshed)):
+        claims = decode(client, issued["access_token"])
+        assert (row.outcome, row.subject, row.client_id) == ("success", person["sub"], rp.client_id)
+        assert row.detail["jti"] == claims["jti"]
+        assert row.detail["acr"] == claims["acr"]
+        assert row.detail["business"] == "natural_person"
+        text = repr(row.detail)
+        assert not [v for v in (issued["access_token"], issued["refresh_token"], issued["id_token"]) if v in text]
+    assert (first.detail["grant_type"], second.detail["grant_type"]) == ("authorization_code", "refresh_token")
+
+
+def test_client_credentials_tokens_are_audited_without_a_subject(app, client):
+    machine = register_client(app, grant_types=["client_credentials"], redirect_uris=[])
+    response = client.post("/token", headers=machine.basic_auth, data={"grant_type": "client_credentials"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [row] = audit_rows(app, "token.issued")
+    assert (row.subject, row.client_id, row.detail["grant_type"]) == (None, machine.client_id, "client_credentials")
+
+
+def test_a_refused_code_is_audited_with_the_error(app, client, person, rp):
+    code, auth = obtain_code(app, client, rp)
+    assert redeem(client, rp, code, auth.verifier).status_code == 200
+    assert redeem(client, rp, code, auth.verifier).status_code == 400
+    [refused] = audit_rows(app, "token.refused")
+    assert (refused.outcome, refused.client_id) == ("failure", rp.client_id)
+    assert (refused.detail["grant_type"], refused.detail["error"]) == ("authorization_code", "invalid_grant")
+    assert code not in repr(refused.detail)
+
+
+def test_a_wrong_client_secret_is_audited_as_a_failed_client_authentication(app, client, rp):
+    rp.client_secret = "not-the-secret"
+    response = client.post("/token", headers=rp.basic_auth, data={"grant_type": "client_credentials"})
+    assert response.status_code == 401
+    [failed] = audit_rows(app, "client.authentication")
+    assert (failed.outcome, failed.client_id) == ("failure", rp.client_id)
+    assert failed.detail["method"] == "client_secret_basic"
+    assert failed.detail["reason"] == "The client secret is wrong."
+    assert "not-the-secret" not in repr(failed.detail)
+    [refused] = audit_rows(app, "token.refused")
+    assert refused.detail["error"] == "invalid_client"
+
+
+def test_a_replayed_client_assertion_is_audited(app, client, person, jwt_client):  # noqa: F811
+    rp, key = jwt_client
+    assertion = client_assertion(rp.client_id, key)
+    code, auth = obtain_code(app, client, rp)
+    assert redeem_with_assertion(client, rp, code, auth.verifier, assertion).status_code == 200
+    code, auth = obtain_code(app, client, rp)
+    assert redeem_with_assertion(client, rp, code, auth.verifier, assertion).get_json()["error"] == "invalid_client"
+    [failed] = audit_rows(app, "client.authentication")
+    assert (failed.client_id, failed.detail["method"], failed.detail["known_client"]) == (
+        rp.client_id, "private_key_jwt", True)
+    assert assertion["client_assertion"] not in repr(failed.detail)
+
+
+def test_attempts_the_rate_limit_refused_are_audited(database_url, instance_dir, app):
+    limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="2 per minute"))
+    client = limited.test_client()
+    statuses = [post_login(client).status_code for _ in range(4)]
+    assert statuses == [400, 400, 429, 429]
+    refused = audit_rows(app, "rate_limit.refused")
+    assert [(r.outcome, r.ip, r.detail["budget"]) for r in refused] == [("failure", "127.0.0.1", "authentication")] * 2
+    assert refused[0].detail["endpoint"] == "login.login_submit"
+
+
+def test_events_a_failed_database_loses_are_logged_as_warnings(app, caplog):
+    with app.test_request_context("/login", method="POST"), caplog.at_level(logging.WARNING, "idp.audit"):
+        record_event("login.password", "failure", subject="s-1", reason="wrong_credential")
+        report_lost_events(OperationalError("INSERT", {}, Exception("server closed the connection")))
+    lost = [r for r in caplog.records if getattr(r, "audit_lost", False)]
+    assert [(r.event, r.outcome) for r in lost] == [("login.password", "failure"), ("request.lost", "unavailable")]
+    assert lost[0].subject == "s-1" and lost[0].detail == {"reason": "wrong_credential"}
+
+
+def test_operator_commands_are_audited_with_the_os_user_and_no_option_value(app, cli, monkeypatch):
+    monkeypatch.setenv("USER", "ops-li")
+    monkeypatch.setenv("LOGNAME", "ops-li")
+    cli("clients", "add", "--name", "纳税服务", "--redirect-uri", "https://rp.test/cb")
+    [row] = audit_rows(app, "admin.command")
+    assert (row.outcome, row.detail["command"], row.detail["os_user"]) == ("success", "clients add", "ops-li")
+    assert row.detail["options"] == ["name", "redirect_uris"]
+    assert "纳税服务" not in repr(row.detail)
+
+
+def test_a_failed_operator_command_is_audited_as_a_failure(app, cli):
+    from click.testing import CliRunner
+
+    from idp.cli import main
+
+    cli("audit", "tail")  # the environment of the cli fixture
+    result = CliRunner().invoke(main, ["users", "add", "--doc-type", "ID_CARD", "--doc-number", "123",
+                                       "--name", "x", "--phone", "1", "--password", "Secret#123456"])
+    assert result.exit_code != 0
+    rows = audit_rows(app, "admin.command")
+    assert [(r.detail["command"], r.outcome) for r in rows] == [("audit tail", "success"), ("users add", "failure")]
+    assert "password" in rows[1].detail["options"] and "Secret#123456" not in repr(rows[1].detail)
+    assert rows[1].detail["reason"]
+
+
+@pytest.mark.parametrize("command", [("keys", "list"), ("purge",)])
+def test_key_and_retention_commands_are_audited(app, cli, command):
+    cli(*command)
+    assert [r.detail["command"] for r in audit_rows(app, "admin.command")] == [" ".join(command)]
+
+
+def test_a_token_request_lost_to_a_database_outage_is_logged_as_a_lost_audit_event(make_provider, caplog):  # noqa: F811
+    provider = make_provider()
+    machine = register_client(provider, grant_types=["client_credentials"], redirect_uris=[])
+    with caplog.at_level(logging.WARNING, "idp.audit"), database_down(provider):
+        response = provider.test_client().post("/token", headers=machine.basic_auth,
+                                               data={"grant_type": "client_credentials"})
+    assert response.status_code == 503
+    [lost] = [r for r in caplog.records if getattr(r, "audit_lost", False)]
+    assert (lost.event, lost.endpoint, lost.method, lost.ip) == ("request.lost", "protocol.token", "POST", "127.0.0.1")
