@@ -86,7 +86,7 @@ class PeriodicCheckpoint:
             return
         try:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            write_checkpoint(db.session, self.key, self.directory / f"audit-checkpoint-{stamp}.json")
+            write_checkpoint(db.session(), self.key, self.directory / f"audit-checkpoint-{stamp}.json")
         except Exception as error:
             log_task_failure(log, "audit checkpoint failed; the next interval retries", error)
         finally:

@@ -165,7 +165,7 @@ def register_audit_commands(main: click.Group, with_app) -> None:
         key = checkpoint_key(app.config["IDP"])
         chain = db.session.get(AuditChain, 1)
         start_seq, start_digest = (chain.anchor_seq, chain.anchor_digest) if chain else (0, GENESIS)
-        if start_seq and not verify_signature(key, start_seq, start_digest, chain.anchor_signature):
+        if chain and start_seq and not verify_signature(key, start_seq, start_digest, chain.anchor_signature):
             raise click.ClickException(f"the retention anchor at record {start_seq} is not signed by this instance")
         if start := parse_since(since):
             first = db.session.execute(select(AuditEvent).where(AuditEvent.at >= start)
@@ -179,7 +179,7 @@ def register_audit_commands(main: click.Group, with_app) -> None:
             until = read_checkpoint(key, checkpoint_file) if checkpoint_file else None
         except CheckpointError as error:
             raise click.ClickException(str(error)) from None
-        seq, _, broken = verify_chain(db.session, start_seq, start_digest, until)
+        seq, _, broken = verify_chain(db.session(), start_seq, start_digest, until)
         if broken:
             raise click.ClickException(f"audit chain broken at record {broken.seq}: {broken.problem}")
         click.echo(f"audit chain intact: records {start_seq + 1}..{seq}")
@@ -190,7 +190,7 @@ def register_audit_commands(main: click.Group, with_app) -> None:
     @with_app
     def audit_checkpoint(app: Flask, out: Path) -> None:
         """Sign the chain's head with the checkpoint key and write it to a file."""
-        written = write_checkpoint(db.session, checkpoint_key(app.config["IDP"]), out)
+        written = write_checkpoint(db.session(), checkpoint_key(app.config["IDP"]), out)
         click.echo(f"checkpoint of record {written['seq']} written to {out}")
 
     @audit.command("export")

@@ -208,7 +208,7 @@ def purge_expired(now: datetime, *, dry_run: bool = False, batch_size: int = PUR
         if cutoff is None:
             continue
         if rule.model is AuditEvent and not dry_run:
-            move_anchor(db.session, cutoff, partial(sign, checkpoint_key(settings)))
+            move_anchor(db.session(), cutoff, partial(sign, checkpoint_key(settings)))
         counts[rule.table] = _count(rule, cutoff) if dry_run else _delete_in_batches(rule, cutoff, batch_size)
     if dry_run:
         db.session.rollback()

@@ -125,6 +125,8 @@ def save_token(token: dict, request) -> None:
     refresh = token.get("refresh_token")
     if not refresh:
         return
+    # Refresh tokens are issued on a person's grant only (never to client_credentials).
+    assert subject is not None, "a refresh token without a person's grant"
     settings = current_app.config["IDP"]
     expires_at = min(utcnow() + timedelta(seconds=settings.REFRESH_TOKEN_IDLE_TTL), subject.grant.expires_at)
     db.session.execute(_INSERT_REFRESH_TOKEN, {

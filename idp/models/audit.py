@@ -31,7 +31,7 @@ class AuditEvent(Model):
     digest: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
-class AuditChain(db.Model):
+class AuditChain(Model):
     """The one row holding the chain's head (locked by every writer: the order is exact) and
     its anchor: the last record retention purged, signed, where verification starts."""
 
