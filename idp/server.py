@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -19,6 +20,7 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint
 from flask import Flask, current_app
 from flask import request as flask_request
 from joserfc.jwk import KeySet, KeySetSerialization
+from werkzeug.exceptions import HTTPException
 
 from idp.audit import record_event
 from idp.claims import generate_user_info
@@ -231,15 +233,24 @@ class IdpAuthorizationServer(AuthorizationServer):
         return super().handle_error_response(request, error)
 
 
+def _readable_form() -> Mapping[str, str]:
+    """The request's form, or nothing when its body cannot be read (a refusal of a body too
+    large is audited as well, without what it sent)."""
+    try:
+        return flask_request.form
+    except HTTPException:
+        return {}
+
+
 def _form_value(name: str) -> str | None:
-    value = flask_request.form.get(name)
+    value = _readable_form().get(name)
     return value[:64] if value else None
 
 
 def _claimed_client_id(request: OAuth2Request | None) -> str | None:
     """The client_id an unauthenticated request names, for the audit log (not verified)."""
     try:
-        client_id = identify_attempt(request)[0] if request is not None else flask_request.form.get("client_id")
+        client_id = identify_attempt(request)[0] if request is not None else _readable_form().get("client_id")
     except ValueError:  # malformed Basic credentials
         return None
     return client_id[:64] if isinstance(client_id, str) else None

@@ -52,6 +52,13 @@ def test_a_refused_code_is_audited_with_the_error(app, client, person, rp):
     assert code not in repr(refused.detail)
 
 
+def test_a_token_request_too_large_to_read_is_refused_in_json_and_audited(app, client):
+    response = client.post("/token", data={"grant_type": "client_credentials", "client_id": "x" * 70_000})
+    assert response.status_code == 413 and response.get_json()["error"] == "invalid_request"
+    [refused] = audit_rows(app, "token.refused")
+    assert (refused.outcome, refused.client_id, refused.detail["grant_type"]) == ("failure", None, None)
+
+
 def test_a_wrong_client_secret_is_audited_as_a_failed_client_authentication(app, client, rp):
     rp.client_secret = "not-the-secret"
     response = client.post("/token", headers=rp.basic_auth, data={"grant_type": "client_credentials"})
