@@ -13,6 +13,7 @@ from idp.database import db
 from idp.models import FaceConsent
 
 from conftest import let_sms_cooldown_pass
+from e2e.accessibility import assert_accessible
 from e2e.live_provider import LiveProvider
 from e2e.test_browser_account_centre import log_in
 
@@ -39,6 +40,7 @@ def test_a_person_downloads_their_data_withdraws_face_consent_and_closes_the_acc
     page.get_by_role("link", name="个人信息权利").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("个人信息权利")
     assert_fits_the_screen(page)
+    assert_accessible(page)
 
     with page.expect_download() as download:
         page.get_by_role("button", name="下载我的数据").click()
@@ -54,6 +56,7 @@ def test_a_person_downloads_their_data_withdraws_face_consent_and_closes_the_acc
     page.get_by_role("link", name="注销账号").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("注销账号")
     assert_fits_the_screen(page)
+    assert_accessible(page)
     expect(page.get_by_role("button", name="刷脸确认注销")).to_have_count(0)  # consent was withdrawn
     let_sms_cooldown_pass(live_provider.app)
     page.get_by_role("button", name="发送验证码至138****5678").click()
@@ -63,6 +66,7 @@ def test_a_person_downloads_their_data_withdraws_face_consent_and_closes_the_acc
     page.get_by_role("button", name="确认注销").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("账号已注销")
     assert_fits_the_screen(page)
+    assert_accessible(page)
 
     page.goto(f"{live_provider.url}/account")
     expect(page.get_by_role("heading")).to_have_text("用户登录")
