@@ -40,12 +40,26 @@ def record_event(
         raise ValueError(f"audit detail may not carry secrets: {sorted(leaked)}")
     ip = request.remote_addr if has_request_context() else None
     add_at_commit(db.session(), AuditEvent(
-        at=utcnow(), event=event, outcome=outcome, subject=subject, client_id=client_id, ip=ip, detail=detail))
+        at=utcnow(), event=event, outcome=outcome, subject=_storable(subject), client_id=_storable(client_id), ip=ip,
+        detail=_storable(detail)))
     if event.startswith("login."):
         # Every login step is audited as login.<method>, wherever it happens: counting here
         # counts each one once, including steps added later.
         count_login_event(event.removeprefix("login."), outcome, detail.get("acr"))
     log.info("audit %s %s subject=%s client=%s %s", event, outcome, subject, client_id, detail)
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with every NUL character replaced: audit fields carry what a request claimed (a
+    client_id, a grant type), and PostgreSQL refuses NUL in text, which would fail the request's
+    whole transaction instead of recording it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value
 
 
 def record_event_at_once(event: str, outcome: str = "success", **fields: Any) -> None:
