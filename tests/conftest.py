@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from idp.app import create_app
-from idp.database import db, normalise_database_url, upgrade_database
+from idp.core.database import db, normalise_database_url, upgrade_database
 
 #: The provider served on a real loopback port (fixtures ``live_provider``, ``provider_server``), and
 #: the fault suite's private servers (``postgres``, ``redis_server``, ``nodes``).
@@ -117,7 +117,7 @@ def cli(app, database_url, instance_dir, monkeypatch):
     """``cli("sessions", "expire")``: runs an ``idp`` command against the app's database, returns its output."""
     from click.testing import CliRunner
 
-    from idp.cli import main
+    from idp.cli.main import main
 
     for key, value in make_settings(database_url, instance_dir).items():
         monkeypatch.setenv(f"IDP_{key}", str(value))
@@ -151,7 +151,7 @@ def last_sms_code(app, phone: str = PHONE) -> str:
 
 @pytest.fixture
 def person(app):
-    from idp.accounts import create_person
+    from idp.people.accounts import create_person
 
     with app.app_context():
         created = create_person(doc_type="ID_CARD", doc_number=DOC_NUMBER, name="张三", phone=PHONE,
@@ -174,7 +174,7 @@ class RelyingParty:
 
 
 def register_client(app, **kwargs) -> RelyingParty:
-    from idp.clients import create_client
+    from idp.protocol.clients import create_client
 
     kwargs.setdefault("name", "测试应用")
     kwargs.setdefault("redirect_uris", ["https://rp.test/callback"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import Grant, LoginSession, Person
 
 from account_steps import NEW_PASSWORD, age_logins, audit_events, log_in, post_form

@@ -10,10 +10,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
-from idp.accounts import create_person
-from idp.backchannel_logout import deliver_due_logouts
-from idp.database import db
-from idp.entities import add_role
+from idp.core.database import db
 from idp.models import (
     AppCode,
     AuditEvent,
@@ -29,6 +26,9 @@ from idp.models import (
     SecurityKey,
     TaxpayerEntity,
 )
+from idp.people.accounts import create_person
+from idp.protocol.backchannel_logout import deliver_due_logouts
+from idp.taxpayers.entities import add_role
 
 from account_steps import OTHER_DOC, OTHER_PHONE, age_logins, audit_events, log_in, person_row, post_with_token
 from conftest import (

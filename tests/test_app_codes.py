@@ -12,7 +12,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from idp.database import db
+from idp.core.database import db
 from idp.factors import app_code
 from idp.factors.app_code import check_app_code
 from idp.models import AppCode, AuditEvent, LoginSession
@@ -108,8 +108,8 @@ def test_enrolment_shows_a_160_bit_secret_once_as_qr_and_text(app, client, perso
 
 
 def test_the_provisioning_uri_names_the_username_not_a_document_or_phone_number(app, client, person):
-    from idp.app_codes import start_app_code_enrolment
     from idp.models import Person
+    from idp.people.app_codes import start_app_code_enrolment
 
     with app.test_request_context():
         enrolment = start_app_code_enrolment(db.session.get(Person, person["id"]))

@@ -14,13 +14,13 @@ from sqlalchemy import delete, select, update
 from test_audit import audit_rows
 
 from idp.app import create_app
-from idp.audit import record_event
-from idp.audit_chain import chain_digest
-from idp.cli import main
-from idp.clock import utcnow
-from idp.database import db
+from idp.audit.chain import chain_digest
+from idp.audit.log import record_event
+from idp.cli.main import main
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.housekeeping.retention import purge_expired
 from idp.models import AuditChain, AuditEvent
-from idp.retention import purge_expired
 
 from conftest import all_at_once, make_settings
 

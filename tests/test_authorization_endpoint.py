@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 from test_code_flow import verify_id_token
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import LoginSession
 
 from conftest import RelyingParty, authorization_request, login_through_pages, obtain_code, query_of, redeem, tokens_for
@@ -191,7 +191,7 @@ def test_invalid_max_age_is_invalid_request(client, rp, max_age):
 @pytest.fixture
 def other_persons_id_token(app, person, rp) -> str:
     """An ID token this provider issued to someone else, from another browser."""
-    from idp.accounts import create_person
+    from idp.people.accounts import create_person
 
     with app.app_context():
         create_person(doc_type="ID_CARD", doc_number="440524188001010014", name="李四", phone=OTHER_PHONE,

@@ -15,11 +15,11 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
 from idp.app import create_app
-from idp.backchannel_logout import LOGOUT_EVENT, claim_due_logouts, deliver_due_logouts
-from idp.clients import ClientRegistrationError, create_client
-from idp.clock import utcnow
-from idp.database import db
+from idp.core.clock import utcnow
+from idp.core.database import db
 from idp.models import AuditEvent, BackchannelLogout, LoginSession
+from idp.protocol.backchannel_logout import LOGOUT_EVENT, claim_due_logouts, deliver_due_logouts
+from idp.protocol.clients import ClientRegistrationError, create_client
 
 from account_steps import NEW_PASSWORD, log_in, post_form, post_with_token
 from conftest import (
@@ -281,7 +281,7 @@ def test_ending_a_session_from_the_account_centre_tells_its_relying_parties(app,
     log_in(app, client)
     with app.app_context():
         laptop_sid = db.session.execute(select(LoginSession.id).order_by(LoginSession.created_at)).scalars().first()
-    from idp.account_sessions import session_ref
+    from idp.people.account_sessions import session_ref
 
     post_with_token(client, "/account/sessions/end", {"session": session_ref(laptop_sid)})
     deliver(app)

@@ -30,9 +30,9 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 from sqlalchemy import select, update
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import AuthorizationCode, LoginSession
-from idp.views.discovery import provider_metadata
+from idp.protocol.discovery import provider_metadata
 
 from conftest import (
     RelyingParty,

@@ -121,7 +121,7 @@ def test_tokens_are_signed_by_a_published_key(app, client, person, rp):
         assert jws.extract_compact(tokens[kind].encode()).protected["kid"] in kids
 
 
-# --- answered from memory (idp/published_documents.py) -----------------------------------
+# --- answered from memory (idp/web/published_documents.py) -----------------------------------
 
 @pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/jwks.json"])
 def test_repeated_fetches_get_the_views_answer_byte_for_byte(client, path):

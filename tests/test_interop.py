@@ -26,7 +26,7 @@ import pytest
 import requests
 from test_certified_client import node_executable
 
-from idp.app_simulator import MobileAppSimulator
+from idp.dev.app_simulator import MobileAppSimulator
 
 from conftest import PASSWORD, register_client
 from e2e.live_provider import LiveProvider

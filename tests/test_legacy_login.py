@@ -18,10 +18,10 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.app import create_app
-from idp.database import db
+from idp.core.database import db
 from idp.factors.password import HASH_PROFILES, Argon2idHasher
-from idp.legacy_import import import_legacy_accounts, read_rows
 from idp.models import AuditEvent, LegacyAccountLockout, LegacyEnterpriseAccount, LoginSession
+from idp.taxpayers.legacy_import import import_legacy_accounts, read_rows
 
 from conftest import (
     authorization_request,
@@ -381,7 +381,7 @@ def test_a_client_registered_with_default_acr_values_loa2_never_accepts_the_old_
 
 def test_default_acr_values_are_validated_and_ask_a_person_for_a_step_up(app, client, person):
     """docs/domain.md §13 (§1.9 spirit): default_acr_values works as acr_values for persons too."""
-    from idp.clients import ClientRegistrationError
+    from idp.protocol.clients import ClientRegistrationError
 
     with pytest.raises(ClientRegistrationError):
         register_client(app, default_acr_values=["urn:other:acr"])

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from idp import login_flow
-from idp.database import db
+from idp.core.database import db
+from idp.login import password_steps as login_flow
 from idp.models import LoginSession
 
 from conftest import (

@@ -71,7 +71,7 @@ def test_an_sms_the_gateway_refuses_is_counted_as_failed(app, client, person, mo
 
 
 def test_dependency_outages_are_counted_by_dependency():
-    from idp.metrics import count_dependency_outage
+    from idp.core.metrics import count_dependency_outage
 
     growth = MetricGrowth()
     count_dependency_outage("redis")
@@ -83,5 +83,5 @@ def test_the_idp_command_imports_no_metrics_library_before_serve_names_the_worke
     """prometheus-client decides at import whether values go to the workers' files; imported
     before ``idp serve`` set PROMETHEUS_MULTIPROC_DIR, every worker would count in memory alone
     and the endpoint would show nothing."""
-    probe = "import sys, idp.cli; sys.exit('prometheus_client' in sys.modules)"
+    probe = "import sys, idp.cli.main; sys.exit('prometheus_client' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], timeout=60).returncode == 0

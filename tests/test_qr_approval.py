@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 from test_code_flow import verify_id_token
 
-from idp.clients import ClientRegistrationError, create_client
 from idp.consent.choices import available_choices
-from idp.database import db
-from idp.entities import import_entities, remove_role
-from idp.login_state import LOA_1
+from idp.core.database import db
+from idp.login.record import LOA_1
 from idp.models import AuditEvent, Grant, LoginSession, Person
-from idp.tokens import TokenSubject, create_token_generator
+from idp.protocol.clients import ClientRegistrationError, create_client
+from idp.protocol.tokens import TokenSubject, create_token_generator
+from idp.taxpayers.entities import import_entities, remove_role
 
 from entity_fixtures import BUILDER, TRADER, give_role, load_entities
 from metric_samples import MetricGrowth
@@ -175,7 +175,7 @@ def _mint_app_token(app, bureau_app, acr: str, amr: list[str]) -> str:
 
 
 def _in(seconds: int):
-    from idp.clock import utcnow
+    from idp.core.clock import utcnow
 
     return utcnow() + timedelta(seconds=seconds)
 

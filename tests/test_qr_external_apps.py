@@ -17,8 +17,8 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from test_code_flow import verify_id_token
 
-from idp.cli import main
-from idp.clients import ClientRegistrationError, create_client
+from idp.cli.main import main
+from idp.protocol.clients import ClientRegistrationError, create_client
 
 from conftest import DOC_NUMBER, make_settings, register_client
 from entity_fixtures import BUILDER, TRADER, give_role, load_entities
@@ -112,7 +112,7 @@ def test_iit_app_refuses_a_person_not_real_name_verified_in_the_iit_app(client, 
 
 def test_iit_app_refuses_a_person_below_the_required_real_name_level(app, client, kiosk, iit_app, person):
     """QR_IIT_MIN_REALNAME_LEVEL (3 by default: every level here is real-name verified)."""
-    from idp.database import db
+    from idp.core.database import db
     from idp.models import Person
 
     with app.app_context():

@@ -11,7 +11,7 @@ import pytest
 import requests
 from requests_oauth2client import DeviceAuthorizationPollingJob, OAuth2Client
 
-from idp.app_simulator import MobileAppSimulator
+from idp.dev.app_simulator import MobileAppSimulator
 
 from conftest import PASSWORD
 from qr_steps import APP_REDIRECT, DEVICE_GRANT, register_bureau_app, register_kiosk

@@ -9,9 +9,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from idp.clients import ClientRegistrationError, create_client
-from idp.database import db
+from idp.core.database import db
 from idp.models import Client
+from idp.protocol.clients import ClientRegistrationError, create_client
 
 from conftest import authorization_request, query_of, register_client, tokens_for
 
@@ -62,7 +62,7 @@ def test_the_back_channel_logout_error_names_the_loopback_exception(app, uri):
 
 def test_clients_add_refuses_a_uri_without_scheme_and_one_with_a_fragment(app, cli, database_url, instance_dir,
                                                                           monkeypatch):
-    from idp.cli import main
+    from idp.cli.main import main
 
     runner = CliRunner()
     for uri in ("app.example/callback", "https://app.example/cb#frag"):

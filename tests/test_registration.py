@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from idp.browser_session import COOKIE_NAME
-from idp.cli import main
-from idp.clock import utcnow
-from idp.database import db
+from idp.cli.main import main
+from idp.core.clock import utcnow
+from idp.core.database import db
 from idp.factors.password import password_hasher
 from idp.models import AuditEvent, FaceCheck, FaceConsent, LoginSession, Person, Registration
+from idp.web.browser_session import COOKIE_NAME
 
 from conftest import (
     DOC_NUMBER,

@@ -1,4 +1,4 @@
-"""Retention (idp/retention.py): rows nobody can use any more are deleted, and nothing else."""
+"""Retention (idp/housekeeping/retention.py): rows nobody can use any more are deleted, and nothing else."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from idp.clock import utcnow
-from idp.database import db
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import load_settings
+from idp.housekeeping.retention import BackgroundRetentionPurge, purge_expired
 from idp.models import (
     AuditEvent,
     AuthorizationCode,
@@ -33,8 +35,6 @@ from idp.models import (
     SmsCode,
     UsedAssertion,
 )
-from idp.retention import BackgroundRetentionPurge, purge_expired
-from idp.settings import load_settings
 
 from conftest import register_client, tokens_for
 

@@ -13,7 +13,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 from webauthn.helpers import bytes_to_base64url
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import LoginSession, MethodLockout, SecurityKey
 
 from account_steps import age_logins, audit_events, create_other_person, log_in, post_form, post_with_token

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select, update
 
 from idp.app import create_app
-from idp.clock import local_day, utcnow
-from idp.database import db
+from idp.core.clock import local_day, utcnow
+from idp.core.database import db
 from idp.factors.base import DailyCapReached, ResendTooSoon
 from idp.factors.sms_code import send_sms_code
 from idp.models import SmsCode

@@ -5,13 +5,13 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import scope_to_list
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from idp.claims_request import requested_scope
 from idp.consent.choices import BUSINESS_ENTRIES, available_choices, confirm_roles, find_choice, pending_roles
 from idp.consent.decisions import apply_choice, list_consents, revoke_consent, save_consent
 from idp.consent.policy import requested_entries
-from idp.database import db
-from idp.interactions import interaction_params, mark_done, resume_url
-from idp.login_state import current_login
+from idp.core.database import db
+from idp.login.record import current_login
+from idp.protocol.claims_request import requested_scope
+from idp.protocol.interactions import interaction_params, mark_done, resume_url
 
 bp = Blueprint("selection", __name__)
 

@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from idp.clock import utcnow
-from idp.database import db, rows_changed
+from idp.core.clock import utcnow
+from idp.core.database import db, rows_changed
 from idp.factors.base import FactorResult, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.models import AppCode, Person

@@ -112,7 +112,7 @@ def create_face_provider(settings) -> FaceProvider:
     if settings.FACE_PROVIDER == "development":
         if settings.is_production:
             raise SystemExit("IDP_FACE_PROVIDER=development cannot be used in production: configure 'http'")
-        from idp.factors.face_dev_provider import DevelopmentFaceProvider
+        from idp.dev.face_provider import DevelopmentFaceProvider
 
         return DevelopmentFaceProvider()
     raise SystemExit(f"unknown IDP_FACE_PROVIDER {settings.FACE_PROVIDER!r}: use 'development' or 'http'")

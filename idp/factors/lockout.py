@@ -16,11 +16,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from idp.audit import record_event
-from idp.clock import local_day, utcnow
-from idp.database import conflict_insert, db
+from idp.audit.log import record_event
+from idp.core.clock import local_day, utcnow
+from idp.core.database import conflict_insert, db
+from idp.core.metrics import count_lockout
 from idp.factors.base import FactorError, MethodLocked, WrongCredential
-from idp.metrics import count_lockout
 from idp.models import LegacyAccountLockout, LegacyEnterpriseAccount, MethodLockout, Person
 
 #: Whose failures are counted.

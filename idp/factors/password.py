@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from nacl.exceptions import InvalidkeyError
 
-from idp.audit import record_event
+from idp.audit.log import record_event
 from idp.factors.base import FactorResult, WrongCredential
 from idp.factors.legacy_hashes import check_legacy_hash_format, verify_legacy_hash
 from idp.factors.lockout import check_not_locked, counted_attempt

@@ -11,15 +11,15 @@ from typing import Any, ClassVar, NoReturn
 from flask import current_app
 from sqlalchemy import exists, func, insert, literal, select, update
 
-from idp.audit import record_event
-from idp.clock import local_day, utcnow
-from idp.database import db, rows_changed
+from idp.audit.log import record_event
+from idp.core.clock import local_day, utcnow
+from idp.core.database import db, rows_changed
+from idp.core.metrics import count_sms
 from idp.factors.base import CodeExpired, DailyCapReached, FactorResult, ResendTooSoon, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.factors.sms_gateway import SmsDeliveryFailed, SmsMessage
-from idp.identity_documents import mask_phone
-from idp.metrics import count_sms
 from idp.models import Person, SmsCode
+from idp.people.identity_documents import mask_phone
 
 MESSAGE_TEMPLATE = "【青岛税务】您的{purpose}验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。"
 PURPOSE_NAMES = {"login": "登录", "register": "注册", "change_phone": "更换手机号", "reset": "找回密码",

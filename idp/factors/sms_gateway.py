@@ -18,7 +18,7 @@ from typing import Protocol
 
 import requests
 
-from idp.settings import Settings
+from idp.core.settings import Settings
 
 
 @dataclass(frozen=True)

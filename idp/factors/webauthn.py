@@ -20,9 +20,9 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_authe
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
-from idp.audit import record_event
-from idp.clock import utcnow
-from idp.database import db
+from idp.audit.log import record_event
+from idp.core.clock import utcnow
+from idp.core.database import db
 from idp.factors.base import FactorError, FactorResult, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.models import Person, SecurityKey

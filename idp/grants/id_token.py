@@ -16,11 +16,11 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import exists, select
 
-from idp.claims import business_claims, generate_user_info
-from idp.database import db
+from idp.core.database import db
 from idp.keyring import ID_TOKEN_DEFAULT_ALGORITHM
 from idp.models import AuthorizationCode
-from idp.tokens import TokenSubject
+from idp.protocol.claims import business_claims, generate_user_info
+from idp.protocol.tokens import TokenSubject
 
 MAX_NONCE_LENGTH = 255
 

@@ -32,13 +32,13 @@ from authlib.oauth2.rfc8628 import (
 from flask import current_app
 from sqlalchemy import select, update
 
-from idp.audit import record_event
-from idp.clock import utcnow
-from idp.database import db
+from idp.audit.log import record_event
+from idp.core.clock import utcnow
+from idp.core.database import db
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.models import Grant, Person, QrLoginRequest
-from idp.qr_login import DEVICE, create_qr_request, public_status, redeem, start_device_login_session, verification_uri
-from idp.tokens import TokenSubject, digest
+from idp.protocol.tokens import TokenSubject, digest
+from idp.qr.codes import DEVICE, create_qr_request, public_status, redeem, start_device_login_session, verification_uri
 
 QR_SCAN_GRANT_TYPE = "urn:qdtax:params:oauth:grant-type:qr-scan"
 DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"

@@ -6,8 +6,8 @@ import logging
 
 from flask import Flask, current_app
 
-from idp.audit import record_event
-from idp.database import db
+from idp.audit.log import record_event
+from idp.core.database import db
 from idp.keyring.records import KeyringError
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from idp.clock import local_day
-from idp.legacy_import import import_legacy_accounts, read_rows
+from idp.core.clock import local_day
+from idp.taxpayers.legacy_import import import_legacy_accounts, read_rows
 
 from e2e.browser import starts_with
 from e2e.live_provider import LiveProvider, LiveServer

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from playwright.sync_api import Page, expect
 
 from idp.app import create_app
-from idp.app_simulator import MobileAppSimulator
-from idp.cli import main
+from idp.cli.main import main
+from idp.dev.app_simulator import MobileAppSimulator
 
 from conftest import PASSWORD, make_settings
 from e2e.browser import starts_with
