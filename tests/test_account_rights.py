@@ -11,6 +11,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import (
     AppCode,
     AuditEvent,
@@ -136,7 +137,7 @@ def test_other_peoples_phone_numbers_in_audit_details_are_masked(app, client, pe
 
 def test_the_download_is_audited_without_its_content_and_needs_a_recent_login(app, client, person):
     log_in(app, client)
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE + 1)
     assert download(client).headers["Location"] == "/account/reauth"
     assert audit_events(app, "account.data_exported") == []
     log_in(app, client)
@@ -245,7 +246,7 @@ def close_with(client, code: str, confirm: bool = True):
 
 def test_closing_needs_a_recent_login_a_code_sent_for_it_and_the_confirmation(app, client, person):
     log_in(app, client)
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE + 1)
     assert client.get("/account/close").headers["Location"] == "/account/reauth"
     log_in(app, client)
     page = client.get("/account/close").get_data(as_text=True)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors import app_code
 from idp.factors.app_code import check_app_code
 from idp.models import AppCode, AuditEvent, LoginSession
@@ -139,7 +140,7 @@ def test_a_generator_is_enrolled_only_after_a_current_code_confirms_it(app, clie
 def test_enrolment_needs_a_fresh_login(app, client, person):
     """A new second factor is added only after a fresh password + SMS (or face) check."""
     log_in(app, client)
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE + 1)
     assert client.get("/account/app-code/new").headers["Location"] == "/account/reauth"
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from test_code_flow import verify_id_token
 
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import LoginSession
 
 from conftest import RelyingParty, authorization_request, login_through_pages, obtain_code, query_of, redeem, tokens_for
@@ -21,7 +22,7 @@ OTHER_PHONE = "13912345678"
 @pytest.fixture
 def relogin(app, monkeypatch) -> None:
     """Lift the SMS resend cooldown so one test can log the same person in twice."""
-    monkeypatch.setitem(app.config, "IDP", dataclasses.replace(app.config["IDP"], SMS_RESEND_COOLDOWN=0))
+    monkeypatch.setitem(app.config, "IDP", dataclasses.replace(current_settings(app), SMS_RESEND_COOLDOWN=0))
 
 
 def age_login_sessions(app, seconds: int) -> None:

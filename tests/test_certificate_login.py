@@ -16,6 +16,7 @@ from test_app_codes import enrol
 from test_face_factor import check_id_for, consent, decide, start_scan
 
 from idp.core.database import db
+from idp.core.settings import SETTINGS_KEY, current_settings
 from idp.dev.certificate_ca import create_dev_ca
 from idp.dev.certificate_commands import agent_response
 from idp.models import AuditEvent, MethodLockout
@@ -45,12 +46,12 @@ def dev_ca(tmp_path_factory) -> Path:
 @pytest.fixture
 def cert_app(app, dev_ca):
     """The provider trusting the development root and reading its CRL."""
-    original = app.config["IDP"]
-    app.config["IDP"] = dataclasses.replace(original, CERT_TRUST_ANCHORS=str(dev_ca / "trust-anchors.pem"),
+    original = current_settings(app)
+    app.config[SETTINGS_KEY] = dataclasses.replace(original, CERT_TRUST_ANCHORS=str(dev_ca / "trust-anchors.pem"),
                                             CERT_CRL_PATHS=str(dev_ca / "crl.pem"))
     load_entities(app)
     yield app
-    app.config["IDP"] = original
+    app.config[SETTINGS_KEY] = original
 
 
 @pytest.fixture
@@ -240,12 +241,12 @@ def test_certificate_of_an_unregistered_enterprise_is_refused(app, client, perso
     """The USCC must name a taxpayer the bureau knows."""
     out = tmp_path / "ca"
     create_dev_ca(out, uscc=TRADER)
-    original = app.config["IDP"]
-    app.config["IDP"] = dataclasses.replace(original, CERT_TRUST_ANCHORS=str(out / "trust-anchors.pem"))
+    original = current_settings(app)
+    app.config[SETTINGS_KEY] = dataclasses.replace(original, CERT_TRUST_ANCHORS=str(out / "trust-anchors.pem"))
     try:
         response = certificate_step(client, out)
     finally:
-        app.config["IDP"] = original
+        app.config[SETTINGS_KEY] = original
     assert response.status_code == 400 and response.get_json()["error"] == "certificate_unknown_enterprise"
 
 

@@ -12,6 +12,7 @@ import sys
 
 from prometheus_client import REGISTRY
 
+from idp.core.settings import current_settings
 from idp.factors.sms_gateway import SmsDeliveryFailed
 
 from conftest import register_client, submit_password, tokens_for
@@ -32,7 +33,7 @@ def test_requests_are_counted_by_endpoint_never_by_path(client):
 
 def test_failed_logins_and_the_lockout_they_cause_are_counted(app, client, person):
     growth = MetricGrowth()
-    threshold = app.config["IDP"].LOCKOUT_THRESHOLD
+    threshold = current_settings(app).LOCKOUT_THRESHOLD
     for _ in range(threshold):
         submit_password(client, password="wrong-password-1")
     submit_password(client, identifier="nobody-registered", password="x")

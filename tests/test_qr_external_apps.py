@@ -18,6 +18,7 @@ from joserfc.jwk import ECKey
 from test_code_flow import verify_id_token
 
 from idp.cli.main import main
+from idp.core.settings import SETTINGS_KEY, current_settings
 from idp.protocol.clients import ClientRegistrationError, create_client
 
 from conftest import DOC_NUMBER, make_settings, register_client
@@ -118,14 +119,14 @@ def test_iit_app_refuses_a_person_below_the_required_real_name_level(app, client
     with app.app_context():
         db.session.get(Person, person["id"]).realname_level = 3
         db.session.commit()
-    original = app.config["IDP"]
-    app.config["IDP"] = dataclasses.replace(original, QR_IIT_MIN_REALNAME_LEVEL=4)
+    original = current_settings(app)
+    app.config[SETTINGS_KEY] = dataclasses.replace(original, QR_IIT_MIN_REALNAME_LEVEL=4)
     try:
         codes = new_code(client, kiosk)
         refused = approve_as(iit_app, client, codes["verification_uri_complete"], person=ZHANGSAN,
                              realname_verified=True, amr=["pwd", "sms"])
     finally:
-        app.config["IDP"] = original
+        app.config[SETTINGS_KEY] = original
     refusal(refused, 403, "iit_not_eligible")
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from idp.core.database import db
 from idp.core.database_outages import log_task_failure
-from idp.core.settings import Settings
+from idp.core.settings import Settings, current_settings
 from idp.housekeeping.interval_gate import IntervalGate
 from idp.models import AuditEvent
 
@@ -95,7 +95,7 @@ class PeriodicCheckpoint:
 
 def install_periodic_checkpoints(app: Flask) -> None:
     """Checkpoint every ``AUDIT_CHECKPOINT_SECONDS`` per worker when ``AUDIT_CHECKPOINT_DIR`` is set."""
-    settings = app.config["IDP"]
+    settings = current_settings(app)
     if settings.AUDIT_CHECKPOINT_DIR and settings.AUDIT_CHECKPOINT_SECONDS > 0:
         app.before_request(PeriodicCheckpoint(settings))
 

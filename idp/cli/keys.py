@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import select
 
 from idp.audit.chain import GENESIS, verify_chain
 from idp.audit.checkpoints import CheckpointError, checkpoint_key, read_checkpoint, verify_signature, write_checkpoint
 from idp.audit.log import record_event
 from idp.core.database import db
-from idp.keyring import KeyringError
+from idp.core.settings import current_settings
+from idp.keyring import KeyringError, current_keyring
 from idp.keyring.records import KeyRecord
 from idp.models import AuditChain, AuditEvent
 
@@ -44,7 +45,7 @@ def _print_keys(records: list[KeyRecord], as_json: bool) -> None:
 
 
 def _keyring():
-    return current_app.extensions["idp.keyring"]
+    return current_keyring()
 
 
 def register_key_commands(main: click.Group, with_app) -> None:
@@ -162,7 +163,7 @@ def register_audit_commands(main: click.Group, with_app) -> None:
     @with_app
     def audit_verify(app: Flask, since: str | None, checkpoint_file: Path | None) -> None:
         """Check the hash chain; name the first altered, removed or reordered record (exit status 1)."""
-        key = checkpoint_key(app.config["IDP"])
+        key = checkpoint_key(current_settings(app))
         chain = db.session.get(AuditChain, 1)
         start_seq, start_digest = (chain.anchor_seq, chain.anchor_digest) if chain else (0, GENESIS)
         if chain and start_seq and not verify_signature(key, start_seq, start_digest, chain.anchor_signature):
@@ -190,7 +191,7 @@ def register_audit_commands(main: click.Group, with_app) -> None:
     @with_app
     def audit_checkpoint(app: Flask, out: Path) -> None:
         """Sign the chain's head with the checkpoint key and write it to a file."""
-        written = write_checkpoint(db.session(), checkpoint_key(app.config["IDP"]), out)
+        written = write_checkpoint(db.session(), checkpoint_key(current_settings(app)), out)
         click.echo(f"checkpoint of record {written['seq']} written to {out}")
 
     @audit.command("export")

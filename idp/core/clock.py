@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from idp.core.settings import current_settings
 
 
 def utcnow() -> datetime:
@@ -14,7 +14,7 @@ def utcnow() -> datetime:
 
 def local_day(at: datetime | None = None) -> date:
     """The calendar day in ``TIMEZONE`` (Asia/Shanghai) that ``at`` falls on."""
-    zone = ZoneInfo(current_app.config["IDP"].TIMEZONE)
+    zone = ZoneInfo(current_settings().TIMEZONE)
     return (at or utcnow()).astimezone(zone).date()
 
 

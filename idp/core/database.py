@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError,
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 #: A pooled connection used this recently is taken as alive; one idle for longer is pinged
 #: before use. (``pool_pre_ping`` pings at every checkout: one more round trip per request.)
 PING_AFTER_IDLE_SECONDS = 10.0

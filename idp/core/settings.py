@@ -18,6 +18,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from flask import Flask, current_app
+
 ENV_PREFIX = "IDP_"
 #: Six calendar months at their longest (July to December): the least audit retention allowed.
 MIN_AUDIT_RETENTION_DAYS = 184
@@ -222,6 +224,14 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.ENVIRONMENT == "production"
+
+
+SETTINGS_KEY = "IDP"
+
+
+def current_settings(app: Flask | None = None) -> Settings:
+    """The settings of ``app`` (by default the app of the current request or command), typed."""
+    return (app or current_app).config[SETTINGS_KEY]
 
 
 def _coerce(name: str, raw: Any, default: Any) -> Any:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from idp.core.clock import utcnow
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import Client, Person
 from idp.models.client import hash_client_secret
 from idp.people.accounts import create_person
@@ -128,7 +129,7 @@ def seed_demo(app: Flask) -> str:
     report = import_legacy_accounts(read_rows(io.StringIO(_legacy_csv())))
     if report.count("failed"):
         raise RuntimeError(f"demo legacy login: {report.outcomes}")
-    settings = app.config["IDP"]
+    settings = current_settings(app)
     sunset = settings.legacy_login_sunset
     issuer_option = "" if settings.ISSUER == "http://127.0.0.1:5000" else f" --issuer {shlex.quote(settings.ISSUER)}"
     lines = [

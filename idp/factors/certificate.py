@@ -29,11 +29,11 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
-from flask import current_app
 from sqlalchemy import delete
 
 from idp.core.clock import utcnow
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.certificate_trust import CertificateRefused, load_trust_configuration, validate_certificate_chain
 from idp.models import CertificateChallenge
 from idp.taxpayers.taxpayer_numbers import TaxpayerNumberError, normalise_uscc
@@ -91,7 +91,7 @@ def _b64decode(value: Any, *, urlsafe: bool = False) -> bytes:
 
 def generate_challenge() -> dict[str, Any]:
     """A fresh challenge, stored (as its hash) until it is answered or expires."""
-    ttl = current_app.config["IDP"].CERT_CHALLENGE_TTL
+    ttl = current_settings().CERT_CHALLENGE_TTL
     now = utcnow()
     # Expired challenges are swept here, so the table holds only what is live.
     db.session.execute(delete(CertificateChallenge).where(CertificateChallenge.expires_at < now))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import requests
+from flask import current_app
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,11 @@ def create_face_provider(settings) -> FaceProvider:
 
         return DevelopmentFaceProvider()
     raise SystemExit(f"unknown IDP_FACE_PROVIDER {settings.FACE_PROVIDER!r}: use 'development' or 'http'")
+
+
+FACE_PROVIDER_EXTENSION = "idp.face_provider"
+
+
+def current_face_provider() -> FaceProvider:
+    """The current app's face-verification provider."""
+    return current_app.extensions[FACE_PROVIDER_EXTENSION]

@@ -15,12 +15,12 @@ from datetime import timedelta
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oidc.core.errors import LoginRequiredError
 from authlib.oidc.core.grants.util import is_openid_scope
-from flask import current_app
 from sqlalchemy import Row
 
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.grants.single_use import SingleUseCredential
 from idp.login.record import BrowserLogin, hold_live_login_session
@@ -105,7 +105,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return redirect_uri
 
     def save_authorization_code(self, code: str, request) -> None:
-        settings = current_app.config["IDP"]
+        settings = current_settings()
         login: BrowserLogin = request.user
         if not hold_live_login_session(login.session.id):
             # Logged out (another tab, the expiry sweep) while this request was on its way.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import ColumnElement, SQLColumnExpression, delete, exists, func, or_, select
 
 from idp.audit.chain import move_anchor, purge_boundary
@@ -35,7 +35,7 @@ from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import Model, db, rows_changed
 from idp.core.database_outages import log_task_failure
-from idp.core.settings import Settings
+from idp.core.settings import Settings, current_settings
 from idp.housekeeping.interval_gate import IntervalGate
 from idp.models import (
     AuditEvent,
@@ -201,7 +201,7 @@ def purge_expired(now: datetime, *, dry_run: bool = False, batch_size: int = PUR
     whose last refresh token this run would remove are counted by the next run).  Reads
     ``AUDIT_RETENTION_DAYS`` and ``QR_GUESS_WINDOW``.
     """
-    settings: Settings = current_app.config["IDP"]
+    settings: Settings = current_settings()
     counts: dict[str, int] = {}
     for rule in RULES:
         cutoff = rule.cutoff(now, settings)
@@ -252,6 +252,6 @@ class BackgroundRetentionPurge:
 
 def install_retention_purge(app: Flask) -> None:
     """Purge in the background every ``RETENTION_PURGE_SECONDS`` per worker (0: only ``idp purge``)."""
-    interval = app.config["IDP"].RETENTION_PURGE_SECONDS
+    interval = current_settings(app).RETENTION_PURGE_SECONDS
     if interval > 0:
         app.before_request(BackgroundRetentionPurge(app, interval))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.database_outages import log_task_failure
+from idp.core.settings import current_settings
 from idp.housekeeping.interval_gate import IntervalGate
 from idp.housekeeping.retention import install_retention_purge
 from idp.login.record import end_login_session
@@ -64,7 +65,7 @@ class OpportunisticSweep:
 def install_session_sweep(app: Flask) -> None:
     """Sweep every ``SESSION_SWEEP_SECONDS``, and purge spent rows every ``RETENTION_PURGE_SECONDS``
     (:mod:`idp.housekeeping.retention`)."""
-    interval = app.config["IDP"].SESSION_SWEEP_SECONDS
+    interval = current_settings(app).SESSION_SWEEP_SECONDS
     if interval > 0:
         app.before_request(OpportunisticSweep(interval))
     install_retention_purge(app)

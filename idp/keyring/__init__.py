@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from flask import Flask, current_app
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -207,6 +208,14 @@ class Keyring:
             return False
         since = self.active_since().get(DEFAULT_ALGORITHM)
         return since is not None and time.time() - since >= self.rotate_every
+
+
+KEYRING_EXTENSION = "idp.keyring"
+
+
+def current_keyring(app: Flask | None = None) -> Keyring:
+    """The keyring of ``app`` (by default the current one), as :func:`idp.app.create_app` installed it."""
+    return (app or current_app).extensions[KEYRING_EXTENSION]
 
 
 def create_keyring(settings: Settings) -> Keyring:

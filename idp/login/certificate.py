@@ -19,12 +19,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, session
+from flask import session
 
 from idp.audit.log import record_event
 from idp.consent.choices import ENTERPRISE, Choice, available_choices
 from idp.consent.decisions import apply_choice
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.base import FactorError
 from idp.factors.certificate import CertificateFactor, CertificateProof, verify_certificate_response
@@ -96,7 +97,7 @@ def start_certificate_login(response: dict[str, Any], interaction: str | None) -
         raise UnknownEnterprise()
     record_event("login.certificate", serial=proof.serial, taxpayer_number=proof.uscc)
     session[STATE_KEY] = {"entity_id": entity.id, "serial": proof.serial, "interaction": interaction,
-                          "expires": int(time.time()) + current_app.config["IDP"].LOGIN_STEP_TTL}
+                          "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL}
     return CertificateLogin(entity, proof.serial, interaction)
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from idp.core.database import db
 from idp.core.i18n import translate
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError
 from idp.factors.certificate import CertificateFactor
 from idp.factors.sms_gateway import SmsDeliveryFailed
@@ -32,7 +33,7 @@ bp = Blueprint("certificate_login", __name__)
 
 @bp.route("/login/certificate", methods=["GET"])
 def certificate_page():
-    agent_url = current_app.config["IDP"].CERT_AGENT_URL
+    agent_url = current_settings().CERT_AGENT_URL
     agent = urlsplit(agent_url)
     # The page's script may talk to the agent's origin, and to nothing else beyond this site.
     policy = (f"default-src 'self'; connect-src 'self' {agent.scheme}://{agent.netloc}; frame-ancestors 'none'; "

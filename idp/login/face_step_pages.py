@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.face import FaceConsentRequired, FaceIdentity, record_face_consent
 from idp.factors.face_pages import FACE_PAGE_ERRORS, face_refusal
 from idp.login.password_steps import LoginExpired, pending_login, start_face_second_factor
@@ -15,7 +16,7 @@ bp = Blueprint("face_login", __name__)
 
 def _return_url() -> str:
     # Absolute, so a real provider's page can send the browser back; {check} is filled in.
-    return current_app.config["IDP"].ISSUER + "/login/face/return?check={check}"
+    return current_settings().ISSUER + "/login/face/return?check={check}"
 
 
 @bp.route("/login/face", methods=["GET"])

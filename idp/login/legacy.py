@@ -10,7 +10,7 @@ parties that accept one factor: :func:`legacy_refusal_reason` says which do not.
 from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
-from flask import current_app, session
+from flask import session
 from sqlalchemy import select
 
 from idp.audit.log import record_event
@@ -25,6 +25,7 @@ from idp.login.record import LOA_1, create_legacy_login_session
 from idp.models import Client, LegacyEnterpriseAccount, LoginSession, TaxpayerEntity
 from idp.people.identity_documents import clean_input, mask_document_number
 from idp.protocol.acr import ACR_RANK, AcrRequest, parse_acr_request
+from idp.protocol.clients import client_registry
 from idp.protocol.interactions import interaction_params
 from idp.taxpayers.taxpayer_numbers import TaxpayerNumberError, normalise_taxpayer_number
 
@@ -73,7 +74,7 @@ def legacy_refusal_for_interaction(interaction_id: str | None) -> str | None:
     params = interaction_params(interaction_id)
     if params is None:
         return None
-    client = current_app.extensions["idp.clients"].query_client(params.get("client_id"))
+    client = client_registry().query_client(params["client_id"])
     try:
         acr_request = parse_acr_request(params, params.get("redirect_uri"), client)
     except OAuth2Error:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app
-
 from idp.core.clock import local_day
+from idp.core.settings import current_settings
 
 
 def sunset_day() -> date | None:
     """The first day the old enterprise login is refused (None: it is not offered)."""
-    return current_app.config["IDP"].legacy_login_sunset
+    return current_settings().legacy_login_sunset
 
 
 def check_legacy_login_open() -> bool:

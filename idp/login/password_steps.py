@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import current_app, session
+from flask import session
 
 from idp.audit.log import record_event
 from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON, find_choice
 from idp.consent.decisions import apply_choice
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.app_code import AppCodeFactor
 from idp.factors.base import FactorError, MethodLocked, WrongCredential
@@ -100,7 +101,7 @@ def start_password_login(identifier: str, password: str, interaction: str | None
         "amr": [result.amr],
         "interaction": interaction,
         "business": business if business in BUSINESS_ENTRIES else NATURAL_PERSON,
-        "expires": int(time.time()) + current_app.config["IDP"].LOGIN_STEP_TTL,
+        "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL,
         "must_change_password": check_initial_password_used(person, password),
     }
     return person
@@ -111,7 +112,7 @@ def save_pending_login(person: Person, amr: list[str], interaction: str | None, 
     """Remember a person whose first factor was not the password (a certificate login)."""
     session[PENDING_KEY] = {
         "person_id": person.id, "amr": amr, "interaction": interaction, "business": business,
-        "expires": int(time.time()) + current_app.config["IDP"].LOGIN_STEP_TTL,
+        "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL,
         "must_change_password": False, "choice_key": choice_key, "via": via,
     }
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
-from flask import current_app, session
+from flask import session
 from sqlalchemy import select, update
 
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import Grant, LegacyEnterpriseAccount, LoginSession, Person
 from idp.protocol.backchannel_logout import enqueue_backchannel_logouts
 from idp.protocol.subjects import query_account
@@ -117,7 +118,7 @@ def _new_login_session(amr: list[str], business: str, **subject_ids: int | None)
         amr=amr,
         acr=derive_acr(amr),
         business=business,
-        expires_at=utcnow() + timedelta(seconds=current_app.config["IDP"].LOGIN_SESSION_TTL),
+        expires_at=utcnow() + timedelta(seconds=current_settings().LOGIN_SESSION_TTL),
         **subject_ids,
     )
 

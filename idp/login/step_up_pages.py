@@ -5,9 +5,10 @@ The person is already logged in; only the missing factor is asked, never the pas
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.face import (
     FaceConsentRequired,
     FaceIdentity,
@@ -35,7 +36,7 @@ def step_up_page():
     if away:
         return away
     interaction = request.args.get("interaction", "")
-    return_url = (current_app.config["IDP"].ISSUER + url_for("step_up.step_up_return", interaction=interaction)
+    return_url = (current_settings().ISSUER + url_for("step_up.step_up_return", interaction=interaction)
                   + "&check={check}")
     try:
         _, url = start_face_check(FaceIdentity.of(login.person), PURPOSE, return_url)

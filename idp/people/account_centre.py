@@ -11,9 +11,10 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from flask import current_app, session
+from flask import session
 
 from idp.audit.log import record_event
+from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.base import FactorError
 from idp.factors.password import hash_password
@@ -71,7 +72,7 @@ def summarise_account(login: LoginContext) -> AccountSummary:
 
 def check_login_is_fresh(login: LoginContext) -> bool:
     """True when the login is recent enough for a sensitive change (``ACCOUNT_REAUTH_MAX_AGE``)."""
-    return time.time() - login.session.auth_time <= current_app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE
+    return time.time() - login.session.auth_time <= current_settings().ACCOUNT_REAUTH_MAX_AGE
 
 
 def request_reauthentication(return_path: str) -> None:
@@ -85,7 +86,7 @@ def take_return_path(login: LoginContext) -> str | None:
     entry = session.get(RETURN_KEY)
     if not entry:
         return None
-    if time.time() - entry["asked_at"] > current_app.config["IDP"].LOGIN_STEP_TTL:
+    if time.time() - entry["asked_at"] > current_settings().LOGIN_STEP_TTL:
         session.pop(RETURN_KEY)
         return None
     if login.session.auth_time < entry["asked_at"]:

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from idp.core.database import db
 from idp.core.i18n import current_locale, translate
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError, WrongCredential
 from idp.login.pages import error_key
 from idp.login.record import LoginContext, current_login
@@ -42,7 +43,7 @@ def error_text(error: Exception) -> str:
     if isinstance(error, WrongCredential) and error.params.get("method") == "password":
         # The login's "wrong account or password" would puzzle someone already logged in.
         return translate("acct_error_wrong_current_password", failures=error.params.get("failures", 1),
-                         threshold=current_app.config["IDP"].LOCKOUT_THRESHOLD)
+                         threshold=current_settings().LOCKOUT_THRESHOLD)
     if isinstance(error, FactorError):
         return translate(error_key(error), **error.params)
     raise TypeError(f"no message for {type(error).__name__}")
@@ -51,7 +52,7 @@ def error_text(error: Exception) -> str:
 def local_time(moment: datetime | int) -> str:
     if isinstance(moment, int):
         moment = datetime.fromtimestamp(moment, UTC)
-    return moment.astimezone(ZoneInfo(current_app.config["IDP"].TIMEZONE)).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(ZoneInfo(current_settings().TIMEZONE)).strftime("%Y-%m-%d %H:%M")
 
 
 def strength_text(acr: str, amr: list[str]) -> str:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.i18n import translate
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError
 from idp.factors.face import (
     FaceIdentity,
@@ -85,7 +86,7 @@ def _render_close(login: LoginContext, error: str | None = None, status: int = 2
     return render_template("account_close.html", phone=mask_phone(login.person.phone), error=error,
                            code_sent=code_sent, retry=retry,
                            face_offered=has_face_consent(FaceIdentity.of(login.person)),
-                           minutes=current_app.config["IDP"].SMS_CODE_TTL // 60), status
+                           minutes=current_settings().SMS_CODE_TTL // 60), status
 
 
 def _check_confirmed() -> None:
@@ -153,7 +154,7 @@ def close_face(login: LoginContext):
             raise ClosureRefused("face_not_offered")
     except LocalizedValueError as error:
         return _render_close(login, error_text(error), 400)
-    return_url = current_app.config["IDP"].ISSUER + url_for("account_rights.close_face_return") + "?check={check}"
+    return_url = current_settings().ISSUER + url_for("account_rights.close_face_return") + "?check={check}"
     try:
         url = start_closure_face_check(login.person, return_url)
     except FACE_PAGE_ERRORS as error:

@@ -3,10 +3,11 @@ and the real-name level (a face check raises level 3 to 4, docs/domain.md §1.5)
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from idp.core.database import db
 from idp.core.i18n import translate
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError
 from idp.factors.face import FaceConsentRequired, FaceConsentWithdrawn, FaceIdentity, record_face_consent
 from idp.factors.face_pages import FACE_PAGE_ERRORS, FaceRefusal, face_message, face_refusal
@@ -73,7 +74,7 @@ def phone_submit(login: LoginContext):
 
 def _face_return_url() -> str:
     # Absolute, so a real provider's page can send the browser back; {check} is filled in.
-    return current_app.config["IDP"].ISSUER + "/account/realname/face/return?check={check}"
+    return current_settings().ISSUER + "/account/realname/face/return?check={check}"
 
 
 def _render_face_error(error: str, status: int, retry: str | None = None):

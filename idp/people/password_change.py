@@ -17,11 +17,12 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from flask import current_app, session
+from flask import session
 from sqlalchemy import select, update
 
 from idp.audit.log import record_event
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.password import hash_password
 from idp.login.record import end_login_session
 from idp.models import Grant, LoginSession, Person
@@ -118,7 +119,7 @@ def start_forced_password_change(person: Person, interaction: str | None) -> Non
         # Another tab of this browser, holding the same record, may finish the step first.
         "password_fingerprint": _fingerprint(person.password_hash),
         "interaction": interaction,
-        "expires": int(time.time()) + current_app.config["IDP"].LOGIN_STEP_TTL,
+        "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL,
     }
     record_event("password.change_required", subject=person.sub, reason="initial_password")
 

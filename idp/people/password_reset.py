@@ -13,10 +13,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import current_app, session
+from flask import session
 
 from idp.audit.log import record_event
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.base import FactorError
 from idp.factors.lockout import lift_lockout
@@ -69,7 +70,7 @@ def start_password_reset(identifier: str, interaction: str | None) -> Person:
         "step": VERIFY,
         "interaction": interaction,
         "verified_by": None,
-        "expires": int(time.time()) + current_app.config["IDP"].LOGIN_STEP_TTL,
+        "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL,
     }
     record_event("password.reset.identify", subject=person.sub, identifier=_mask_identifier(identifier))
     return person

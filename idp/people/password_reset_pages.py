@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError
 from idp.factors.face import FaceConsentRequired, FaceIdentity, check_face_consent_withdrawn, record_face_consent
 from idp.factors.face_pages import FACE_PAGE_ERRORS, FaceRefusal, face_refusal, face_result_page
@@ -44,7 +45,7 @@ def _render_verify(error: str | None = None, params: dict | None = None, status:
     except ResetExpired as expired:
         return _restart(expired)
     return render_template("password_forgot_verify.html", phone=mask_phone(pending.person.phone), sent=sent,
-                           minutes=current_app.config["IDP"].SMS_CODE_TTL // 60, error=error,
+                           minutes=current_settings().SMS_CODE_TTL // 60, error=error,
                            error_params=params or {},
                            face_offered=not check_face_consent_withdrawn(FaceIdentity.of(pending.person))), status
 
@@ -112,7 +113,7 @@ def face_start():
     try:
         pending = pending_reset(VERIFY)
         url = start_reset_face_check(
-            pending, current_app.config["IDP"].ISSUER + url_for("password_reset.face_return") + "?check={check}")
+            pending, current_settings().ISSUER + url_for("password_reset.face_return") + "?check={check}")
     except ResetExpired as error:
         return _restart(error)
     except FaceConsentRequired:

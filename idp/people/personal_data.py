@@ -14,11 +14,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from idp.core.clock import utcnow
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import (
     AppCode,
     AuditEvent,
@@ -215,7 +215,7 @@ def export_personal_data(person: Person) -> dict[str, Any]:
     names = _client_names()
     return {
         "format": EXPORT_FORMAT,
-        "issuer": current_app.config["IDP"].ISSUER,
+        "issuer": current_settings().ISSUER,
         "generated_at": _when(utcnow()),
         "profile": _profile(person),
         "taxpayer_roles": _roles(person, masker),

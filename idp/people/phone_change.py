@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, session
+from flask import session
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from idp.audit.log import record_event
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.base import FactorError, WrongCredential
 from idp.factors.sms_code import consume_sms_code, send_sms_code
@@ -75,7 +76,7 @@ def start_phone_change(person: Person, new_phone: str) -> str:
     except (PhoneChangeRefused, FactorError) as error:
         _refused(person, error, new_phone=mask_phone(phone))
         raise
-    ttl = current_app.config["IDP"].SMS_CODE_TTL
+    ttl = current_settings().SMS_CODE_TTL
     session[PENDING_KEY] = {"person_id": person.id, "phone": phone, "expires": int(time.time()) + ttl}
     return mask_phone(phone)
 

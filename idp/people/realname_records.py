@@ -11,12 +11,12 @@ from __future__ import annotations
 import unicodedata
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import delete, select
 
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db, rows_changed
+from idp.core.settings import current_settings
 from idp.models import Person, RealnameRecord
 from idp.people.accounts import normalise_phone
 from idp.people.identity_documents import (
@@ -79,7 +79,7 @@ def save_realname_record(*, doc_type: str, doc_number: str, name: str, country: 
     record.doc_country, record.name, record.phone = issuing_country, name, bound_phone
     record.realname_level = realname_level
     record.created_at = utcnow()
-    record.expires_at = record.created_at + timedelta(days=current_app.config["IDP"].REALNAME_RECORD_TTL)
+    record.expires_at = record.created_at + timedelta(days=current_settings().REALNAME_RECORD_TTL)
     db.session.flush()
     record_event("realname.recorded", doc_type=doc_type, doc_number=mask_document_number(number),
                  level=realname_level, phone=mask_phone(bound_phone) if bound_phone else None,

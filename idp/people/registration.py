@@ -19,13 +19,13 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db, rows_changed
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError, WrongCredential
 from idp.factors.face import (
     FaceCheckExpired,
@@ -142,7 +142,7 @@ def start_registration(*, doc_type: str, doc_number: str, name: str, country: st
     registration = Registration(
         id=secrets.token_urlsafe(32), step=STEPS[0], doc_type=doc_type, doc_number=number,
         doc_country=issuing_country, name=name, via_service_hall=hall,
-        expires_at=utcnow() + timedelta(seconds=current_app.config["IDP"].REGISTRATION_TTL),
+        expires_at=utcnow() + timedelta(seconds=current_settings().REGISTRATION_TTL),
     )
     db.session.add(registration)
     _audit("started", registration, via_service_hall=hall)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from idp.core.database import db
 from idp.core.i18n import translate
+from idp.core.settings import current_settings
 from idp.factors.face import NOTICE_VERSION, FacePending
 from idp.models import Person, Registration
 from idp.people.identity_documents import mask_phone
@@ -81,7 +82,7 @@ def _text(body: dict, name: str) -> str:
 def _registered(person: Person):
     """docs/domain.md §1.3: the account exists; the person logs in through the natural-person entry."""
     return jsonify(status="registered", realname_level=person.realname_level,
-                   login_url=current_app.config["IDP"].ISSUER + url_for("login.login_page"),
+                   login_url=current_settings().ISSUER + url_for("login.login_page"),
                    message=translate("registration_done")), 201
 
 
@@ -111,7 +112,7 @@ def start():
         return _refusal(error)
     db.session.commit()
     return jsonify(registration_id=registration.id, next=_next(registration),
-                   expires_in=current_app.config["IDP"].REGISTRATION_TTL), 201
+                   expires_in=current_settings().REGISTRATION_TTL), 201
 
 
 @bp.route("/phone", methods=["POST"])
@@ -166,7 +167,7 @@ def face_consent():
 @bp.route("/face/start", methods=["POST"])
 def face_start():
     def begin(registration: Registration, body: dict):
-        issuer = current_app.config["IDP"].ISSUER
+        issuer = current_settings().ISSUER
         check_id, url = start_registration_face(registration, issuer + url_for(".face_returned") + "?check={check}")
         # The development provider answers a path on this server; the app needs an absolute URL.
         provider_url = issuer + url if url.startswith("/") else url

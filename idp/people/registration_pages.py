@@ -10,12 +10,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import inspect
 
 from idp.core.database import db
 from idp.core.i18n import current_locale
+from idp.core.settings import current_settings
 from idp.factors.face import FacePending
 from idp.factors.face_pages import face_refusal
 from idp.factors.face_provider import FaceProviderError
@@ -66,7 +67,7 @@ def _render_step(registration: Registration, error: RegistrationRefusal | None =
                 "password": "registration_password.html"}.get(registration.step, "registration_face.html")
     return _render(template, registration, error, status, retry=retry,
                    phone=mask_phone(registration.phone) if registration.phone else None,
-                   minutes=current_app.config["IDP"].SMS_CODE_TTL // 60)
+                   minutes=current_settings().SMS_CODE_TTL // 60)
 
 
 def _still_there(registration: Registration | None) -> Registration | None:
@@ -221,7 +222,7 @@ def face_consent():
 
 @bp.route("/face/start", methods=["POST"])
 def face_start():
-    return_url = current_app.config["IDP"].ISSUER + url_for(".face_return") + "?check={check}"
+    return_url = current_settings().ISSUER + url_for(".face_return") + "?check={check}"
     # Answered with the provider's page, where the person scans.
     return _take_step(lambda r: start_registration_face(r, return_url)[1], lambda r, url: redirect(url))
 

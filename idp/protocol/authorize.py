@@ -12,7 +12,7 @@ from authlib.oidc.core.errors import (
     InteractionRequiredError,
     LoginRequiredError,
 )
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from joserfc import jwt
 from joserfc.errors import JoseError
 from werkzeug.datastructures import MultiDict
@@ -25,7 +25,9 @@ from idp.consent.policy import (
 )
 from idp.core.database import db
 from idp.core.i18n import match_locale
+from idp.core.settings import current_settings
 from idp.grants.id_token import has_id_token_type
+from idp.keyring import current_keyring
 from idp.login.legacy import legacy_refusal_reason
 from idp.login.record import BrowserLogin, LegacyLoginContext, current_browser_login
 from idp.protocol.acr import parse_acr_request
@@ -40,13 +42,14 @@ from idp.protocol.interactions import (
 )
 from idp.protocol.pushed_requests import resolve_authorization_parameters
 from idp.protocol.request_objects import authorization_request_with
+from idp.protocol.server import authorization_server
 from idp.protocol.subjects import check_subject_names, public_subject_named
 
 bp = Blueprint("authorize", __name__)
 
 
 def _server():
-    return current_app.extensions["idp.server"]
+    return authorization_server()
 
 
 def _error_response(error: OAuth2Error):
@@ -75,13 +78,13 @@ def _hinted_subject(params, redirect_uri: str, login: BrowserLogin | None = None
     hint = params.get("id_token_hint")
     if not hint:
         return None
-    keys = current_app.extensions["idp.keyring"].verification_keys()
+    keys = current_keyring().verification_keys()
     try:
         # An expired hint still names the person (OIDC Core 3.1.2.1); only the signature matters.
         claims = jwt.decode(hint, keys, algorithms=["ES256", "RS256", "EdDSA"]).claims
     except (JoseError, ValueError, TypeError):
         raise InvalidRequestError("Invalid 'id_token_hint'.", redirect_uri=redirect_uri) from None
-    if (claims.get("iss") != current_app.config["IDP"].ISSUER or not isinstance(claims.get("sub"), str)
+    if (claims.get("iss") != current_settings().ISSUER or not isinstance(claims.get("sub"), str)
             or not has_id_token_type(hint)):
         raise InvalidRequestError("Invalid 'id_token_hint'.", redirect_uri=redirect_uri)
     # A third-party client's hint carries its pairwise sub: compare it as that client sees the person.

@@ -30,9 +30,11 @@ from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.metrics import count_backchannel_logouts
-from idp.keyring import ID_TOKEN_DEFAULT_ALGORITHM
+from idp.core.settings import current_settings
+from idp.keyring import ID_TOKEN_DEFAULT_ALGORITHM, current_keyring
 from idp.models import BackchannelLogout, Client, Grant, LoginSession
 from idp.models.backchannel_logout import FAILED, PENDING, SENDING
+from idp.protocol.clients import client_registry
 from idp.protocol.subjects import Account, subject_for
 
 log = logging.getLogger(__name__)
@@ -47,8 +49,8 @@ MAX_RETRY_DELAY = 3600
 def create_logout_token(*, client_id: str, sub: str, sid: str, jti: str, alg: str) -> str:
     """A logout token (section 2.4): signed like the client's ID tokens, typed ``logout+jwt``
     (section 2.4 and RFC 8725 section 3.11), never with a ``nonce``."""
-    settings = current_app.config["IDP"]
-    key = current_app.extensions["idp.keyring"].active_key(alg)
+    settings = current_settings()
+    key = current_keyring().active_key(alg)
     now = int(time.time())
     claims = {
         "iss": settings.ISSUER,
@@ -80,7 +82,7 @@ def enqueue_backchannel_logouts(login: LoginSession, person: Account) -> int:
     ).scalars().all()
     if not clients:
         return 0
-    limit = current_app.config["IDP"].BACKCHANNEL_LOGOUT_QUEUE_LIMIT
+    limit = current_settings().BACKCHANNEL_LOGOUT_QUEUE_LIMIT
     undelivered = db.session.execute(COUNT_UNDELIVERED).scalar_one()
     queued = 0
     for client in clients:
@@ -137,7 +139,7 @@ def claim_due_logouts(limit: int) -> tuple[str, list[ClaimedLogout]]:
     repeated condition in the UPDATE makes a row taken meanwhile drop out (SQLite serialises
     writers, so the same statement is atomic there too).
     """
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     claim = secrets.token_urlsafe(32)
     # Long enough for one POST with its timeout, so a live worker's claim never lapses mid-send.
     lease = utcnow() + timedelta(seconds=2 * settings.BACKCHANNEL_LOGOUT_TIMEOUT + 30)
@@ -159,8 +161,8 @@ def claim_due_logouts(limit: int) -> tuple[str, list[ClaimedLogout]]:
 
 def _post_logout_token(message: ClaimedLogout) -> str | None:
     """Send one logout token (section 2.5); None on success, else why it failed."""
-    settings = current_app.config["IDP"]
-    client = current_app.extensions["idp.clients"].query_client(message.client_id)
+    settings = current_settings()
+    client = client_registry().query_client(message.client_id)
     alg = client.id_token_signed_response_alg if client else ID_TOKEN_DEFAULT_ALGORITHM
     token = create_logout_token(client_id=message.client_id, sub=message.sub, sid=message.sid, jti=message.jti, alg=alg)
     timeout = settings.BACKCHANNEL_LOGOUT_TIMEOUT
@@ -174,7 +176,7 @@ def _post_logout_token(message: ClaimedLogout) -> str | None:
 
 
 def _retry_delay(attempts: int) -> int:
-    base = current_app.config["IDP"].BACKCHANNEL_LOGOUT_RETRY_SECONDS
+    base = current_settings().BACKCHANNEL_LOGOUT_RETRY_SECONDS
     return min(base * 2 ** (attempts - 1), MAX_RETRY_DELAY)
 
 
@@ -185,7 +187,7 @@ def _record_result(claim: str, message: ClaimedLogout, error: str | None, report
         record_event("logout.backchannel.delivered", client_id=message.client_id, sid=message.sid[:8],
                      attempts=message.attempts)
         report.delivered += 1
-    elif message.attempts >= current_app.config["IDP"].BACKCHANNEL_LOGOUT_MAX_ATTEMPTS:
+    elif message.attempts >= current_settings().BACKCHANNEL_LOGOUT_MAX_ATTEMPTS:
         db.session.execute(update(BackchannelLogout).where(mine).values(
             status=FAILED, claim=None, claimed_until=None, last_error=error[:200],
         ).execution_options(synchronize_session=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.inspection import inspect
 
@@ -200,3 +201,11 @@ class ClientRegistry:
             self._cache.clear()
         else:
             self._cache.pop(client_id, None)
+
+
+CLIENTS_EXTENSION = "idp.clients"
+
+
+def client_registry(app: Flask | None = None) -> ClientRegistry:
+    """The client registry of ``app`` (by default the current one)."""
+    return (app or current_app).extensions[CLIENTS_EXTENSION]

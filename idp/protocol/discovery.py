@@ -7,8 +7,9 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
+from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
-from idp.keyring import ALGORITHMS
+from idp.keyring import ALGORITHMS, current_keyring
 from idp.login.record import ACR_VALUES
 from idp.protocol.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from idp.protocol.clients import GRANT_TYPES
@@ -76,7 +77,7 @@ def _cached_json(body: bytes, content_type: str, max_age: int) -> Response:
 @bp.route("/.well-known/openid-configuration")
 @bp.route("/.well-known/oauth-authorization-server")  # RFC 8414 section 3
 def openid_configuration():
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     body = current_app.extensions.get("idp.discovery_body")
     if body is None:
         body = json.dumps(provider_metadata(settings.ISSUER)).encode()
@@ -86,6 +87,6 @@ def openid_configuration():
 
 @bp.route("/jwks.json")
 def jwks():
-    settings = current_app.config["IDP"]
-    body = current_app.extensions["idp.keyring"].public_jwks_document()
+    settings = current_settings()
+    body = current_keyring().public_jwks_document()
     return _cached_json(body, "application/jwk-set+json", settings.JWKS_MAX_AGE)

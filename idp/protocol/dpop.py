@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from authlib.oauth2 import OAuth2Error
-from flask import current_app, g, request
+from flask import g, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
 
 from idp.core.database import conflict_insert, db
+from idp.core.settings import current_settings
 from idp.models import SeenDpopProof
 
 #: Asymmetric algorithms a proof may use (section 4.2: never "none" or a MAC).
@@ -81,13 +82,13 @@ def access_token_hash(access_token: str) -> str:
 
 
 def _nonce_for(window: int) -> str:
-    key = current_app.config["IDP"].SECRET_KEY.encode()
+    key = current_settings().SECRET_KEY.encode()
     mac = hmac.new(key, f"dpop-nonce:{window}".encode(), hashlib.sha256).digest()[:18]
     return f"{window}.{_b64(mac)}"
 
 
 def _window() -> int:
-    return int(time.time()) // current_app.config["IDP"].DPOP_NONCE_WINDOW
+    return int(time.time()) // current_settings().DPOP_NONCE_WINDOW
 
 
 def current_nonce() -> str:
@@ -137,7 +138,7 @@ def _same_url(htu: object, url: str) -> bool:
 
 def _remember_jti(proof: DpopProof) -> bool:
     """Record the proof as used; False when it was used before (section 11.1, replay)."""
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     expires = datetime.fromtimestamp(proof.iat + settings.DPOP_PROOF_MAX_AGE + CLOCK_SKEW, tz=UTC)
     stmt = (
         conflict_insert(SeenDpopProof)
@@ -152,7 +153,7 @@ def validate_dpop_proof(value: str, *, method: str, url: str, access_token: str 
                         at_resource: bool = False) -> DpopProof:
     """Check one DPoP proof for ``method`` ``url`` (RFC 9449 section 4.3); at a resource,
     ``access_token`` is the token it must be bound to through ``ath``."""
-    settings = current_app.config["IDP"]
+    settings = current_settings()
 
     def invalid(description: str) -> InvalidDpopProofError:
         return InvalidDpopProofError(description, at_resource=at_resource)
@@ -205,7 +206,7 @@ def request_proof_header(*, at_resource: bool = False) -> str | None:
 
 def endpoint_url() -> str:
     """This endpoint's public URL, as the issuer names it (what a client puts in ``htu``)."""
-    return current_app.config["IDP"].ISSUER + request.path
+    return current_settings().ISSUER + request.path
 
 
 def accept_request_proof() -> DpopProof | None:
@@ -238,6 +239,6 @@ def check_dpop_binding(client, bound_jkt: str | None) -> str | None:
 
 def with_dpop_nonce(response):
     """Section 8.2: hand out the current nonce with every response of an endpoint that takes proofs."""
-    if current_app.config["IDP"].DPOP_REQUIRE_NONCE:
+    if current_settings().DPOP_REQUIRE_NONCE:
         response.headers[NONCE_HEADER] = current_nonce()
     return response

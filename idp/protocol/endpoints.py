@@ -13,13 +13,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from idp.core.database import db
 from idp.login.record import BrowserLogin, current_browser_login, end_login_session
 from idp.protocol.dpop import accept_request_proof, with_dpop_nonce
+from idp.protocol.server import authorization_server
 from idp.protocol.subjects import check_subject_names
 
 bp = Blueprint("protocol", __name__)
 
 
 def _server():
-    return current_app.extensions["idp.server"]
+    return authorization_server()
 
 
 def _committed(response):

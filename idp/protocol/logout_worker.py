@@ -17,6 +17,7 @@ from sqlalchemy import event
 
 from idp.core.database import db
 from idp.core.database_outages import log_task_failure
+from idp.core.settings import current_settings
 from idp.protocol.backchannel_logout import QUEUED_FLAG, deliver_due_logouts
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def install_logout_worker(app: Flask) -> None:
     """Run the worker in this app's serving processes (``BACKCHANNEL_LOGOUT_WORKER``)."""
     if not event.contains(db.session, "after_commit", _wake_after_commit):
         event.listen(db.session, "after_commit", _wake_after_commit)
-    if not app.config["IDP"].BACKCHANNEL_LOGOUT_WORKER:
+    if not current_settings(app).BACKCHANNEL_LOGOUT_WORKER:
         return
     worker = LogoutQueueWorker(app)
     app.extensions["idp.logout_worker"] = worker

@@ -20,13 +20,13 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.endpoint import Endpoint, EndpointRequest
 from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
-from flask import current_app
 from sqlalchemy import update
 from werkzeug.datastructures import MultiDict
 
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.models import PushedAuthorizationRequest
 from idp.protocol.dpop import InvalidDpopProofError, accept_request_proof
@@ -96,7 +96,7 @@ class PushedAuthorizationEndpoint(Endpoint):
 
     def create_response(self, validated: PushedRequest):
         """RFC 9126 section 2.2: 201 with the request_uri and its lifetime."""
-        ttl = current_app.config["IDP"].PAR_TTL
+        ttl = current_settings().PAR_TTL
         request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         db.session.add(PushedAuthorizationRequest(

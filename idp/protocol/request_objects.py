@@ -16,12 +16,14 @@ from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc9101 import JWTAuthenticationRequest
 from authlib.oauth2.rfc9101.errors import InvalidRequestObjectError
-from flask import current_app, request
+from flask import request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
 from joserfc.jws import extract_compact
 from werkzeug.datastructures import MultiDict
+
+from idp.core.settings import current_settings
 
 #: Algorithms a request object may be signed with (advertised; "none" is not among them).
 REQUEST_OBJECT_ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
@@ -103,7 +105,7 @@ def parameters_from_request_object(server, values: MultiDict) -> MultiDict:
     if client is not None and not client.jwks:
         raise InvalidRequestObjectError("The client has no registered JWKS to verify request objects with.")
     oauth_request = authorization_request_with(values)
-    SignedRequestObject(current_app.config["IDP"].ISSUER, values.get("client_id")).parse_authorization_request(
+    SignedRequestObject(current_settings().ISSUER, values.get("client_id")).parse_authorization_request(
         server, oauth_request)
     claims = oauth_request.payload.data
     pairs = [(name, _as_parameter(value)) for name, value in claims.items() if name not in JWT_CLAIMS]

@@ -24,12 +24,15 @@ from werkzeug.exceptions import HTTPException
 
 from idp.audit.log import record_event
 from idp.core.database import conflict_insert, db
+from idp.core.settings import current_settings
 from idp.grants import register_grants
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS, explain_failed_authentication, identify_attempt
 from idp.grants.id_token import has_id_token_type
 from idp.grants.qr_scan import QrDeviceAuthorization
+from idp.keyring import current_keyring
 from idp.models import UsedAssertion
 from idp.protocol.claims import generate_user_info
+from idp.protocol.clients import client_registry
 from idp.protocol.dpop_resource import DpopAccessTokenValidator
 from idp.protocol.pushed_requests import PushedAuthorizationEndpoint
 from idp.protocol.tokens import (
@@ -61,7 +64,7 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
         super().verify_claims(claims)
 
     def get_audiences(self) -> list[str]:
-        issuer = current_app.config["IDP"].ISSUER
+        issuer = current_settings().ISSUER
         # RFC 9126 section 2: the pushed authorization request endpoint is an audience too.
         return [issuer, f"{issuer}/token", f"{issuer}/par"]
 
@@ -150,13 +153,13 @@ class Revocation(RevocationEndpoint):
 
 class UserInfo(UserInfoEndpoint):
     def get_issuer(self) -> str:
-        return current_app.config["IDP"].ISSUER
+        return current_settings().ISSUER
 
     def generate_user_info(self, user: TokenHolder, scope):
         return generate_user_info(user.person, scope, user.context, subject=user.subject)
 
     def resolve_private_key(self) -> KeySet:
-        return KeySet([current_app.extensions["idp.keyring"].active_key().key])
+        return KeySet([current_keyring().active_key().key])
 
 
 class EndSession(EndSessionEndpoint):
@@ -169,7 +172,7 @@ class EndSession(EndSessionEndpoint):
         return super().validate_request(request)
 
     def get_server_jwks(self) -> KeySet:
-        return current_app.extensions["idp.keyring"].verification_keys()
+        return current_keyring().verification_keys()
 
     def get_algorithms(self) -> list[str]:
         return ["ES256", "RS256", "EdDSA"]
@@ -343,9 +346,9 @@ resource_protector.register_token_validator(DpopAccessTokenValidator())
 
 
 def create_authorization_server(app: Flask) -> AuthorizationServer:
-    settings = app.config["IDP"]
+    settings = current_settings(app)
     server = IdpAuthorizationServer()
-    server.init_app(app, query_client=app.extensions["idp.clients"].query_client, save_token=save_token)
+    server.init_app(app, query_client=client_registry(app).query_client, save_token=save_token)
     server.register_token_generator("default", create_token_generator(settings.ISSUER, settings.ACCESS_TOKEN_TTL))
     server.register_client_auth_method("private_key_jwt", PrivateKeyJwtAuthentication())
     register_grants(server)
@@ -356,3 +359,11 @@ def create_authorization_server(app: Flask) -> AuthorizationServer:
     server.register_endpoint(PushedAuthorizationEndpoint())
     server.register_endpoint(QrDeviceAuthorization)
     return server
+
+
+SERVER_EXTENSION = "idp.server"
+
+
+def authorization_server() -> IdpAuthorizationServer:
+    """The current app's authorization server."""
+    return current_app.extensions[SERVER_EXTENSION]

@@ -17,11 +17,12 @@ import json
 from urllib.parse import urlsplit
 
 import requests
-from flask import current_app
 from sqlalchemy import bindparam, select
 
 from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import Client, Grant, LegacyEnterpriseAccount, Person
+from idp.protocol.clients import client_registry
 
 #: Whom a login, grant or token speaks for: a person, or an old enterprise login (dual-track).
 Account = Person | LegacyEnterpriseAccount
@@ -76,11 +77,11 @@ def subject_for(person: Account, client: Client | None) -> str:
         return person.sub
     # Registration guarantees a sector; the client_id fallback still never leaks the public sub.
     sector = client.sector_identifier or client.client_id
-    return pairwise_subject(sector, person.sub, current_app.config["IDP"].PAIRWISE_SALT)
+    return pairwise_subject(sector, person.sub, current_settings().PAIRWISE_SALT)
 
 
 def subject_for_client_id(person: Account, client_id: str) -> str:
-    return subject_for(person, current_app.extensions["idp.clients"].query_client(client_id))
+    return subject_for(person, client_registry().query_client(client_id))
 
 
 def check_subject_names(sub: str, person: Account, client: Client | None) -> bool:
@@ -94,7 +95,7 @@ def public_subject_named(id_token_claims: dict, person: Account | None) -> str:
     sub = id_token_claims["sub"]
     aud = id_token_claims.get("aud")
     client_id = aud[0] if isinstance(aud, list) and len(aud) == 1 else aud
-    client = current_app.extensions["idp.clients"].query_client(client_id) if isinstance(client_id, str) else None
+    client = client_registry().query_client(client_id) if isinstance(client_id, str) else None
     if person is not None and check_subject_names(sub, person, client):
         return person.sub
     return sub

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
-from flask import current_app
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -26,8 +25,11 @@ from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import conflict_insert, db, read_committed_row
 from idp.core.metrics import count_token_issued
+from idp.core.settings import current_settings
+from idp.keyring import current_keyring
 from idp.models import Client, Grant, RefreshToken, RevokedToken
 from idp.protocol.claims import business_claims
+from idp.protocol.clients import client_registry
 from idp.protocol.dpop import current_dpop_proof
 from idp.protocol.subjects import Account, query_grant_and_account, subject_for_client_id
 
@@ -68,7 +70,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
 
     def get_jwks(self) -> KeySet:
         # A one-key set makes joserfc put that key's kid in the header.
-        return KeySet([current_app.extensions["idp.keyring"].active_key().key])
+        return KeySet([current_keyring().active_key().key])
 
     def get_jti(self, client, grant_type, user, scope) -> str:
         # 128 random bits; authlib's default generator costs ~20x more on the token hot path.
@@ -127,7 +129,7 @@ def save_token(token: dict, request) -> None:
         return
     # Refresh tokens are issued on a person's grant only (never to client_credentials).
     assert subject is not None, "a refresh token without a person's grant"
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     expires_at = min(utcnow() + timedelta(seconds=settings.REFRESH_TOKEN_IDLE_TTL), subject.grant.expires_at)
     db.session.execute(_INSERT_REFRESH_TOKEN, {
         "token_hash": digest(refresh),
@@ -226,7 +228,7 @@ class AccessToken:
         return self.get_client_id() == client.client_id
 
     def get_client(self) -> Client | None:
-        return current_app.extensions["idp.clients"].query_client(self.get_client_id())
+        return client_registry().query_client(self.get_client_id())
 
     @property
     def jkt(self) -> str | None:
@@ -258,13 +260,13 @@ class AccessToken:
 
 def load_access_token(token_string: str) -> AccessToken | None:
     """Verify signature, issuer and type of one of our access tokens; None if it is not one."""
-    keyring = current_app.extensions["idp.keyring"]
+    keyring = current_keyring()
     try:
         token = jwt.decode(token_string, keyring.verification_keys(), algorithms=["ES256", "RS256", "EdDSA"])
     except (JoseError, ValueError, TypeError):
         return None
     claims = token.claims
-    if token.header.get("typ") != "at+jwt" or claims.get("iss") != current_app.config["IDP"].ISSUER:
+    if token.header.get("typ") != "at+jwt" or claims.get("iss") != current_settings().ISSUER:
         return None
     if not all(isinstance(claims.get(k), int) for k in ("exp", "iat")) or "jti" not in claims:
         return None
@@ -308,7 +310,7 @@ class StoredRefreshToken:
             "sub": subject_for_client_id(person, self.row.client_id),
             "exp": int(self.row.expires_at.timestamp()),
             "iat": int(self.row.issued_at.timestamp()),
-            "iss": current_app.config["IDP"].ISSUER,
+            "iss": current_settings().ISSUER,
         }
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from idp.core.database import db
 from idp.core.i18n import translate
 from idp.models import QrLoginRequest
+from idp.protocol.clients import client_registry
+from idp.protocol.server import authorization_server
 from idp.qr.approvers import BUREAU_APP, Approver, approver_from_access_token, approver_from_assertion, approving_login
 from idp.qr.codes import QrError, approve, deny, describe, find_request, public_status, scan
 
@@ -35,7 +37,7 @@ def _no_store(response: Response) -> Response:
 @bp.route("/device_authorization", methods=["POST"])
 def device_authorization():
     """RFC 8628 section 3.1 (the endpoint itself lives in :mod:`idp.grants.qr_scan`)."""
-    response = current_app.extensions["idp.server"].create_endpoint_response("device_authorization")
+    response = authorization_server().create_endpoint_response("device_authorization")
     db.session.commit()
     return response
 
@@ -69,7 +71,7 @@ def _target(approver: Approver) -> QrLoginRequest:
 
 
 def _requester_name(row: QrLoginRequest) -> str:
-    client = current_app.extensions["idp.clients"].query_client(row.client_id) if row.client_id else None
+    client = client_registry().query_client(row.client_id) if row.client_id else None
     return client.name if client else translate("qr_requester_self")
 
 

@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import current_app
 from flask import json as flask_json
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -32,11 +31,12 @@ from sqlalchemy import select
 
 from idp.consent.choices import ENTERPRISE, NATURAL_PERSON, available_choices, check_still_allowed
 from idp.core.database import conflict_insert, db
+from idp.core.settings import current_settings
 from idp.login.record import LOA_2, derive_acr
 from idp.models import Grant, Person, UsedAssertion
 from idp.people.identity_documents import DocumentNumberError, normalise_document_number
 from idp.protocol.acr import ACR_RANK
-from idp.protocol.clients import QR_APPROVE_SCOPE
+from idp.protocol.clients import QR_APPROVE_SCOPE, client_registry
 from idp.protocol.tokens import digest, load_access_token
 from idp.qr.codes import ApprovingLogin, QrError
 from idp.taxpayers.entities import find_entity
@@ -73,7 +73,7 @@ class Approver:
 
 
 def _clients():
-    return current_app.extensions["idp.clients"]
+    return client_registry()
 
 
 def approver_from_access_token(token_string: str) -> Approver:
@@ -115,7 +115,7 @@ def approver_from_assertion(assertion: object) -> Approver:
     client = _clients().query_client(issuer) if issuer else None
     if client is None or client.qr_approver not in EXTERNAL_APPS or not client.jwks:
         raise QrError("invalid_assertion", 401)
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     try:
         claims = jwt.decode(assertion, KeySet.import_key_set(client.jwks), algorithms=ASSERTION_ALGORITHMS).claims
         jwt.JWTClaimsRegistry(
@@ -178,7 +178,7 @@ def _person_named(document: object) -> Person | None:
 def _iit_login(approver: Approver) -> ApprovingLogin:
     """docs/domain.md §1.11: natural-person business only, for a person registered and real-name verified in both."""
     person = _person_named(approver.claims.get("person"))
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     if (person is None or person.realname_level < settings.QR_IIT_MIN_REALNAME_LEVEL
             or approver.claims.get("realname_verified") is not True):
         raise QrError("iit_not_eligible", 403)

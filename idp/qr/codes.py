@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from sqlalchemy import case, literal, select, update
 
 from idp.audit.log import record_event
@@ -28,6 +28,7 @@ from idp.core.clock import utcnow
 from idp.core.columns import UTCDateTime
 from idp.core.database import conflict_insert, db
 from idp.core.metrics import count_qr_decision
+from idp.core.settings import current_settings
 from idp.login.record import create_login_session, derive_acr, with_mfa
 from idp.models import LoginSession, Person, QrLoginRequest, QrLookupFailure
 from idp.protocol.tokens import digest
@@ -78,7 +79,7 @@ class ApprovingLogin:
 
 
 def _settings():
-    return current_app.config["IDP"]
+    return current_settings()
 
 
 def verification_uri() -> str:

@@ -22,7 +22,9 @@ from sqlalchemy import select
 
 from idp.core.database import db
 from idp.core.i18n import remember_locale, translate
+from idp.core.settings import current_settings
 from idp.models import QrLoginRequest
+from idp.protocol.clients import client_registry
 from idp.protocol.interactions import interaction_params, resume_url
 from idp.qr.codes import LOGIN_PAGE, complete_login_page, create_qr_request, public_status, seconds_left
 
@@ -42,7 +44,7 @@ SHORT_POLL_SECONDS = 1
 @bp.record_once
 def _limit_waiting_polls(state) -> None:
     # Per worker process: each has its own serving threads.
-    limit = state.app.config["IDP"].QR_WAITING_POLLS_PER_WORKER
+    limit = current_settings(state.app).QR_WAITING_POLLS_PER_WORKER
     state.app.extensions["idp.qr_waiting_polls"] = threading.BoundedSemaphore(limit)
 
 
@@ -64,7 +66,7 @@ def qr_page():
     remember_locale(request.args.get("ui_locales"))
     interaction = request.args.get("interaction") or None
     params = interaction_params(interaction)
-    client = current_app.extensions["idp.clients"].query_client(params.get("client_id")) if params else None
+    client = client_registry().query_client(params["client_id"]) if params else None
     issued = create_qr_request(kind=LOGIN_PAGE, client_id=client.client_id if client else None,
                                scope=client.get_allowed_scope(params.get("scope")) if client and params else "")
     _remember(issued.row.id)
@@ -87,7 +89,7 @@ def qr_status():
     waiting_polls = current_app.extensions["idp.qr_waiting_polls"]
     may_wait = waiting_polls.acquire(blocking=False)
     try:
-        deadline = time.monotonic() + (current_app.config["IDP"].QR_WAIT_SECONDS if may_wait else 0)
+        deadline = time.monotonic() + (current_settings().QR_WAIT_SECONDS if may_wait else 0)
         while True:
             row = db.session.execute(select(QrLoginRequest).where(QrLoginRequest.id == request_id)
                                      .execution_options(populate_existing=True)).scalar()

@@ -23,7 +23,7 @@ import secrets
 from datetime import timedelta
 from typing import cast
 
-from flask import Flask, Request, Response, current_app, has_request_context, request, session
+from flask import Flask, Request, Response, has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import bindparam, delete, event, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +33,7 @@ from werkzeug.local import LocalProxy
 
 from idp.core.clock import utcnow
 from idp.core.database import db, rows_changed
+from idp.core.settings import current_settings
 from idp.models import BrowserSession
 
 COOKIE_NAME = "idp_session"
@@ -116,7 +117,7 @@ def _store_with_commit(db_session: Session) -> None:
         changed.storing = ""
         return
     token = secrets.token_urlsafe(32) if changed.regenerate_requested or changed.token is None else changed.token
-    ttl = current_app.config["IDP"].LOGIN_SESSION_TTL
+    ttl = current_settings().LOGIN_SESSION_TTL
     key, data, expires_at = _row_key(token), dict(changed), utcnow() + timedelta(seconds=ttl)
     # One UPDATE writes the row, and moves it to its new id when the id was regenerated
     # (session fixation); a new session, or a row swept since this request read it, is inserted.
@@ -176,8 +177,8 @@ class DatabaseSessionInterface(SessionInterface):
             response.delete_cookie(COOKIE_NAME, path="/")
             return
         response.set_cookie(
-            COOKIE_NAME, session.token, max_age=app.config["IDP"].LOGIN_SESSION_TTL, path="/", httponly=True,
-            secure=app.config["IDP"].ISSUER.startswith("https://"), samesite="Lax",
+            COOKIE_NAME, session.token, max_age=current_settings(app).LOGIN_SESSION_TTL, path="/", httponly=True,
+            secure=current_settings(app).ISSUER.startswith("https://"), samesite="Lax",
         )
 
 

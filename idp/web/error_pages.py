@@ -22,6 +22,7 @@ from idp.core.database_outages import DEPENDENCY as DATABASE
 from idp.core.database_outages import check_unavailable
 from idp.core.dependency_outages import current_outages
 from idp.core.i18n import translate
+from idp.core.settings import current_settings
 from idp.messages import MESSAGES
 from idp.web.browser_session import keep_stored_session
 from idp.web.published_documents import DISCOVERY_PATHS
@@ -85,7 +86,7 @@ def _unavailable(error: BaseException) -> Response:
     keep_stored_session()
     report_lost_events(error)
     _roll_back()
-    headers = {"Retry-After": str(current_app.config["IDP"].UNAVAILABLE_RETRY_AFTER), "Cache-Control": "no-store"}
+    headers = {"Retry-After": str(current_settings().UNAVAILABLE_RETRY_AFTER), "Cache-Control": "no-store"}
     if _answers_in_json():
         body = {"error": "temporarily_unavailable", "error_description": UNAVAILABLE_DESCRIPTION}
         if request.path.startswith("/api/"):

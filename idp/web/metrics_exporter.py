@@ -25,6 +25,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from idp.core.settings import current_settings
+from idp.keyring import current_keyring
 from idp.protocol.backchannel_logout import COUNT_UNDELIVERED
 from idp.web.readiness import create_probe_engine
 
@@ -86,7 +88,7 @@ class ProviderState:
     """Figures read when scraped (a prometheus-client custom collector)."""
 
     def __init__(self, app: Flask):
-        settings = app.config["IDP"]
+        settings = current_settings(app)
         self.app = app
         self.database = create_probe_engine(settings.database_url, settings.READINESS_TIMEOUT)
 
@@ -103,7 +105,7 @@ class ProviderState:
                                     "Back-channel logout messages waiting for delivery or being sent.", value=depth)
         try:
             with self.app.app_context():
-                since = self.app.extensions["idp.keyring"].active_since()
+                since = current_keyring(self.app).active_since()
         except Exception:  # an unreadable keyring: /readyz says so; no age to report
             since = {}
         ages = GaugeMetricFamily("idp_signing_key_age_seconds", "Seconds since the active signing key of each "
@@ -123,7 +125,7 @@ def _host_and_port(address: str) -> tuple[str, int]:
 
 def start_metrics_exporter(app: Flask, directory: Path) -> None:
     """Answer scrapes on ``METRICS_ADDRESS`` from a thread of this process (none when it is empty)."""
-    address = app.config["IDP"].METRICS_ADDRESS
+    address = current_settings(app).METRICS_ADDRESS
     if not address:
         return
     from prometheus_client import CollectorRegistry, start_http_server

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 
 from flask import Flask
 
+from idp.keyring import current_keyring
+
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 JWKS_PATH = "/jwks.json"
 
@@ -67,7 +69,7 @@ class PublishedDocuments:
 
 
 def install_published_documents(app: Flask) -> None:
-    keyring = app.extensions["idp.keyring"]
+    keyring = current_keyring(app)
     versions: dict[str, Callable[[], object]] = {path: lambda: None for path in DISCOVERY_PATHS}
     # The serialized key set is rebuilt only when the published keys change, so it is its version.
     versions[JWKS_PATH] = keyring.public_jwks_document

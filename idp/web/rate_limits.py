@@ -18,6 +18,7 @@ from limits import parse
 from werkzeug.exceptions import TooManyRequests
 
 from idp.audit.log import record_event_at_once
+from idp.core.settings import current_settings
 from idp.web.rate_limiter import FallbackRateLimiter
 
 #: Endpoints that check a secret someone could guess, or that send an SMS.
@@ -46,7 +47,7 @@ BUDGETS = {
 
 def install_rate_limits(app: Flask) -> None:
     """Wrap the endpoints above in their per-IP budgets; call after blueprints are registered."""
-    settings = app.config["IDP"]
+    settings = current_settings(app)
     limiter = FallbackRateLimiter(settings.REDIS_URL)
 
     def limited(view, budget, name: str):

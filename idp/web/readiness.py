@@ -21,6 +21,8 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from idp.core.database import normalise_database_url
+from idp.core.settings import current_settings
+from idp.keyring import current_keyring
 
 #: The table every migrated database has: answering it says the schema is there too.
 SCHEMA_PROBE = text("SELECT count(*) FROM alembic_version")
@@ -58,8 +60,8 @@ class Readiness:
     """The checks of one app; built once, run per ``/readyz``."""
 
     def __init__(self, app: Flask):
-        settings = app.config["IDP"]
-        self.keyring = app.extensions["idp.keyring"]
+        settings = current_settings(app)
+        self.keyring = current_keyring(app)
         self.database = create_probe_engine(settings.database_url, settings.READINESS_TIMEOUT)
         self.redis = (redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=settings.READINESS_TIMEOUT,
                                            socket_timeout=settings.READINESS_TIMEOUT)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from flask import Flask
 
 from idp.core.metrics import metrics
+from idp.core.settings import current_settings
 
 if TYPE_CHECKING:
     from prometheus_client import Histogram
@@ -59,7 +60,7 @@ class RequestTelemetry:
 
     def __init__(self, app: Flask):
         self.next = app.wsgi_app
-        self.trust_forwarded_id = app.config["IDP"].TRUSTED_PROXY_HOPS >= 1
+        self.trust_forwarded_id = current_settings(app).TRUSTED_PROXY_HOPS >= 1
         # Answers replayed from memory (idp/web/published_documents.py) never reach Flask's routing;
         # their paths are fixed, so a lookup names their endpoints (and those of a 405).
         self.fixed_paths = {rule.rule: rule.endpoint for rule in app.url_map.iter_rules() if not rule.arguments}

@@ -24,6 +24,8 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from idp.core.settings import current_settings
+
 
 def install_reverse_proxy(app: Flask) -> None:
     """Trust ``X-Forwarded-For`` and ``X-Forwarded-Proto`` from ``TRUSTED_PROXY_HOPS`` proxies (none when 0).
@@ -32,7 +34,7 @@ def install_reverse_proxy(app: Flask) -> None:
     discovery and JWKS answers depend on neither address nor scheme, so the hottest paths need not
     pass through ``ProxyFix``, while every request it hands on to Flask does.
     """
-    hops = app.config["IDP"].TRUSTED_PROXY_HOPS
+    hops = current_settings(app).TRUSTED_PROXY_HOPS
     if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
