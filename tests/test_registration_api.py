@@ -96,7 +96,8 @@ def test_the_api_needs_no_csrf_token_or_cookie_and_sets_none(client):
 def test_calls_without_a_live_registration_id_are_refused(client, registration_id):
     answer = client.post("/api/registration/phone", json={"registration_id": registration_id, "phone": NEW_PHONE})
     assert answer.status_code == 410
-    assert answer.get_json() == {"error": "expired", "message": "注册已超时或不存在，请重新开始注册。"}
+    text = "注册已超时或不存在，请重新开始注册。"
+    assert answer.get_json() == {"error": "expired", "error_description": text, "message": text}
 
 
 def test_an_expired_registration_is_refused_and_leaves_no_account(app, client):
@@ -114,8 +115,8 @@ def test_errors_are_json_with_a_code_and_a_localized_message(client):
     body = {"doc_type": "ID_CARD", "doc_number": "110101199003074515", "name": "李四"}
     chinese = client.post("/api/registration/start", json=body)
     assert chinese.status_code == 400
-    assert chinese.get_json() == {"error": "document_check_digit",
-                                  "message": "居民身份证号码校验位不符，可能输错了某一位，请核对后重新输入。"}
+    text = "居民身份证号码校验位不符，可能输错了某一位，请核对后重新输入。"
+    assert chinese.get_json() == {"error": "document_check_digit", "error_description": text, "message": text}
     english = client.post("/api/registration/start", json=body, headers={"Accept-Language": "en-US,en;q=0.9"})
     assert english.get_json()["message"].startswith("Resident Identity Card: the check digit does not match")
 

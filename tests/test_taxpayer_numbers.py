@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from idp.people.identity_documents import LocalizedValueError
+from idp.core.errors import LocalizedValueError
+from idp.messages import MESSAGES
 from idp.taxpayers.taxpayer_numbers import (
-    MESSAGES,
     USCC_ALPHABET,
     TaxpayerNumberError,
     check_uscc,
@@ -138,7 +138,8 @@ def test_every_valid_uscc_is_a_valid_taxpayer_number(typed: str, stored: str) ->
     assert normalise_taxpayer_number(typed) == stored
 
 
-@pytest.mark.parametrize("code", sorted(MESSAGES))
+@pytest.mark.parametrize("code", sorted(key.removeprefix(TaxpayerNumberError.MESSAGE_PREFIX) for key in MESSAGES
+                                          if key.startswith(TaxpayerNumberError.MESSAGE_PREFIX)))
 @pytest.mark.parametrize("subject", ["uscc", "taxpayer_number"])
 def test_every_error_code_has_distinct_chinese_and_english_messages(code: str, subject: str) -> None:
     error = TaxpayerNumberError(code, subject)

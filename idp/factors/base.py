@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from idp.core.errors import UserError
+
 if TYPE_CHECKING:
     from idp.models import Person
 
@@ -17,14 +19,20 @@ class FactorResult:
     amr: str
 
 
-class FactorError(Exception):
-    """A factor refused; ``code`` picks the localized message at the view (docs/architecture.md §12.1)."""
+class FactorError(UserError):
+    """A factor refused (docs/architecture.md §12.1); each subclass names its ``code``."""
 
-    code: ClassVar[str] = "factor_failed"
+    code = "factor_failed"
 
     def __init__(self, **params: Any):
-        super().__init__(self.code)
-        self.params = params
+        super().__init__(**params)
+
+    @property
+    def message_key(self) -> str:
+        # A wrong credential is worded per method ("wrong password", "wrong SMS code", ...).
+        if self.code == "wrong_credential":
+            return f"error_wrong_credential_{self.params.get('method', 'password')}"
+        return f"error_{self.code}"
 
 
 class WrongCredential(FactorError):
@@ -41,10 +49,12 @@ class CodeExpired(FactorError):
 
 class ResendTooSoon(FactorError):
     code = "resend_too_soon"
+    status = 429
 
 
 class DailyCapReached(FactorError):
     code = "daily_cap_reached"
+    status = 429
 
 
 class Factor(Protocol):

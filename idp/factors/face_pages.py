@@ -15,7 +15,6 @@ from idp.core.database import db
 from idp.factors.base import FactorError
 from idp.factors.face import FacePending
 from idp.factors.face_provider import FaceProviderError
-from idp.login.pages import error_key
 
 #: One of :data:`FACE_PAGE_ERRORS`.
 FaceRefusal = FactorError | FaceProviderError
@@ -29,7 +28,7 @@ def face_message(error: FaceRefusal) -> tuple[str, dict]:
     """The message key and its parameters for one of :data:`FACE_PAGE_ERRORS`."""
     if isinstance(error, FaceProviderError):
         return "error_face_unavailable", {}
-    return error_key(error), error.params
+    return error.message_key, error.params
 
 
 def face_result_page(**links: str) -> FacePage:

@@ -23,7 +23,6 @@ from idp.login.certificate import (
     list_candidates,
     start_certificate_login,
 )
-from idp.login.pages import error_key
 from idp.login.password_steps import LoginExpired
 from idp.people.password_change import PasswordChangeRequired
 from idp.protocol.interactions import resume_url
@@ -59,7 +58,7 @@ def certificate_submit():
         start_certificate_login(body if isinstance(body, dict) else {}, request.args.get("interaction") or None)
     except FactorError as error:
         db.session.commit()  # the spent challenge and the audit row persist
-        key = error_key(error)
+        key = error.message_key
         return jsonify(error=error.code, message=translate(key)), 400
     db.session.commit()
     return jsonify(next=url_for("certificate_login.person_page"))
@@ -73,7 +72,7 @@ def _render_person(error: FactorError | None = None, status: int = 200):
     candidates = list_candidates(login)
     return render_template(
         "certificate_person.html", entity=login.entity, candidates=candidates,
-        error=error_key(error) if error else None, error_params=error.params if error else {},
+        error=error.message_key if error else None, error_params=error.params if error else {},
     ), status if candidates else 403
 
 

@@ -41,6 +41,10 @@ class LegacyLoginRefused(FactorError):
 
     code = "legacy_refused"
 
+    @property
+    def message_key(self) -> str:
+        return "error_legacy_not_offered"
+
 
 class LegacyWrongCredential(FactorError):
     """Unknown taxpayer number or wrong enterprise password: one message for both."""

@@ -22,8 +22,8 @@ from idp.protocol.interactions import resume_url
 
 bp = Blueprint("legacy_login", __name__)
 #: Page messages of the refusals; a refused request's own reason is shown by :func:`_render`.
-ERROR_KEYS = {"legacy_wrong_credential": "error_legacy_wrong_credential",
-              "method_locked": "error_legacy_method_locked", "legacy_refused": "error_legacy_not_offered"}
+#: The old login's lockout is worded for the enterprise password, not the person's.
+ERROR_KEYS = {"method_locked": "error_legacy_method_locked"}
 
 
 def format_day(day: date) -> str:
@@ -77,7 +77,7 @@ def login_submit():
         log_in_with_legacy_password(taxpayer_number, password, interaction)
     except FactorError as error:
         db.session.commit()  # failure counters and audit rows must persist
-        return _render(interaction, ERROR_KEYS.get(error.code, "error_legacy_wrong_credential"), taxpayer_number, 400)
+        return _render(interaction, ERROR_KEYS.get(error.code, error.message_key), taxpayer_number, 400)
     db.session.commit()
     return redirect(url_for("legacy_login.notice_page", interaction=interaction))
 

@@ -29,15 +29,6 @@ from idp.protocol.interactions import interaction_param, interaction_params, res
 bp = Blueprint("login", __name__)
 
 
-def error_key(error: FactorError) -> str:
-    """The message for a factor refusal; wrong credentials are worded per method."""
-    if error.code == "wrong_credential":
-        return f"error_wrong_credential_{error.params.get('method', 'password')}"
-    if error.code == "not_registered":
-        return "error_not_registered"
-    return f"error_{error.code}"
-
-
 def _render_login(interaction: str | None, error: FactorError | str | None = None, identifier: str = "",
                   business: str | None = None):
     """The login page; ``error`` is a factor refusal or a message key."""
@@ -50,7 +41,7 @@ def _render_login(interaction: str | None, error: FactorError | str | None = Non
         identifier=identifier or interaction_param(interaction, "login_hint") or "",
         entries=allowed,
         business=business if business in allowed else preselected or allowed[0],
-        error=error if isinstance(error, str) else error_key(error) if error else None,
+        error=error if isinstance(error, str) else error.message_key if error else None,
         error_params=error.params if isinstance(error, FactorError) else {},
     ), status
 
@@ -81,7 +72,7 @@ def login_submit():
         send_code_or_offer_choice(pending_login())
     except FactorError as error:
         db.session.commit()
-        return _render_sms(error_key(error), error.params, 429, code_sent=False)
+        return _render_sms(error.message_key, error.params, 429, code_sent=False)
     except SmsDeliveryFailed:
         db.session.rollback()
         return _render_sms("error_sms_unavailable", {}, 503, code_sent=False)
@@ -121,7 +112,7 @@ def sms_submit():
         return redirect(url_for("password_change.change_page"))
     except FactorError as error:
         db.session.commit()
-        return _render_sms(error_key(error), error.params, 400)
+        return _render_sms(error.message_key, error.params, 400)
     db.session.commit()
     return redirect(resume_url(pending.interaction) or url_for("account.home"))
 
@@ -135,7 +126,7 @@ def sms_resend():
         return _render_login(None, error)
     except FactorError as error:
         db.session.commit()
-        return _render_sms(error_key(error), error.params, 429)
+        return _render_sms(error.message_key, error.params, 429)
     except SmsDeliveryFailed:
         db.session.rollback()
         return _render_sms("error_sms_unavailable", {}, 503)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from idp.messages import (
     account,
     certificate,
+    documents,
+    errors,
     face,
+    imports,
     legacy,
     login,
     passwords,
@@ -19,7 +22,8 @@ from idp.messages import (
     selection,
 )
 
-_MODULES = (login, face, selection, passwords, registration, account, qr, certificate, second_factors, legacy)
+_MODULES = (login, face, selection, passwords, registration, account, qr, certificate, second_factors, legacy,
+            documents, imports, errors)
 
 
 def _merge() -> dict[str, dict[str, str]]:

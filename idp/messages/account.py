@@ -190,4 +190,103 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "您的账号已注销，所有登录已退出，个人信息已删除。",
         "en": "Your account is closed: you are signed out everywhere and your personal information is erased.",
     },
+    # UsernameError (idp.people.usernames)
+    "username_length": {
+        "zh-CN": "用户名长度应为{min_length}-{max_length}位",
+        "en": "A username has {min_length} to {max_length} characters.",
+    },
+    "username_characters": {
+        "zh-CN": "用户名只能包含英文字母、数字和下划线",
+        "en": "A username may contain only letters (A-Z, a-z), digits and underscores.",
+    },
+    "username_all_digits": {
+        "zh-CN": "用户名不能全部为数字，须至少包含一个英文字母",
+        "en": "A username cannot be all digits: it needs at least one letter.",
+    },
+    "username_phone_shape": {"zh-CN": "用户名不能是手机号码格式", "en": "A username cannot look like a phone number."},
+    "username_document_shape": {
+        "zh-CN": "用户名不能是证件号码格式",
+        "en": "A username cannot look like an identity document number.",
+    },
+    "username_taken": {
+        "zh-CN": "该用户名已被使用，请换一个",
+        "en": "This username is already taken; please choose another.",
+    },
+    # UsernameChangeRefused (idp.people.username_change)
+    "username_change_unchanged": {"zh-CN": "新用户名与当前用户名相同", "en": "This is already your username."},
+    "username_change_too_soon": {
+        "zh-CN": "用户名一年只能修改一次，{next_change}起可再次修改",
+        "en": "A username can be changed once a year; you can change it again from {next_change}.",
+    },
+    # PhoneChangeRefused (idp.people.phone_change)
+    "phone_change_invalid": {
+        "zh-CN": "请输入11位中国大陆手机号码",
+        "en": "Please enter an 11-digit mainland China mobile number.",
+    },
+    "phone_change_unchanged": {
+        "zh-CN": "新手机号码与当前绑定的手机号码相同",
+        "en": "This is already your phone number.",
+    },
+    "phone_change_taken": {
+        "zh-CN": "该手机号码已被其他账户绑定",
+        "en": "This phone number belongs to another account.",
+    },
+    "phone_change_no_code_sent": {
+        "zh-CN": "请先获取发送到新手机号码的验证码",
+        "en": "Please first request a code for the new phone number.",
+    },
+    # AccountChangeRefused (idp.people.account_centre)
+    "account_change_password_unchanged": {
+        "zh-CN": "新密码不能与当前密码相同",
+        "en": "The new password must differ from the current one.",
+    },
+    "account_change_realname_not_needed": {
+        "zh-CN": "您的实名等级已是四级及以上，无需提升",
+        "en": "Your real-name level is already 4 or higher.",
+    },
+    # SessionChangeRefused (idp.people.account_sessions)
+    "session_change_not_found": {
+        "zh-CN": "该登录会话不存在或已结束",
+        "en": "This session does not exist or has already ended.",
+    },
+    "session_change_current": {
+        "zh-CN": "当前会话请使用“退出登录”结束",
+        "en": "Use “Sign out” to end the session you are using.",
+    },
+    # AppCodeRefused (idp.people.app_codes)
+    "app_code_already_enrolled": {
+        "zh-CN": "已绑定身份验证器，如需更换请先解除绑定",
+        "en": "An authenticator app is already bound; unbind it first to change it.",
+    },
+    "app_code_wrong_code": {
+        "zh-CN": "动态口令不正确，请输入应用中显示的最新口令",
+        "en": "That code is not right; please enter the app's current code.",
+    },
+    "app_code_no_enrolment": {
+        "zh-CN": "绑定已失效，请重新扫描二维码",
+        "en": "This binding has expired; please scan a new QR code.",
+    },
+    # SecurityKeyRefused (idp.people.security_keys)
+    "security_key_registration_failed": {
+        "zh-CN": "安全密钥注册未成功，请重试（需在密钥上验证PIN码或指纹）",
+        "en": "The security key was not registered; please try again (the key must verify your PIN or fingerprint).",
+    },
+    "security_key_name_invalid": {
+        "zh-CN": "请为安全密钥填写1至32个字的名称",
+        "en": "Please give the security key a name of 1 to 32 characters.",
+    },
+    "security_key_too_many": {
+        "zh-CN": "最多可注册10个安全密钥，请先删除不再使用的密钥",
+        "en": "At most 10 security keys can be registered; please remove one you no longer use.",
+    },
+    "security_key_not_found": {"zh-CN": "未找到该安全密钥", "en": "This security key was not found."},
+    # ClosureRefused (idp.people.account_closure)
+    "closure_not_confirmed": {
+        "zh-CN": "请勾选确认您已了解注销账号的后果",
+        "en": "Tick the box to confirm you understand what closing the account does.",
+    },
+    "closure_face_not_offered": {
+        "zh-CN": "您未授权人脸识别，请使用短信验证码确认注销",
+        "en": "You have not consented to face recognition; confirm with an SMS code instead.",
+    },
 }

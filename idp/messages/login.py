@@ -63,22 +63,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "请求过于频繁，请稍后再试",
         "en": "Too many requests; please wait a moment.",
     },
-    "error_bad_request_title": {"zh-CN": "请求无效", "en": "Invalid request"},
-    "error_bad_request": {
-        "zh-CN": "应用发来的登录请求无效，请返回应用重新发起登录。（{error}）",
-        "en": "The application sent an invalid sign-in request; please go back and try again. ({error})",
-    },
-    "error_csrf": {
-        "zh-CN": "页面已过期，请刷新后重试",
-        "en": "This page has expired; please reload and try again.",
-    },
-    "error_not_found": {"zh-CN": "页面不存在", "en": "Page not found"},
-    "error_internal": {"zh-CN": "系统繁忙，请稍后再试", "en": "Something went wrong; please try again later."},
-    "error_unavailable_title": {"zh-CN": "系统暂时无法使用", "en": "Temporarily unavailable"},
-    "error_unavailable": {
-        "zh-CN": "系统暂时无法使用，请稍后再试。",
-        "en": "The service is temporarily unavailable; please try again in a moment.",
-    },
     "register_title": {"zh-CN": "自然人用户注册", "en": "Natural-person registration"},
     "account_title": {"zh-CN": "账户中心", "en": "Account centre"},
     "account_signed_in": {"zh-CN": "您已登录：{name}", "en": "Signed in as {name}"},

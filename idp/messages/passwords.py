@@ -1,7 +1,5 @@
 """Texts of the forced password change and of "forgot password" (docs/domain.md §1.8, §1.10)."""
 
-from idp.people.password_policy import SYMBOLS
-
 MESSAGES: dict[str, dict[str, str]] = {
     "forgot_password_link": {"zh-CN": "忘记密码", "en": "Forgot password"},
     "forgot_title": {"zh-CN": "忘记密码", "en": "Forgot password"},
@@ -35,8 +33,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pw_new_label": {"zh-CN": "新密码", "en": "New password"},
     "pw_confirm_label": {"zh-CN": "确认新密码", "en": "New password again"},
     "pw_rule_note": {
-        "zh-CN": f"8-16位，至少包含数字、字母、符号（{SYMBOLS}）中的两种，字母区分大小写，不能包含证件号码。",
-        "en": f"8 to 16 characters with at least two of: digits, letters (case-sensitive), symbols ({SYMBOLS}); "
+        "zh-CN": "8-16位，至少包含数字、字母、符号（{symbols}）中的两种，字母区分大小写，不能包含证件号码。",
+        "en": "8 to 16 characters with at least two of: digits, letters (case-sensitive), symbols ({symbols}); "
         "it cannot contain your document number.",
     },
     "pw_save_button": {"zh-CN": "确定", "en": "Save"},
@@ -50,4 +48,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Your password was reset and you were signed out everywhere. Please sign in with the new password.",
     },
     "pw_relogin_link": {"zh-CN": "重新登录", "en": "Sign in again"},
+    # PasswordPolicyError (idp.people.password_policy)
+    "password_policy_length": {"zh-CN": "密码长度应为8-16位", "en": "The password must have 8 to 16 characters."},
+    "password_policy_characters": {
+        "zh-CN": "密码只能包含字母、数字和符号 {symbols}",
+        "en": "The password may contain only letters, digits and the symbols {symbols}",
+    },
+    "password_policy_kinds": {
+        "zh-CN": "密码应至少包含数字、字母、符号中的两种",
+        "en": "The password needs at least two of: digits, letters, symbols.",
+    },
+    "password_policy_document": {
+        "zh-CN": "密码不能包含证件号码",
+        "en": "The password cannot contain your document number.",
+    },
+    # NewPasswordError (idp.people.password_change)
+    "new_password_mismatch": {"zh-CN": "两次输入的新密码不一致", "en": "The two new passwords do not match."},
 }

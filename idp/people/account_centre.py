@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import session
 
 from idp.audit.log import record_event
+from idp.core.errors import LocalizedValueError
 from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.base import FactorError
@@ -22,7 +23,7 @@ from idp.login.record import LoginContext
 from idp.models import Person
 from idp.people.account_sessions import end_other_sessions
 from idp.people.accounts import raise_realname_level_by_face
-from idp.people.identity_documents import LocalizedValueError, mask_document_number, mask_phone
+from idp.people.identity_documents import mask_document_number, mask_phone
 from idp.people.password_change import NewPasswordError
 from idp.people.password_policy import validate_password
 
@@ -35,16 +36,7 @@ REALNAME_FACE_PURPOSE = "realname_upgrade"
 
 
 class AccountChangeRefused(LocalizedValueError):
-    MESSAGES = {
-        "password_unchanged": {
-            "zh-CN": "新密码不能与当前密码相同",
-            "en": "The new password must differ from the current one.",
-        },
-        "realname_not_needed": {
-            "zh-CN": "您的实名等级已是四级及以上，无需提升",
-            "en": "Your real-name level is already 4 or higher.",
-        },
-    }
+    MESSAGE_PREFIX = "account_change_"
 
 
 @dataclass(frozen=True)

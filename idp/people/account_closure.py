@@ -14,6 +14,7 @@ from sqlalchemy import delete, or_, select
 
 from idp.audit.log import record_event
 from idp.core.database import db, rows_changed
+from idp.core.errors import LocalizedValueError
 from idp.factors import FACTORS
 from idp.factors.base import FactorError
 from idp.models import (
@@ -34,7 +35,7 @@ from idp.models import (
     SecurityKey,
     SmsCode,
 )
-from idp.people.identity_documents import LocalizedValueError, mask_document_number, mask_phone
+from idp.people.identity_documents import mask_document_number, mask_phone
 from idp.people.password_change import end_every_session
 
 #: SMS-code and face-check purpose: a code or check made for anything else cannot close an account.
@@ -44,16 +45,7 @@ CLOSED = "closed"
 
 
 class ClosureRefused(LocalizedValueError):
-    MESSAGES = {
-        "not_confirmed": {
-            "zh-CN": "请勾选确认您已了解注销账号的后果",
-            "en": "Tick the box to confirm you understand what closing the account does.",
-        },
-        "face_not_offered": {
-            "zh-CN": "您未授权人脸识别，请使用短信验证码确认注销",
-            "en": "You have not consented to face recognition; confirm with an SMS code instead.",
-        },
-    }
+    MESSAGE_PREFIX = "closure_"
 
 
 def send_closure_code(person: Person) -> dict:

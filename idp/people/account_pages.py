@@ -14,10 +14,10 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask.typing import ResponseReturnValue
 
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError, UserError
 from idp.core.i18n import current_locale, translate
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError, WrongCredential
-from idp.login.pages import error_key
 from idp.login.record import LoginContext, current_login
 from idp.messages import MESSAGES
 from idp.people.account_centre import (
@@ -28,7 +28,6 @@ from idp.people.account_centre import (
     take_return_path,
 )
 from idp.people.account_sessions import SessionChangeRefused, end_all_sessions, end_session_by_ref, list_live_sessions
-from idp.people.identity_documents import LocalizedValueError
 from idp.people.username_change import UsernameChangeRefused, change_username, next_username_change_day
 
 bp = Blueprint("account", __name__)
@@ -36,17 +35,13 @@ bp = Blueprint("account", __name__)
 View = Callable[..., ResponseReturnValue]
 
 
-def error_text(error: Exception) -> str:
-    """A refusal in the page's language: validation errors carry their text, factor errors a key."""
-    if isinstance(error, LocalizedValueError):
-        return error.message(current_locale())
+def error_text(error: UserError) -> str:
+    """A refusal in the page's language."""
     if isinstance(error, WrongCredential) and error.params.get("method") == "password":
         # The login's "wrong account or password" would puzzle someone already logged in.
         return translate("acct_error_wrong_current_password", failures=error.params.get("failures", 1),
                          threshold=current_settings().LOCKOUT_THRESHOLD)
-    if isinstance(error, FactorError):
-        return translate(error_key(error), **error.params)
-    raise TypeError(f"no message for {type(error).__name__}")
+    return error.message()
 
 
 def local_time(moment: datetime | int) -> str:

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.core.i18n import translate
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError
@@ -26,7 +27,7 @@ from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.login.record import LoginContext
 from idp.people.account_closure import ClosureRefused, confirm_and_close, send_closure_code, start_closure_face_check
 from idp.people.account_pages import error_text, fresh_login_required, login_required
-from idp.people.identity_documents import LocalizedValueError, mask_phone
+from idp.people.identity_documents import mask_phone
 from idp.people.personal_data import export_personal_data
 
 bp = Blueprint("account_rights", __name__)

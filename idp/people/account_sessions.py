@@ -15,23 +15,14 @@ from sqlalchemy import select
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.login.record import LoginContext, end_login_session
 from idp.models import Client, Grant, LoginSession, Person
-from idp.people.identity_documents import LocalizedValueError
 from idp.protocol.tokens import revoke_grant
 
 
 class SessionChangeRefused(LocalizedValueError):
-    MESSAGES = {
-        "not_found": {
-            "zh-CN": "该登录会话不存在或已结束",
-            "en": "This session does not exist or has already ended.",
-        },
-        "current": {
-            "zh-CN": "当前会话请使用“退出登录”结束",
-            "en": "Use “Sign out” to end the session you are using.",
-        },
-    }
+    MESSAGE_PREFIX = "session_change_"
 
 
 @dataclass(frozen=True)

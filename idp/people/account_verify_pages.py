@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.core.i18n import translate
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError
@@ -20,7 +21,7 @@ from idp.people.account_centre import (
     start_realname_face_check,
 )
 from idp.people.account_pages import error_text, fresh_login_required, login_required
-from idp.people.identity_documents import LocalizedValueError, mask_phone
+from idp.people.identity_documents import mask_phone
 from idp.people.phone_change import finish_phone_change, pending_phone_change, start_phone_change
 
 bp = Blueprint("account_verify", __name__)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from idp.audit.log import record_event
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.factors.legacy_hashes import LegacyHashFormatError, parse_legacy_hash
 from idp.factors.password import hash_password
 from idp.models import Person
@@ -25,7 +26,6 @@ from idp.people.csv_import import IMPORTED, SKIPPED, ImportFileError, ImportRepo
 from idp.people.identity_documents import (
     DOCUMENT_TYPES,
     DocumentNumberError,
-    LocalizedValueError,
     clean_input,
     initial_password,
     mask_document_number,
@@ -45,22 +45,7 @@ IMPORTABLE_LEVELS = {"3": 3, "4": 4}
 class ImportRowError(LocalizedValueError):
     """Why one row was not imported; ``cause`` carries a document number's own message."""
 
-    MESSAGES = {
-        "doc_type": {"zh-CN": "证件类型无效（应为 {types} 之一）", "en": "unknown doc_type (one of {types})"},
-        "document": {"zh-CN": "证件号码无效：{detail}", "en": "invalid document: {detail}"},
-        "name": {"zh-CN": "姓名为空或过长", "en": "name is empty or too long"},
-        "phone": {"zh-CN": "手机号码无效（应为11位大陆手机号）", "en": "invalid phone (an 11-digit mainland mobile)"},
-        "phone_taken": {"zh-CN": "该手机号码已属于另一个账户", "en": "phone already belongs to another account"},
-        "level": {"zh-CN": "实名等级只能是3或4", "en": "realname_level must be 3 or 4"},
-        "legacy_hash": {
-            "zh-CN": "原系统密码哈希格式不受支持",
-            "en": "legacy_password_hash is not in a supported format",
-        },
-        "conflict": {
-            "zh-CN": "与同时创建的账户冲突（证件或手机号码），请重新导入",
-            "en": "conflicts with an account created meanwhile (document or phone); import again",
-        },
-    }
+    MESSAGE_PREFIX = "account_import_"
 
     def __init__(self, code: str, cause: LocalizedValueError | None = None) -> None:
         super().__init__(code)

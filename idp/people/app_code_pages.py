@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.factors.base import FactorError
-from idp.login.pages import error_key
 from idp.login.password_steps import LoginExpired, begin_second_factor, pending_login
 from idp.login.record import LoginContext
 from idp.login.second_factor_pages import finish_second_factor_page
@@ -18,7 +18,6 @@ from idp.people.app_codes import (
     remove_app_code,
     start_app_code_enrolment,
 )
-from idp.people.identity_documents import LocalizedValueError
 
 bp = Blueprint("app_codes", __name__)
 
@@ -76,7 +75,7 @@ def _render_login(error: FactorError | None = None, status: int = 200):
         return redirect(url_for("login.login_page"))
     except FactorError as refusal:  # locked
         error, status = error or refusal, max(status, 400)
-    return render_template("login_app_code.html", error=error_key(error) if error else None,
+    return render_template("login_app_code.html", error=error.message_key if error else None,
                            error_params=error.params if error else {}), status
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import delete
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db, rows_changed
+from idp.core.errors import LocalizedValueError
 from idp.factors.app_code import (
     decrypt_secret,
     encrypt_secret,
@@ -24,26 +25,13 @@ from idp.factors.app_code import (
     spend_app_code,
 )
 from idp.models import AppCode, Person
-from idp.people.identity_documents import LocalizedValueError, mask_phone
+from idp.people.identity_documents import mask_phone
 
 ISSUER_NAME = "青岛税务"
 
 
 class AppCodeRefused(LocalizedValueError):
-    MESSAGES = {
-        "already_enrolled": {
-            "zh-CN": "已绑定身份验证器，如需更换请先解除绑定",
-            "en": "An authenticator app is already bound; unbind it first to change it.",
-        },
-        "wrong_code": {
-            "zh-CN": "动态口令不正确，请输入应用中显示的最新口令",
-            "en": "That code is not right; please enter the app's current code.",
-        },
-        "no_enrolment": {
-            "zh-CN": "绑定已失效，请重新扫描二维码",
-            "en": "This binding has expired; please scan a new QR code.",
-        },
-    }
+    MESSAGE_PREFIX = "app_code_"
 
 
 @dataclass(frozen=True)

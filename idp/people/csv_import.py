@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.audit.log import record_event
 from idp.core.database import db
-from idp.people.identity_documents import LocalizedValueError
+from idp.core.errors import LocalizedValueError
 
 IMPORTED, SKIPPED, FAILED = "imported", "skipped", "failed"
 
@@ -27,9 +27,7 @@ class ImportFileError(ValueError):
 
 
 class RowTextError(LocalizedValueError):
-    MESSAGES = {
-        "nul": {"zh-CN": "该行含有空字符（NUL），无法导入", "en": "the row contains a NUL character"},
-    }
+    MESSAGE_PREFIX = "import_row_"
 
 
 def check_whole_file(source: TextIO) -> None:

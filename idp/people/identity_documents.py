@@ -9,44 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
-from typing import ClassVar
 
-DEFAULT_LOCALE = "zh-CN"
-
-
-def _resolve_locale(locale: str) -> str:
-    # Browsers send "en-US", "en_GB", "zh-Hans": match on the language, default to Chinese.
-    return "en" if locale.replace("_", "-").split("-")[0].lower() == "en" else DEFAULT_LOCALE
-
-
-class LocalizedValueError(ValueError):
-    """A validation error with a stable ``code`` and a message in the user's language.
-
-    Subclasses set ``MESSAGES`` (code -> locale -> template) and may fill template fields by
-    overriding :meth:`message_fields`.
-    """
-
-    MESSAGES: ClassVar[Mapping[str, Mapping[str, str]]] = {}
-
-    def __init__(self, code: str) -> None:
-        if code not in self.MESSAGES:
-            # A typo in an error code must fail where it is raised, not when a page renders it.
-            raise KeyError(f"{type(self).__name__} has no message for code {code!r}")
-        super().__init__(code)
-        self.code = code
-
-    def message(self, locale: str = DEFAULT_LOCALE) -> str:
-        """The message for this error in ``locale`` ("zh-CN", the default, or "en")."""
-        resolved = _resolve_locale(locale)
-        return self.MESSAGES[self.code][resolved].format(**self.message_fields(resolved))
-
-    def message_fields(self, locale: str) -> dict[str, str]:
-        """Values for the ``{placeholders}`` of the message templates, in ``locale``."""
-        return {}
+from idp.core.errors import LocalizedValueError
 
 
 @dataclass(frozen=True)
@@ -84,35 +52,13 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
     )
 }
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "unknown_type": {"zh-CN": "不支持该证件类型，请从列表中选择证件类型。",
-                     "en": "This identity document type is not supported; choose one from the list."},
-    "empty": {"zh-CN": "请输入{document}号码。", "en": "{document}: enter the document number."},
-    "length": {"zh-CN": "{document}号码位数不正确，请核对后重新输入。",
-               "en": "{document}: the number has the wrong length; check it and try again."},
-    "characters": {"zh-CN": "{document}号码含有不应出现的字符，请核对后重新输入。",
-                   "en": "{document}: the number contains characters it cannot contain; check it."},
-    "check_digit": {"zh-CN": "{document}号码校验位不符，可能输错了某一位，请核对后重新输入。",
-                    "en": "{document}: the check digit does not match; a character is probably mistyped."},
-    "date": {"zh-CN": "{document}号码中的出生日期无效，请核对后重新输入。",
-             "en": "{document}: the date of birth inside the number is not a real date; check it."},
-    "area": {"zh-CN": "{document}号码开头的地区码无效，请核对后重新输入。",
-             "en": "{document}: the number starts with an invalid region code; check it."},
-    "prefix": {"zh-CN": "{document}号码的开头不正确，请确认证件类型和号码。",
-               "en": "{document}: the number does not start as this document's do; check type and number."},
-    "country": {"zh-CN": "请填写{document}签发国家的三位字母代码（如 USA）。",
-                "en": "{document}: enter the issuing country as its three-letter code, such as USA."},
-    "format": {"zh-CN": "{document}号码格式不正确，请核对后重新输入。",
-               "en": "{document}: the number is not in this document's format; check it and try again."},
-}
-
 _GENERIC_DOCUMENT_NAME = {"zh-CN": "证件", "en": "Identity document"}
 
 
 class DocumentNumberError(LocalizedValueError):
     """A document number (or its issuing country) that cannot be accepted; see ``code``."""
 
-    MESSAGES = MESSAGES
+    MESSAGE_PREFIX = "document_"
 
     def __init__(self, code: str, doc_type: str | None = None) -> None:
         super().__init__(code)

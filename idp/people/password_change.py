@@ -22,11 +22,12 @@ from sqlalchemy import select, update
 
 from idp.audit.log import record_event
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.core.settings import current_settings
 from idp.factors.password import hash_password
 from idp.login.record import end_login_session
 from idp.models import Grant, LoginSession, Person
-from idp.people.identity_documents import LocalizedValueError, initial_password
+from idp.people.identity_documents import initial_password
 from idp.people.password_policy import validate_password
 from idp.protocol.tokens import revoke_grant
 
@@ -46,9 +47,7 @@ class PasswordStepExpired(Exception):
 
 
 class NewPasswordError(LocalizedValueError):
-    MESSAGES = {
-        "mismatch": {"zh-CN": "两次输入的新密码不一致", "en": "The two new passwords do not match."},
-    }
+    MESSAGE_PREFIX = "new_password_"
 
 
 @dataclass(frozen=True)

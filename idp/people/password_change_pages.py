@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from idp.core.database import db
-from idp.core.i18n import current_locale
-from idp.people.identity_documents import LocalizedValueError
+from idp.core.errors import LocalizedValueError
 from idp.people.password_change import PasswordStepExpired, finish_forced_password_change, pending_forced_change
+from idp.people.password_policy import SYMBOLS
 
 bp = Blueprint("password_change", __name__)
 
@@ -16,7 +16,7 @@ def render_new_password_form(action: str, title_key: str, note_key: str, error: 
     """The new-password form shared with the forgot-password flow."""
     return render_template(
         "password_new.html", action=action, title_key=title_key, note_key=note_key,
-        error_text=error.message(current_locale()) if error else None,
+        password_symbols=SYMBOLS, error_text=error.message() if error else None,
     ), 200 if error is None else 400
 
 

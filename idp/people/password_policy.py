@@ -9,28 +9,17 @@ from __future__ import annotations
 
 import string
 
-from idp.people.identity_documents import LocalizedValueError
+from idp.core.errors import LocalizedValueError
 
 SYMBOLS = ".@$%*#_+-&^"
 ALLOWED = set(string.ascii_letters + string.digits + SYMBOLS)
 
 
 class PasswordPolicyError(LocalizedValueError):
-    MESSAGES = {
-        "length": {"zh-CN": "密码长度应为8-16位", "en": "The password must have 8 to 16 characters."},
-        "characters": {
-            "zh-CN": f"密码只能包含字母、数字和符号 {SYMBOLS}",
-            "en": f"The password may contain only letters, digits and the symbols {SYMBOLS}",
-        },
-        "kinds": {
-            "zh-CN": "密码应至少包含数字、字母、符号中的两种",
-            "en": "The password needs at least two of: digits, letters, symbols.",
-        },
-        "document": {
-            "zh-CN": "密码不能包含证件号码",
-            "en": "The password cannot contain your document number.",
-        },
-    }
+    MESSAGE_PREFIX = "password_policy_"
+
+    def message_fields(self, locale: str) -> dict[str, str]:
+        return {"symbols": SYMBOLS}
 
 
 def validate_password(password: str, *, doc_number: str) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError
 from idp.factors.face import FaceConsentRequired, FaceIdentity, check_face_consent_withdrawn, record_face_consent
 from idp.factors.face_pages import FACE_PAGE_ERRORS, FaceRefusal, face_refusal, face_result_page
 from idp.factors.sms_gateway import SmsDeliveryFailed
-from idp.login.pages import error_key
-from idp.people.identity_documents import LocalizedValueError, mask_phone
+from idp.people.identity_documents import mask_phone
 from idp.people.password_change_pages import render_new_password_form, render_relogin
 from idp.people.password_reset import (
     NEW_PASSWORD,
@@ -31,7 +31,7 @@ bp = Blueprint("password_reset", __name__, url_prefix="/password/forgot")
 def _render_identify(interaction: str, identifier: str = "", error: FactorError | None = None):
     return render_template(
         "password_forgot.html", interaction=interaction, identifier=identifier,
-        error=error_key(error) if error else None, error_params=error.params if error else {},
+        error=error.message_key if error else None, error_params=error.params if error else {},
     ), 200 if error is None else 400
 
 
@@ -87,7 +87,7 @@ def sms_send():
         return _restart(error)
     except FactorError as error:
         db.session.commit()
-        return _render_verify(error_key(error), error.params, 429)
+        return _render_verify(error.message_key, error.params, 429)
     except SmsDeliveryFailed:
         db.session.rollback()
         return _render_verify("error_sms_unavailable", {}, 503)
@@ -103,7 +103,7 @@ def sms_submit():
         return _restart(error)
     except FactorError as error:
         db.session.commit()  # failure counters and audit rows persist
-        return _render_verify(error_key(error), error.params, 400, sent=True)
+        return _render_verify(error.message_key, error.params, 400, sent=True)
     db.session.commit()
     return redirect(url_for("password_reset.new_password_page"))
 

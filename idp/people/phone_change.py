@@ -15,37 +15,21 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.audit.log import record_event
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.base import FactorError, WrongCredential
 from idp.factors.sms_code import consume_sms_code, send_sms_code
 from idp.models import Person
 from idp.people.accounts import AccountError, normalise_phone
-from idp.people.identity_documents import LocalizedValueError, mask_phone
+from idp.people.identity_documents import mask_phone
 
 PURPOSE = "change_phone"
 PENDING_KEY = "account_phone_change"
 
 
 class PhoneChangeRefused(LocalizedValueError):
-    MESSAGES = {
-        "invalid": {
-            "zh-CN": "请输入11位中国大陆手机号码",
-            "en": "Please enter an 11-digit mainland China mobile number.",
-        },
-        "unchanged": {
-            "zh-CN": "新手机号码与当前绑定的手机号码相同",
-            "en": "This is already your phone number.",
-        },
-        "taken": {
-            "zh-CN": "该手机号码已被其他账户绑定",
-            "en": "This phone number belongs to another account.",
-        },
-        "no_code_sent": {
-            "zh-CN": "请先获取发送到新手机号码的验证码",
-            "en": "Please first request a code for the new phone number.",
-        },
-    }
+    MESSAGE_PREFIX = "phone_change_"
 
 
 def _check_phone_free(phone: str, person: Person) -> None:

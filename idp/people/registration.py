@@ -17,7 +17,7 @@ import hmac
 import re
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db, rows_changed
+from idp.core.errors import UserError
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError, WrongCredential
 from idp.factors.face import (
@@ -64,13 +65,19 @@ FACE_VERIFIED_LEVEL = 4
 _REGISTRATION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-class RegistrationError(Exception):
+class RegistrationError(UserError):
     """A registration request refused; ``code`` picks the text ``error_registration_<code>``."""
 
+    MESSAGE_PREFIX = "error_registration_"
+    #: 410 a registration that is gone, 409 clashes and steps out of order, 403 the service-hall
+    #: routes; anything wrongly filled in is 400.
+    STATUSES: ClassVar[dict[str, int]] = {
+        "expired": 410, "wrong_step": 409, "already_registered": 409, "phone_taken": 409, "conflict": 409,
+        "hall_first": 403, "hall_record_name": 403, "face_hall_route": 403,
+    }
+
     def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+        super().__init__(code, self.STATUSES.get(code, 400), **params)
 
 
 def _reference(registration: Registration) -> str:

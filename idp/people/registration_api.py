@@ -57,7 +57,7 @@ def _next(registration: Registration) -> str:
 
 def _refusal(error: RegistrationRefusal):
     code, message = describe_refusal(error)
-    body = {"error": code, "message": message}
+    body = {"error": code, "error_description": message, "message": message}
     if isinstance(error, RegistrationError) and error.code == "wrong_step":
         body["next"] = NEXT_CALL[str(error.params["step"])]
     return jsonify(body), refusal_status(error)

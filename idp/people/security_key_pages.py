@@ -9,13 +9,12 @@ import json
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.factors.base import FactorError
-from idp.login.pages import error_key
 from idp.login.password_steps import LoginExpired, begin_second_factor, pending_login
 from idp.login.record import LoginContext
 from idp.login.second_factor_pages import finish_second_factor_page
 from idp.people.account_pages import error_text, fresh_login_required, local_time, login_required
-from idp.people.identity_documents import LocalizedValueError
 from idp.people.security_keys import (
     finish_security_key_registration,
     list_security_keys,
@@ -106,7 +105,7 @@ def _render_login(error: FactorError | None = None, status: int = 200):
     except FactorError as refusal:  # locked: no challenge, only the message
         error, status = error or refusal, max(status, 400)
     return render_template("login_security_key.html", options=options,
-                           error=error_key(error) if error else None,
+                           error=error.message_key if error else None,
                            error_params=error.params if error else {}), status
 
 

@@ -23,6 +23,7 @@ from webauthn.helpers.structs import (
 
 from idp.audit.log import record_event
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.factors.webauthn import (
     BROWSER_TIMEOUT_MS,
     descriptors,
@@ -32,7 +33,7 @@ from idp.factors.webauthn import (
     take_challenge,
 )
 from idp.models import Person, SecurityKey
-from idp.people.identity_documents import LocalizedValueError, mask_phone
+from idp.people.identity_documents import mask_phone
 
 REGISTER_PURPOSE = "register"
 #: Enough for the few keys a person owns; a cap keeps the login options small.
@@ -41,22 +42,7 @@ NAME_MAX_LENGTH = 32
 
 
 class SecurityKeyRefused(LocalizedValueError):
-    MESSAGES = {
-        "registration_failed": {
-            "zh-CN": "安全密钥注册未成功，请重试（需在密钥上验证PIN码或指纹）",
-            "en": "The security key was not registered; please try again "
-            "(the key must verify your PIN or fingerprint).",
-        },
-        "name_invalid": {
-            "zh-CN": "请为安全密钥填写1至32个字的名称",
-            "en": "Please give the security key a name of 1 to 32 characters.",
-        },
-        "too_many": {
-            "zh-CN": "最多可注册10个安全密钥，请先删除不再使用的密钥",
-            "en": "At most 10 security keys can be registered; please remove one you no longer use.",
-        },
-        "not_found": {"zh-CN": "未找到该安全密钥", "en": "This security key was not found."},
-    }
+    MESSAGE_PREFIX = "security_key_"
 
 
 @dataclass(frozen=True)

@@ -17,24 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from idp.audit.log import record_event
 from idp.core.clock import local_day, utcnow
 from idp.core.database import db, rows_changed
+from idp.core.errors import LocalizedValueError
 from idp.models import Person
-from idp.people.identity_documents import LocalizedValueError
 from idp.people.usernames import UsernameError, check_username_taken, validate_username
 
 CHANGE_INTERVAL = timedelta(days=365)
 
 
 class UsernameChangeRefused(LocalizedValueError):
-    MESSAGES = {
-        "unchanged": {
-            "zh-CN": "新用户名与当前用户名相同",
-            "en": "This is already your username.",
-        },
-        "too_soon": {
-            "zh-CN": "用户名一年只能修改一次，{next_change}起可再次修改",
-            "en": "A username can be changed once a year; you can change it again from {next_change}.",
-        },
-    }
+    MESSAGE_PREFIX = "username_change_"
 
     def __init__(self, code: str, *, next_change: date | None = None) -> None:
         super().__init__(code)

@@ -13,11 +13,11 @@ import re
 from sqlalchemy import func, select
 
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.models import Person
 from idp.people.identity_documents import (
     DOCUMENT_TYPES,
     DocumentNumberError,
-    LocalizedValueError,
     normalise_document_number,
 )
 
@@ -33,32 +33,10 @@ RECOGNISABLE_DOCUMENTS = tuple(code for code, doc in DOCUMENT_TYPES.items() if d
 
 
 class UsernameError(LocalizedValueError):
-    MESSAGES = {
-        "length": {
-            "zh-CN": f"用户名长度应为{MIN_LENGTH}-{MAX_LENGTH}位",
-            "en": f"A username has {MIN_LENGTH} to {MAX_LENGTH} characters.",
-        },
-        "characters": {
-            "zh-CN": "用户名只能包含英文字母、数字和下划线",
-            "en": "A username may contain only letters (A-Z, a-z), digits and underscores.",
-        },
-        "all_digits": {
-            "zh-CN": "用户名不能全部为数字，须至少包含一个英文字母",
-            "en": "A username cannot be all digits: it needs at least one letter.",
-        },
-        "phone_shape": {
-            "zh-CN": "用户名不能是手机号码格式",
-            "en": "A username cannot look like a phone number.",
-        },
-        "document_shape": {
-            "zh-CN": "用户名不能是证件号码格式",
-            "en": "A username cannot look like an identity document number.",
-        },
-        "taken": {
-            "zh-CN": "该用户名已被使用，请换一个",
-            "en": "This username is already taken; please choose another.",
-        },
-    }
+    MESSAGE_PREFIX = "username_"
+
+    def message_fields(self, locale: str) -> dict[str, int]:
+        return {"min_length": MIN_LENGTH, "max_length": MAX_LENGTH}
 
 
 def _looks_like_document(username: str) -> bool:

@@ -12,7 +12,7 @@ from authlib.oidc.core.errors import (
     InteractionRequiredError,
     LoginRequiredError,
 )
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from joserfc import jwt
 from joserfc.errors import JoseError
 from werkzeug.datastructures import MultiDict
@@ -44,6 +44,7 @@ from idp.protocol.pushed_requests import resolve_authorization_parameters
 from idp.protocol.request_objects import authorization_request_with
 from idp.protocol.server import authorization_server
 from idp.protocol.subjects import check_subject_names, public_subject_named
+from idp.web.error_pages import error_page
 
 bp = Blueprint("authorize", __name__)
 
@@ -60,8 +61,9 @@ def _error_response(error: OAuth2Error):
         # hooks create_authorization_response, which errors raised here never reach.
         _server().execute_hook("after_create_authorization_response", response)
         return response
-    return render_template("message.html", title_key="error_bad_request_title", message_key="error_bad_request",
-                           params={"error": error.error}), 400
+    # The request itself is what failed: resuming it would fail again, so 重新登录 starts afresh.
+    return error_page("error_bad_request_title", "error_bad_request", 400, code=error.error,
+                      restart_url=url_for("login.login_page"))
 
 
 def _max_age(params, redirect_uri: str) -> int | None:

@@ -15,6 +15,7 @@ from idp.login.record import BrowserLogin, current_browser_login, end_login_sess
 from idp.protocol.dpop import accept_request_proof, with_dpop_nonce
 from idp.protocol.server import authorization_server
 from idp.protocol.subjects import check_subject_names
+from idp.web.error_pages import error_page
 
 bp = Blueprint("protocol", __name__)
 
@@ -57,8 +58,7 @@ def _body_parameters_only(create_response: Callable[[], Response]) -> Response:
 def request_too_large(error: RequestEntityTooLarge):
     """Over MAX_CONTENT_LENGTH: the endpoint's own error shape, JSON for the back-channel ones."""
     if request.endpoint == "protocol.end_session":
-        return render_template("message.html", title_key="error_bad_request_title",
-                               message_key="error_bad_request_title", params={}), 413
+        return error_page("error_bad_request_title", "error_bad_request_title", 413)
     too_large = InvalidRequestError("The request body is too large.", status_code=413)
     return _committed(_server().handle_error_response(None, too_large))
 
@@ -118,8 +118,7 @@ def end_session():
     try:
         logout_request = _server().validate_endpoint_request("end_session")
     except OAuth2Error as error:
-        return render_template("message.html", title_key="error_bad_request_title",
-                               message_key="error_bad_request", params={"error": error.error}), 400
+        return error_page("error_bad_request_title", "error_bad_request", 400, code=error.error)
     login = current_browser_login()  # the old enterprise login (dual-track) logs out too
     if logout_request.needs_confirmation or _hint_names_someone_else(logout_request, login):
         if request.method == "GET":

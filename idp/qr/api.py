@@ -15,6 +15,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, jsonify, request
 
 from idp.core.database import db
+from idp.core.errors import error_json
 from idp.core.i18n import translate
 from idp.models import QrLoginRequest
 from idp.protocol.client_registry import client_registry
@@ -25,9 +26,6 @@ from idp.qr.codes import QrError, approve, deny, describe, find_request, public_
 bp = Blueprint("qr_api", __name__)
 
 #: Refusals worded by an existing message of another feature.
-MESSAGE_KEYS = {"not_registered": "error_not_registered"}
-
-
 @bp.after_request
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
@@ -76,9 +74,7 @@ def _requester_name(row: QrLoginRequest) -> str:
 
 
 def _refused(error: QrError):
-    body = {"error": error.code, "message": translate(MESSAGE_KEYS.get(error.code, f"qr_error_{error.code}"))}
-    response = jsonify(body)
-    response.status_code = error.status
+    response = error_json(error)
     if error.code in ("invalid_token", "insufficient_scope") and request.headers.get("Authorization"):
         response.headers["WWW-Authenticate"] = f'Bearer error="{error.code}"'  # RFC 6750 section 3
     return response

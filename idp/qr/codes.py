@@ -28,6 +28,7 @@ from idp.core.assurance import derive_acr, with_mfa
 from idp.core.clock import utcnow
 from idp.core.columns import UTCDateTime
 from idp.core.database import conflict_insert, db
+from idp.core.errors import UserError
 from idp.core.metrics import count_qr_decision
 from idp.core.settings import current_settings
 from idp.login.record import create_login_session
@@ -47,14 +48,18 @@ PAYLOAD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 LIVE = ("pending", "scanned", "approved")
 
 
-class QrError(Exception):
+class QrError(UserError):
     """A refused QR operation: ``code`` picks the message, ``status`` the HTTP status."""
 
-    def __init__(self, code: str, status: int = 400, **params: object):
-        super().__init__(code)
-        self.code = code
-        self.status = status
-        self.params = params
+    MESSAGE_PREFIX = "qr_error_"
+
+    def __init__(self, code: str, status: int = 400):
+        super().__init__(code, status)
+
+    @property
+    def message_key(self) -> str:
+        # The app tells someone without an account what the login page tells them.
+        return "error_not_registered" if self.code == "not_registered" else super().message_key
 
 
 @dataclass(frozen=True)

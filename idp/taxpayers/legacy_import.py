@@ -17,11 +17,12 @@ from sqlalchemy import select
 
 from idp.audit.log import record_event
 from idp.core.database import db
+from idp.core.errors import LocalizedValueError
 from idp.factors.legacy_hashes import LegacyHashFormatError, parse_legacy_hash
 from idp.models import LegacyEnterpriseAccount, TaxpayerEntity
 from idp.people import csv_import
 from idp.people.csv_import import IMPORTED, SKIPPED, ImportReport, RowContext, RowImporter
-from idp.people.identity_documents import LocalizedValueError, clean_input, mask_document_number
+from idp.people.identity_documents import clean_input, mask_document_number
 from idp.taxpayers.entities import ENTITY_KINDS
 from idp.taxpayers.taxpayer_numbers import TaxpayerNumberError, normalise_taxpayer_number
 
@@ -32,23 +33,7 @@ OPTIONAL_COLUMNS = ("kind", "legacy_password_hash")
 class LegacyImportRowError(LocalizedValueError):
     """Why one row was not imported; ``cause`` carries a taxpayer number's own message."""
 
-    MESSAGES = {
-        "taxpayer_number": {"zh-CN": "纳税人识别号无效：{detail}", "en": "invalid taxpayer_number: {detail}"},
-        "name": {"zh-CN": "纳税人名称为空或过长", "en": "name is empty or too long"},
-        "tax_authority": {
-            "zh-CN": "主管税务机关代码或名称为空或过长",
-            "en": "tax_authority_code or tax_authority_name is empty or too long",
-        },
-        "kind": {"zh-CN": "纳税人类型无效（应为 {kinds} 之一）", "en": "unknown kind (one of {kinds})"},
-        "legacy_hash": {
-            "zh-CN": "原系统密码哈希格式不受支持",
-            "en": "legacy_password_hash is not in a supported format",
-        },
-        "conflict": {
-            "zh-CN": "与同时创建的纳税人或原登录账户冲突，请重新导入",
-            "en": "conflicts with a taxpayer or old login created meanwhile; import again",
-        },
-    }
+    MESSAGE_PREFIX = "legacy_import_"
 
     def __init__(self, code: str, cause: LocalizedValueError | None = None) -> None:
         super().__init__(code)

@@ -10,22 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from idp.people.identity_documents import LocalizedValueError, check_mod11_2, clean_input
+from idp.core.errors import LocalizedValueError
+from idp.people.identity_documents import check_mod11_2, clean_input
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z: they read as digits
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "empty": {"zh-CN": "请输入{subject}。", "en": "Enter the {subject}."},
-    "length": {"zh-CN": "{subject}位数不正确，请核对后重新输入。",
-               "en": "The {subject} has the wrong length; check it and try again."},
-    "characters": {"zh-CN": "{subject}含有不应出现的字符，请核对后重新输入。",
-                   "en": "The {subject} contains characters it cannot contain; check it and try again."},
-    "check_digit": {"zh-CN": "{subject}校验位不符，可能输错了某一位，请核对后重新输入。",
-                    "en": "The {subject} fails its check character; a character is probably mistyped."},
-    "format": {"zh-CN": "{subject}格式不正确，请核对后重新输入。",
-               "en": "The {subject} is not in a format the tax bureau issues; check it and try again."},
-}
 
 _SUBJECTS = {
     "uscc": {"zh-CN": "统一社会信用代码", "en": "unified social credit code"},
@@ -36,7 +25,7 @@ _SUBJECTS = {
 class TaxpayerNumberError(LocalizedValueError):
     """A USCC or taxpayer number that cannot be accepted; see ``code``."""
 
-    MESSAGES = MESSAGES
+    MESSAGE_PREFIX = "taxpayer_number_"
 
     def __init__(self, code: str, subject: str = "taxpayer_number") -> None:
         super().__init__(code)

@@ -9,6 +9,7 @@ the message catalogue, the locale lookup fail), a plain page in both languages a
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -25,6 +26,7 @@ from idp.core.i18n import translate
 from idp.core.settings import current_settings
 from idp.messages import MESSAGES
 from idp.web.browser_session import keep_stored_session
+from idp.web.error_links import ErrorLinks, error_links
 from idp.web.published_documents import DISCOVERY_PATHS
 
 log = logging.getLogger(__name__)
@@ -54,11 +56,31 @@ def _plain_page(title_key: str, message_key: str, status: int, headers: dict, pa
     return Response(body, status, headers, mimetype="text/html")
 
 
-def _page(title_key: str, message_key: str, status: int, headers: dict | None = None, **params) -> Response:
+def _links(restart_step: bool, restart_url: str | None) -> ErrorLinks:
+    try:
+        links = error_links(restart_step=restart_step)
+    except Exception:
+        # The session or the client registry out of reach (the database is down): the page
+        # still offers the login, never a crash.
+        log.debug("the error page's links could not be built", exc_info=True)
+        _roll_back()
+        links = ErrorLinks(None, "/login", "error_restart_login")
+    return replace(links, restart_url=restart_url) if restart_url and links.return_url is None else links
+
+
+def error_page(title_key: str, message_key: str, status: int, headers: dict | None = None, *, code: str | None = None,
+               restart_step: bool = False, restart_url: str | None = None, **params) -> Response:
+    """The one error page: the problem in plain words, 返回应用 when the application and its
+    redirect URI are known and valid, else 重新登录 (or 重新开始这一步 after a refused form,
+    ``restart_step``; ``restart_url`` overrides where), the 12366 hotline, and ``code`` (a
+    protocol error code) last, small, under 错误代码."""
     headers = headers or {}
     try:
+        links = _links(restart_step, restart_url)
         return current_app.make_response((render_template(
-            "message.html", title_key=title_key, message_key=message_key, params=params), status, headers))
+            "error.html", title_key=title_key, message_key=message_key, params=params, code=code,
+            return_url=links.return_url, restart_url=links.restart_url, restart_key=links.restart_key,
+        ), status, headers))
     except Exception:
         log.exception("the %s page could not be rendered; answering the plain one", message_key)
         return _plain_page(title_key, message_key, status, headers, params)
@@ -92,18 +114,18 @@ def _unavailable(error: BaseException) -> Response:
         if request.path.startswith("/api/"):
             body["message"] = _message("error_unavailable")  # the app shows it to the person
         return current_app.make_response((body, 503, headers))
-    return _page("error_unavailable_title", "error_unavailable", 503, headers)
+    return error_page("error_unavailable_title", "error_unavailable", 503, headers)
 
 
 def _internal(error: BaseException) -> Response:
     if check_unavailable(error):
         return _unavailable(error)
     _roll_back()
-    return _page("error_internal", "error_internal", 500)
+    return error_page("error_internal", "error_internal", 500)
 
 
 def _csrf_error(error: CSRFError) -> Response:
-    return _page("error_bad_request_title", "error_csrf", 400)
+    return error_page("error_csrf_title", "error_csrf", 400, restart_step=True)
 
 
 def _http_error(error: HTTPException) -> Response:
@@ -117,9 +139,9 @@ def _http_error(error: HTTPException) -> Response:
         if request.path.startswith("/api/"):
             body = {"error": "too_many_requests", "message": _message("error_too_many_requests")}
             return current_app.make_response((body, 429, retry))
-        return _page("error_too_many_requests", "error_too_many_requests", 429, retry)
+        return error_page("error_too_many_requests", "error_too_many_requests", 429, retry)
     key = "error_not_found" if error.code == 404 else "error_bad_request_title"
-    return _page(key, key, error.code or 400)
+    return error_page(key, key, error.code or 400)
 
 
 def _database_error(error: SQLAlchemyError) -> Response:

@@ -1,0 +1,89 @@
+"""Where an error page lets the person go on (docs/architecture.md §12.1): back to the application
+they came from, with an OAuth error response it can act on, when that application and its
+redirect URI are known and valid; else into the login again, resuming the application's request
+when it is known; and, after a refused form (an expired page), into the same step again.
+
+An error page never sends the browser to a URI that was not checked against the client's
+registration: a redirect URI of an invalid request is exactly what an attacker would supply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authlib.common.urls import add_params_to_uri
+from flask import request, url_for
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+from idp.core.settings import current_settings
+from idp.protocol.client_registry import client_registry
+from idp.protocol.interactions import RESUME_PARAM, interaction_params, resume_url
+
+
+@dataclass(frozen=True)
+class ErrorLinks:
+    #: 返回应用: the client's redirect URI carrying ``error=access_denied``, or None.
+    return_url: str | None
+    #: 重新登录 / 重新开始这一步, offered when there is no way back or after a refused form.
+    restart_url: str | None
+    #: The message key of the restart link.
+    restart_key: str
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """The relying party's request this browser was serving, and the URL that resumes it."""
+
+    params: MultiDict
+    resume_url: str
+
+
+def pending_request() -> PendingRequest | None:
+    """The authorization request the failed page served, if the browser named a live one.
+
+    The one place the error pages read the pending interaction (docs/architecture.md §5.2).
+    """
+    interaction_id = request.args.get(RESUME_PARAM)
+    if interaction_id is None and request.method == "POST":
+        try:
+            interaction_id = request.form.get(RESUME_PARAM)
+        except HTTPException:  # a body over the size limit cannot be read, not even here
+            interaction_id = None
+    params = interaction_params(interaction_id)
+    resume = resume_url(interaction_id)
+    return PendingRequest(params, resume) if params is not None and resume is not None else None
+
+
+def return_url(params: MultiDict) -> str | None:
+    """``redirect_uri`` with an ``access_denied`` error response (RFC 6749 section 4.1.2.1, with
+    RFC 9207's ``iss``) when the client exists and registered that URI; otherwise None."""
+    client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
+    client = client_registry().query_client(client_id) if client_id else None
+    if client is None or not redirect_uri or not client.check_redirect_uri(redirect_uri):
+        return None
+    answer = [("error", "access_denied"), ("iss", current_settings().ISSUER)]
+    if params.get("state"):
+        answer.append(("state", params["state"]))
+    return add_params_to_uri(redirect_uri, answer)
+
+
+def _same_page() -> str | None:
+    """The page a refused form was posted from, when the same address serves it (GET)."""
+    if request.method != "POST" or request.url_rule is None or "GET" not in (request.url_rule.methods or ()):
+        return None
+    return request.path
+
+
+def error_links(*, restart_step: bool = False) -> ErrorLinks:
+    """The ways on from this request's error page: back to the application if it can be told,
+    else into the login again; a refused form (``restart_step``) also offers its step again."""
+    pending = pending_request()
+    back = return_url(pending.params) if pending else None
+    if back is not None and not restart_step:
+        return ErrorLinks(back, None, "error_restart_login")
+    if pending is not None:
+        restart = pending.resume_url
+    else:
+        restart = (_same_page() if restart_step else None) or url_for("login.login_page")
+    return ErrorLinks(back, restart, "error_restart_step" if restart_step else "error_restart_login")
