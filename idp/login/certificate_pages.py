@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from idp.core.database import db
-from idp.core.i18n import translate
+from idp.core.errors import error_json
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError
 from idp.factors.certificate import CertificateFactor
@@ -52,14 +52,14 @@ def challenge():
 
 @bp.route("/login/certificate", methods=["POST"])
 def certificate_submit():
-    """The agent's signed answer; ``{"next": url}`` on success, ``{"error", "message"}`` otherwise."""
+    """The agent's signed answer; ``{"next": url}`` on success, else an app API's error
+    (docs/architecture.md §12.1)."""
     body = request.get_json(silent=True)
     try:
         start_certificate_login(body if isinstance(body, dict) else {}, request.args.get("interaction") or None)
     except FactorError as error:
         db.session.commit()  # the spent challenge and the audit row persist
-        key = error.message_key
-        return jsonify(error=error.code, message=translate(key)), 400
+        return error_json(error)
     db.session.commit()
     return jsonify(next=url_for("certificate_login.person_page"))
 
