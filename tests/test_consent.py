@@ -3,6 +3,11 @@ set, the decision is persisted and revocable, and prompt=consent always asks."""
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
+from test_entity_login import log_in_for_the_builder
+
 from conftest import (
     authorization_request,
     csrf_from,
@@ -12,6 +17,7 @@ from conftest import (
     redeem,
     register_client,
 )
+from entity_fixtures import BUILDER
 
 
 def third_party(app):
@@ -137,3 +143,41 @@ def test_withdrawing_a_client_id_no_client_could_have_changes_nothing(app, clien
         answer = client.post("/consents/revoke", data={"csrf_token": csrf_from(page), "client_id": client_id})
         assert answer.status_code == 302
     assert listed_consents(client) == 1
+
+
+def test_consent_shows_whom_the_person_acts_for_and_switching_returns_to_it(app, client, person, rp):
+    """Issue 18 finding 4: single sign-on brought the taxpayer chosen for another app; the consent page
+    says so (办税身份) and 切换 leads through the chooser back to the consent, with the new choice."""
+
+
+    log_in_for_the_builder(app, client, rp)
+    other = third_party(app)
+    request = authorization_request(other)
+    consent = client.get("/authorize", query_string=request.params)
+    assert consent.headers["Location"].startswith("/consent")
+    html = client.get(consent.headers["Location"]).get_data(as_text=True)
+    assert f"办税身份：青岛海川建筑安装有限公司（{BUILDER}）" in html
+    switch = re.search(r'<a id="consent-switch" href="([^"]*)"', html)
+    assert switch is not None and "切换" in html
+    chooser = client.get(unescape(switch[1]))
+    chooser_html = chooser.get_data(as_text=True)
+    assert chooser.status_code == 200 and "当前身份" in chooser_html
+    # Back without changing: the same consent page, the same taxpayer.
+    back = re.search(r'<a class="button secondary" id="select-back" href="([^"]*)"', chooser_html)
+    assert back is not None
+    assert client.get(unescape(back[1])).headers["Location"].startswith("/consent")
+    # The natural-person tab lists the one choice, shown (not taken) because the person asked to switch.
+    tab = re.search(r'<a id="entry-natural_person"[^>]*href="([^"]*)"', chooser_html)
+    assert tab is not None
+    tab_url = unescape(tab[1])
+    natural = client.get(tab_url).get_data(as_text=True)
+    [choice] = re.findall(r'name="choice" value="([^"]*)"', natural)
+    chosen = client.post("/select", data={"csrf_token": csrf_from(natural), "business": "natural_person",
+                                          "interaction": hidden_value(natural, "interaction"), "choice": choice})
+    again = client.get(chosen.headers["Location"])
+    assert again.headers["Location"].startswith("/consent")
+    html, back_to_app = decide(client, again, "allow")
+    assert "办税身份：自然人业务（本人）" in html and BUILDER not in html
+    code = query_of(back_to_app.headers["Location"])["code"]
+    assert redeem(client, other, code, request.verifier).status_code == 200
+

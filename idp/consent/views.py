@@ -33,6 +33,8 @@ def select_page():
         return away
     interaction_id = request.args.get("interaction")
     params = interaction_params(interaction_id)
+    # 切换 on the consent page: the person asked to choose, so a single choice is shown, not taken.
+    switching = request.args.get("switch") == "1" and params is not None
     roles = pending_roles(login.person)
     if roles:
         return render_template("confirm_roles.html", roles=roles, interaction=interaction_id or "")
@@ -43,14 +45,17 @@ def select_page():
     choices = available_choices(login.person, business)
     entries = [(entry, bool(available_choices(login.person, entry))) for entry in BUSINESS_ENTRIES
                if entry in allowed]
-    if len(choices) == 1 and (params is None or "select_account" not in (params.get("prompt") or "").split()):
+    asked_to_choose = switching or (params is not None and "select_account" in (params.get("prompt") or "").split())
+    if len(choices) == 1 and not asked_to_choose:
         apply_choice(login.session, login.person, choices[0])
         if interaction_id:
             mark_done(interaction_id, "selected")
         db.session.commit()
         return _continue(interaction_id)
     return render_template("select.html", business=business, entries=entries, choices=choices,
-                           interaction=interaction_id or "", current=login.session.entity), 200 if choices else 403
+                           interaction=interaction_id or "", current=login.session.entity,
+                           switch=1 if switching else None,
+                           back_url=resume_url(interaction_id) if switching else None), 200 if choices else 403
 
 
 @bp.route("/select/roles", methods=["POST"])
