@@ -112,6 +112,12 @@ def test_an_expired_form_without_an_application_offers_its_own_page_again(client
     assert link(html, "restart") == "/login" and link(html, "return-to-app") is None
 
 
+def test_an_expired_form_of_another_page_offers_that_page_again(client):
+    client.get("/login")
+    html = client.post("/password/forgot", data={"identifier": "zhangsan"}).get_data(as_text=True)
+    assert "页面已过期" in html and link(html, "restart") == "/password/forgot"
+
+
 def test_the_english_page_says_the_same_without_refresh(client):
     client.get("/lang/en?next=/login")
     html = client.post("/login", data={"identifier": "zhangsan", "password": "x"}).get_data(as_text=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authlib.common.urls import add_params_to_uri
-from flask import request, url_for
+from flask import current_app, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -70,7 +70,11 @@ def return_url(params: MultiDict) -> str | None:
 
 def _same_page() -> str | None:
     """The page a refused form was posted from, when the same address serves it (GET)."""
-    if request.method != "POST" or request.url_rule is None or "GET" not in (request.url_rule.methods or ()):
+    if request.method != "POST":
+        return None
+    try:
+        current_app.url_map.bind_to_environ(request.environ).match(request.path, method="GET")
+    except HTTPException:  # no page there (405), or one under another address (a redirect)
         return None
     return request.path
 
