@@ -61,12 +61,12 @@ class UserError(Exception):
         return self.params
 
 
-def error_json(error: UserError, code: str | None = None) -> Response:
+def error_json(error: UserError, code: str | None = None, **extra: object) -> Response:
     """The answer of an app API to ``error``: its code (or ``code``), its text in the person's
-    language and its status. ``message`` repeats the text under the name the apps read before
-    ``error_description`` existed."""
+    language, any ``extra`` fields, and its status. ``message`` repeats the text under the name the
+    apps read before ``error_description`` existed."""
     text = error.message()
-    response = jsonify({"error": code or error.code, "error_description": text, "message": text})
+    response = jsonify({"error": code or error.code, "error_description": text, "message": text, **extra})
     response.status_code = error.status
     return response
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from idp.core.database import db
+from idp.core.errors import error_json
 from idp.core.i18n import translate
 from idp.core.settings import current_settings
 from idp.factors.face import NOTICE_VERSION, FacePending
@@ -33,7 +34,7 @@ from idp.people.registration import (
     start_registration_face,
     verify_registration_phone,
 )
-from idp.people.registration_refusals import Refusal, RegistrationRefusal, Unavailable, describe_refusal, refusal_status
+from idp.people.registration_refusals import Refusal, RegistrationRefusal, Unavailable, as_user_error, refusal_code
 
 bp = Blueprint("registration_api", __name__, url_prefix="/api/registration")
 
@@ -56,11 +57,10 @@ def _next(registration: Registration) -> str:
 
 
 def _refusal(error: RegistrationRefusal):
-    code, message = describe_refusal(error)
-    body = {"error": code, "error_description": message, "message": message}
-    if isinstance(error, RegistrationError) and error.code == "wrong_step":
-        body["next"] = NEXT_CALL[str(error.params["step"])]
-    return jsonify(body), refusal_status(error)
+    told = as_user_error(error)
+    wrong_step = isinstance(told, RegistrationError) and told.code == "wrong_step"
+    extra = {"next": NEXT_CALL[str(told.params["step"])]} if wrong_step else {}
+    return error_json(told, refusal_code(told), **extra)
 
 
 def _body() -> dict:

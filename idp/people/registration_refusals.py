@@ -4,7 +4,6 @@ in the person's language and an HTTP status (docs/architecture.md §12.1)."""
 from __future__ import annotations
 
 from idp.core.errors import LocalizedValueError, UserError
-from idp.core.i18n import translate
 from idp.factors.face_provider import FaceProviderError
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.people.identity_documents import DocumentNumberError
@@ -23,17 +22,32 @@ _SERVICES = ((SmsDeliveryFailed, "sms"), (FaceProviderError, "face"))
 _PREFIXES = ((DocumentNumberError, "document"), (PasswordPolicyError, "password"), (UsernameError, "username"))
 
 
+class ServiceUnavailable(UserError):
+    """The SMS gateway or the face service was out of reach (``sms_unavailable``, ``face_unavailable``)."""
+
+    status = 503
+
+
+def as_user_error(error: RegistrationRefusal) -> UserError:
+    """The refusal as the person is told it."""
+    if isinstance(error, UserError):
+        return error
+    return ServiceUnavailable(next(f"{name}_unavailable" for kind, name in _SERVICES if isinstance(error, kind)))
+
+
+def refusal_code(error: UserError) -> str:
+    """The refusal's stable code in the registration API: a value error says which value."""
+    if isinstance(error, LocalizedValueError):
+        return next((name for kind, name in _PREFIXES if isinstance(error, kind)), "invalid") + "_" + error.code
+    return error.code
+
+
 def describe_refusal(error: RegistrationRefusal) -> tuple[str, str]:
     """A refusal's stable code and its text in the person's language."""
-    if isinstance(error, Unavailable):
-        service = next(name for kind, name in _SERVICES if isinstance(error, kind))
-        return f"{service}_unavailable", translate(f"error_{service}_unavailable")
-    if isinstance(error, LocalizedValueError):
-        prefix = next((name for kind, name in _PREFIXES if isinstance(error, kind)), "invalid")
-        return f"{prefix}_{error.code}", error.message()
-    return error.code, error.message()
+    told = as_user_error(error)
+    return refusal_code(told), told.message()
 
 
 def refusal_status(error: RegistrationRefusal) -> int:
-    """The HTTP status of a refusal: the error's own, 503 for a service out of reach."""
-    return 503 if isinstance(error, Unavailable) else error.status
+    """The HTTP status of a refusal: 503 for a service out of reach, else the error's own."""
+    return as_user_error(error).status
