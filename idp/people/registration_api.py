@@ -4,7 +4,8 @@
 ``POST /api/registration/start`` answers a ``registration_id`` (256 random bits); every later call
 names it in its JSON body, and that id is the call's only credential, which is why these views
 are exempt from the browser CSRF token.  Every answer names the ``next`` call; refusals answer
-``{"error": code, "message": text}`` with a 4xx status, in the language of ``Accept-Language``.
+``{"error": code, "error_description": text, "message": text}`` with a 4xx status (503 when the SMS
+gateway or face service is out of reach), in the language of ``Accept-Language``.
 """
 
 from __future__ import annotations

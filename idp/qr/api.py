@@ -4,7 +4,8 @@
 app calls with ``Authorization: Bearer <access token with qr:approve>`` and names the code as
 ``payload`` (the scanned URL) or ``user_code`` (typed).  External apps send ``assertion``: a JWT
 signed with their registered key carrying the payload as ``qr`` (see :mod:`idp.qr.approvers`).
-Refusals answer ``{"error": code, "message": text}`` in the language of ``Accept-Language``.
+Refusals answer ``{"error": code, "error_description": text, "message": text}`` in the language of
+``Accept-Language`` (docs/architecture.md §12.1).
 These views are exempt from the browser CSRF token: a bearer token or signature is the credential.
 """
 
