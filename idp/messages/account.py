@@ -1,7 +1,7 @@
 """Texts of the account centre (docs/domain.md §1.5, §1.10, §1.13): personal information and the changes made there.
 
-Validation refusals carry their own texts (``idp.people.usernames``, ``idp.people.username_change``,
-``idp.people.phone_change``, ``idp.people.account_centre``, ``idp.people.password_policy``); these are the pages'.
+The pages' texts first, then those of the refusals (docs/architecture.md §12.1), each group headed by
+the error class whose ``MESSAGE_PREFIX`` its keys carry.
 """
 
 MESSAGES: dict[str, dict[str, str]] = {

@@ -5,7 +5,7 @@ message's language.
 """
 
 MESSAGES: dict[str, dict[str, str]] = {
-    # refusals (idp.people.identity_documents)
+    # DocumentNumberError (idp.people.identity_documents)
     "document_unknown_type": {
         "zh-CN": "不支持该证件类型，请从列表中选择证件类型。",
         "en": "This identity document type is not supported; choose one from the list.",
@@ -43,7 +43,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "{document}号码格式不正确，请核对后重新输入。",
         "en": "{document}: the number is not in this document's format; check it and try again.",
     },
-    # refusals (idp.taxpayers.taxpayer_numbers)
+    # TaxpayerNumberError (idp.taxpayers.taxpayer_numbers)
     "taxpayer_number_empty": {"zh-CN": "请输入{subject}。", "en": "Enter the {subject}."},
     "taxpayer_number_length": {
         "zh-CN": "{subject}位数不正确，请核对后重新输入。",
