@@ -27,8 +27,8 @@ import redis
 import requests
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
-#: Sent back by the peer's login, like the provider's ``acr`` for a password + SMS login.
-ACR = "urn:qdtax:acr:sms"
+#: The peer as the tables name it.
+LABEL = "node-oidc-provider"
 
 
 @dataclass(frozen=True)
