@@ -165,8 +165,8 @@ def _run_rows(runs: list[dict], targets: dict) -> list[list[str]]:
         parity = parity_score(run)
         rows.append([run["db"], run["server"], run["finished_at"], f"{run['duration']:g} s",
                      str(run["connections"]), f"{busiest:.2f}", f"{score(run):.2f}",
-                     "—" if parity is None else f"{parity:.2f}",
-                     "★ best" if best.get(run["db"]) == run["server"] else ""])
+                     "★ best" if best.get(run["db"]) == run["server"] else "",
+                     "—" if parity is None else f"{parity:.2f}"])
     return rows
 
 
@@ -188,7 +188,7 @@ TABLES: dict[str, tuple[str, list[str], int, Callable[[list[dict], dict], list[l
                     ["db", "server", "users", "authorize", "login page", "password", "SMS page", "read SMS",
                      "SMS code", "resume", "token", "logins/s", "ratio"], 0, _login_step_rows),
     "runs": ("Runs (\"other\": most cores anything else on the machine used during one scenario)",
-             ["db", "server", "finished", "per scenario", "wrk connections", "other", "score", "parity score", ""],
+             ["db", "server", "finished", "per scenario", "wrk connections", "other", "score", "", "parity score"],
              0, _run_rows),
 }
 
@@ -213,10 +213,11 @@ def _kept_rows(old_block: str, replaced_dbs: set[str]) -> dict[str, list[str]]:
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         _, header, db_index, _ = TABLES[current]
-        if len(cells) != len(header) or cells[db_index] == header[db_index]:
+        if len(cells) > len(header) or cells[db_index] == header[db_index]:
             continue  # a header, or a row from an older layout of this table
         if cells[db_index] not in replaced_dbs:
-            kept[current].append(line)
+            # Columns added since (at the end) are empty in rows written before them.
+            kept[current].append(_markdown_row(cells + ["—"] * (len(header) - len(cells))))
     return kept
 
 
