@@ -50,7 +50,7 @@ class StatementCounter:
     def attach(self, engine, autocommit_engine) -> None:
         for each in (engine, autocommit_engine):
             event.listen(each, "before_cursor_execute", self._statement)
-        # Autocommit reads (idp.database.read_committed_row) send no BEGIN or COMMIT.
+        # Autocommit reads (idp.core.database.read_committed_row) send no BEGIN or COMMIT.
         event.listen(engine, "commit", self._transaction_end)
         event.listen(engine, "rollback", self._transaction_end)
 
@@ -71,7 +71,7 @@ class StatementCounter:
 @contextmanager
 def serving_in_process(settings: dict, port: int, counter: StatementCounter) -> Iterator[str]:
     from idp.app import create_app
-    from idp.database import AUTOCOMMIT_BIND, db
+    from idp.core.database import AUTOCOMMIT_BIND, db
 
     app = create_app(settings)
     with app.app_context():

@@ -73,7 +73,7 @@ if (cluster.isPrimary) {
       deviceFlow: { enabled: true },
     },
     pkce: { required: () => true },
-    // qdtax-idp's lifetimes (idp/settings.py): access 600 s, code 60 s, refresh 8 h idle.
+    // qdtax-idp's lifetimes (idp/core/settings.py): access 600 s, code 60 s, refresh 8 h idle.
     ttl: {
       AccessToken: 600, ClientCredentials: 600, AuthorizationCode: 60, IdToken: 600, DeviceCode: 600,
       RefreshToken: 8 * 3600, Interaction: 600, Session: 8 * 3600, Grant: 24 * 3600,
