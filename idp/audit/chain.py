@@ -83,7 +83,7 @@ def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction
 
 # The head's two statements, built once: every token and login step runs them, the second while
 # holding the head's lock, and building an UPDATE and its cache key costs SQLAlchemy ~0.15 ms of
-# CPU per request (bench/README.md, "Where the time goes").
+# CPU per request (bench/README.md, "Parity with node-oidc-provider").
 _MOVE_HEAD = update(AuditChain).where(AuditChain.id == 1) \
     .values(head_seq=AuditChain.head_seq + bindparam("count")) \
     .returning(AuditChain.head_seq, AuditChain.head_digest)
