@@ -6,7 +6,9 @@ For each database and each server setting (granian; gunicorn sync and gthread) i
 fresh database, migrates and seeds it through the provider's own functions, starts a local SMS
 sink and the server on free loopback ports, and measures with wrk (discovery, JWKS,
 client_credentials, introspection, refresh) and a Python login driver (full password +
-SMS logins).  Every request goes to 127.0.0.1; every run is bounded by ``--duration``.
+SMS logins).  With ``--peer`` it measures node-oidc-provider on Redis (bench/peer/, bench/peer.py)
+in the same run, alternating with the provider scenario by scenario, and the tables get the
+same-run ratio.  Every request goes to 127.0.0.1; every run is bounded by ``--duration``.
 """
 
 from __future__ import annotations
