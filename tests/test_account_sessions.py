@@ -33,7 +33,7 @@ def test_the_list_shows_each_live_session_with_its_strength_and_apps_and_marks_t
     page = client.get("/account/sessions").get_data(as_text=True)
     assert len(session_refs(page)) == 2
     assert page.count("当前登录") == 1
-    assert page.count("双因子认证：密码 + 短信验证码") == 2
+    assert page.count("密码 + 短信验证码（二级）") == 2
     assert "测试应用" in page  # the laptop's session signed in to the relying party
     assert page.count("结束此登录") == 1  # only the other session has the button
 

@@ -127,7 +127,9 @@ def consents_page():
     if away:
         return away
     clients = current_app.extensions["idp.clients"]
-    records = [(record, clients.query_client(record.client_id)) for record in list_consents(login.person)]
+    # What each consent releases, in words (the scope names are the protocol's, not the person's).
+    records = [(record, clients.query_client(record.client_id), scope_to_list(record.scope) or [])
+               for record in list_consents(login.person)]
     return render_template("consents.html", records=records)
 
 

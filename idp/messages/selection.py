@@ -39,9 +39,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "scope_openid": {"zh-CN": "您的账户标识和实名等级", "en": "Your account identifier and real-name level"},
     "scope_profile": {"zh-CN": "姓名和用户名", "en": "Your name and username"},
     "scope_phone": {"zh-CN": "手机号码", "en": "Your phone number"},
+    "scope_qr:approve": {"zh-CN": "在手机上确认扫码登录", "en": "Approving QR logins on your phone"},
     "consent_allow": {"zh-CN": "同意授权", "en": "Allow"},
     "consent_deny": {"zh-CN": "拒绝", "en": "Deny"},
     "consents_title": {"zh-CN": "已授权的第三方应用", "en": "Applications you allowed"},
     "consents_none": {"zh-CN": "您尚未授权任何第三方应用。", "en": "You have not allowed any application."},
     "consents_revoke": {"zh-CN": "撤销授权", "en": "Revoke"},
+    "consents_releases": {"zh-CN": "可获取：", "en": "May read: "},
+    "consents_app_removed": {"zh-CN": "已停用的应用", "en": "An application no longer registered"},
+    "list_separator": {"zh-CN": "、", "en": ", "},
 }

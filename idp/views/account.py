@@ -55,11 +55,12 @@ def local_time(moment: datetime | int) -> str:
 
 
 def strength_text(acr: str, amr: list[str]) -> str:
-    """``urn:qdtax:loa:2`` + ``[pwd, sms, mfa]`` as "双因子认证：密码 + 短信验证码"."""
+    """``urn:qdtax:loa:2`` + ``[pwd, sms, mfa]`` as "密码 + 短信验证码（二级）": the words a person
+    knows, never the protocol's codes (``mfa`` only says there were two methods)."""
     level_key = f"acct_strength_loa{acr.removeprefix('urn:qdtax:loa:')}"
     level = translate(level_key) if level_key in MESSAGES else acr
     names = [translate(f"acct_amr_{a}") if f"acct_amr_{a}" in MESSAGES else a for a in amr if a != "mfa"]
-    return f"{level}: {' + '.join(names)}" if current_locale() == "en" else f"{level}：{' + '.join(names)}"
+    return translate("acct_strength", methods=" + ".join(names), level=level)
 
 
 def login_required(view: View) -> View:
