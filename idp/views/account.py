@@ -162,7 +162,8 @@ def username(login: LoginContext):
 def _render_sessions(login: LoginContext, error: LocalizedValueError | None = None):
     sessions = [
         {"ref": s.ref, "current": s.current, "created": local_time(s.created_at), "expires": local_time(s.expires_at),
-         "strength": strength_text(s.acr, s.amr), "apps": s.apps}
+         "strength": strength_text(s.acr, s.amr), "apps": s.apps, "browser": s.browser, "system": s.system,
+         "ip": s.masked_ip}
         for s in list_live_sessions(login)
     ]
     return render_template("account_sessions.html", sessions=sessions,
