@@ -194,5 +194,5 @@ def end_everywhere(login: LoginContext):
     end_all_sessions(login)
     session.pop("login_session_id", None)
     db.session.commit()
-    return render_template("message.html", title_key="acct_sign_out_everywhere",
-                           message_key="acct_signed_out_everywhere", params={})
+    return render_template("signed_out.html", title_key="acct_sign_out_everywhere",
+                           message_key="acct_signed_out_everywhere")

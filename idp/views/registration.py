@@ -19,7 +19,7 @@ from idp.factors.face import FacePending
 from idp.factors.face_provider import FaceProviderError
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.i18n import current_locale
-from idp.identity_documents import DOCUMENT_TYPES, mask_phone
+from idp.identity_documents import COUNTRY_REQUIRED, DOCUMENT_TYPES, mask_phone
 from idp.models import Person, Registration
 from idp.registration import (
     HALL_ROUTE,
@@ -54,7 +54,7 @@ def _render(template: str, registration: Registration | None = None, error: Regi
 
 
 def _render_start(error: RegistrationRefusal | None = None, form: dict | None = None, status: int = 200):
-    documents = [(doc.code, doc.name_en if current_locale() == "en" else doc.name_zh)
+    documents = [(doc.code, doc.name_en if current_locale() == "en" else doc.name_zh, doc.code in COUNTRY_REQUIRED)
                  for doc in DOCUMENT_TYPES.values()]
     return _render("registration_start.html", error=error, status=status, documents=documents,
                    form=form or {})
