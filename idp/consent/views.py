@@ -10,10 +10,14 @@ from idp.consent.choices import BUSINESS_ENTRIES, available_choices, confirm_rol
 from idp.consent.decisions import apply_choice, list_consents, revoke_consent, save_consent
 from idp.consent.policy import requested_entries
 from idp.database import db
+from idp.identity_documents import mask_document_number
 from idp.interactions import interaction_params, mark_done, resume_url
 from idp.login_state import current_login
 
 bp = Blueprint("selection", __name__)
+# Taxpayer numbers are shown as document numbers are (docs/domain.md §3.4): an individual
+# business's number is built from its owner's document number.
+bp.add_app_template_filter(mask_document_number, "masked_number")
 
 
 def _login_or_redirect():
@@ -48,8 +52,27 @@ def select_page():
             mark_done(interaction_id, "selected")
         db.session.commit()
         return _continue(interaction_id)
+    return _render_select(business, entries, choices, interaction_id, params, login.session.entity,
+                          200 if choices else 403)
+
+
+def _render_select(business, entries, choices, interaction_id: str | None, params, current, status: int):
+    """The chooser, with its way back: to the app that asked (which hears ``access_denied``), or
+    to the account centre when the person came from there."""
+    client = current_app.extensions["idp.clients"].query_client(params.get("client_id")) if params else None
     return render_template("select.html", business=business, entries=entries, choices=choices,
-                           interaction=interaction_id or "", current=login.session.entity), 200 if choices else 403
+                           interaction=interaction_id or "", current=current, client=client), status
+
+
+@bp.route("/select/cancel", methods=["POST"])
+def select_cancel():
+    login, away = _login_or_redirect()
+    if away:
+        return away
+    interaction_id = request.form.get("interaction") or None
+    if interaction_id and interaction_params(interaction_id) is not None:
+        mark_done(interaction_id, "selection_cancelled")
+    return _continue(interaction_id)
 
 
 @bp.route("/select/roles", methods=["POST"])
@@ -77,9 +100,9 @@ def select_submit():
     choice = find_choice(login.person, business, request.form.get("choice", "")) if business in allowed else None
     if choice is None:
         # Only confirmed roles are offered; anything else is refused, never applied.
-        return render_template("select.html", business=business if business in allowed else allowed[0],
-                               entries=[(e, bool(available_choices(login.person, e))) for e in allowed],
-                               choices=[], interaction=interaction_id or "", current=login.session.entity), 403
+        return _render_select(business if business in allowed else allowed[0],
+                              [(e, bool(available_choices(login.person, e))) for e in allowed], [],
+                              interaction_id, interaction_params(interaction_id), login.session.entity, 403)
     apply_choice(login.session, login.person, choice)
     if interaction_id:
         mark_done(interaction_id, "selected")

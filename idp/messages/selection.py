@@ -8,6 +8,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "select_title": {"zh-CN": "选择办税身份", "en": "Choose whom you act for"},
     "select_button": {"zh-CN": "进入", "en": "Continue"},
     "select_current": {"zh-CN": "当前身份", "en": "Current"},
+    "select_taxpayer_number": {"zh-CN": "纳税人识别号：", "en": "Taxpayer number: "},
+    "select_role": {"zh-CN": "身份：", "en": "Role: "},
+    "select_tax_authority": {"zh-CN": "主管税务机关：", "en": "Tax authority: "},
+    "select_registration": {"zh-CN": "跨区域登记：", "en": "Cross-region registration: "},
+    "select_agency": {"zh-CN": "代理机构：", "en": "Agency: "},
+    "select_cancel": {"zh-CN": "取消，返回应用", "en": "Cancel and go back to the application"},
+    "select_cancel_to_app": {"zh-CN": "取消，返回“{client}”", "en": "Cancel and go back to “{client}”"},
     "select_none": {
         "zh-CN": "未查询到您与该企业的关联关系信息",
         "en": "No relationship between you and a taxpayer was found for this entry.",
@@ -21,7 +28,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "role_agent": {"zh-CN": "代理办税", "en": "Acting as agent"},
     "registration_report_inspection": {"zh-CN": "跨区域报验", "en": "Cross-region report"},
     "registration_cross_region_tax_source": {"zh-CN": "跨区域税源登记", "en": "Cross-region tax source"},
-    "agency_label": {"zh-CN": "代理机构", "en": "Agency"},
     "roles_title": {"zh-CN": "确认企业关联关系", "en": "Confirm your roles"},
     "roles_note": {
         "zh-CN": "以下企业将您添加为办税人员，请确认。拒绝后该关联关系将被删除。",
