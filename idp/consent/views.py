@@ -46,7 +46,9 @@ def select_page():
     choices = available_choices(login.person, business)
     entries = [(entry, bool(available_choices(login.person, entry))) for entry in BUSINESS_ENTRIES
                if entry in allowed]
-    if len(choices) == 1 and (params is None or "select_account" not in (params.get("prompt") or "").split()):
+    # A single choice is taken for a login that continues an app's request; a person who opened
+    # the chooser to switch (from the account centre, or an app's prompt=select_account) is asked.
+    if len(choices) == 1 and params is not None and "select_account" not in (params.get("prompt") or "").split():
         apply_choice(login.session, login.person, choices[0])
         if interaction_id:
             mark_done(interaction_id, "selected")
