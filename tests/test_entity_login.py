@@ -145,7 +145,7 @@ def test_each_choice_names_the_taxpayer_its_masked_number_the_role_and_the_tax_a
 
 def test_turning_back_from_the_switch_tells_the_app_access_denied_and_keeps_the_taxpayer(app, client, person, rp):
     """Issue 18, finding 12: the chooser opened by prompt=select_account has a way back; the app
-    hears access_denied (RFC 6749 §4.1.2.1) and the session still acts for the earlier taxpayer."""
+    hears access_denied (RFC 6749 section 4.1.2.1) and the session still acts for the earlier taxpayer."""
     log_in_for_the_builder(app, client, rp)
     second, response = start(app, client, rp, business_entry="enterprise", prompt="select_account")
     html = client.get(response.headers["Location"]).get_data(as_text=True)
