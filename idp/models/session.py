@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
-from idp.models.columns import JSONType, UTCDateTime, utcnow
+from idp.core.columns import JSONType, UTCDateTime, utcnow
+from idp.core.database import Model
 
 
 class BrowserSession(Model):
@@ -48,5 +48,5 @@ class LoginSession(Model):
     device_browser: Mapped[str | None] = mapped_column(String(64), nullable=True)
     device_system: Mapped[str | None] = mapped_column(String(64), nullable=True)
     device_ip: Mapped[str | None] = mapped_column(String(48), nullable=True)
-    #: Indexed for the retention purge of long-ended sessions (idp.retention).
+    #: Indexed for the retention purge of long-ended sessions (idp.housekeeping.retention).
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
