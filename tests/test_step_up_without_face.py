@@ -15,7 +15,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import DevFaceSession, FaceConsent
 
 from conftest import DOC_NUMBER, authorization_request, csrf_from, query_of, register_client
