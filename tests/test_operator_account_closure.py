@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from idp.cli.main import main
 from idp.core.database import db
-from idp.models import BackchannelLogout, ConsentRecord, FaceConsent, Grant, LoginSession
+from idp.models import BackchannelLogout, ConsentRecord, FaceConsent, Grant, LoginSession, Person
+from idp.people.account_closure import close_account
 from idp.protocol.backchannel_logout import deliver_due_logouts
 
 from account_steps import audit_events, person_row
-from conftest import DOC_NUMBER, PHONE, register_client, tokens_for
+from conftest import DOC_NUMBER, PHONE, RACE_THREADS, all_at_once, register_client, tokens_for
 from loopback_servers import start_logout_receiver
 
 REASON = "工单 2026-1207-018：本人来电申请注销"
@@ -113,4 +114,16 @@ def test_unknown_closed_or_ambiguous_accounts_and_a_missing_reason_are_refused(a
     }
     for message, result in refusals.items():
         assert result.exit_code == 2 and message in result.output, (message, result.output)
+    assert len(audit_events(app, "account.closed")) == 1
+
+
+def test_closures_at_the_same_moment_close_the_account_once(app, person):
+    """The person and an operator (or two operators) at once: one closure, one audit event."""
+    def close_now(index: int) -> bool:
+        with app.app_context():
+            closed = close_account(db.session.get(Person, person["id"]), "operator", reason=f"ticket {index}")
+            db.session.commit()
+            return closed
+
+    assert sorted(all_at_once(close_now)) == [False] * (RACE_THREADS - 1) + [True]
     assert len(audit_events(app, "account.closed")) == 1
