@@ -17,11 +17,11 @@ from idp.core.database_outages import watch_availability
 from idp.core.i18n import current_locale, translate
 from idp.core.json_provider import UntrustedJsonProvider
 from idp.core.log_redaction import install_log_redaction
-from idp.core.settings import Settings, load_settings
-from idp.factors.face_provider import create_face_provider
-from idp.factors.sms_gateway import create_sms_gateway
+from idp.core.settings import SETTINGS_KEY, Settings, load_settings
+from idp.factors.face_provider import FACE_PROVIDER_EXTENSION, create_face_provider
+from idp.factors.sms_gateway import SMS_EXTENSION, create_sms_gateway
 from idp.housekeeping.session_expiry import install_session_sweep
-from idp.keyring import create_keyring
+from idp.keyring import KEYRING_EXTENSION, create_keyring
 from idp.keyring.schedule import install_rotation_schedule
 from idp.login import (
     certificate_pages,
@@ -42,9 +42,9 @@ from idp.people import (
     security_key_pages,
 )
 from idp.protocol import authorize, discovery, endpoints
-from idp.protocol.clients import ClientRegistry
+from idp.protocol.client_registry import CLIENTS_EXTENSION, ClientRegistry
 from idp.protocol.logout_worker import install_logout_worker
-from idp.protocol.server import create_authorization_server
+from idp.protocol.server import SERVER_EXTENSION, create_authorization_server
 from idp.qr import api as qr_api
 from idp.qr import pages as qr_pages
 from idp.web import health
@@ -89,7 +89,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     settings: Settings = load_settings(overrides)
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
-        IDP=settings,
+        **{SETTINGS_KEY: settings},
         SECRET_KEY=settings.SECRET_KEY,
         **engine_options(normalise_database_url(settings.database_url), settings.DATABASE_POOL_SIZE,
                          settings.DATABASE_CONNECT_TIMEOUT),
@@ -110,17 +110,17 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     keyring = create_keyring(settings)
     with app.app_context():
         keyring.ensure_initialised(check=check_keys)
-    app.extensions["idp.keyring"] = keyring
+    app.extensions[KEYRING_EXTENSION] = keyring
     install_rotation_schedule(app)
     install_logout_worker(app)
     install_session_sweep(app)
     install_periodic_checkpoints(app)
-    app.extensions["idp.clients"] = ClientRegistry(settings.CLIENT_CACHE_TTL)
-    app.extensions["idp.sms"] = create_sms_gateway(settings)
-    app.extensions["idp.face_provider"] = create_face_provider(settings)
+    app.extensions[CLIENTS_EXTENSION] = ClientRegistry(settings.CLIENT_CACHE_TTL)
+    app.extensions[SMS_EXTENSION] = create_sms_gateway(settings)
+    app.extensions[FACE_PROVIDER_EXTENSION] = create_face_provider(settings)
     server = create_authorization_server(app)
     server.register_extension(IssuerInResponse(settings.ISSUER))
-    app.extensions["idp.server"] = server
+    app.extensions[SERVER_EXTENSION] = server
 
     # The app's registration API authenticates each call by its registration id instead.
     for blueprint in (discovery.bp, endpoints.bp, registration_api.bp, qr_api.bp):

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from test_code_flow import verify_id_token
 
 from idp.consent.choices import available_choices
+from idp.core.assurance import LOA_1
 from idp.core.database import db
 from idp.core.settings import current_settings
-from idp.login.record import LOA_1
 from idp.models import AuditEvent, Grant, LoginSession, Person
 from idp.protocol.clients import ClientRegistrationError, client_registry, create_client
 from idp.protocol.tokens import TokenSubject, create_token_generator

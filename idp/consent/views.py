@@ -11,7 +11,7 @@ from idp.consent.policy import requested_entries
 from idp.core.database import db
 from idp.login.record import current_login
 from idp.protocol.claims_request import requested_scope
-from idp.protocol.clients import client_registry
+from idp.protocol.client_registry import client_registry
 from idp.protocol.interactions import interaction_params, mark_done, resume_url
 
 bp = Blueprint("selection", __name__)

@@ -16,16 +16,17 @@ from sqlalchemy import select
 from idp.audit.log import record_event
 from idp.consent.choices import ENTERPRISE, legacy_choice
 from idp.consent.policy import requested_entries
+from idp.core.assurance import LOA_1
 from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.factors.base import FactorError
 from idp.factors.password import PasswordFactor, spend_password_verification
 from idp.login.legacy_sunset import check_legacy_login_open
-from idp.login.record import LOA_1, create_legacy_login_session
+from idp.login.record import create_legacy_login_session
 from idp.models import Client, LegacyEnterpriseAccount, LoginSession, TaxpayerEntity
 from idp.people.identity_documents import clean_input, mask_document_number
 from idp.protocol.acr import ACR_RANK, AcrRequest, parse_acr_request
-from idp.protocol.clients import client_registry
+from idp.protocol.client_registry import client_registry
 from idp.protocol.interactions import interaction_params
 from idp.taxpayers.taxpayer_numbers import TaxpayerNumberError, normalise_taxpayer_number
 

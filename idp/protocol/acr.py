@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
-from idp.login.record import ACR_VALUES
+from idp.core.assurance import ACR_VALUES
 from idp.models import Client
 from idp.protocol.claims_request import parse_claims_request
 

@@ -34,7 +34,7 @@ from idp.core.settings import current_settings
 from idp.keyring import ID_TOKEN_DEFAULT_ALGORITHM, current_keyring
 from idp.models import BackchannelLogout, Client, Grant, LoginSession
 from idp.models.backchannel_logout import FAILED, PENDING, SENDING
-from idp.protocol.clients import client_registry
+from idp.protocol.client_registry import client_registry
 from idp.protocol.subjects import Account, subject_for
 
 log = logging.getLogger(__name__)

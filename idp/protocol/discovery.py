@@ -7,10 +7,10 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
+from idp.core.assurance import ACR_VALUES
 from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.keyring import ALGORITHMS, current_keyring
-from idp.login.record import ACR_VALUES
 from idp.protocol.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from idp.protocol.clients import GRANT_TYPES
 from idp.protocol.dpop import DPOP_ALGORITHMS

@@ -32,7 +32,7 @@ from idp.grants.qr_scan import QrDeviceAuthorization
 from idp.keyring import current_keyring
 from idp.models import UsedAssertion
 from idp.protocol.claims import generate_user_info
-from idp.protocol.clients import client_registry
+from idp.protocol.client_registry import client_registry
 from idp.protocol.dpop_resource import DpopAccessTokenValidator
 from idp.protocol.pushed_requests import PushedAuthorizationEndpoint
 from idp.protocol.tokens import (

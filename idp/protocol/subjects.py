@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, select
 from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.models import Client, Grant, LegacyEnterpriseAccount, Person
-from idp.protocol.clients import client_registry
+from idp.protocol.client_registry import client_registry
 
 #: Whom a login, grant or token speaks for: a person, or an old enterprise login (dual-track).
 Account = Person | LegacyEnterpriseAccount

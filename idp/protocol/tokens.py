@@ -29,7 +29,7 @@ from idp.core.settings import current_settings
 from idp.keyring import current_keyring
 from idp.models import Client, Grant, RefreshToken, RevokedToken
 from idp.protocol.claims import business_claims
-from idp.protocol.clients import client_registry
+from idp.protocol.client_registry import client_registry
 from idp.protocol.dpop import current_dpop_proof
 from idp.protocol.subjects import Account, query_grant_and_account, subject_for_client_id
 

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 from idp.core.database import db
 from idp.core.i18n import translate
 from idp.models import QrLoginRequest
-from idp.protocol.clients import client_registry
+from idp.protocol.client_registry import client_registry
 from idp.protocol.server import authorization_server
 from idp.qr.approvers import BUREAU_APP, Approver, approver_from_access_token, approver_from_assertion, approving_login
 from idp.qr.codes import QrError, approve, deny, describe, find_request, public_status, scan

@@ -30,13 +30,14 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.consent.choices import ENTERPRISE, NATURAL_PERSON, available_choices, check_still_allowed
+from idp.core.assurance import LOA_2, derive_acr
 from idp.core.database import conflict_insert, db
 from idp.core.settings import current_settings
-from idp.login.record import LOA_2, derive_acr
 from idp.models import Grant, Person, UsedAssertion
 from idp.people.identity_documents import DocumentNumberError, normalise_document_number
 from idp.protocol.acr import ACR_RANK
-from idp.protocol.clients import QR_APPROVE_SCOPE, client_registry
+from idp.protocol.client_registry import client_registry
+from idp.protocol.clients import QR_APPROVE_SCOPE
 from idp.protocol.tokens import digest, load_access_token
 from idp.qr.codes import ApprovingLogin, QrError
 from idp.taxpayers.entities import find_entity

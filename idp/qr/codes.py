@@ -24,12 +24,13 @@ from flask import has_request_context, request
 from sqlalchemy import case, literal, select, update
 
 from idp.audit.log import record_event
+from idp.core.assurance import derive_acr, with_mfa
 from idp.core.clock import utcnow
 from idp.core.columns import UTCDateTime
 from idp.core.database import conflict_insert, db
 from idp.core.metrics import count_qr_decision
 from idp.core.settings import current_settings
-from idp.login.record import create_login_session, derive_acr, with_mfa
+from idp.login.record import create_login_session
 from idp.models import LoginSession, Person, QrLoginRequest, QrLookupFailure
 from idp.protocol.tokens import digest
 

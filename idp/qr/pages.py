@@ -24,7 +24,7 @@ from idp.core.database import db
 from idp.core.i18n import remember_locale, translate
 from idp.core.settings import current_settings
 from idp.models import QrLoginRequest
-from idp.protocol.clients import client_registry
+from idp.protocol.client_registry import client_registry
 from idp.protocol.interactions import interaction_params, resume_url
 from idp.qr.codes import LOGIN_PAGE, complete_login_page, create_qr_request, public_status, seconds_left
 
