@@ -20,7 +20,8 @@ from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.models import AuditEvent, BackchannelLogout, LoginSession
 from idp.protocol.backchannel_logout import LOGOUT_EVENT, claim_due_logouts, deliver_due_logouts
-from idp.protocol.clients import ClientRegistrationError, client_registry, create_client
+from idp.protocol.client_registry import client_registry
+from idp.protocol.clients import ClientRegistrationError, create_client
 
 from account_steps import NEW_PASSWORD, log_in, post_form, post_with_token
 from conftest import (

@@ -17,7 +17,8 @@ from idp.core.assurance import LOA_1
 from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.models import AuditEvent, Grant, LoginSession, Person
-from idp.protocol.clients import ClientRegistrationError, client_registry, create_client
+from idp.protocol.client_registry import client_registry
+from idp.protocol.clients import ClientRegistrationError, create_client
 from idp.protocol.tokens import TokenSubject, create_token_generator
 from idp.taxpayers.entities import import_entities, remove_role
 

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from idp.core.database import db
 from idp.models import Client
-from idp.protocol.clients import ClientRegistrationError, client_registry, create_client
+from idp.protocol.client_registry import client_registry
+from idp.protocol.clients import ClientRegistrationError, create_client
 
 from conftest import authorization_request, query_of, register_client, tokens_for
 
