@@ -24,7 +24,7 @@ def test_root_sends_a_logged_in_person_to_the_account_centre_and_anyone_else_to_
     assert client.get("/account").status_code == 200
 
 
-def test_personal_information_shows_masked_identifiers_username_level_and_login_strength_in_words(app, client, person):
+def test_personal_information_shows_masked_identifiers_username_level_and_login_strength(app, client, person):
     """docs/domain.md §3: document and phone are masked on the page; §1.5: the level is shown."""
     log_in(app, client)
     page = client.get("/account").get_data(as_text=True)
