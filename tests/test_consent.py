@@ -96,6 +96,8 @@ def test_revoking_consent_ends_the_clients_tokens(app, client, person):
     tokens = redeem(client, rp, query_of(back.headers["Location"])["code"], request.verifier).get_json()
     page = client.get("/consents").get_data(as_text=True)
     assert "第三方记账软件" in page
+    # What the consent releases, in words: never the scope names (issue 18, finding 10).
+    assert "可获取：您的账户标识和实名等级、手机号码、姓名和用户名" in page and "openid" not in page
     client.post("/consents/revoke", data={"csrf_token": csrf_from(page), "client_id": rp.client_id})
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 401
     _, response = authorize(app, client, rp)
@@ -156,14 +158,15 @@ def test_consent_shows_whom_the_person_acts_for_and_switching_returns_to_it(app,
     consent = client.get("/authorize", query_string=request.params)
     assert consent.headers["Location"].startswith("/consent")
     html = client.get(consent.headers["Location"]).get_data(as_text=True)
-    assert f"办税身份：青岛海川建筑安装有限公司（{BUILDER}）" in html
+    # The taxpayer number masked, as the chooser shows it.
+    assert "办税身份：青岛海川建筑安装有限公司（9137**********346H）" in html and BUILDER not in html
     switch = re.search(r'<a id="consent-switch" href="([^"]*)"', html)
     assert switch is not None and "切换" in html
     chooser = client.get(unescape(switch[1]))
     chooser_html = chooser.get_data(as_text=True)
     assert chooser.status_code == 200 and "当前身份" in chooser_html
     # Back without changing: the same consent page, the same taxpayer.
-    back = re.search(r'<a class="button secondary" id="select-back" href="([^"]*)"', chooser_html)
+    back = re.search(r'<a class="button secondary" id="select-keep" href="([^"]*)"', chooser_html)
     assert back is not None
     assert client.get(unescape(back[1])).headers["Location"].startswith("/consent")
     # The natural-person tab lists the one choice, shown (not taken) because the person asked to switch.

@@ -41,7 +41,7 @@ def test_an_invalid_request_shows_the_problem_first_and_its_code_last_with_no_wa
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "Location" not in response.headers
     assert "应用发来的登录请求无效" in html and "（invalid_client）" not in html
-    assert html.index('id="message"') < html.index("错误代码：invalid_client")
+    assert html.index('id="message"') < html.index('错误代码：<code translate="no">invalid_client</code>')
     assert link(html, "return-to-app") is None and "返回应用" not in html
     assert 'href="https://evil.test' not in html
     assert link(html, "restart") == "/login" and "重新登录" in html

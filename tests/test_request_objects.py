@@ -84,7 +84,7 @@ def test_an_unsigned_request_object_is_refused_with_a_clear_error(app, client, p
     rp, key = signing_rp
     token, _ = request_object(rp, key, alg="none")
     response = authorize_with(app, client, rp, token)
-    assert_refused_on_our_page(response, "错误代码：invalid_request_object")
+    assert_refused_on_our_page(response, '错误代码：<code translate="no">invalid_request_object</code>')
 
 
 @pytest.mark.parametrize("mistake", ["other_key", "other_audience", "expired", "other_client", "other_issuer",
@@ -107,14 +107,15 @@ def test_a_request_object_that_fails_a_check_is_refused(app, client, person, sig
             "nested_request_uri": {"request_uri": "https://rp.test/req.jwt"},
         }[mistake])
     error = "invalid_request" if mistake in ("other_client", "nested_request_uri") else "invalid_request_object"
-    assert_refused_on_our_page(authorize_with(app, client, rp, token), f"错误代码：{error}")
+    assert_refused_on_our_page(authorize_with(app, client, rp, token), f'错误代码：<code translate="no">{error}</code>')
 
 
 def test_a_client_without_a_registered_key_cannot_use_request_objects(app, client, person, rp):
     key = ECKey.generate_key("P-256")
     key.ensure_kid()
     token, _ = request_object(rp, key)
-    assert_refused_on_our_page(authorize_with(app, client, rp, token), "错误代码：invalid_request_object")
+    assert_refused_on_our_page(authorize_with(app, client, rp, token),
+                               '错误代码：<code translate="no">invalid_request_object</code>')
 
 
 def test_a_signed_request_object_can_be_pushed(app, client, person, signing_rp):

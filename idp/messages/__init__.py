@@ -20,10 +20,11 @@ from idp.messages import (
     registration,
     second_factors,
     selection,
+    site,
 )
 
 _MODULES = (login, face, selection, passwords, registration, account, qr, certificate, second_factors, legacy,
-            documents, imports, errors)
+            documents, imports, errors, site)
 
 
 def _merge() -> dict[str, dict[str, str]]:

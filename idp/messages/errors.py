@@ -1,5 +1,5 @@
 """Texts of the error pages (docs/architecture.md §12.1): what went wrong in plain words, the ways on
-(back to the application, sign in again, start the step again, the 12366 hotline) and, last and
+(back to the application, sign in again, start the step again; the hotline is ``help_hotline`` of site.py) and, last and
 small, the protocol's error code."""
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -22,12 +22,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "系统暂时无法使用，请稍后再试。",
         "en": "The service is temporarily unavailable; please try again in a moment.",
     },
-    "error_page_code": {"zh-CN": "错误代码：{code}", "en": "Error code: {code}"},
+    "error_page_code": {"zh-CN": "错误代码：", "en": "Error code: "},
     "error_return_to_app": {"zh-CN": "返回应用", "en": "Back to the application"},
-    "error_restart_login": {"zh-CN": "重新登录", "en": "Sign in again"},
     "error_restart_step": {"zh-CN": "重新开始这一步", "en": "Start this step again"},
-    "error_help": {
-        "zh-CN": "如需帮助，请拨打纳税服务热线 12366。",
-        "en": "For help, call the tax service hotline 12366.",
-    },
 }

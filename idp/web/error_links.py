@@ -85,9 +85,9 @@ def error_links(*, restart_step: bool = False) -> ErrorLinks:
     pending = pending_request()
     back = return_url(pending.params) if pending else None
     if back is not None and not restart_step:
-        return ErrorLinks(back, None, "error_restart_login")
+        return ErrorLinks(back, None, "log_in_again")
     if pending is not None:
         restart = pending.resume_url
     else:
         restart = (_same_page() if restart_step else None) or url_for("login.login_page")
-    return ErrorLinks(back, restart, "error_restart_step" if restart_step else "error_restart_login")
+    return ErrorLinks(back, restart, "error_restart_step" if restart_step else "log_in_again")

@@ -64,22 +64,23 @@ def _links(restart_step: bool, restart_url: str | None) -> ErrorLinks:
         # still offers the login, never a crash.
         log.debug("the error page's links could not be built", exc_info=True)
         _roll_back()
-        links = ErrorLinks(None, "/login", "error_restart_login")
+        links = ErrorLinks(None, "/login", "log_in_again")
     return replace(links, restart_url=restart_url) if restart_url and links.return_url is None else links
 
 
 def error_page(title_key: str, message_key: str, status: int, headers: dict | None = None, *, code: str | None = None,
-               restart_step: bool = False, restart_url: str | None = None, **params) -> Response:
+               restart_step: bool = False, restart_url: str | None = None, home: bool = False,
+               **params) -> Response:
     """The one error page: the problem in plain words, 返回应用 when the application and its
     redirect URI are known and valid, else 重新登录 (or 重新开始这一步 after a refused form,
-    ``restart_step``; ``restart_url`` overrides where), the 12366 hotline, and ``code`` (a
-    protocol error code) last, small, under 错误代码."""
+    ``restart_step``; ``restart_url`` overrides where), 返回首页 with ``home``, the hotline, and
+    ``code`` (a protocol error code) last, small, under 错误代码."""
     headers = headers or {}
     try:
         links = _links(restart_step, restart_url)
         return current_app.make_response((render_template(
             "error.html", title_key=title_key, message_key=message_key, params=params, code=code,
-            return_url=links.return_url, restart_url=links.restart_url, restart_key=links.restart_key,
+            return_url=links.return_url, restart_url=links.restart_url, restart_key=links.restart_key, home=home,
         ), status, headers))
     except Exception:
         log.exception("the %s page could not be rendered; answering the plain one", message_key)
@@ -140,8 +141,10 @@ def _http_error(error: HTTPException) -> Response:
             body = {"error": "too_many_requests", "message": _message("error_too_many_requests")}
             return current_app.make_response((body, 429, retry))
         return error_page("error_too_many_requests", "error_too_many_requests", 429, retry)
-    key = "error_not_found" if error.code == 404 else "error_bad_request_title"
-    return error_page(key, key, error.code or 400)
+    if error.code == 404:
+        # Where to go next rather than a dead end: home too, besides the login and the hotline.
+        return error_page("error_not_found", "not_found_text", 404, home=True)
+    return error_page("error_bad_request_title", "error_bad_request_title", error.code or 400)
 
 
 def _database_error(error: SQLAlchemyError) -> Response:
