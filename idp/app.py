@@ -14,6 +14,8 @@ from idp.audit_checkpoints import install_periodic_checkpoints
 from idp.browser_session import install_browser_sessions
 from idp.clients import ClientRegistry
 from idp.consent import views as selection_views
+from idp.core.personal_data_cipher import PersonalDataKeysError, load_personal_data_cipher
+from idp.core.personal_data_fields import EXTENSION as PERSONAL_DATA_EXTENSION
 from idp.database import db, engine_options, normalise_database_url, ping_idle_connections
 from idp.database_outages import watch_availability
 from idp.error_pages import install_error_pages
@@ -87,7 +89,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     is broken and why); ``check_keys=False`` only for the key commands, which must work on a
     keyring holding a broken key: they are how it is revoked."""
     settings: Settings = load_settings(overrides)
+    try:
+        personal_data = load_personal_data_cipher(settings)
+    except PersonalDataKeysError as error:
+        raise SystemExit(str(error)) from None
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.extensions[PERSONAL_DATA_EXTENSION] = personal_data
     app.config.update(
         IDP=settings,
         SECRET_KEY=settings.SECRET_KEY,

@@ -24,6 +24,7 @@ from idp.cli_registration import register_registration_commands
 from idp.cli_relying_parties import register_logout_commands, relying_party_options
 from idp.cli_retention import register_retention_commands
 from idp.clients import AUTH_METHODS, GRANT_TYPES, ClientRegistrationError, create_client, list_clients
+from idp.core.personal_data_cipher import PersonalDataKeysError, load_personal_data_cipher
 from idp.database import DatabaseUnavailable, check_database, db, upgrade_database
 from idp.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_document_number
 from idp.keyring import ALGORITHMS, ID_TOKEN_DEFAULT_ALGORITHM, KeyringError
@@ -38,7 +39,12 @@ def migrate(settings: Settings, revision: str = "heads") -> None:
         check_database(settings.database_url, settings.DATABASE_CONNECT_TIMEOUT)
     except DatabaseUnavailable as error:
         raise click.ClickException(str(error)) from None
-    upgrade_database(settings.database_url, revision)
+    try:
+        # Migration 0016 seals the personal data already there (docs/operations.md).
+        personal_data = load_personal_data_cipher(settings)
+    except PersonalDataKeysError as error:
+        raise click.ClickException(str(error)) from None
+    upgrade_database(settings.database_url, revision, personal_data=personal_data)
 
 
 def start_app(*, check_keys: bool = True) -> Flask:

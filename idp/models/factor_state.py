@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idp.core.personal_data_fields import BlindIndex
 from idp.database import Model
 from idp.models.columns import UTCDateTime, utcnow
 
@@ -15,7 +16,8 @@ class SmsCode(Model):
     __tablename__ = "sms_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    phone: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    #: Only the phone's blind index (docs/privacy.md §8): the code was sent, the number is not needed again.
+    phone: Mapped[str] = mapped_column(BlindIndex, nullable=False, index=True)
     purpose: Mapped[str] = mapped_column(String(32), nullable=False)
     #: HMAC-SHA256 of the code under the instance secret.
     code_hmac: Mapped[str] = mapped_column(String(64), nullable=False)
