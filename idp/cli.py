@@ -20,6 +20,7 @@ from idp.cli_certs import register_certs_commands
 from idp.cli_entities import register_entity_commands
 from idp.cli_keys import register_audit_commands, register_key_commands
 from idp.cli_legacy import register_legacy_commands
+from idp.cli_pii import register_pii_commands
 from idp.cli_registration import register_registration_commands
 from idp.cli_relying_parties import register_logout_commands, relying_party_options
 from idp.cli_retention import register_retention_commands
@@ -260,6 +261,7 @@ register_logout_commands(main, with_app)
 register_app_commands(main, with_app)
 register_certs_commands(main, with_app)
 register_legacy_commands(main, with_app)
+register_pii_commands(main, with_app)
 register_retention_commands(main, with_app)
 
 if __name__ == "__main__":
