@@ -1,4 +1,4 @@
-"""``idp pii``: the keys of personal data at rest (docs/operations.md, docs/privacy.md §8)."""
+"""``idp pii``: the keys of the personal data encrypted at rest (docs/operations.md, docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,21 @@ def register_pii_commands(main: click.Group, with_app: Callable) -> None:
         write_key_file(path, content)
         state = "standby" if content["current"] != key_id else "current"
         click.echo(f"key {key_id} added to {path} ({state}); keys: {', '.join(content['data_keys'])}")
+
+    @pii_group.command("use-key")
+    @click.argument("key_id")
+    def use_key(key_id: str) -> None:
+        """Make KEY_ID (added with new-key --standby) the key new values are sealed with."""
+        try:
+            path = key_file_path(load_settings())
+            content = read_key_file(path)
+        except PersonalDataKeysError as error:
+            raise click.ClickException(str(error)) from None
+        if key_id not in content.get("data_keys", {}):
+            raise click.ClickException(f"{path} holds no key {key_id!r}; it holds {', '.join(content['data_keys'])}")
+        content["current"] = key_id
+        write_key_file(path, content)
+        click.echo(f"key {key_id} is current in {path}: copy the file to every node, then run idp pii rotate-key")
 
     @pii_group.command("rotate-key")
     @click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True,

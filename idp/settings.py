@@ -55,7 +55,7 @@ class Settings:
     #: new-key`); empty: INSTANCE_DIR/pii-keys.json, generated on first start, and refused in production.
     PII_KEYS_FILE: str = ""
     #: "international" (AES-256-GCM, SHA-256) or "sm" (SM4-GCM, SM3; GB/T 39786): personal data, its
-    #: blind index and new audit-chain digests. Chosen once, before the first start (docs/privacy.md §8).
+    #: blind index and new audit-chain digests. Chosen once, before the first start (docs/privacy.md).
     CRYPTO_SUITE: str = "international"
 
     #: "outbox" (development: JSON lines to SMS_OUTBOX) or "http" (a real gateway).

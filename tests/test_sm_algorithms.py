@@ -1,5 +1,6 @@
-"""The SM suite (``IDP_CRYPTO_SUITE=sm``, docs/privacy.md §8): SM3 and SM4 as the standards define
-them, SM4-GCM sealing the personal data, HMAC-SM3 indexing it and SM3 chaining the audit log."""
+"""The SM suite (``IDP_CRYPTO_SUITE=sm``; docs/privacy.md, "Encrypted at rest"): SM3 and SM4 as
+the standards define them, SM4-GCM sealing the personal data, HMAC-SM3 indexing it and SM3
+chaining the audit log."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The two algorithm suites a deployment may choose (``CRYPTO_SUITE``, docs/privacy.md §8).
+"""The two algorithm suites a deployment may choose (``CRYPTO_SUITE``; docs/privacy.md, "Encrypted at rest").
 
 ``international``: AES-256-GCM and SHA-256.  ``sm``: SM4-GCM (GB/T 32907 with the GCM mode of
 GB/T 36624) and SM3 (GB/T 32905), as GB/T 39786-2021 asks of commercial cryptography.  Both come

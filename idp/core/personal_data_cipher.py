@@ -1,5 +1,6 @@
-"""Personal data encrypted at rest (docs/privacy.md §8): the operator's data keys, sealing and
-opening one value, and the keyed blind index that finds a value without decrypting any row.
+"""Personal data encrypted at rest (docs/privacy.md, "Encrypted at rest"): the operator's data
+keys, sealing and opening one value, and the keyed blind index that finds a value without
+decrypting any row.
 
 A sealed value is ``<key id>$<base64url(nonce | ciphertext | tag)>``: the key id says which of
 the keys in the file opens it, so several keys coexist while ``idp pii rotate-key`` moves rows

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import String, event
 from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapper, QueryableAttribute
@@ -85,6 +85,11 @@ class _IndexComparator(_SealedComparator):
         return self.index.is_not(None) if other is None else self.index != personal_data_cipher().blind_index(other)
 
 
+def _index(instance: Any, field: PersonalField, value: str | None) -> None:
+    if field.searchable:
+        setattr(instance, f"{field.column}_index", None if value is None else personal_data_cipher().blind_index(value))
+
+
 def _seal(instance: Any, field: PersonalField, value: str | None) -> None:
     sealed = None if value is None else personal_data_cipher().seal(
         value, field.associated(getattr(instance, field.bound_to)))
@@ -120,8 +125,10 @@ def personal_data(column: str, *, bound_to: str, searchable: bool = True) -> Any
 
     def set(self, value: str | None) -> None:
         field = field_of(type(self))
-        if field.searchable:
-            setattr(self, f"{column}_index", None if value is None else personal_data_cipher().blind_index(value))
+        if not has_app_context():  # a row made before the app is at hand: all done at insert
+            self.__dict__.setdefault(_UNSEALED, {})[column] = value
+            return
+        _index(self, field, value)
         if getattr(self, field.bound_to) is None:
             self.__dict__.setdefault(_UNSEALED, {})[column] = value
         else:
@@ -145,14 +152,17 @@ def personal_fields(cls: Any) -> list[PersonalField]:
 
 
 def seal_pending(mapper: Mapper, connection: Any, instance: Any) -> None:
-    """At insert: seal the values assigned before the row identifier was set."""
+    """At insert: seal the values assigned before the row identifier (or the app) was at hand."""
     unsealed = instance.__dict__.pop(_UNSEALED, None)
     if not unsealed:
         return
-    # The INSERT's parameters are read from the instance after this listener.
-    for field in personal_fields(type(instance)):
-        if field.column in unsealed:
-            _seal(instance, field, unsealed[field.column])
+    # The INSERT's parameters are read from the instance after this listener.  Indexes first:
+    # some rows' values are bound to their document's index.
+    fields = [field for field in personal_fields(type(instance)) if field.column in unsealed]
+    for field in fields:
+        _index(instance, field, unsealed[field.column])
+    for field in fields:
+        _seal(instance, field, unsealed[field.column])
 
 
 def open_loaded(instance: Any, context: Any, *args: Any) -> None:

@@ -49,7 +49,7 @@ def _lock_phone(phone: str) -> None:
     its one database write lock for the rest of the transaction.
     """
     if db.engine.dialect.name == "postgresql":
-        # Over the blind index: the number itself never goes to the database (docs/privacy.md §8).
+        # Over the blind index: the number itself never reaches the database (docs/privacy.md).
         index = personal_data_cipher().blind_index(phone)
         db.session.execute(select(func.pg_advisory_xact_lock(SMS_SEND_LOCK_SPACE, func.hashtext(index))))
     else:

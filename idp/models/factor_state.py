@@ -16,7 +16,7 @@ class SmsCode(Model):
     __tablename__ = "sms_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: Only the phone's blind index (docs/privacy.md §8): the code was sent, the number is not needed again.
+    #: Only the phone's blind index (docs/privacy.md): the code was sent, the number is not needed again.
     phone: Mapped[str] = mapped_column(BlindIndex, nullable=False, index=True)
     purpose: Mapped[str] = mapped_column(String(32), nullable=False)
     #: HMAC-SHA256 of the code under the instance secret.

@@ -15,7 +15,7 @@ from idp.models.columns import UTCDateTime, utcnow
 class Person(Model):
     __tablename__ = "person"
     __table_args__ = (
-        # Uniqueness on the blind indexes (docs/privacy.md §8): the sealed values differ every time.
+        # Uniqueness on the blind indexes (docs/privacy.md): the sealed values differ every time.
         UniqueConstraint("doc_type", "doc_number_index", name="uq_person_document"),
         UniqueConstraint("phone_index", name="uq_person_phone"),
         # docs/domain.md §1.13: a username is unique whatever the letter case (migration 0014).

@@ -1,5 +1,6 @@
 """personal data sealed at rest: document numbers, names and phones encrypted, looked up by
-blind indexes (docs/privacy.md §8); audit digests wide enough to name their algorithm
+blind indexes (docs/privacy.md, "Encrypted at rest"); audit digests wide enough to name their
+algorithm
 
 Revision ID: 0016_personal_data_sealed
 Revises: 0015_audit_chain
