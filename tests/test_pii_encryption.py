@@ -17,13 +17,13 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.app import create_app
 from idp.core.crypto_suites import SealBroken
+from idp.core.database import db, normalise_database_url, upgrade_database
 from idp.core.personal_data_cipher import INSTANCE_KEYS_FILE, generate_key_file
-from idp.database import db, normalise_database_url, upgrade_database
 from idp.factors.face import FaceIdentity, record_face_consent, start_face_check
 from idp.factors.sms_code import send_sms_code
 from idp.models import Person, RealnameRecord, Registration, SmsCode
-from idp.realname_records import save_realname_record
-from idp.registration import send_registration_code, start_registration
+from idp.people.realname_records import save_realname_record
+from idp.people.registration import send_registration_code, start_registration
 
 from conftest import DOC_NUMBER, PHONE, _fresh_postgres_database, make_settings
 
@@ -95,7 +95,7 @@ def test_a_document_or_phone_is_unique_even_written_past_the_application(app, pe
 
 def test_a_sealed_value_copied_into_another_row_does_not_open(app, person):
     """The associated data names the row: a database writer cannot give one account another's phone."""
-    from idp.accounts import create_person
+    from idp.people.accounts import create_person
 
     with app.app_context():
         other = create_person(doc_type="ID_CARD", doc_number=NEW_DOC, name=NEW_NAME, phone=NEW_PHONE,

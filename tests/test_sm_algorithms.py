@@ -11,15 +11,15 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import select
 
-from idp.accounts import create_person
 from idp.app import create_app
-from idp.audit import record_event
-from idp.audit_chain import canonical, verify_chain
-from idp.audit_checkpoints import GENESIS
+from idp.audit.chain import canonical, verify_chain
+from idp.audit.checkpoints import GENESIS
+from idp.audit.log import record_event
 from idp.core.crypto_suites import SUITES
+from idp.core.database import db
 from idp.core.personal_data_cipher import generate_key_file
-from idp.database import db
 from idp.models import AuditEvent, Person
+from idp.people.accounts import create_person
 
 from conftest import DOC_NUMBER, PASSWORD, PHONE, make_settings
 

@@ -25,13 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import Flask, current_app
+
 from idp.core.crypto_suites import NONCE_BYTES, SUITES, CryptoSuite, SealBroken
-from idp.settings import Settings
+from idp.core.settings import Settings
 
 #: The file generated into INSTANCE_DIR outside production when PII_KEYS_FILE is empty.
 INSTANCE_KEYS_FILE = "pii-keys.json"
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 SEPARATOR = "$"
+
+
+#: Where the app keeps its cipher (``create_app``).
+PERSONAL_DATA_EXTENSION = "idp.personal_data"
 
 
 class PersonalDataKeysError(RuntimeError):
@@ -77,6 +83,11 @@ class PersonalDataCipher:
 
     def blind_index(self, value: str) -> str:
         return self.suite.keyed_digest(self.index_key, comparable(value).encode())
+
+
+def current_personal_data_cipher(app: Flask | None = None) -> PersonalDataCipher:
+    """The cipher of ``app`` (by default the app of the current request or command)."""
+    return (app or current_app).extensions[PERSONAL_DATA_EXTENSION]
 
 
 def generate_key_file(suite_name: str) -> dict[str, Any]:

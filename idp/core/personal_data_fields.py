@@ -22,25 +22,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from sqlalchemy import String, event
 from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapper, QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
-from idp.core.personal_data_cipher import PersonalDataCipher
+from idp.core.personal_data_cipher import current_personal_data_cipher as cipher
 
 #: Where an instance keeps values assigned before its row identifier was set.
 _UNSEALED = "_idp_unsealed"
 #: Where an instance keeps the values it opened, with the sealed value each came from.
 _OPENED = "_idp_opened"
-EXTENSION = "idp.personal_data"
-
-
-def personal_data_cipher() -> PersonalDataCipher:
-    """The running app's cipher (set up by ``create_app``)."""
-    return current_app.extensions[EXTENSION]
 
 
 @dataclass(frozen=True)
@@ -79,19 +73,19 @@ class _IndexComparator(_SealedComparator):
         self.index = index
 
     def __eq__(self, other: Any) -> ColumnElement[bool]:  # type: ignore[override]
-        return self.index.is_(None) if other is None else self.index == personal_data_cipher().blind_index(other)
+        return self.index.is_(None) if other is None else self.index == cipher().blind_index(other)
 
     def __ne__(self, other: Any) -> ColumnElement[bool]:  # type: ignore[override]
-        return self.index.is_not(None) if other is None else self.index != personal_data_cipher().blind_index(other)
+        return self.index.is_not(None) if other is None else self.index != cipher().blind_index(other)
 
 
 def _index(instance: Any, field: PersonalField, value: str | None) -> None:
     if field.searchable:
-        setattr(instance, f"{field.column}_index", None if value is None else personal_data_cipher().blind_index(value))
+        setattr(instance, f"{field.column}_index", None if value is None else cipher().blind_index(value))
 
 
 def _seal(instance: Any, field: PersonalField, value: str | None) -> None:
-    sealed = None if value is None else personal_data_cipher().seal(
+    sealed = None if value is None else cipher().seal(
         value, field.associated(getattr(instance, field.bound_to)))
     setattr(instance, f"{field.column}_sealed", sealed)
     instance.__dict__.setdefault(_OPENED, {})[field.column] = (sealed, value)
@@ -105,7 +99,7 @@ def _open(instance: Any, field: PersonalField) -> str | None:
     cached = opened.get(field.column)
     if cached is not None and cached[0] == token:
         return cached[1]
-    value = None if token is None else personal_data_cipher().open(
+    value = None if token is None else cipher().open(
         token, field.associated(getattr(instance, field.bound_to)))
     opened[field.column] = (token, value)
     return value
@@ -184,7 +178,7 @@ class BlindIndex(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect) -> str | None:
-        return None if value is None else personal_data_cipher().blind_index(value)
+        return None if value is None else cipher().blind_index(value)
 
     def process_result_value(self, value: str | None, dialect) -> str | None:
         return value

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Table, and_, func, or_, select, update
 
+from idp.core.database import Base, db, rows_changed
 from idp.core.personal_data_cipher import SEPARATOR, PersonalDataCipher
 from idp.core.personal_data_fields import PersonalField, personal_fields
-from idp.database import Base, db, rows_changed
 
 
 @dataclass

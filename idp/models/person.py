@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from idp.core.columns import UTCDateTime, utcnow
+from idp.core.database import Model
 from idp.core.personal_data_fields import personal_data
-from idp.database import Model
-from idp.models.columns import UTCDateTime, utcnow
 
 
 class Person(Model):

@@ -15,8 +15,8 @@ from alembic import context, op
 
 from idp.core.personal_data_cipher import load_personal_data_cipher
 from idp.core.personal_data_fields import PersonalField
-from idp.database import PERSONAL_DATA_CIPHER
-from idp.settings import load_settings
+from idp.core.database import PERSONAL_DATA_CIPHER
+from idp.core.settings import load_settings
 
 revision = '0016_personal_data_sealed'
 down_revision = '0015_audit_chain'
