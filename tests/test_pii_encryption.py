@@ -18,7 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from idp.app import create_app
 from idp.core.crypto_suites import SealBroken
 from idp.core.database import db, normalise_database_url, upgrade_database
-from idp.core.personal_data_cipher import INSTANCE_KEYS_FILE, generate_key_file
+from idp.core.personal_data_cipher import (
+    INSTANCE_KEYS_FILE,
+    PersonalDataCipher,
+    add_data_key,
+    current_personal_data_cipher,
+    generate_key_file,
+    write_key_file,
+)
+from idp.core.personal_data_rotation import reseal_under_current_key
 from idp.factors.face import FaceIdentity, record_face_consent, start_face_check
 from idp.factors.sms_code import send_sms_code
 from idp.models import Person, RealnameRecord, Registration, SmsCode
@@ -206,3 +214,33 @@ def test_the_migration_seals_the_personal_data_already_there(fresh_database_url,
         assert db.session.execute(select(SmsCode.id).where(SmsCode.phone == PHONE)).scalar_one()
     with migrated.app_context():
         db.engine.dispose()
+
+
+def test_a_phone_changed_while_the_key_rotates_is_kept(app, person, instance_dir, tmp_path, database_url, monkeypatch):
+    """Rotation replaces a value only if it is still the one it read: a person changing their phone
+    on another node meanwhile keeps the new phone (sealed under the current key by that node)."""
+    keys = tmp_path / "pii-keys.json"
+    content = json.loads((instance_dir / INSTANCE_KEYS_FILE).read_text())
+    add_data_key(content, make_current=True)
+    write_key_file(keys, content)
+    rotated = create_app(make_settings(database_url, instance_dir, PII_KEYS_FILE=str(keys)))
+    opened = PersonalDataCipher.open
+
+    def open_while_the_person_changes_phone(self, token, associated):
+        if associated.startswith("person.phone"):
+            monkeypatch.setattr(PersonalDataCipher, "open", opened)
+            change = text("UPDATE person SET phone_sealed = :sealed, phone_index = :index WHERE id = :id")
+            with db.engine.begin() as other_node:
+                other_node.execute(change, {"sealed": self.seal(NEW_PHONE, associated),
+                                            "index": self.blind_index(NEW_PHONE), "id": person["id"]})
+        return opened(self, token, associated)
+
+    with rotated.app_context():
+        monkeypatch.setattr(PersonalDataCipher, "open", open_while_the_person_changes_phone)
+        result = reseal_under_current_key(current_personal_data_cipher())
+        assert result.resealed["person"] == 0 and result.remaining["person"] == 1  # its document and name wait
+        assert db.session.execute(select(Person).where(Person.phone == NEW_PHONE)).scalar_one().id == person["id"]
+        result = reseal_under_current_key(current_personal_data_cipher())  # the next run moves the rest
+        assert result.resealed["person"] == 1 and result.remaining["person"] == 0
+        zhangsan = db.session.get(Person, person["id"])
+        assert (zhangsan.phone, zhangsan.doc_number) == (NEW_PHONE, DOC_NUMBER)
