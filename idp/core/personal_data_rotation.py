@@ -10,11 +10,12 @@ stopped, and a run started before every node had the new key finds the straggler
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 
 from idp.core.database import Base, db, rows_changed
 from idp.core.personal_data_cipher import SEPARATOR, PersonalDataCipher
@@ -53,17 +54,23 @@ def _reseal_batch(table: Table, fields: list[PersonalField], cipher: PersonalDat
         query = query.where(key > after)
     session = db.session
     rows = session.execute(query).mappings().all()
-    count = 0
+    # Rows needing the same columns changed go in one executemany (one round trip per group).
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        changes = {}
+        params: dict[str, Any] = {"row_key": row[key.name]}
         for f in fields:
             token = row[f"{f.column}_sealed"]
             if token is not None and not cipher.is_current(token):
                 associated = f.associated(row[f.bound_to])
-                changes[f"{f.column}_sealed"] = (token, cipher.seal(cipher.open(token, associated), associated))
-        guard = and_(key == row[key.name], *(table.c[name] == old for name, (old, _) in changes.items()))
-        count += rows_changed(session.execute(
-            update(table).where(guard).values({name: new for name, (_, new) in changes.items()})))
+                params[f"old_{f.column}"] = token
+                params[f"new_{f.column}"] = cipher.seal(cipher.open(token, associated), associated)
+        groups[tuple(f.column for f in fields if f"old_{f.column}" in params)].append(params)
+    count = 0
+    for columns, params_list in groups.items():
+        unchanged = [table.c[f"{column}_sealed"] == bindparam(f"old_{column}") for column in columns]
+        guarded = update(table).where(key == bindparam("row_key"), *unchanged) \
+            .values({f"{column}_sealed": bindparam(f"new_{column}") for column in columns})
+        count += rows_changed(session.execute(guarded, params_list))
     session.commit()
     return count, (rows[-1][key.name] if rows else None)
 
