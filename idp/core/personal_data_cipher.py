@@ -145,30 +145,29 @@ def key_file_path(settings: Settings) -> Path:
     return settings.instance_path / INSTANCE_KEYS_FILE
 
 
-def write_key_file(path: Path, content: dict[str, Any]) -> None:
-    """Write aside then move into place, readable by its owner only."""
+def _written_aside(path: Path, content: dict[str, Any]) -> Path:
+    """``content`` in a file beside ``path``, readable by its owner only, to be moved into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    with os.fdopen(os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
         json.dump(content, fh, indent=2)
-    os.replace(tmp, path)
+    return aside
+
+
+def write_key_file(path: Path, content: dict[str, Any]) -> None:
+    os.replace(_written_aside(path, content), path)
 
 
 def _create_instance_file(path: Path, suite_name: str) -> None:
     """Development and tests: the first start makes the keys, as it makes the signing keys.
     Linked into place, so processes starting together agree on one file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(generate_key_file(suite_name), fh, indent=2)
+    aside = _written_aside(path, generate_key_file(suite_name))
     try:
-        os.link(tmp, path)
+        os.link(aside, path)
     except FileExistsError:
         pass
     finally:
-        tmp.unlink()
+        aside.unlink()
 
 
 def read_key_file(path: Path) -> dict[str, Any]:

@@ -51,7 +51,6 @@ class PersonalField:
         return f"{self.table}.{self.column}\x00{binding}"
 
 
-
 class _SealedComparator(Comparator[str]):
     """A personal field in a query: never compared by its sealed value (random each time), and
     never set by a bulk ``UPDATE``, which cannot seal per row."""

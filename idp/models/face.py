@@ -46,7 +46,8 @@ class FaceConsent(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     doc_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    # Bound to the document's index: the id is not known before the insert.
+    # Bound to the document's index (never changed once the row exists): the id is not known
+    # before the insert.
     doc_number_sealed: Mapped[str] = mapped_column(Text, nullable=False)
     doc_number_index: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     doc_number = personal_data("doc_number", bound_to="doc_number_index")

@@ -57,7 +57,7 @@ class RealnameRecord(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     doc_type: Mapped[str] = mapped_column(String(32), nullable=False)
     # Bound to the document's index, not the id: the id is not known before the insert, and the
-    # document is what identifies the record (unique).
+    # document is what identifies the record (unique, never changed once the record exists).
     doc_number_sealed: Mapped[str] = mapped_column(Text, nullable=False)
     doc_number_index: Mapped[str] = mapped_column(String(64), nullable=False)
     doc_number = personal_data("doc_number", bound_to="doc_number_index")
