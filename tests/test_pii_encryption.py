@@ -33,7 +33,7 @@ from idp.models import Person, RealnameRecord, Registration, SmsCode
 from idp.people.realname_records import save_realname_record
 from idp.people.registration import send_registration_code, start_registration
 
-from conftest import DOC_NUMBER, PHONE, _fresh_postgres_database, make_settings
+from conftest import DOC_NUMBER, PHONE, _fresh_postgres_database, dispose_engines, make_settings
 
 NAME = "张三"
 HALL_DOC, HALL_NAME, HALL_PHONE = "440524188001010014", "王五", "13612345678"
@@ -166,6 +166,7 @@ def test_rotate_key_reseals_everything_in_batches_and_the_old_key_can_go(app, pe
         zhangsan = db.session.execute(select(Person).where(Person.phone == PHONE)).scalar_one()
         assert (zhangsan.doc_number, zhangsan.name) == (DOC_NUMBER, NAME)
         assert db.session.execute(select(RealnameRecord)).scalar_one().name == HALL_NAME
+    dispose_engines(rotated)
 
 
 @pytest.fixture
@@ -212,8 +213,7 @@ def test_the_migration_seals_the_personal_data_already_there(fresh_database_url,
         record = db.session.execute(select(RealnameRecord).where(RealnameRecord.doc_number == HALL_DOC)).scalar_one()
         assert (record.name, record.phone) == (HALL_NAME, HALL_PHONE)
         assert db.session.execute(select(SmsCode.id).where(SmsCode.phone == PHONE)).scalar_one()
-    with migrated.app_context():
-        db.engine.dispose()
+    dispose_engines(migrated)  # before the database is dropped
 
 
 def test_a_phone_changed_while_the_key_rotates_is_kept(app, person, instance_dir, tmp_path, database_url, monkeypatch):
@@ -244,3 +244,4 @@ def test_a_phone_changed_while_the_key_rotates_is_kept(app, person, instance_dir
         assert result.resealed["person"] == 1 and result.remaining["person"] == 0
         zhangsan = db.session.get(Person, person["id"])
         assert (zhangsan.phone, zhangsan.doc_number) == (NEW_PHONE, DOC_NUMBER)
+    dispose_engines(rotated)

@@ -21,7 +21,7 @@ from idp.core.personal_data_cipher import generate_key_file
 from idp.models import AuditEvent, Person
 from idp.people.accounts import create_person
 
-from conftest import DOC_NUMBER, PASSWORD, PHONE, make_settings
+from conftest import DOC_NUMBER, PASSWORD, PHONE, dispose_engines, make_settings
 
 SM3 = SUITES["sm"]
 
@@ -58,7 +58,9 @@ def test_sm4_gcm_seals_the_rfc_8998_example():
 def sm_app(database_url, instance_dir, tmp_path):
     keys = tmp_path / "pii-keys.json"
     keys.write_text(json.dumps(generate_key_file("sm")))
-    return create_app(make_settings(database_url, instance_dir, CRYPTO_SUITE="sm", PII_KEYS_FILE=str(keys))), keys
+    sm = create_app(make_settings(database_url, instance_dir, CRYPTO_SUITE="sm", PII_KEYS_FILE=str(keys)))
+    yield sm, keys
+    dispose_engines(sm)
 
 
 def test_the_sm_suite_seals_with_sm4_gcm_and_finds_people_by_hmac_sm3(app, sm_app):
