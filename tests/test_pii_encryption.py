@@ -184,7 +184,7 @@ def fresh_database_url(tmp_path):
 
 def test_the_migration_seals_the_personal_data_already_there(fresh_database_url, tmp_path):
     """docs/operations.md: ``idp db upgrade`` with the key file converts an existing database."""
-    upgrade_database(fresh_database_url, "0015_audit_chain")
+    upgrade_database(fresh_database_url, "0016_login_session_device")
     engine = create_engine(normalise_database_url(fresh_database_url))
     now = datetime(2026, 12, 1, tzinfo=UTC)
     with engine.begin() as connection:

@@ -22,7 +22,7 @@ PING_AFTER_IDLE_SECONDS = 10.0
 #: The engine of :func:`read_committed_row`: its own pool, whose connections stay in autocommit
 #: mode, so a read neither switches a shared connection's mode and back nor rolls back on return.
 AUTOCOMMIT_BIND = "autocommit_reads"
-#: The Alembic attribute carrying the personal-data cipher to migration 0016.
+#: The Alembic attribute carrying the personal-data cipher to migration 0017.
 PERSONAL_DATA_CIPHER = "idp.personal_data_cipher"
 
 
@@ -97,7 +97,7 @@ def upgrade_database(database_url: str, revision: str = "heads", *, personal_dat
     side by side migrate together (reads ``IDP_DATABASE_URL`` through settings).
 
     ``personal_data`` (a :class:`~idp.core.personal_data_cipher.PersonalDataCipher`) seals the
-    personal data of a database made before migration 0016; one with none needs no key."""
+    personal data of a database made before migration 0017; one with none needs no key."""
     config = alembic_config(database_url)
     config.attributes[PERSONAL_DATA_CIPHER] = personal_data
     command.upgrade(config, revision)

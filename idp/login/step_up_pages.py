@@ -11,6 +11,7 @@ from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.factors.face import (
     FaceConsentRequired,
+    FaceConsentWithdrawn,
     FaceIdentity,
     complete_face_check,
     record_face_consent,
@@ -23,6 +24,15 @@ from idp.protocol.interactions import resume_url
 
 bp = Blueprint("step_up", __name__)
 PURPOSE = "step_up"
+
+
+def _refused(error, interaction: str | None):
+    """A withdrawal made while the person was on these pages sends the request back to
+    /authorize, which answers the relying party without face (idp.protocol.authorize_policy.check_acr);
+    anything else is shown here."""
+    if isinstance(error, FaceConsentWithdrawn) and (resume := resume_url(interaction)):
+        return redirect(resume)
+    return face_refusal(error)
 
 
 def _logged_in():
@@ -43,7 +53,7 @@ def step_up_page():
     except FaceConsentRequired:
         return render_template("face_consent.html", action=url_for("step_up.step_up_consent", interaction=interaction))
     except FACE_PAGE_ERRORS as error:
-        return face_refusal(error)
+        return _refused(error, interaction)
     db.session.commit()
     return redirect(url)
 
@@ -67,7 +77,7 @@ def step_up_return():
     try:
         result = complete_face_check(request.args.get("check", ""), FaceIdentity.of(login.person), PURPOSE)
     except FACE_PAGE_ERRORS as error:
-        return face_refusal(error)
+        return _refused(error, request.args.get("interaction"))
     step_up_login_session(login.session, login.person, result.amr)
     raise_realname_level_by_face(login.person)
     db.session.commit()

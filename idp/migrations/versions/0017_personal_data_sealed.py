@@ -2,8 +2,8 @@
 blind indexes (docs/privacy.md, "Encrypted at rest"); audit digests wide enough to name their
 algorithm
 
-Revision ID: 0016_personal_data_sealed
-Revises: 0015_audit_chain
+Revision ID: 0017_personal_data_sealed
+Revises: 0016_login_session_device
 Create Date: 2027-02-10 10:00:00.000000
 
 Rows already there are sealed with the key file of the deployment, which ``idp db upgrade``
@@ -18,8 +18,8 @@ from idp.core.personal_data_fields import PersonalField
 from idp.core.database import PERSONAL_DATA_CIPHER
 from idp.core.settings import load_settings
 
-revision = '0016_personal_data_sealed'
-down_revision = '0015_audit_chain'
+revision = '0017_personal_data_sealed'
+down_revision = '0016_login_session_device'
 branch_labels = None
 depends_on = None
 
