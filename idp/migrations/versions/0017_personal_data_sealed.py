@@ -34,6 +34,7 @@ TABLES = {
     "face_consent": ("id", [("doc_number", "doc_number_index", True)]),
     "dev_face_session": ("id", [("doc_number", "id", False), ("name", "id", False)]),
 }
+ROWS_AT_ONCE = 1000
 # On SQLite, NOT NULL and constraints change by copying the table (Alembic's batch mode), which
 # reflects unnamed constraints without a name: this names them so they can be dropped.
 NAMING = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
@@ -49,28 +50,36 @@ def _cipher():
 
 
 def _seal_rows(table: str) -> None:
+    """Seal the table's rows, a thousand at a time (a large ``person`` table never sits in memory)."""
     key, fields = TABLES[table]
     bindings = {bound for _, bound, _ in fields if bound != "doc_number_index"}
     columns = [key, *sorted(bindings - {key}), *(f"{column}_sealed AS {column}" for column, _, _ in fields)]
     connection = op.get_bind()
-    rows = connection.execute(sa.text(f"SELECT {', '.join(columns)} FROM {table}")).mappings().all()
-    if not rows:
-        return
-    cipher = _cipher()
-    updates = []
-    for row in rows:
-        values = {"row_key": row[key]}
-        # doc_number comes first: its index is what the other fields of some tables are bound to.
-        for column, bound, searchable in fields:
-            plain = row[column]
-            if searchable:
-                values[f"{column}_index"] = None if plain is None else cipher.blind_index(plain)
-            binding = values["doc_number_index"] if bound == "doc_number_index" else row[bound]
-            values[f"{column}_sealed"] = None if plain is None else cipher.seal(
-                plain, PersonalField(table, column, bound, searchable).associated(binding))
-        updates.append(values)
-    assignments = ", ".join(f"{name} = :{name}" for name in updates[0] if name != "row_key")
-    connection.execute(sa.text(f"UPDATE {table} SET {assignments} WHERE {key} = :row_key"), updates)
+    cipher, after = None, None
+    while True:
+        following = "" if after is None else f" WHERE {key} > :after"
+        rows = connection.execute(sa.text(f"SELECT {', '.join(columns)} FROM {table}{following}"
+                                          f" ORDER BY {key} LIMIT {ROWS_AT_ONCE}"), {"after": after}).mappings().all()
+        if not rows:
+            return
+        cipher = cipher or _cipher()
+        updates = [_sealed_values(cipher, table, fields, row, key) for row in rows]
+        assignments = ", ".join(f"{name} = :{name}" for name in updates[0] if name != "row_key")
+        connection.execute(sa.text(f"UPDATE {table} SET {assignments} WHERE {key} = :row_key"), updates)
+        after = rows[-1][key]
+
+
+def _sealed_values(cipher, table: str, fields, row, key: str) -> dict:
+    values = {"row_key": row[key]}
+    # doc_number comes first: its index is what the other fields of some tables are bound to.
+    for column, bound, searchable in fields:
+        plain = row[column]
+        if searchable:
+            values[f"{column}_index"] = None if plain is None else cipher.blind_index(plain)
+        binding = values["doc_number_index"] if bound == "doc_number_index" else row[bound]
+        values[f"{column}_sealed"] = None if plain is None else cipher.seal(
+            plain, PersonalField(table, column, bound, searchable).associated(binding))
+    return values
 
 
 def _widen(table: str, columns: list[str], type_) -> None:
