@@ -20,7 +20,7 @@ phone an SMS code went to): the database holds the index only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from flask import has_app_context
 from sqlalchemy import String, event
@@ -104,8 +104,19 @@ def _open(instance: Any, field: PersonalField) -> str | None:
     return value
 
 
-def personal_data(column: str, *, bound_to: str, searchable: bool = True) -> Any:
-    """The attribute for ``column`` of the model it is assigned in (see the module docstring)."""
+@overload
+def personal_data(column: str, *, bound_to: str, searchable: bool = ...,
+                  nullable: Literal[False] = ...) -> hybrid_property[str]: ...
+
+
+@overload
+def personal_data(column: str, *, bound_to: str, searchable: bool = ...,
+                  nullable: Literal[True]) -> hybrid_property[str | None]: ...
+
+
+def personal_data(column: str, *, bound_to: str, searchable: bool = True, nullable: bool = False) -> Any:
+    """The attribute for ``column`` of the model it is assigned in (see the module docstring);
+    ``nullable`` only types it (``str | None``)."""
 
     def field_of(owner: Any) -> PersonalField:
         return PersonalField(owner.__table__.name, column, bound_to, searchable)

@@ -36,7 +36,7 @@ class Registration(Model):
     name = personal_data("name", bound_to="id", searchable=False)
     #: The phone the registration code was sent to; verified once ``phone_verified``.
     phone_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
-    phone = personal_data("phone", bound_to="id", searchable=False)
+    phone = personal_data("phone", bound_to="id", searchable=False, nullable=True)
     phone_verified: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     username: Mapped[str | None] = mapped_column(String(64), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
@@ -67,7 +67,7 @@ class RealnameRecord(Model):
     #: The phone the person gave at the hall; when set, only a registration verifying it may use
     #: the record (a stranger who knows the name and number cannot take it).
     phone_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
-    phone = personal_data("phone", bound_to="doc_number_index", searchable=False)
+    phone = personal_data("phone", bound_to="doc_number_index", searchable=False, nullable=True)
     #: 4, or 5 when the hall collected the information in person.
     realname_level: Mapped[int] = mapped_column(Integer, nullable=False, default=4)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
