@@ -36,13 +36,16 @@ def select_page():
     if roles:
         return render_template("confirm_roles.html", roles=roles, interaction=interaction_id or "")
     allowed, preselected = requested_entries(params or {})
-    business = request.args.get("business") or preselected or login.session.business
+    # A business tab (``business`` in the query) only shows that entry's list; only "进入" commits.
+    tab = request.args.get("business")
+    business = tab or preselected or login.session.business
     if business not in allowed:
         business = allowed[0]
     choices = available_choices(login.person, business)
     entries = [(entry, bool(available_choices(login.person, entry))) for entry in BUSINESS_ENTRIES
                if entry in allowed]
-    if len(choices) == 1 and (params is None or "select_account" not in (params.get("prompt") or "").split()):
+    if len(choices) == 1 and tab is None and (
+            params is None or "select_account" not in (params.get("prompt") or "").split()):
         apply_choice(login.session, login.person, choices[0])
         if interaction_id:
             mark_done(interaction_id, "selected")

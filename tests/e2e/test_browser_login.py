@@ -34,13 +34,13 @@ def test_relying_party_login_with_password_and_sms_yields_loa2_id_token(
     page.goto(f"{relying_party.url}/login")
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login?interaction="))
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
 
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill(person["username"])
     page.get_by_label("个人用户密码").fill(person["password"])
     page.get_by_role("button", name="下一步").click()
 
-    expect(page.get_by_role("heading")).to_have_text("短信验证")
+    expect(page.get_by_role("heading", level=1)).to_have_text("短信验证")
     expect(page.locator("#sms-sent")).to_contain_text(MASKED_PHONE)
     expect(page.locator("body")).not_to_contain_text(person["phone"])
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code())
@@ -54,11 +54,11 @@ def test_language_switch_shows_english_pages_and_english_errors(
 ):
     """The language link turns the login pages English without losing the app's pending request."""
     page.goto(f"{relying_party.url}/login")
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
     page.get_by_role("link", name="English").click()
 
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.get_by_role("heading")).to_have_text("Sign in")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
     page.get_by_label("Username / phone number / ID number").fill(person["username"])
     page.get_by_label("Personal password").fill("not-the-password")
     page.get_by_role("button", name="Next").click()
