@@ -30,6 +30,7 @@ from idp.database import db
 from idp.grants.id_token import has_id_token_type
 from idp.i18n import match_locale
 from idp.interactions import (
+    STEP_UP_DECLINED,
     Interaction,
     finish_interaction,
     interaction_params,
@@ -130,6 +131,8 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
     silent = "none" in ctx.prompts
     reason = login_required_reason(ctx)
     if reason == STEP_UP:
+        if interaction is not None and STEP_UP_DECLINED in interaction.done:
+            raise AccessDeniedError(redirect_uri=grant.redirect_uri)
         if silent:
             raise InteractionRequiredError(redirect_uri=grant.redirect_uri)
         return _hand_over(params, interaction, "step_up.step_up_page")
