@@ -214,7 +214,8 @@ def test_serve_demo_registers_the_demo_apps_on_the_ports_it_is_given(app):
 @pytest.mark.parametrize("options,message", [
     (["--demo-app-port", "6101"], "--demo-app-port needs --demo"),
     (["--demo", "--demo-app-port", "6101"], "give it twice"),
-    (["--demo", "--port", "6101", "--demo-app-port", "6101", "--demo-app-port", "6102"], "apart from the provider's 6101"),
+    (["--demo", "--port", "6101", "--demo-app-port", "6101", "--demo-app-port", "6102"],
+     "apart from the provider's 6101"),
     (["--demo", "--port", "65535"], "use --demo-app-port twice"),
 ])
 def test_serve_refuses_demo_app_ports_that_cannot_work(tmp_path, options, message):
