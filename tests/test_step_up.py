@@ -132,7 +132,11 @@ def test_a_failed_face_check_leaves_the_session_at_loa2(app, client, person, rp)
     tokens_for(app, client, rp)
     request = authorization_request(rp, acr_values=LOA3)
     location = client.get("/authorize", query_string=request.params).headers["Location"]
-    assert scan_and_pass(app, client, location, outcome="fail").status_code == 400
+    failed = scan_and_pass(app, client, location, outcome="fail")
+    assert failed.status_code == 400
+    html = failed.get_data(as_text=True)
+    # Another scan or back to the app: an SMS code would not give what the app asked for.
+    assert 'href="/step-up?interaction=' in html and 'id="step-up-cancel"' in html and 'id="use-sms"' not in html
     with app.app_context():
         from idp.models import LoginSession
 

@@ -67,11 +67,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "error_failures_so_far_password": {
         "zh-CN": "今日已连续错误{failures}次，连续{threshold}次将锁定密码登录至次日。",
-        "en": "{failures} failure(s) in a row today; {threshold} lock password sign-in until tomorrow.",
+        "en": "Failed attempts in a row today: {failures}; at {threshold}, password sign-in locks until tomorrow.",
     },
     "error_failures_so_far_sms": {
         "zh-CN": "今日已连续错误{failures}次，连续{threshold}次将锁定短信验证码登录至次日。",
-        "en": "{failures} failure(s) in a row today; {threshold} lock SMS codes until tomorrow.",
+        "en": "Failed attempts in a row today: {failures}; at {threshold}, SMS codes lock until tomorrow.",
     },
     "error_code_expired": {
         "zh-CN": "验证码已失效，请重新获取",

@@ -96,7 +96,10 @@ def qr_page():
                               "user_code": issued.user_code}
     db.session.commit()
     # segno writes only its own markup: the payload is a URL of our issuer with a random token.
-    svg = Markup(segno.make(issued.payload, error="m").svg_inline(scale=5, title=translate("qr_svg_title")))
+    # Its <title> alone names the image for some screen readers only; role and label name it for all.
+    title = translate("qr_svg_title")
+    svg = Markup(segno.make(issued.payload, error="m").svg_inline(scale=5, title=title).replace(
+        "<svg ", Markup('<svg role="img" aria-label="{}" ').format(title), 1))
     return _no_store(current_app.make_response(render_template(
         "qr_login.html", svg=svg, user_code=issued.user_code, request_id=issued.row.id, app_link=issued.payload,
         expires_in=seconds_left(issued.row), interaction=interaction or "",

@@ -21,10 +21,17 @@ from idp.factors.face import (
 )
 from idp.interactions import STEP_UP_DECLINED, interaction_params, mark_done, resume_url
 from idp.login_state import current_login, step_up_login_session
-from idp.views.face_pages import FACE_PAGE_ERRORS, face_refusal
+from idp.views.face_pages import FACE_PAGE_ERRORS, FacePage, face_refusal, face_result_page
 
 bp = Blueprint("step_up", __name__)
 PURPOSE = "step_up"
+
+
+def _refusal_page(interaction: str) -> FacePage:
+    """The face result page of a step-up: scan again here, or cancel back to the app (no SMS
+    code: it cannot give what the app asked for)."""
+    return face_result_page(face_url=url_for("step_up.step_up_page", interaction=interaction),
+                            step_up_interaction=interaction)
 
 
 def _logged_in():
@@ -42,7 +49,7 @@ def step_up_page():
     interaction = request.args.get("interaction", "")
     identity = FaceIdentity.of(login.person)
     if check_face_consent_withdrawn(identity):
-        return face_refusal(FaceConsentWithdrawn())
+        return face_refusal(FaceConsentWithdrawn(), _refusal_page(interaction))
     params = interaction_params(interaction)
     client = current_app.extensions["idp.clients"].query_client(params.get("client_id")) if params else None
     return render_template("step_up.html", interaction=interaction, client_name=client.name if client else None,
@@ -67,7 +74,7 @@ def step_up_start():
         db.session.commit()
         return redirect(url_for("step_up.step_up_page", interaction=interaction))
     except FACE_PAGE_ERRORS as error:
-        return face_refusal(error)
+        return face_refusal(error, _refusal_page(interaction))
     db.session.commit()
     return redirect(url)
 
@@ -93,7 +100,7 @@ def step_up_return():
     try:
         result = complete_face_check(request.args.get("check", ""), FaceIdentity.of(login.person), PURPOSE)
     except FACE_PAGE_ERRORS as error:
-        return face_refusal(error)
+        return face_refusal(error, _refusal_page(request.args.get("interaction", "")))
     step_up_login_session(login.session, login.person, result.amr)
     raise_realname_level_by_face(login.person)
     db.session.commit()

@@ -75,7 +75,7 @@ def test_initial_password_login_forces_a_change_then_a_fresh_login_reaches_the_a
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill(LI_SI)
     page.get_by_label("个人用户密码").fill(LI_SI[-6:])
     page.get_by_role("button", name="下一步").click()
-    expect(page.get_by_role("alert")).to_have_text("个人账号或密码错误")
+    expect(page.get_by_role("alert")).to_contain_text("个人账号或密码错误")
 
     log_in(page, live_provider, LI_SI, NEW_PASSWORD, LI_SI_PHONE)
     expect(page).to_have_url(starts_with(f"{relying_party.url}/callback?"))
