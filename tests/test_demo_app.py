@@ -19,7 +19,7 @@ import requests
 from flask import Flask
 
 from examples.etax_demo import DemoConfig, create_demo_app
-from idp.backchannel_logout import deliver_due_logouts
+from idp.protocol.backchannel_logout import deliver_due_logouts
 
 from conftest import PASSWORD, csrf_from, hidden_value, register_client
 from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
@@ -164,8 +164,8 @@ def test_serve_demo_seeds_two_apps_and_prints_commands_that_work(app):
     back-channel logout), printed secrets that authenticate, and taxpayers to choose between
     in every business entry; seeding again changes nothing but the secrets."""
     from idp.consent.choices import available_choices
-    from idp.database import db
-    from idp.demo import seed_demo
+    from idp.core.database import db
+    from idp.dev.demo import seed_demo
     from idp.models import Client, Person
 
     with app.app_context():
@@ -194,8 +194,8 @@ def test_serve_demo_seeds_two_apps_and_prints_commands_that_work(app):
 def test_serve_demo_registers_the_demo_apps_on_the_ports_it_is_given(app):
     """``idp serve --demo --demo-app-port 6101 --demo-app-port 6102`` (or the ports after another
     ``--port``): the clients and the printed commands follow, so the apps' logins are not refused."""
-    from idp.database import db
-    from idp.demo import default_demo_app_ports, seed_demo
+    from idp.core.database import db
+    from idp.dev.demo import default_demo_app_ports, seed_demo
     from idp.models import Client
 
     assert default_demo_app_ports(8000) == (8001, 8002)
@@ -221,7 +221,7 @@ def test_serve_demo_registers_the_demo_apps_on_the_ports_it_is_given(app):
 def test_serve_refuses_demo_app_ports_that_cannot_work(tmp_path, options, message):
     from click.testing import CliRunner
 
-    from idp.cli import main
+    from idp.cli.main import main
 
     result = CliRunner().invoke(main, ["serve", *options], env={"IDP_INSTANCE_DIR": str(tmp_path / "instance")})
     assert result.exit_code == 2 and message in result.output
