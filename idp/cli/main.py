@@ -12,6 +12,7 @@ import click
 from flask import Flask
 
 from idp.app import create_app
+from idp.cli.account_closure import register_account_closure_commands
 from idp.cli.accounts_import import register_accounts_import_commands
 from idp.cli.command_audit import audited_command
 from idp.cli.entities import register_entity_commands
@@ -269,6 +270,7 @@ register_key_commands(main, with_app_for_keys)
 register_entity_commands(main, with_app)
 register_audit_commands(main, with_app)
 register_accounts_import_commands(main, with_app)
+register_account_closure_commands(main, with_app)
 register_registration_commands(main, with_app)
 register_logout_commands(main, with_app)
 register_app_commands(main, with_app)

@@ -36,6 +36,15 @@ def _refusal_page(interaction: str) -> FacePage:
                             step_up_interaction=interaction)
 
 
+def _refused(error, interaction: str | None):
+    """A withdrawal made while the person was on these pages sends the request back to
+    /authorize, which answers the relying party without face (idp.protocol.authorize_policy.check_acr);
+    anything else is shown here."""
+    if isinstance(error, FaceConsentWithdrawn) and (resume := resume_url(interaction)):
+        return redirect(resume)
+    return face_refusal(error, _refusal_page(interaction or ""))
+
+
 def _logged_in():
     login = current_login()
     return login, (None if login else redirect(url_for("login.login_page")))
@@ -51,7 +60,7 @@ def step_up_page():
     interaction = request.args.get("interaction", "")
     identity = FaceIdentity.of(login.person)
     if check_face_consent_withdrawn(identity):
-        return face_refusal(FaceConsentWithdrawn(), _refusal_page(interaction))
+        return _refused(FaceConsentWithdrawn(), interaction)
     params = interaction_params(interaction)
     client = client_registry().query_client(params["client_id"]) if params else None
     return render_template("step_up.html", interaction=interaction, client_name=client.name if client else None,
@@ -76,7 +85,7 @@ def step_up_start():
         db.session.commit()
         return redirect(url_for("step_up.step_up_page", interaction=interaction))
     except FACE_PAGE_ERRORS as error:
-        return face_refusal(error, _refusal_page(interaction))
+        return _refused(error, interaction)
     db.session.commit()
     return redirect(url)
 
@@ -102,7 +111,7 @@ def step_up_return():
     try:
         result = complete_face_check(request.args.get("check", ""), FaceIdentity.of(login.person), PURPOSE)
     except FACE_PAGE_ERRORS as error:
-        return face_refusal(error, _refusal_page(request.args.get("interaction", "")))
+        return _refused(error, request.args.get("interaction"))
     step_up_login_session(login.session, login.person, result.amr)
     raise_realname_level_by_face(login.person)
     db.session.commit()
