@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from e2e.accessibility import assert_accessible
 from e2e.browser import starts_with
+from e2e.language import assert_chinese_only
 from e2e.live_provider import LiveProvider, LiveServer
 from e2e.screenshots import SIZES, journey_screenshot
 from entity_fixtures import AGENCY, BUILDER, CLIENT, TRADER, give_role, load_entities
@@ -20,21 +21,6 @@ from entity_fixtures import AGENCY, BUILDER, CLIENT, TRADER, give_role, load_ent
 pytestmark = pytest.mark.e2e
 
 MASKED_PHONE = "138****5678"
-#: Latin words a Chinese page may show: the language switch names English in English, and the
-#: bureau writes 青岛税务APP so.
-LATIN_ALLOWED = {"English", "APP"}
-
-
-def assert_no_english(page: Page) -> None:
-    """A zh-CN page shows no English UI text."""
-    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    # Taxpayer numbers (91370200MA3C12346H) mix letters into digits: only whole Latin words count.
-    # Codes to type (the QR user code) are marked translate="no": they are not language.
-    text = page.evaluate("""() => { const body = document.body.cloneNode(true);
-        body.querySelectorAll('[translate=no]').forEach(e => e.remove()); return body.innerText; }""")
-    words = set(re.findall(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])", text))
-    words -= LATIN_ALLOWED
-    assert not words, f"English on {page.url}: {sorted(words)}"
 
 
 def check_page(page: Page, heading: str, screenshot: str | None = None) -> None:
@@ -42,7 +28,7 @@ def check_page(page: Page, heading: str, screenshot: str | None = None) -> None:
     Chinese only, nothing wider than the screen."""
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     assert_accessible(page)
-    assert_no_english(page)
+    assert_chinese_only(page)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     if screenshot:
         journey_screenshot(page, screenshot)
