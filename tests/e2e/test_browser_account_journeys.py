@@ -149,8 +149,7 @@ def test_registration_pages_from_the_document_to_the_done_page(page: Page, live_
 
     expect(page.get_by_role("heading", level=1)).to_have_text("人脸识别验证")
     assert_page_serves_everyone(page)
-    page.get_by_role("button", name="同意并开始刷脸").click()
-    page.get_by_role("button", name="开始刷脸").click()
+    page.get_by_role("button", name="同意并开始刷脸").click()  # asked once: the scan starts at once
     page.get_by_role("button", name="刷脸通过").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("注册成功")
     assert_page_serves_everyone(page)

@@ -69,4 +69,4 @@ def test_a_person_downloads_their_data_withdraws_face_consent_and_closes_the_acc
     assert_accessible(page)
 
     page.goto(f"{live_provider.url}/account")
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
