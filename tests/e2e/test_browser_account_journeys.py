@@ -15,12 +15,12 @@ from e2e.accessibility import assert_accessible
 from e2e.browser import starts_with
 from e2e.language import assert_chinese_only
 from e2e.live_provider import LiveProvider, LiveServer
+from e2e.screenshots import SIZES
 from e2e.test_browser_account_centre import log_in
 from entity_fixtures import BUILDER, TRADER, give_role, load_entities
 
 pytestmark = pytest.mark.e2e
 
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 #: Every account-centre page a logged-in person can open, by the link or address that opens it.
 ACCOUNT_PAGES = {
     "/account/sessions": "登录设备管理", "/account/password": "个人密码修改", "/account/username": "修改用户名",
