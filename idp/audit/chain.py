@@ -1,6 +1,10 @@
 """The audit log's hash chain: each record carries SHA-256 over the previous record's digest
 and its own canonical form, so an edited, removed or reordered record breaks the chain.
 
+With ``CRYPTO_SUITE = "sm"`` new records carry SM3 instead, written ``sm3:<hex>``: each digest
+names its algorithm, so a chain begun under SHA-256 goes on under SM3 and verifies throughout
+(changing a record's algorithm changes its digest, which the next record covers).
+
 Order is exact across processes and nodes: before a transaction inserts its audit records it
 moves the single ``audit_chain`` head row (an UPDATE: a row lock on PostgreSQL, the write
 lock on SQLite) held until it commits, so sequence numbers are gapless and follow commit order.
@@ -18,14 +22,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import has_app_context
 from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from idp.audit.checkpoints import GENESIS
 from idp.core.columns import utcnow
+from idp.core.crypto_suites import SUITES
 from idp.core.database import conflict_insert
+from idp.core.settings import current_settings
 from idp.models import AuditChain, AuditEvent
 
+SM3_PREFIX = "sm3:"
 #: Order of ``record_event`` calls within one transaction (``session.new`` is unordered).
 _added = itertools.count()
 
@@ -37,8 +45,21 @@ def canonical(row: AuditEvent) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def chain_digest(previous: str, row: AuditEvent) -> str:
-    return hashlib.sha256(previous.encode() + b"\n" + canonical(row)).hexdigest()
+def chain_digest(previous: str, row: AuditEvent, algorithm: str = "sha256") -> str:
+    data = previous.encode() + b"\n" + canonical(row)
+    if algorithm == "sm3":
+        return SM3_PREFIX + SUITES["sm"].digest(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def digest_algorithm(digest: str) -> str:
+    """The algorithm a stored digest was made with: SHA-256 digests (the first ones) are bare."""
+    return "sm3" if digest.startswith(SM3_PREFIX) else "sha256"
+
+
+def _writing_algorithm() -> str:
+    """The hash of new records: the deployment's suite (SHA-256 outside an app, as in migrations)."""
+    return SUITES[current_settings().CRYPTO_SUITE].hash_name if has_app_context() else "sha256"
 
 
 #: Where a session keeps the audit records of its transaction until it commits.
@@ -109,12 +130,13 @@ def _chain_new_records(session: Session, flush_context, instances) -> None:
         return
     connection = session.connection()
     seq, previous = _advance_head(connection, len(pending))
+    algorithm = _writing_algorithm()
     for row in pending:
         seq += 1
         row.seq = seq
         row.at = row.at or now
         row.detail = row.detail or {}
-        row.digest = previous = chain_digest(previous, row)
+        row.digest = previous = chain_digest(previous, row, algorithm)
     connection.execute(_SET_HEAD_DIGEST, {"digest": previous})
 
 
@@ -149,7 +171,7 @@ def verify_chain(session: Session, start_seq: int, start_digest: str,
     for row in walk(session, start_seq):
         if row.seq != seq + 1:
             return seq, previous, Break(seq + 1, f"records {seq + 1}..{row.seq - 1} were removed")
-        if chain_digest(previous, row) != row.digest:
+        if chain_digest(previous, row, digest_algorithm(row.digest)) != row.digest:
             return seq, previous, Break(row.seq, "record altered or reordered (its digest does not match)")
         seq, previous = row.seq, row.digest
         if until and seq == until[0] and previous != until[1]:

@@ -43,7 +43,9 @@ def select_page():
     if roles:
         return render_template("confirm_roles.html", roles=roles, interaction=interaction_id or "")
     allowed, preselected = requested_entries(params or {})
-    business = request.args.get("business") or preselected or login.session.business
+    # A business tab (``business`` in the query) only shows that entry's list; only "进入" commits.
+    tab = request.args.get("business")
+    business = tab or preselected or login.session.business
     if business not in allowed:
         business = allowed[0]
     choices = available_choices(login.person, business)
@@ -51,9 +53,10 @@ def select_page():
                if entry in allowed]
     # A single choice is taken for a login that continues an app's request; a person who opened
     # the chooser to switch (from the account centre, the consent page's 切换, or an app's
-    # prompt=select_account) is asked.
+    # prompt=select_account) is asked, and so is one who clicked a business tab: a tab only shows
+    # its list, only "进入" commits.
     prompts = (params.get("prompt") or "").split() if params is not None else []
-    asked_to_choose = switching or "select_account" in prompts
+    asked_to_choose = switching or tab is not None or "select_account" in prompts
     if len(choices) == 1 and params is not None and not asked_to_choose:
         apply_choice(login.session, login.person, choices[0])
         if interaction_id:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from idp.core.errors import UserError
+from idp.messages import MESSAGES
 
 if TYPE_CHECKING:
     from idp.models import Person
@@ -32,6 +33,10 @@ class FactorError(UserError):
         # A wrong credential is worded per method ("wrong password", "wrong SMS code", ...).
         if self.code == "wrong_credential":
             return f"error_wrong_credential_{self.params.get('method', 'password')}"
+        if self.code == "method_locked":
+            # Names the locked method and what still works when the method has its own text.
+            specific = f"error_method_locked_{self.params.get('method')}"
+            return specific if specific in MESSAGES else "error_method_locked"
         return f"error_{self.code}"
 
 
