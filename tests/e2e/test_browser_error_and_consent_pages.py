@@ -18,13 +18,11 @@ from e2e.browser import starts_with
 from e2e.language import assert_chinese_only
 from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
 from e2e.relying_party import create_relying_party
+from e2e.screenshots import SIZES, journey_screenshot
 from e2e.test_browser_entity_and_step_up import log_in
 from entity_fixtures import BUILDER, give_role, load_entities
 
 pytestmark = pytest.mark.e2e
-
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-
 
 def assert_chinese_page(page: Page) -> None:
     """Chinese throughout (the protocol code is marked translate=no), no sideways scrolling, axe-clean."""
@@ -70,6 +68,7 @@ def test_an_expired_login_form_leads_back_into_the_login_and_on_to_the_app(
     expect(page.locator("#help")).to_contain_text("12366")
     expect(page.get_by_role("link", name="返回应用")).to_be_visible()
     assert_chinese_page(page)
+    journey_screenshot(page, f"error-1-expired-form-{size}")
 
     page.get_by_role("link", name="重新开始这一步").click()
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login?"))
@@ -113,6 +112,7 @@ def test_an_invalid_request_explains_itself_and_offers_the_login_not_the_unknown
     expect(page.get_by_role("link", name="返回应用")).to_have_count(0)
     expect(page.get_by_role("link", name="重新登录")).to_have_attribute("href", "/login")
     assert_chinese_page(page)
+    journey_screenshot(page, f"error-2-invalid-request-{size}")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -132,10 +132,12 @@ def test_consent_shows_the_taxpayer_and_switching_comes_back_to_it(
     expect(page.get_by_role("heading", level=1)).to_have_text("授权确认")
     expect(page.locator("#consent-entity")).to_contain_text("办税身份：青岛海川建筑安装有限公司（9137**********346H）")
     assert_chinese_page(page)
+    journey_screenshot(page, f"consent-1-taxpayer-{size}")
 
     page.get_by_role("link", name="切换办税身份").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("选择办税身份")
     assert_chinese_page(page)
+    journey_screenshot(page, f"consent-2-switch-{size}")
     page.get_by_role("link", name="自然人业务").click()
     page.get_by_label("自然人业务").check()
     page.get_by_role("button", name="进入").click()
