@@ -276,7 +276,7 @@ def test_the_reset_flow_expires(app, client, person, monkeypatch):
     """docs/architecture.md §5.3: the reset record has one expiry for the whole flow."""
     verified_by_sms(app, client)
     ttl = current_settings(app).LOGIN_STEP_TTL
-    monkeypatch.setattr("idp.people.password_reset.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
+    monkeypatch.setattr("idp.protocol.pending_steps.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
     before = stored(app, person["id"]).password_hash
     assert "找回密码已超时或步骤无效" in set_password(client).get_data(as_text=True)
     assert stored(app, person["id"]).password_hash == before

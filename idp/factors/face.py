@@ -205,7 +205,17 @@ def complete_face_check(check_id: str, identity: FaceIdentity, purpose: str) -> 
         reset_failures(identity.person, FaceFactor.METHOD)
     record_event("face.result", subject=subject, purpose=purpose, similarity=round(result.similarity, 3),
                  result_ref=result.result_ref)
+    if identity.person is not None:
+        _raise_realname_level(identity.person)
     return FactorResult(FaceFactor.METHOD, FaceFactor.AMR)
+
+
+def _raise_realname_level(person: Person) -> None:
+    """docs/domain.md §1.5: a passed face check makes a level-3 account level 4, for good, whatever
+    the check was for (login, step-up, reset, the account centre's upgrade)."""
+    if person.realname_level < 4:
+        person.realname_level = 4
+        record_event("realname.upgraded", subject=person.sub, level=4, by="face")
 
 
 class FaceFactor:

@@ -9,16 +9,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from idp.core.database import db
 from idp.core.settings import current_settings
-from idp.factors.face import (
-    FaceConsentRequired,
-    FaceIdentity,
-    complete_face_check,
-    record_face_consent,
-    start_face_check,
-)
+from idp.factors import FACTORS
+from idp.factors.face import FaceConsentRequired, FaceIdentity, record_face_consent
 from idp.factors.face_pages import FACE_PAGE_ERRORS, face_refusal
 from idp.login.record import current_login, step_up_login_session
-from idp.people.accounts import raise_realname_level_by_face
 from idp.protocol.interactions import resume_url
 
 bp = Blueprint("step_up", __name__)
@@ -39,7 +33,7 @@ def step_up_page():
     return_url = (current_settings().ISSUER + url_for("step_up.step_up_return", interaction=interaction)
                   + "&check={check}")
     try:
-        _, url = start_face_check(FaceIdentity.of(login.person), PURPOSE, return_url)
+        url = FACTORS["face"].begin(login.person, purpose=PURPOSE, return_url=return_url)["url"]
     except FaceConsentRequired:
         return render_template("face_consent.html", action=url_for("step_up.step_up_consent", interaction=interaction))
     except FACE_PAGE_ERRORS as error:
@@ -65,10 +59,9 @@ def step_up_return():
     if away:
         return away
     try:
-        result = complete_face_check(request.args.get("check", ""), FaceIdentity.of(login.person), PURPOSE)
+        result = FACTORS["face"].verify(login.person, request.args.get("check", ""), purpose=PURPOSE)
     except FACE_PAGE_ERRORS as error:
         return face_refusal(error)
     step_up_login_session(login.session, login.person, result.amr)
-    raise_realname_level_by_face(login.person)
     db.session.commit()
     return redirect(resume_url(request.args.get("interaction")) or url_for("account.home"))

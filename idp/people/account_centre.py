@@ -21,7 +21,6 @@ from idp.factors.password import hash_password
 from idp.login.record import LoginContext
 from idp.models import Person
 from idp.people.account_sessions import end_other_sessions
-from idp.people.accounts import raise_realname_level_by_face
 from idp.people.identity_documents import LocalizedValueError, mask_document_number, mask_phone
 from idp.people.password_change import NewPasswordError
 from idp.people.password_policy import validate_password
@@ -137,6 +136,6 @@ def start_realname_face_check(person: Person, return_url: str) -> str:
 
 
 def finish_realname_face_check(person: Person, check_id: str) -> None:
-    """Decide on the provider's own result (the return is only a trigger); a pass makes level 4."""
+    """Decide on the provider's own result (the return is only a trigger); a pass makes level 4
+    (inside the face factor's success)."""
     FACTORS["face"].verify(person, check_id, purpose=REALNAME_FACE_PURPOSE)
-    raise_realname_level_by_face(person)
