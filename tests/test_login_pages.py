@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from idp.core.database import db
 from idp.core.settings import current_settings
-from idp.protocol import pending_steps
 from idp.models import LoginSession
+from idp.protocol import pending_steps
 
 from conftest import (
     DOC_NUMBER,

@@ -24,7 +24,7 @@ from idp.login.password_steps import (
 )
 from idp.people.identity_documents import mask_phone
 from idp.people.password_change import PasswordChangeRequired
-from idp.protocol.interactions import interaction_param, interaction_params, resume_url
+from idp.protocol.interactions import find_interaction, interaction_param, interaction_params, resume_url
 
 bp = Blueprint("login", __name__)
 
@@ -40,13 +40,19 @@ def error_key(error: FactorError) -> str:
 
 def _render_login(interaction: str | None, error: FactorError | str | None = None, identifier: str = "",
                   business: str | None = None):
-    """The login page; ``error`` is a factor refusal or a message key."""
+    """The login page; ``error`` is a factor refusal or a message key.  An ``interaction`` this
+    browser does not hold (expired, finished, never issued) is said so, and the login goes on
+    without it, to the account centre."""
     status = 200 if error is None else 400
+    notice = None
+    if interaction and find_interaction(interaction) is None:
+        interaction, notice = None, "notice_interaction_unknown"
     allowed, preselected = requested_entries(interaction_params(interaction) or {})
     return render_template(
         "login.html",
         **legacy_login_offer(interaction),
         interaction=interaction or "",
+        interaction_notice=notice,
         identifier=identifier or interaction_param(interaction, "login_hint") or "",
         entries=allowed,
         business=business if business in allowed else preselected or allowed[0],

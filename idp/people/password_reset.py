@@ -78,6 +78,12 @@ def pending_reset(step: str) -> PendingReset:
     return PendingReset(person, record.step, record.interaction_id, record.get("verified_by"))
 
 
+def reset_interaction() -> str | None:
+    """The relying party's request of this browser's reset, even once the reset timed out: the
+    person starts again for the same app."""
+    return RESET.interaction_id()
+
+
 def send_reset_code(pending: PendingReset) -> dict:
     """Send an SMS code for purpose ``reset`` (a login code cannot be used here, nor this there)."""
     return FACTORS["sms"].begin(pending.person, purpose=PURPOSE)

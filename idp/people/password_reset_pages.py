@@ -19,11 +19,13 @@ from idp.people.password_reset import (
     ResetExpired,
     finish_password_reset,
     pending_reset,
+    reset_interaction,
     send_reset_code,
     start_password_reset,
     start_reset_face_check,
     verify_reset,
 )
+from idp.protocol.interactions import find_interaction
 
 bp = Blueprint("password_reset", __name__, url_prefix="/password/forgot")
 
@@ -36,7 +38,8 @@ def _render_identify(interaction: str, identifier: str = "", error: FactorError 
 
 
 def _restart(error: ResetExpired):
-    return _render_identify("", error=error)
+    interaction = reset_interaction()
+    return _render_identify(interaction if find_interaction(interaction) else "", error=error)
 
 
 def _render_verify(error: str | None = None, params: dict | None = None, status: int = 200, sent: bool = False):
