@@ -39,7 +39,7 @@ def _render_identify(interaction: str, identifier: str = "", error: FactorError 
 
 def _restart(error: ResetExpired):
     interaction = reset_interaction()
-    return _render_identify(interaction if find_interaction(interaction) else "", error=error)
+    return _render_identify(interaction if interaction and find_interaction(interaction) else "", error=error)
 
 
 def _render_verify(error: str | None = None, params: dict | None = None, status: int = 200, sent: bool = False):
