@@ -223,9 +223,16 @@ class FaceFactor:
     AMR: ClassVar[str] = "face"
 
     def begin(self, person: Person, **context: Any) -> dict[str, Any]:
-        check, url = start_face_check(FaceIdentity.of(person), context.get("purpose", "login"),
-                                      context["return_url"])
-        return {"check_id": check.id, "url": url}
+        return self.begin_for(FaceIdentity.of(person), context.get("purpose", "login"), context["return_url"])
 
     def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
-        return complete_face_check(response, FaceIdentity.of(person), context.get("purpose", "login"))
+        return self.verify_for(FaceIdentity.of(person), response, context.get("purpose", "login"))
+
+    def begin_for(self, identity: FaceIdentity, purpose: str, return_url: str) -> dict[str, Any]:
+        """:meth:`begin` for an identity that may have no account yet (registration)."""
+        check, url = start_face_check(identity, purpose, return_url)
+        return {"check_id": check.id, "url": url}
+
+    def verify_for(self, identity: FaceIdentity, check_id: str, purpose: str) -> FactorResult:
+        """:meth:`verify` for an identity that may have no account yet (registration)."""
+        return complete_face_check(check_id, identity, purpose)

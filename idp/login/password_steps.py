@@ -130,11 +130,6 @@ def send_second_factor_code(pending: PendingLogin) -> dict:
     return sent
 
 
-def start_face_second_factor(pending: PendingLogin, return_url: str) -> str:
-    """Open a face check for the pending login; returns where the person scans."""
-    return FACTORS["face"].begin(pending.person, purpose="login", return_url=return_url)["url"]
-
-
 #: Second factors a person enrols in the account centre, offered on the second-factor page when enrolled.
 ENROLLED_ALTERNATIVES = ("webauthn", "otp")
 

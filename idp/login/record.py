@@ -138,6 +138,18 @@ def current_login() -> LoginContext | None:
     return login if isinstance(login, LoginContext) else None
 
 
+class NotLoggedIn(Exception):
+    """No live login of a person in this browser (it ended, or never was)."""
+
+
+def require_login() -> LoginContext:
+    """:func:`current_login`, for flows that need one; raises :class:`NotLoggedIn` without."""
+    login = current_login()
+    if login is None:
+        raise NotLoggedIn()
+    return login
+
+
 def hold_live_login_session(session_id: str) -> bool:
     """Lock a login session's row for this transaction if it has not ended; False if it has.
 

@@ -125,17 +125,7 @@ def check_realname_upgrade_offered(person: Person) -> bool:
     return person.realname_level < 4
 
 
-def start_realname_face_check(person: Person, return_url: str) -> str:
-    """Open a face check for the level upgrade; returns the URL where the person scans.
-
-    Raises :class:`~idp.factors.face.FaceConsentRequired` before the first scan.
-    """
+def require_realname_upgrade_offered(person: Person) -> None:
+    """Before a face check for the level upgrade: refused (``realname_not_needed``) at level 4 already."""
     if not check_realname_upgrade_offered(person):
         raise AccountChangeRefused("realname_not_needed")
-    return FACTORS["face"].begin(person, purpose=REALNAME_FACE_PURPOSE, return_url=return_url)["url"]
-
-
-def finish_realname_face_check(person: Person, check_id: str) -> None:
-    """Decide on the provider's own result (the return is only a trigger); a pass makes level 4
-    (inside the face factor's success)."""
-    FACTORS["face"].verify(person, check_id, purpose=REALNAME_FACE_PURPOSE)

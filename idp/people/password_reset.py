@@ -89,11 +89,6 @@ def send_reset_code(pending: PendingReset) -> dict:
     return FACTORS["sms"].begin(pending.person, purpose=PURPOSE)
 
 
-def start_reset_face_check(pending: PendingReset, return_url: str) -> str:
-    """Open a face check for purpose ``reset``; returns where the person scans."""
-    return FACTORS["face"].begin(pending.person, purpose=PURPOSE, return_url=return_url)["url"]
-
-
 def verify_reset(pending: PendingReset, method: str, response: str) -> None:
     """Check the SMS code or the face check; on success the new-password step opens."""
     audit = {"phone": mask_phone(pending.person.phone)} if method == "sms" else {}

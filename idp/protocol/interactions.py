@@ -35,7 +35,7 @@ class ReturnTarget:
     client_name: str
     redirect_uri: str
     state: str | None
-    #: ``redirect_uri`` with ``error=access_denied``, ``state`` and ``iss`` (RFC 6749 §4.1.2.1, RFC 9207).
+    #: ``redirect_uri`` with ``error=access_denied``, ``state`` and ``iss`` (RFC 6749 section 4.1.2.1, RFC 9207).
     url: str
 
 

@@ -93,7 +93,7 @@ class PendingSteps:
 
     def interaction_id(self) -> str | None:
         """The interaction of this flow's record even past its expiry: a flow that timed out starts
-        again for the same relying party's request (which has its own life, §5.2)."""
+        again for the same relying party's request (which has its own life, docs/architecture.md §5.2)."""
         record = session.get(self.key)
         return record.get("interaction") if record else None
 
