@@ -106,7 +106,7 @@ def _render_sms(error: str | None = None, params: dict | None = None, status: in
     return render_template(
         "sms.html", phone=mask_phone(pending.person.phone), error=error, error_params=params or {},
         minutes=5, alternatives=offer.alternatives, asks_for_code=offer.asks_for_sms_code, code_sent=code_sent,
-        face_offered=offer.face,
+        face_offered=offer.face, interaction=pending.interaction,
     ), status
 
 

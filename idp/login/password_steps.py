@@ -23,7 +23,7 @@ from idp.factors.webauthn import SecurityKeyFactor
 from idp.login.record import create_login_session
 from idp.models import LoginSession, Person
 from idp.people.accounts import find_person_by_identifier
-from idp.people.identity_documents import mask_document_number, mask_phone
+from idp.people.identity_documents import mask_identifier, mask_phone
 from idp.people.password_change import PasswordChangeRequired, check_initial_password_used, start_forced_password_change
 from idp.protocol.pending_steps import PendingSteps
 
@@ -72,29 +72,21 @@ class SecondFactorOffer:
     face: bool
 
 
-def _mask_identifier(identifier: str) -> str:
-    # A phone number masked as a document would show 8 of its 11 digits.
-    identifier = (identifier or "").strip()
-    if identifier.isdigit() and len(identifier) == 11:
-        return mask_phone(identifier)
-    return mask_document_number(identifier)
-
-
 def start_password_login(identifier: str, password: str, interaction: str | None,
                          business: str | None = None) -> Person:
     """Check identity and password; on success remember the person for the SMS step."""
     PENDING.finish()
     person = find_person_by_identifier(identifier)
     if person is None or person.status != "active":
-        record_event("login.password", "failure", reason="not_registered", identifier=_mask_identifier(identifier))
+        record_event("login.password", "failure", reason="not_registered", identifier=mask_identifier(identifier))
         raise UnknownIdentity()
     try:
         result = FACTORS["password"].verify(person, password)
     except FactorError as error:
         record_event("login.password", "failure", subject=person.sub, reason=error.code,
-                     identifier=_mask_identifier(identifier))
+                     identifier=mask_identifier(identifier))
         raise
-    record_event("login.password", subject=person.sub, identifier=_mask_identifier(identifier))
+    record_event("login.password", subject=person.sub, identifier=mask_identifier(identifier))
     PENDING.start(SECOND_FACTOR, interaction, person_id=person.id, amr=[result.amr],
                   business=business if business in BUSINESS_ENTRIES else NATURAL_PERSON,
                   must_change_password=check_initial_password_used(person, password))

@@ -20,7 +20,7 @@ from idp.factors.lockout import lift_lockout
 from idp.login.password_steps import UnknownIdentity
 from idp.models import Person
 from idp.people.accounts import find_person_by_identifier
-from idp.people.identity_documents import mask_document_number, mask_phone
+from idp.people.identity_documents import mask_identifier, mask_phone
 from idp.people.password_change import PasswordStepExpired, set_new_password
 from idp.protocol.pending_steps import PendingSteps
 
@@ -38,14 +38,6 @@ class ResetExpired(FactorError):
     code = "reset_expired"
 
 
-def _mask_identifier(identifier: str) -> str:
-    # As the login page logs it: a phone masked as a document would show 8 of its 11 digits.
-    identifier = (identifier or "").strip()
-    if identifier.isdigit() and len(identifier) == 11:
-        return mask_phone(identifier)
-    return mask_document_number(identifier)
-
-
 @dataclass(frozen=True)
 class PendingReset:
     person: Person
@@ -60,10 +52,10 @@ def start_password_reset(identifier: str, interaction: str | None) -> Person:
     person = find_person_by_identifier(identifier)
     if person is None or person.status != "active":
         record_event("password.reset.identify", "failure", reason="not_registered",
-                     identifier=_mask_identifier(identifier))
+                     identifier=mask_identifier(identifier))
         raise UnknownIdentity()
     RESET.start(VERIFY, interaction, person_id=person.id, verified_by=None)
-    record_event("password.reset.identify", subject=person.sub, identifier=_mask_identifier(identifier))
+    record_event("password.reset.identify", subject=person.sub, identifier=mask_identifier(identifier))
     return person
 
 
