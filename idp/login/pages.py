@@ -24,7 +24,7 @@ from idp.login.password_steps import (
 )
 from idp.people.identity_documents import mask_phone
 from idp.people.password_change import PasswordChangeRequired
-from idp.protocol.interactions import find_interaction, interaction_param, interaction_params, resume_url
+from idp.protocol.interactions import find_interaction, resume_url
 
 bp = Blueprint("login", __name__)
 
@@ -44,16 +44,15 @@ def _render_login(interaction: str | None, error: FactorError | str | None = Non
     browser does not hold (expired, finished, never issued) is said so, and the login goes on
     without it, to the account centre."""
     status = 200 if error is None else 400
-    notice = None
-    if interaction and find_interaction(interaction) is None:
-        interaction, notice = None, "notice_interaction_unknown"
-    allowed, preselected = requested_entries(interaction_params(interaction) or {})
+    pending = find_interaction(interaction)
+    notice = "notice_interaction_unknown" if interaction and pending is None else None
+    allowed, preselected = requested_entries(pending.params if pending else {})
     return render_template(
         "login.html",
-        **legacy_login_offer(interaction),
-        interaction=interaction or "",
+        **legacy_login_offer(pending.id if pending else None),
+        interaction=pending.id if pending else "",
         interaction_notice=notice,
-        identifier=identifier or interaction_param(interaction, "login_hint") or "",
+        identifier=identifier or (pending.param("login_hint") if pending else None) or "",
         entries=allowed,
         business=business if business in allowed else preselected or allowed[0],
         error=error if isinstance(error, str) else error_key(error) if error else None,

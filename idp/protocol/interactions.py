@@ -135,12 +135,6 @@ def interaction_params(interaction_id: str | None) -> MultiDict | None:
     return interaction.params if interaction else None
 
 
-def interaction_param(interaction_id: str | None, name: str) -> str | None:
-    """A parameter of the pending request (``login_hint``, ``ui_locales``) for the login pages."""
-    interaction = find_interaction(interaction_id)
-    return interaction.param(name) if interaction else None
-
-
 def resume_url(interaction_id: str | None) -> str | None:
     """Where the pages send the browser when they are done."""
     interaction = find_interaction(interaction_id)
