@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from flask import session
 
@@ -70,7 +70,7 @@ class PendingSteps:
     def read(self, step: str | None = None) -> PendingStep | None:
         """The live record (at ``step``, when given), or None: none, expired, or at another step."""
         record = session.get(self.key)
-        if not record or record["expires"] < time.time():
+        if not self._live(record):
             return None
         if step is not None and record["step"] != step:
             return None
@@ -87,15 +87,19 @@ class PendingSteps:
     def finish(self) -> PendingStep | None:
         """End the flow; returns its record if it was still live (a step answered once)."""
         record = session.pop(self.key, None)
-        if not record or record["expires"] < time.time():
-            return None
-        return self._as_step(record)
+        return self._as_step(record) if self._live(record) else None
 
     def interaction_id(self) -> str | None:
         """The interaction of this flow's record even past its expiry: a flow that timed out starts
         again for the same relying party's request (which has its own life, docs/architecture.md §5.2)."""
         record = session.get(self.key)
         return record.get("interaction") if record else None
+
+    @staticmethod
+    def _live(record: object) -> TypeGuard[dict[str, Any]]:
+        # A record written before this module (no "step") reads as none: that flow starts again.
+        return (isinstance(record, dict) and "step" in record
+                and isinstance(record.get("expires"), int) and record["expires"] >= time.time())
 
     @staticmethod
     def _as_step(record: Mapping[str, Any]) -> PendingStep:
