@@ -286,7 +286,7 @@ def test_face_processing_consent_is_asked_separately_before_the_first_scan(app, 
         assert db.session.execute(select(FaceCheck)).first() is None
     post(client, "/register/face/consent")
     with app.app_context():
-        assert db.session.execute(select(FaceConsent.doc_number)).scalar_one() == NEW_DOC
+        assert db.session.execute(select(FaceConsent)).scalar_one().doc_number == NEW_DOC
     assert 'id="face-start"' in client.get("/register/face").get_data(as_text=True)
 
 
@@ -371,7 +371,7 @@ def test_purge_removes_expired_registrations_only(app, client, database_url, ins
     result = CliRunner().invoke(main, ["registrations", "purge"], catch_exceptions=False)
     assert result.exit_code == 0 and "deleted 1 expired registration" in result.output
     with app.app_context():
-        assert db.session.execute(select(Registration.doc_number)).scalars().all() == ["11010519491231002X"]
+        assert [r.doc_number for r in db.session.execute(select(Registration)).scalars()] == ["11010519491231002X"]
     assert people(app) == []
 
 

@@ -12,15 +12,18 @@ import click
 from flask import Flask
 
 from idp.app import create_app
+from idp.cli.account_closure import register_account_closure_commands
 from idp.cli.accounts_import import register_accounts_import_commands
 from idp.cli.command_audit import audited_command
 from idp.cli.entities import register_entity_commands
 from idp.cli.keys import register_audit_commands, register_key_commands
 from idp.cli.legacy import register_legacy_commands
+from idp.cli.pii import register_pii_commands
 from idp.cli.registration import register_registration_commands
 from idp.cli.relying_parties import register_logout_commands, relying_party_options
 from idp.cli.retention import register_retention_commands
 from idp.core.database import DatabaseUnavailable, check_database, db, upgrade_database
+from idp.core.personal_data_cipher import PersonalDataKeysError, load_personal_data_cipher
 from idp.core.settings import Settings, load_settings
 from idp.dev.app_commands import qr_approver_option, register_app_commands
 from idp.dev.certificate_commands import register_certs_commands
@@ -38,7 +41,12 @@ def migrate(settings: Settings, revision: str = "heads") -> None:
         check_database(settings.database_url, settings.DATABASE_CONNECT_TIMEOUT)
     except DatabaseUnavailable as error:
         raise click.ClickException(str(error)) from None
-    upgrade_database(settings.database_url, revision)
+    try:
+        # Migration 0017 seals the personal data already there (docs/operations.md).
+        personal_data = load_personal_data_cipher(settings)
+    except PersonalDataKeysError as error:
+        raise click.ClickException(str(error)) from None
+    upgrade_database(settings.database_url, revision, personal_data=personal_data)
 
 
 def start_app(*, check_keys: bool = True) -> Flask:
@@ -249,11 +257,13 @@ register_key_commands(main, with_app_for_keys)
 register_entity_commands(main, with_app)
 register_audit_commands(main, with_app)
 register_accounts_import_commands(main, with_app)
+register_account_closure_commands(main, with_app)
 register_registration_commands(main, with_app)
 register_logout_commands(main, with_app)
 register_app_commands(main, with_app)
 register_certs_commands(main, with_app)
 register_legacy_commands(main, with_app)
+register_pii_commands(main, with_app)
 register_retention_commands(main, with_app)
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ class FaceStep:
     on_gone: Callable[[Exception], ResponseReturnValue]
     #: The page for a refused, pending or unreachable check (default: the login's result page).
     refusal_page: Callable[[], FacePage] | None = None
+    #: Asked first about a refusal: the flow's own answer to it, or None for the refusal page.
+    on_refusal: Callable[[FaceRefusal], ResponseReturnValue | None] = lambda error: None
     #: The consent page and its way back (``face_consent.html`` and its "use an SMS code" link).
     consent_template: str = "face_consent.html"
     consent_links: Callable[[], dict[str, str]] = dict
@@ -73,6 +75,9 @@ def add_face_routes(bp: Blueprint, base: str, step: FaceStep, *, start_methods: 
     asks_consent = (FaceConsentRequired, FaceConsentWithdrawn) if step.renews_consent else (FaceConsentRequired,)
 
     def refused(error: FaceRefusal) -> ResponseReturnValue:
+        answer = step.on_refusal(error)
+        if answer is not None:
+            return answer
         return face_refusal(error, step.refusal_page() if step.refusal_page else None)
 
     def start() -> ResponseReturnValue:

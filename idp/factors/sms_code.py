@@ -14,6 +14,7 @@ from idp.audit.log import record_event
 from idp.core.clock import local_day, utcnow
 from idp.core.database import db, rows_changed
 from idp.core.metrics import count_sms
+from idp.core.personal_data_cipher import current_personal_data_cipher
 from idp.core.settings import current_settings
 from idp.factors.base import CodeExpired, DailyCapReached, FactorResult, ResendTooSoon, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
@@ -48,7 +49,9 @@ def _lock_phone(phone: str) -> None:
     its one database write lock for the rest of the transaction.
     """
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(SMS_SEND_LOCK_SPACE, func.hashtext(phone))))
+        # Over the blind index: the number itself never reaches the database (docs/privacy.md).
+        index = current_personal_data_cipher().blind_index(phone)
+        db.session.execute(select(func.pg_advisory_xact_lock(SMS_SEND_LOCK_SPACE, func.hashtext(index))))
     else:
         db.session.execute(update(SmsCode).where(SmsCode.id == -1).values(tries=SmsCode.tries))
 

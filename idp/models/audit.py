@@ -27,8 +27,9 @@ class AuditEvent(Model):
     detail: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)
     #: Position in the hash chain (idp.audit.chain): gapless, in commit order across nodes.
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    #: SHA-256 over the previous record's digest and this record's canonical form.
-    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: SHA-256 (64 hex digits) or SM3 ("sm3:" and 64 hex digits) over the previous record's
+    #: digest and this record's canonical form (idp.audit_chain).
+    digest: Mapped[str] = mapped_column(String(72), nullable=False)
 
 
 class AuditChain(Model):
@@ -39,8 +40,8 @@ class AuditChain(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     head_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    head_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    head_digest: Mapped[str] = mapped_column(String(72), nullable=False)
     anchor_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    anchor_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    anchor_digest: Mapped[str] = mapped_column(String(72), nullable=False)
     #: Ed25519 signature (base64url) of the anchor by the checkpoint key; empty at genesis.
     anchor_signature: Mapped[str] = mapped_column(Text, nullable=False, default="")

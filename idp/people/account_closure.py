@@ -1,4 +1,6 @@
-"""Closing an account (PIPL article 47): the person's own request, confirmed by a fresh second factor.
+"""Closing an account (PIPL article 47): the person's own request, confirmed by a fresh second factor,
+or an operator's (``idp users close``: a request made by phone or in writing), through the same
+:func:`close_account`.
 
 In one transaction every login session ends (relying parties are told by back-channel logout),
 every token family is revoked, and the person's data is erased.  What stays is described in
@@ -10,7 +12,7 @@ username are free at once for a new registration, which gets a new subject id.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from idp.audit.log import record_event
 from idp.core.database import db, rows_changed
@@ -111,8 +113,18 @@ def _erase(person: Person) -> dict[str, int]:
     return {name: rows_changed(db.session.execute(statement)) for name, statement in statements.items()}
 
 
-def close_account(person: Person, method: str) -> None:
-    """End everything, erase the person's data and leave the tombstone; the caller commits."""
+def close_account(person: Person, method: str, **detail) -> bool:
+    """End everything, erase the person's data and leave the tombstone; the caller commits.
+
+    ``method`` is how the closure was confirmed (``sms``, ``face``, ``operator``); ``detail`` goes
+    into the ``account.closed`` audit event.  False when the account was closed already.
+    """
+    # Of two closures at once (the person and an operator) only one goes on: on PostgreSQL the
+    # second waits for this row and then finds it closed.
+    claimed = db.session.execute(update(Person).where(Person.id == person.id, Person.status == "active")
+                                 .values(status=CLOSED).execution_options(synchronize_session=False))
+    if rows_changed(claimed) != 1:
+        return False
     sessions_ended = db.session.execute(
         select(LoginSession.id).where(LoginSession.person_id == person.id, LoginSession.ended_at.is_(None))
     ).scalars().all()
@@ -130,4 +142,5 @@ def close_account(person: Person, method: str) -> None:
     person.password_hash = ""
     person.password_is_initial = False
     record_event("account.closed", subject=person.sub, method=method, sessions_ended=len(sessions_ended),
-                 erased={name: count for name, count in erased.items() if count}, **masked)
+                 erased={name: count for name, count in erased.items() if count}, **masked, **detail)
+    return True

@@ -38,22 +38,36 @@ class AcrRequest:
         return required is None or ACR_RANK.get(acr, 0) >= required
 
 
+def _voluntary_values(params, client: Client | None) -> tuple[str, ...]:
+    """``acr_values``, else the client's registered ``default_acr_values`` (OIDC Dynamic Client
+    Registration 1.0 section 2)."""
+    if params.get("acr_values"):
+        return tuple(params["acr_values"].split())
+    if client is not None and client.default_acr_values:
+        return tuple(client.default_acr_values)
+    return ()
+
+
 def parse_acr_request(params, redirect_uri: str | None, client: Client | None = None) -> AcrRequest | None:
-    """The essential ``acr`` of the ``claims`` parameter, else the voluntary ``acr_values``, else
-    the client's registered ``default_acr_values`` (OIDC Dynamic Client Registration 1.0 section 2)."""
+    """The ``acr`` of the ``claims`` parameter, else the voluntary ``acr_values`` or client defaults.
+
+    An essential ``acr`` claim that names no values makes the levels of ``acr_values`` (or the
+    client's defaults) essential: OIDC Core leaves the combination open, and a relying party that
+    sends both means "this level, or fail" (OIDC Core 5.5.1.1).
+    """
     claims = parse_claims_request(params, redirect_uri)
     acr = claims.entry("id_token", "acr") if claims else None
     if acr:
-        values = acr.get("values") or ([acr["value"]] if "value" in acr else [])
+        values = acr.get("values") or ([acr["value"]] if "value" in acr else None)
+        if values is None:
+            values = list(_voluntary_values(params, client))
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise InvalidRequestError("'claims' acr values must be strings.", redirect_uri=redirect_uri)
         request = AcrRequest(tuple(values), bool(acr.get("essential")))
-        if request.essential and request.required_rank is None:
+        # No values at all asks only for an acr claim, which every ID token carries.
+        if request.essential and values and request.required_rank is None:
             raise UnmetAuthenticationRequirementsError(
                 "None of the essential acr values is offered.", redirect_uri=redirect_uri)
         return request
-    if params.get("acr_values"):
-        return AcrRequest(tuple(params["acr_values"].split()), essential=False)
-    if client is not None and client.default_acr_values:
-        return AcrRequest(tuple(client.default_acr_values), essential=False)
-    return None
+    values = _voluntary_values(params, client)
+    return AcrRequest(values, essential=False) if values else None

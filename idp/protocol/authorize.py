@@ -26,12 +26,13 @@ from idp.consent.policy import (
 from idp.core.database import db
 from idp.core.i18n import match_locale
 from idp.core.settings import current_settings
+from idp.factors.face import FaceIdentity, check_face_consent_withdrawn
 from idp.grants.id_token import has_id_token_type
 from idp.keyring import current_keyring
 from idp.login.legacy import legacy_refusal_reason
-from idp.login.record import BrowserLogin, LegacyLoginContext, current_browser_login
-from idp.protocol.acr import parse_acr_request
-from idp.protocol.authorize_policy import STEP_UP, AuthorizeContext, login_required_reason
+from idp.login.record import BrowserLogin, LegacyLoginContext, LoginContext, current_browser_login
+from idp.protocol.acr import AcrRequest, UnmetAuthenticationRequirementsError, parse_acr_request
+from idp.protocol.authorize_policy import ACR_UNAVAILABLE, STEP_UP, AuthorizeContext, login_required_reason
 from idp.protocol.claims_request import parse_claims_request
 from idp.protocol.interactions import (
     Interaction,
@@ -101,6 +102,13 @@ def _requested_subject(params, redirect_uri: str, login: BrowserLogin | None, cl
     return value
 
 
+def _step_up_unavailable(login: BrowserLogin | None, acr_request: AcrRequest | None) -> bool:
+    """The person's session is below the request and face, the step-up, was withdrawn."""
+    if not isinstance(login, LoginContext) or acr_request is None or acr_request.check_met(login.session.acr):
+        return False
+    return check_face_consent_withdrawn(FaceIdentity.of(login.person))
+
+
 def _consent_grant(login, params):
     """authlib's validation of the request, with two of its gaps closed."""
     try:
@@ -132,6 +140,9 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
     or None; with ``prompt=none`` the matching OIDC error instead (Core 3.1.2.6)."""
     silent = "none" in ctx.prompts
     reason = login_required_reason(ctx)
+    if reason == ACR_UNAVAILABLE:
+        raise UnmetAuthenticationRequirementsError(
+            "The requested authentication level cannot be reached.", redirect_uri=grant.redirect_uri)
     if reason == STEP_UP:
         if silent:
             raise InteractionRequiredError(redirect_uri=grant.redirect_uri)
@@ -146,6 +157,9 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
     steps = InteractionContext(login=ctx.login, client=grant.client, scope=grant.request.scope or "",
                                prompts=ctx.prompts, allowed_entries=allowed, preselected_entry=preselected,
                                done=interaction.done if interaction else frozenset())
+    if "selection_cancelled" in steps.done:
+        # The person turned back from the taxpayer chooser: the app hears no, not a new question.
+        raise AccessDeniedError(redirect_uri=grant.redirect_uri)
     if selection_required_reason(steps):
         if silent:
             raise AccountSelectionRequiredError(redirect_uri=grant.redirect_uri)
@@ -180,6 +194,7 @@ def authorize():
             requested_subject=_requested_subject(params, grant.redirect_uri, login, grant.client),
             legacy_refusal=legacy_refusal_reason(grant.client, acr_request, *requested_entries(params))
             if isinstance(login, LegacyLoginContext) else None,
+            step_up_unavailable=_step_up_unavailable(login, acr_request),
         )
         page = _next_page(ctx, grant, params, interaction)
     except OAuth2Error as error:

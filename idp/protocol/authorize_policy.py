@@ -1,7 +1,8 @@
 """Must the person log in (again) before this authorization request is answered?
 
 One list of small named checks, read top to bottom (docs/architecture.md §5.5).  Each returns the
-reason a fresh login is needed, or None.
+reason the session cannot answer the request as it is (a fresh login, a step-up, or neither can
+help), or None.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class AuthorizeContext:
     legacy_refusal: str | None = None
     #: The public ``sub`` of a ``sub`` asked for with a value in ``claims`` (OIDC Core 5.5.1).
     requested_subject: str | None = None
+    #: The person withdrew face consent (PIPL article 15): face, the only way up to loa:3
+    #: (docs/domain.md §13), cannot be asked for.  Read only when the session is below the request.
+    step_up_unavailable: bool = False
 
 
 def check_no_session(ctx: AuthorizeContext) -> str | None:
@@ -84,14 +88,22 @@ def check_requested_subject(ctx: AuthorizeContext) -> str | None:
 
 
 def check_acr(ctx: AuthorizeContext) -> str | None:
-    """A session below the requested strength steps up: only the missing factor is asked."""
+    """A session below the requested strength steps up: only the missing factor is asked.
+
+    When no step-up is possible, an essential request fails (OIDC Core 5.5.1.1: a failed
+    authentication) and a voluntary one is answered with the strongest login the person has.
+    """
     if ctx.login is None or ctx.acr_request is None or ctx.acr_request.check_met(ctx.login.session.acr):
         return None
+    if ctx.step_up_unavailable:
+        return ACR_UNAVAILABLE if ctx.acr_request.essential else None
     return STEP_UP
 
 
 #: The reason that sends the person to the step-up page rather than the login page.
 STEP_UP = "acr_step_up"
+#: An essential strength no step-up can reach: ``unmet_authentication_requirements`` to the client.
+ACR_UNAVAILABLE = "acr_unavailable"
 #: An old enterprise login where a personal one is needed: the login page, never step-up.
 LEGACY_NOT_ACCEPTED = "legacy_login_not_accepted"
 
