@@ -53,9 +53,9 @@ class FaceStep:
     refusal_page: Callable[[], FacePage] | None = None
     #: Asked first about a refusal: the flow's own answer to it, or None for the refusal page.
     on_refusal: Callable[[FaceRefusal], ResponseReturnValue | None] = lambda error: None
-    #: The consent page and its way back (``face_consent.html`` and its "use an SMS code" link).
+    #: The consent page and what it shows beside the notice (its way back, the step indicator).
     consent_template: str = "face_consent.html"
-    consent_links: Callable[[], dict[str, str]] = dict
+    consent_context: Callable[[], dict[str, Any]] = dict
     #: The account centre, and only it, gives consent again after a withdrawal (and so asks for
     #: it on a withdrawn one too).
     renews_consent: bool = False
@@ -92,7 +92,7 @@ def add_face_routes(bp: Blueprint, base: str, step: FaceStep, *, start_methods: 
             return step.on_gone(error)
         except asks_consent:
             return render_template(step.consent_template, action=url_for(f"{name}.face_consent", **carried()),
-                                   **step.consent_links())
+                                   **step.consent_context())
         except FACE_PAGE_ERRORS as error:
             return refused(error)
         db.session.commit()

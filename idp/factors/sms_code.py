@@ -135,6 +135,18 @@ def _refuse_send(phone: str, purpose: str, now: datetime, today: date, subject: 
     raise ResendTooSoon(seconds=max(wait, 1))
 
 
+def seconds_until_resend(phone: str) -> int:
+    """Seconds before another code may be sent to ``phone`` (0: now), for the pages' countdown; the
+    send itself still decides (:func:`send_sms_code`)."""
+    last_sent = db.session.execute(
+        select(func.max(SmsCode.sent_at)).where(SmsCode.phone == phone, SmsCode.consumed_at.is_(None))
+    ).scalar_one_or_none()
+    if last_sent is None:
+        return 0
+    waited = (utcnow() - last_sent).total_seconds()
+    return max(0, current_settings().SMS_RESEND_COOLDOWN - int(waited))
+
+
 def consume_sms_code(phone: str, purpose: str, code: str) -> bool:
     """Spend one try on the newest live code; True only for the first right answer.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, url_for
 
+from idp.consent.choices import NATURAL_PERSON
 from idp.factors.face_pages import FACE_PAGE_ERRORS, face_refusal
 from idp.factors.face_step import FaceStep, add_face_routes
 from idp.login.password_steps import LoginExpired, pending_login
@@ -19,4 +20,6 @@ add_face_routes(bp, "/login/face", FaceStep(
     passed=lambda person, check: finish_second_factor_page("face", check, face_refusal, FACE_PAGE_ERRORS),
     gone=(LoginExpired,),
     on_gone=lambda error: redirect(url_for("login.login_page")),
+    # The login's step indicator: the second step, a taxpayer step after it for the business entries.
+    consent_context=lambda: {"step": 2, "taxpayer_step": pending_login().business != NATURAL_PERSON},
 ))

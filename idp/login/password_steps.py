@@ -118,8 +118,13 @@ def pending_login() -> PendingLogin:
 def send_second_factor_code(pending: PendingLogin) -> dict:
     """Send (or resend) the SMS code of the pending login; from then on its page asks for the code."""
     sent = FACTORS["sms"].begin(pending.person, purpose="login")
-    PENDING.advance(sms_sent=True)
+    mark_code_sent()
     return sent
+
+
+def mark_code_sent() -> None:
+    """From now on the pending login's page asks for the SMS code (one was sent, now or moments ago)."""
+    PENDING.advance(sms_sent=True)
 
 
 #: Second factors a person enrols in the account centre, offered on the second-factor page when enrolled.

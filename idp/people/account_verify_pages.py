@@ -113,7 +113,7 @@ add_face_routes(bp, "/account/realname/face", FaceStep(
     on_gone=_gone,
     refusal_page=lambda: _face_page,
     consent_template="account_face_consent.html",
-    consent_links=lambda: {"back": url_for("account_verify.realname")},
+    consent_context=lambda: {"back": url_for("account_verify.realname")},
     renews_consent=True,
     before_start=require_realname_upgrade_offered,
 ), start_methods=("POST",))

@@ -126,7 +126,7 @@ add_face_routes(bp, "/face", FaceStep(
     gone=(ResetExpired,),
     on_gone=lambda error: _restart(ResetExpired()),
     refusal_page=_face_result_page,
-    consent_links=lambda: {"sms_url": url_for("password_reset.verify_page")},
+    consent_context=lambda: {"sms_url": url_for("password_reset.verify_page")},
 ))
 
 

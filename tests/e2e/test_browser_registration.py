@@ -17,13 +17,13 @@ from conftest import let_sms_cooldown_pass
 from e2e.accessibility import assert_accessible
 from e2e.browser import starts_with
 from e2e.live_provider import LiveProvider, LiveServer
+from e2e.screenshots import SIZES
 
 pytestmark = pytest.mark.e2e
 
 WANG_WU = "440524188001010014"
 WANG_WU_PHONE = "13912345678"
 PASSWORD = "Register#2026"
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
 def checked(page: Page) -> None:
@@ -34,14 +34,14 @@ def checked(page: Page) -> None:
 
 def register(page: Page, live_provider: LiveProvider) -> None:
     """From the registration form to the done page: identity, phone, username, password, face."""
-    expect(page.get_by_role("heading")).to_have_text("自然人用户注册")
+    expect(page.get_by_role("heading", level=1)).to_have_text("自然人用户注册")
     checked(page)
     page.get_by_label("证件类型").select_option(label="居民身份证")
     page.get_by_label("证件号码").fill(WANG_WU)
     page.get_by_label("姓名（与证件一致）").fill("王五")
     page.get_by_role("button", name="下一步").click()
 
-    expect(page.get_by_role("heading")).to_have_text("验证手机号码")
+    expect(page.get_by_role("heading", level=1)).to_have_text("验证手机号码")
     checked(page)
     page.get_by_label("手机号码").fill(WANG_WU_PHONE)
     page.get_by_role("button", name="获取短信验证码").click()
@@ -49,7 +49,7 @@ def register(page: Page, live_provider: LiveProvider) -> None:
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code(WANG_WU_PHONE))
     page.get_by_role("button", name="验证并继续").click()
 
-    expect(page.get_by_role("heading")).to_have_text("设置用户名（可选）")
+    expect(page.get_by_role("heading", level=1)).to_have_text("设置用户名（可选）")
     checked(page)
     page.get_by_label("用户名").fill("13912345678")
     page.get_by_role("button", name="下一步").click()
@@ -57,7 +57,7 @@ def register(page: Page, live_provider: LiveProvider) -> None:
     page.get_by_label("用户名").fill("wangwu_qd")
     page.get_by_role("button", name="下一步").click()
 
-    expect(page.get_by_role("heading")).to_have_text("设置个人用户密码")
+    expect(page.get_by_role("heading", level=1)).to_have_text("设置个人用户密码")
     checked(page)
     page.get_by_label("个人用户密码").fill(PASSWORD)
     page.get_by_label("再次输入密码").fill(PASSWORD)
@@ -66,14 +66,13 @@ def register(page: Page, live_provider: LiveProvider) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("人脸识别验证")
     expect(page.locator("#face-notice")).to_contain_text("不保存人脸图像")
     checked(page)
-    page.get_by_role("button", name="同意并开始刷脸").click()
-    page.get_by_role("button", name="开始刷脸").click()
+    page.get_by_role("button", name="同意并开始刷脸").click()  # asked once: the scan starts at once
 
-    expect(page.get_by_role("heading")).to_have_text("模拟人脸识别（开发环境）")
+    expect(page.get_by_role("heading", level=1)).to_have_text("模拟人脸识别（开发环境）")
     page.get_by_role("button", name="刷脸通过").click()
 
     expect(page).to_have_url(f"{live_provider.url}/register/complete")
-    expect(page.get_by_role("heading")).to_have_text("注册成功")
+    expect(page.get_by_role("heading", level=1)).to_have_text("注册成功")
     expect(page.locator("#realname-level")).to_have_text("您的实名认证等级：四级。")
     checked(page)
 
@@ -120,11 +119,11 @@ def test_register_with_a_face_scan_then_log_in_with_password_and_sms(
 
     let_sms_cooldown_pass(live_provider.app)  # the registration's code went to this phone moments ago
     page.goto(f"{relying_party.url}/login")
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill("wangwu_qd")
     page.get_by_label("个人用户密码").fill(PASSWORD)
     page.get_by_role("button", name="下一步").click()
-    expect(page.get_by_role("heading")).to_have_text("短信验证")
+    expect(page.get_by_role("heading", level=1)).to_have_text("短信验证")
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code(WANG_WU_PHONE))
     page.get_by_role("button", name="登录").click()
 
