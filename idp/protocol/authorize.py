@@ -149,7 +149,7 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
             raise AccessDeniedError(redirect_uri=grant.redirect_uri)
         if silent:
             raise InteractionRequiredError(redirect_uri=grant.redirect_uri)
-        return _hand_over(params, interaction, "step_up.face_start")
+        return _hand_over(params, interaction, "step_up.step_up_page")
     if reason or ctx.login is None:
         # An old enterprise login where a personal login is needed is login_required too: a login
         # with a personal account (not a step-up of the old one) would meet the request.
