@@ -1,6 +1,6 @@
 """The one face-check step of the pages: start, consent, return, parameterised by the flow.
 
-A flow that needs a live face check (the login's second factor, the password reset, step-up, the
+A flow that needs a live face check (the login's second factor, the password reset, the
 account centre's real-name upgrade) describes itself as a :class:`FaceStep`: whose face, for
 which purpose, what happens when the check passes, where a person whose flow is gone goes, and
 its pages.  :func:`add_face_routes` gives it the three routes, under the flow's own paths:
@@ -12,8 +12,9 @@ its pages.  :func:`add_face_routes` gives it the three routes, under the flow's 
   provider's own result; the flow's ``passed`` decides on it (the real-name upgrade by face
   happens inside the face factor's success, for every flow).
 
-Registration, whose consent and failed scans are steps of the registration record, and account
-closure, which confirms a closure, call the same factor and end on the same refusal pages
+Step-up (its own page: why, consent and scan in one click, a cancel back to the app),
+registration (consent and failed scans are steps of the registration record) and account closure
+(which confirms a closure) call the same factor and end on the same refusal pages
 (:mod:`idp.factors.face_pages`).
 """
 
@@ -51,16 +52,12 @@ class FaceStep:
     on_gone: Callable[[Exception], ResponseReturnValue]
     #: The page for a refused, pending or unreachable check (default: the login's result page).
     refusal_page: Callable[[], FacePage] | None = None
-    #: Asked first about a refusal: the flow's own answer to it, or None for the refusal page.
-    on_refusal: Callable[[FaceRefusal], ResponseReturnValue | None] = lambda error: None
     #: The consent page and what it shows beside the notice (its way back, the step indicator).
     consent_template: str = "face_consent.html"
     consent_context: Callable[[], dict[str, Any]] = dict
     #: The account centre, and only it, gives consent again after a withdrawal (and so asks for
     #: it on a withdrawn one too).
     renews_consent: bool = False
-    #: Query parameters carried from the start through consent and return (step-up's interaction).
-    carried: tuple[str, ...] = ()
     #: Checked before a check starts; raises one of ``gone`` when the flow no longer needs one.
     before_start: Callable[[Person], None] = lambda person: None
 
@@ -68,30 +65,22 @@ class FaceStep:
 def add_face_routes(bp: Blueprint, base: str, step: FaceStep, *, start_methods: tuple[str, ...] = ("GET",)) -> None:
     """Register ``face_start`` (``base``), ``face_consent`` and ``face_return`` on ``bp`` for ``step``."""
     name = bp.name
-
-    def carried() -> dict[str, Any]:
-        return {key: request.args.get(key, "") for key in step.carried}
-
     asks_consent = (FaceConsentRequired, FaceConsentWithdrawn) if step.renews_consent else (FaceConsentRequired,)
 
     def refused(error: FaceRefusal) -> ResponseReturnValue:
-        answer = step.on_refusal(error)
-        if answer is not None:
-            return answer
         return face_refusal(error, step.refusal_page() if step.refusal_page else None)
 
     def start() -> ResponseReturnValue:
         try:
             person = step.person()
             step.before_start(person)
-            back = url_for(f"{name}.face_return", **carried())
             # Absolute, so a real provider's page can send the browser back; {check} is filled in.
-            return_url = current_settings().ISSUER + back + ("&" if "?" in back else "?") + "check={check}"
+            return_url = current_settings().ISSUER + url_for(f"{name}.face_return") + "?check={check}"
             url = face_factor().begin(person, purpose=step.purpose, return_url=return_url)["url"]
         except step.gone as error:
             return step.on_gone(error)
         except asks_consent:
-            return render_template(step.consent_template, action=url_for(f"{name}.face_consent", **carried()),
+            return render_template(step.consent_template, action=url_for(f"{name}.face_consent"),
                                    **step.consent_context())
         except FACE_PAGE_ERRORS as error:
             return refused(error)
@@ -107,7 +96,7 @@ def add_face_routes(bp: Blueprint, base: str, step: FaceStep, *, start_methods: 
         db.session.commit()
         if step.renews_consent:
             return start()  # the account centre starts at once, from its own POST
-        return redirect(url_for(f"{name}.face_start", **carried()))
+        return redirect(url_for(f"{name}.face_start"))
 
     def back_from_provider() -> ResponseReturnValue:
         try:
