@@ -22,6 +22,7 @@ from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.dpop_bound import DpopBoundGrant
 from idp.grants.single_use import SingleUseCredential
 from idp.login.record import BrowserLogin, hold_live_login_session
 from idp.models import AuthorizationCode, Grant
@@ -73,7 +74,7 @@ _CODES = SingleUseCredential("code", AuthorizationCode.__table__, "code_hash", (
 DPOP_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class AuthorizationCodeGrant(DpopBoundGrant, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
     AUTHORIZATION_CODE_LENGTH = 43
     #: Set by the first validation of this grant's one request.
@@ -151,7 +152,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code: str, client) -> RedeemedCode | None:
         if not isinstance(code, str) or len(code) > 256:
             return None
-        spent = _CODES.spend(client, code)
+        spent = _CODES.spend(client, code, self.request.dpop_proof)
         if spent is None:
             return None
         found = query_grant_and_account(spent.grant_id)

@@ -36,6 +36,7 @@ from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.dpop_bound import DpopBoundGrant
 from idp.models import Grant, Person, QrLoginRequest
 from idp.protocol.tokens import TokenSubject, digest
 from idp.qr.codes import DEVICE, create_qr_request, public_status, redeem, start_device_login_session, verification_uri
@@ -78,7 +79,7 @@ class QrDeviceAuthorization(DeviceAuthorizationEndpoint):
         return 200, body, [*default_json_headers, ("Cache-Control", "no-store")]
 
 
-class QrScanGrant(BaseGrant, TokenEndpointMixin):
+class QrScanGrant(DpopBoundGrant, BaseGrant, TokenEndpointMixin):
     GRANT_TYPE = QR_SCAN_GRANT_TYPE
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
 

@@ -18,6 +18,7 @@ from idp.audit.log import record_event
 from idp.consent.choices import BUSINESS_ENTRIES, Choice, available_choices
 from idp.core.database import db
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.dpop_bound import DpopBoundGrant
 from idp.login.record import hold_live_login_session
 from idp.models import Grant, Person
 from idp.protocol.dpop import check_dpop_binding
@@ -42,7 +43,7 @@ def _matches(choice: Choice, entity: str | None, tax_authority: str | None, agen
     )
 
 
-class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
+class TokenExchangeGrant(DpopBoundGrant, BaseGrant, TokenEndpointMixin):
     GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
 
@@ -57,7 +58,7 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
         if token is None or token.is_expired() or token.is_revoked() or not token.check_client(client):
             raise InvalidGrantError("The subject token is not an active access token of this client.")
         # A DPoP-bound subject token is only exchanged with a proof by its key (RFC 9449 section 5).
-        check_dpop_binding(client, token.jkt)
+        check_dpop_binding(self.request.dpop_proof, client, token.jkt)
         previous = db.session.get(Grant, token.claims.get("grant_id") or "")
         if previous is None or previous.person_id is None:
             # An old enterprise login (dual-track) acts for its one taxpayer only: no switching.
