@@ -28,7 +28,7 @@ from idp.login.record import BrowserLogin, hold_live_login_session
 from idp.models import AuthorizationCode, Grant
 from idp.protocol.claims_request import parse_claims_request, requested_scope
 from idp.protocol.subjects import Account, query_grant_and_account
-from idp.protocol.tokens import TokenSubject, digest
+from idp.protocol.tokens import TokenSubject, digest, open_grant
 
 
 @dataclass(frozen=True)
@@ -111,25 +111,9 @@ class AuthorizationCodeGrant(DpopBoundGrant, grants.AuthorizationCodeGrant):
         if not hold_live_login_session(login.session.id):
             # Logged out (another tab, the expiry sweep) while this request was on its way.
             raise LoginRequiredError(redirect_uri=request.payload.redirect_uri, state=request.payload.state)
-        now = utcnow()
-        grant = Grant(
-            id=secrets.token_urlsafe(32),
-            **login.subject_ids(),
-            client_id=request.client.client_id,
-            login_session_id=login.session.id,
-            scope=request.scope or "",
-            auth_time=login.session.auth_time,
-            acr=login.session.acr,
-            amr=list(login.session.amr),
-            business=login.session.business,
-            entity_id=login.session.entity_id,
-            entity=login.session.entity,
-            act=login.session.act,
-            expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_TTL),
-        )
+        grant = open_grant(login.session, request.client.client_id, request.scope or "")
         data = request.payload.data
-        db.session.add(grant)
-        db.session.flush()  # the code row references the grant; no ORM relationship orders them
+        now = utcnow()
         db.session.add(
             AuthorizationCode(
                 code_hash=digest(code),

@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jws, jwt
@@ -27,7 +28,7 @@ from idp.core.database import conflict_insert, db, read_committed_row
 from idp.core.metrics import count_token_issued
 from idp.core.settings import current_settings
 from idp.keyring import current_keyring
-from idp.models import Client, Grant, RefreshToken, RevokedToken
+from idp.models import Client, Grant, LoginSession, RefreshToken, RevokedToken
 from idp.protocol.claims import business_claims
 from idp.protocol.client_registry import client_registry
 from idp.protocol.subjects import Account, query_grant_and_account, subject_for_client_id
@@ -170,6 +171,46 @@ def _audit_token_issued(token: dict, request, subject: TokenSubject | None) -> N
         with_refresh_token="refresh_token" in token,
         dpop="cnf" in claims,
     )
+
+
+class ActingFor(Protocol):
+    """Whom tokens act for: a business entry and taxpayer, as a login session, a grant and a
+    taxpayer choice (``idp.consent.choices.Choice``) each carry them."""
+
+    @property
+    def business(self) -> str: ...
+    @property
+    def entity_id(self) -> int | None: ...
+    @property
+    def entity(self) -> dict | None: ...
+    @property
+    def act(self) -> dict | None: ...
+
+
+def open_grant(login: LoginSession | Grant, client_id: str, scope: str, acting_for: ActingFor | None = None) -> Grant:
+    """A new grant (token family) of ``client_id``, written now, copying its login record
+    (docs/architecture.md §5.4): the subject, ``auth_time``, ``acr``, ``amr``, and whom it acts for.
+
+    ``login`` is the login session a code or a QR approval comes from (the grant ends
+    ``REFRESH_TOKEN_ABSOLUTE_TTL`` from now), or the grant a token exchange replaces (the new one
+    keeps its login session and its end); ``acting_for`` is the taxpayer switched to, if any.
+    """
+    if isinstance(login, Grant):
+        login_session_id, expires_at = login.login_session_id, login.expires_at
+    else:
+        login_session_id = login.id
+        expires_at = utcnow() + timedelta(seconds=current_settings().REFRESH_TOKEN_ABSOLUTE_TTL)
+    taxpayer: ActingFor = acting_for or login
+    grant = Grant(
+        id=secrets.token_urlsafe(32), person_id=login.person_id, legacy_account_id=login.legacy_account_id,
+        client_id=client_id, login_session_id=login_session_id, scope=scope,
+        auth_time=login.auth_time, acr=login.acr, amr=list(login.amr),
+        business=taxpayer.business, entity_id=taxpayer.entity_id, entity=taxpayer.entity, act=taxpayer.act,
+        expires_at=expires_at,
+    )
+    db.session.add(grant)
+    db.session.flush()  # rows that reference the grant (a code, a refresh token) follow it
+    return grant
 
 
 def revoke_grant(grant_id: str, reason: str) -> bool:
