@@ -146,19 +146,29 @@ class Browser:
             raise LoginStepFailed(step, f"sent to {location[:80]}, off the provider")
         return f"{url.path}?{url.query}" if url.query else url.path
 
+    def forget_cookies(self) -> None:
+        self.session_cookie = None
+
+    def _cookie_header(self) -> str | None:
+        return self.session_cookie.OutputString(attrs=[]) if self.session_cookie is not None else None
+
     def _browse(self, step: str, method: str, location: str, form: dict[str, str] | None = None) -> Response:
         """One request of the browser, which sends and keeps the session cookie."""
         headers = dict(FORM_HEADERS) if form is not None else {}
-        if self.session_cookie is not None:
-            headers["Cookie"] = self.session_cookie.OutputString(attrs=[])
+        cookie = self._cookie_header()
+        if cookie:
+            headers["Cookie"] = cookie
         body = urlencode(form) if form is not None else None
         response = self._timed(step, self.provider.request, method, self._target(location, step), body, headers)
+        self._keep_cookies(response)
+        return response
+
+    def _keep_cookies(self, response: Response) -> None:
         for header in response.headers.get_all("Set-Cookie", ()):
             morsel = SimpleCookie(header).get(SESSION_COOKIE)
             if morsel is not None:
                 # The provider deletes it as werkzeug does: an empty value with Max-Age=0.
                 self.session_cookie = morsel if morsel.value and morsel["max-age"] != "0" else None
-        return response
 
     def start_authorization(self) -> tuple[Response, str, str]:
         verifier = secrets.token_urlsafe(48)
@@ -217,7 +227,7 @@ class Browser:
 
     def full_login(self) -> dict:
         """Steps 1-8 without a session cookie; returns the token response."""
-        self.session_cookie = None
+        self.forget_cookies()
         first, verifier, state = self.start_authorization()
         resume = self.sign_in(_location(first, "authorize"))
         resumed = self._browse("resume", "GET", resume)
@@ -229,12 +239,56 @@ class Browser:
         return self.redeem(self.code_from(response, state, "authorize"), verifier)
 
 
+class PeerBrowser(Browser):
+    """The same login against the peer (bench/peer/): node-oidc-provider's interaction pages.
+
+    node-oidc-provider keeps its state in several cookies (``_interaction``, ``_session``, their
+    signatures, ...), so this browser keeps every cookie the peer sets. Steps and their names
+    are the provider's: the peer's password form, its SMS form, then back to ``/authorize``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cookies: dict[str, str] = {}
+
+    def forget_cookies(self) -> None:
+        self.cookies = {}
+
+    def _cookie_header(self) -> str | None:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items()) or None
+
+    def _keep_cookies(self, response: Response) -> None:
+        for header in response.headers.get_all("Set-Cookie", ()):
+            for name, morsel in SimpleCookie(header).items():
+                # Deleted as koa does: an empty value that expired in 1970.
+                if morsel.value and "1970" not in morsel["expires"]:
+                    self.cookies[name] = morsel.value
+                else:
+                    self.cookies.pop(name, None)
+
+    def sign_in(self, login_location: str) -> str:
+        page = self._browse("login_page", "GET", login_location)
+        if page.status != 200:
+            raise LoginStepFailed("login_page", f"status {page.status}")
+        interaction = self._target(login_location, "login_page")
+        submitted = self._browse("password", "POST", f"{interaction}/login",
+                                 form={"identifier": self.person.phone, "password": self.person.password})
+        sms_page = self._browse("sms_page", "GET", _location(submitted, "password"))
+        if sms_page.status != 200:
+            raise LoginStepFailed("sms_page", f"status {sms_page.status}")
+        sms = self._timed("read_sms", self.sink.request, "GET", f"/last-code?{urlencode({'phone': self.person.phone})}")
+        if sms.status != 200:
+            raise LoginStepFailed("read_sms", f"no code reached the SMS sink ({sms.status})")
+        answered = self._browse("sms_code", "POST", f"{interaction}/sms", form={"code": sms.json()["code"]})
+        return _location(answered, "sms_code")
+
+
 # --- the login load: N virtual users ---------------------------------------------------------
 
 
-def _virtual_user(base_url: str, sink_url: str, rp: RelyingParty, person: BenchPerson,
-                  start_at: float, stop_at: float, results) -> None:
-    browser = Browser(base_url, sink_url, rp, person)
+def _virtual_user(browser_class: type[Browser], base_url: str, sink_url: str, rp: RelyingParty,
+                  person: BenchPerson, start_at: float, stop_at: float, results) -> None:
+    browser = browser_class(base_url, sink_url, rp, person)
     outcomes: list[LoginOutcome] = []
     time.sleep(max(0.0, start_at - time.time()))
     while time.time() < stop_at:
@@ -257,14 +311,15 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def run_logins(base_url: str, sink_url: str, rp: RelyingParty, people: list[BenchPerson],
-               duration: float) -> dict:
+               duration: float, browser_class: type[Browser] = Browser) -> dict:
     """Full logins by ``len(people)`` parallel virtual users for ``duration`` seconds."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     start_at = time.time() + 1.0  # every process forked and waiting before the clock starts
     stop_at = start_at + duration
     workers = [
-        context.Process(target=_virtual_user, args=(base_url, sink_url, rp, person, start_at, stop_at, results))
+        context.Process(target=_virtual_user, args=(browser_class, base_url, sink_url, rp, person, start_at, stop_at,
+                                                          results))
         for person in people
     ]
     for worker in workers:
@@ -295,8 +350,9 @@ def run_logins(base_url: str, sink_url: str, rp: RelyingParty, people: list[Benc
 # --- tokens for the refresh and introspection benchmarks -------------------------------------
 
 
-def _mint(base_url: str, sink_url: str, rp: RelyingParty, person: BenchPerson, count: int) -> list[dict]:
-    browser = Browser(base_url, sink_url, rp, person)
+def _mint(browser_class: type[Browser], base_url: str, sink_url: str, rp: RelyingParty, person: BenchPerson,
+          count: int) -> list[dict]:
+    browser = browser_class(base_url, sink_url, rp, person)
     minted = [browser.full_login()]
     while len(minted) < count:
         minted.append(browser.single_sign_on_tokens())
@@ -304,12 +360,13 @@ def _mint(base_url: str, sink_url: str, rp: RelyingParty, person: BenchPerson, c
 
 
 def mint_tokens(base_url: str, sink_url: str, rp: RelyingParty, people: list[BenchPerson],
-                count: int) -> list[dict]:
+                count: int, browser_class: type[Browser] = Browser) -> list[dict]:
     """``count`` token responses, each from its own code (so its own refresh-token family)."""
     share = -(-count // len(people))
     pool = multiprocessing.get_context("fork").Pool(len(people))
     try:
-        batches = pool.starmap(_mint, [(base_url, sink_url, rp, person, share) for person in people])
+        batches = pool.starmap(_mint, [(browser_class, base_url, sink_url, rp, person, share)
+                                            for person in people])
         # close + join, not the context manager's terminate(): killing idle workers can leave
         # the pool's queue lock held and the next join waiting forever.
         pool.close()

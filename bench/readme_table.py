@@ -28,6 +28,31 @@ def _rate(rps: float) -> str:
     return f"{rps:,.0f}/s" if rps >= 100 else f"{rps:.1f}/s"
 
 
+def _peer_result(run: dict, name: str) -> dict | None:
+    """The peer's result for the same scenario in the same run (``bench/run.py --peer``), if valid."""
+    result = run.get("peer", {}).get("scenarios", {}).get(name)
+    return result if result and result["valid"] else None
+
+
+def ratio(run: dict, name: str) -> float | None:
+    """qdtax-idp's throughput over the peer's, both measured in this run."""
+    mine, theirs = run["scenarios"].get(name), _peer_result(run, name)
+    if not mine or not mine["valid"] or not theirs or theirs["rps"] <= 0:
+        return None
+    return mine["rps"] / theirs["rps"]
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}x"
+
+
+def parity_score(run: dict) -> float | None:
+    """Geometric mean of same-run ratio over its target (1.0: every ratio just met on average)."""
+    values = [ratio(run, name) / result["ratio_target"] for name, result in run["scenarios"].items()
+              if result.get("ratio_target") and ratio(run, name)]
+    return math.exp(sum(map(math.log, values)) / len(values)) if values else None
+
+
 def score(run: dict) -> float:
     """Geometric mean of throughput over target: one number to pick a server setting by."""
     ratios = [max(r["rps"], 1e-9) / r["target"] for r in run["scenarios"].values() if r["valid"]]
@@ -60,9 +85,16 @@ def _throughput_rows(runs: list[dict], targets: dict) -> list[list[str]]:
                 met = "invalid (errors)"
             else:
                 met = "yes" if result["met"] else "no"
+            theirs, same_run = _peer_result(run, name), ratio(run, name)
+            ratio_target = result.get("ratio_target")
+            ratio_met = "—" if same_run is None or not ratio_target else ("yes" if same_run >= ratio_target else "no")
             rows.append([DISPLAY.get(name, name), run["db"], server, _rate(result["rps"]),
                          _ms(result["p50_ms"]), _ms(result["p99_ms"]), f"{result['requests']:,}",
-                         str(result["failed"]), f"{result['target']:,}/s", met])
+                         str(result["failed"]), f"{result['target']:,}/s", met,
+                         _rate(theirs["rps"]) if theirs else "—", _ratio(same_run),
+                         f"≥ {ratio_target:g}" if ratio_target else "—", ratio_met,
+                         _ms(result["cpu_ms_per_request"]["provider"]),
+                         _ms(theirs["cpu_ms_per_request"]["provider"]) if theirs else "—"])
     return rows
 
 
@@ -77,8 +109,13 @@ def _memory_rows(runs: list[dict], targets: dict) -> list[list[str]]:
     for run in runs:
         workers = list(run["memory"].values())
         if workers:
+            theirs = list(run.get("peer", {}).get("memory", {}).values())
+            same_run = (sum(w["pss_mib"] for w in workers) / sum(w["pss_mib"] for w in theirs)) if theirs else None
             rows.append([run["db"], run["server"], str(len(workers))]
-                        + [_spread(workers, key) for key in ("rss_mib", "peak_rss_mib", "pss_mib")])
+                        + [_spread(workers, key) for key in ("rss_mib", "peak_rss_mib", "pss_mib")]
+                        + ([str(len(theirs))] + [_spread(theirs, key) for key in ("rss_mib", "pss_mib")]
+                           if theirs else ["—"] * 3)
+                        + [_ratio(same_run)])
     return rows
 
 
@@ -90,10 +127,16 @@ def _cpu_rows(runs: list[dict], targets: dict) -> list[list[str]]:
             if result is None:
                 continue
             cores, per_request = result["cpu_cores"], result["cpu_ms_per_request"]
+            theirs = _peer_result(run, name)
+            peer_cells = ["—"] * 5
+            if theirs:
+                their_cores, their_cpu = theirs["cpu_cores"], theirs["cpu_ms_per_request"]
+                cpu_ratio = per_request["provider"] / their_cpu["provider"] if their_cpu["provider"] else None
+                peer_cells = [f"{their_cores['provider']:.2f}", f"{their_cores['store']:.2f}",
+                              _ms(their_cpu["provider"]), _ms(their_cpu["store"]), _ratio(cpu_ratio)]
             rows.append([DISPLAY.get(name, name), run["db"], run["server"]]
-                        + [f"{cores[k]:.2f}" for k in ("provider", "postgresql", "load generator", "sms sink",
-                                                       "other")]
-                        + [_ms(per_request["provider"]), _ms(per_request["postgresql"])])
+                        + [f"{cores[k]:.2f}" for k in ("provider", "store", "load generator", "sms sink", "other")]
+                        + [_ms(per_request["provider"]), _ms(per_request["store"])] + peer_cells)
     return rows
 
 
@@ -103,8 +146,14 @@ def _login_step_rows(runs: list[dict], targets: dict) -> list[list[str]]:
         login = run["scenarios"].get("login")
         if login is None:
             continue
-        steps = login["step_p50_ms"]
-        rows.append([run["db"], run["server"], str(login["virtual_users"])] + [_ms(steps[s]) for s in steps])
+        sides = [(run["server"], login, _ratio(ratio(run, "login")))]
+        theirs = _peer_result(run, "login")
+        if theirs:
+            sides.append((f"{run['peer']['server']} w={run['peer']['workers']}", theirs, ""))
+        for server, result, same_run in sides:
+            steps = result["step_p50_ms"]
+            rows.append([run["db"], server, str(result["virtual_users"])] + [_ms(steps[s]) for s in steps]
+                        + [_rate(result["rps"]), same_run])
     return rows
 
 
@@ -113,9 +162,11 @@ def _run_rows(runs: list[dict], targets: dict) -> list[list[str]]:
     rows = []
     for run in runs:
         busiest = max(r["cpu_cores"]["other"] for r in run["scenarios"].values())
+        parity = parity_score(run)
         rows.append([run["db"], run["server"], run["finished_at"], f"{run['duration']:g} s",
                      str(run["connections"]), f"{busiest:.2f}", f"{score(run):.2f}",
-                     "★ best" if best.get(run["db"]) == run["server"] else ""])
+                     "★ best" if best.get(run["db"]) == run["server"] else "",
+                     "—" if parity is None else f"{parity:.2f}"])
     return rows
 
 
@@ -123,18 +174,22 @@ def _run_rows(runs: list[dict], targets: dict) -> list[list[str]]:
 TABLES: dict[str, tuple[str, list[str], int, Callable[[list[dict], dict], list[list[str]]]]] = {
     "throughput": ("Throughput and latency (targets apply to PostgreSQL)",
                    ["scenario", "db", "server", "throughput", "p50 ms", "p99 ms", "requests", "failed",
-                    "target", "met?"], 1, _throughput_rows),
+                    "target", "met?", "node-oidc-provider", "ratio", "ratio target", "ratio met?",
+                    "CPU ms/req", "peer CPU ms/req"], 1, _throughput_rows),
     "memory": ("Memory per worker after all scenarios (MiB)",
-               ["db", "server", "workers", "RSS", "peak RSS", "PSS"], 0, _memory_rows),
+               ["db", "server", "workers", "RSS", "peak RSS", "PSS", "peer workers", "peer RSS", "peer PSS",
+                "ratio (PSS)"], 0, _memory_rows),
     "cpu": ("Cores used during each measured run, and CPU time per request",
-            ["scenario", "db", "server", "provider", "postgresql", "load generator", "SMS sink", "other",
-             "provider CPU ms/req", "PostgreSQL CPU ms/req"],
+            ["scenario", "db", "server", "provider", "store", "load generator", "SMS sink", "other",
+             "provider CPU ms/req", "store CPU ms/req", "peer", "Redis", "peer CPU ms/req", "Redis CPU ms/req",
+             "CPU ratio"],
             1, _cpu_rows),
     "login_steps": ("Full login: median time per step (ms)",
                     ["db", "server", "users", "authorize", "login page", "password", "SMS page", "read SMS",
-                     "SMS code", "resume", "token"], 0, _login_step_rows),
+                     "SMS code", "resume", "token", "logins/s", "ratio"], 0, _login_step_rows),
     "runs": ("Runs (\"other\": most cores anything else on the machine used during one scenario)",
-             ["db", "server", "finished", "per scenario", "wrk connections", "other", "score", ""], 0, _run_rows),
+             ["db", "server", "finished", "per scenario", "wrk connections", "other", "score", "", "parity score"],
+             0, _run_rows),
 }
 
 
@@ -158,10 +213,11 @@ def _kept_rows(old_block: str, replaced_dbs: set[str]) -> dict[str, list[str]]:
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         _, header, db_index, _ = TABLES[current]
-        if len(cells) != len(header) or cells[db_index] == header[db_index]:
+        if len(cells) > len(header) or cells[db_index] == header[db_index]:
             continue  # a header, or a row from an older layout of this table
         if cells[db_index] not in replaced_dbs:
-            kept[current].append(line)
+            # Columns added since (at the end) are empty in rows written before them.
+            kept[current].append(_markdown_row(cells + ["—"] * (len(header) - len(cells))))
     return kept
 
 
@@ -175,10 +231,14 @@ def render(runs: list[dict], targets: dict, old_block: str = "", flat_scheduling
     cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                       if line.startswith("model name")), "unknown CPU")
     speeds = [run["machine_speed"] for run in runs if "machine_speed" in run]
-    speed_note = (
-        f" Speed of the machine before each measured setting (bench/machine_speed.py, one thread): a fixed piece "
-        f"of Python {_span([s['python_ms'] for s in speeds])} ms, one argon2id verification "
-        f"{_span([s['argon2id_ms'] for s in speeds])} ms." if speeds else "")
+    speed_note = ""
+    if speeds:
+        peer_hash = (f" (the peer's @node-rs/argon2: {_span([s['peer_argon2id_ms'] for s in speeds])} ms)"
+                     if all("peer_argon2id_ms" in s for s in speeds) else "")
+        speed_note = (
+            f" Speed of the machine before each measured setting (bench/machine_speed.py, one thread): a fixed "
+            f"piece of Python {_span([s['python_ms'] for s in speeds])} ms, one argon2id verification "
+            f"{_span([s['argon2id_ms'] for s in speeds])} ms{peer_hash}.")
     parts = [START, "",
              f"Machine: {os.cpu_count()} cores ({cpu_model}); wrk and the login driver run on the same cores; "
              + ("autogroup scheduling off (`--flat-scheduling`)." if flat_scheduling else

@@ -6,7 +6,9 @@ For each database and each server setting (granian; gunicorn sync and gthread) i
 fresh database, migrates and seeds it through the provider's own functions, starts a local SMS
 sink and the server on free loopback ports, and measures with wrk (discovery, JWKS,
 client_credentials, introspection, refresh) and a Python login driver (full password +
-SMS logins).  Every request goes to 127.0.0.1; every run is bounded by ``--duration``.
+SMS logins).  With ``--peer`` it measures node-oidc-provider on Redis (bench/peer/, bench/peer.py)
+in the same run, alternating with the provider scenario by scenario, and the tables get the
+same-run ratio.  Every request goes to 127.0.0.1; every run is bounded by ``--duration``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import cpu_accounting  # noqa: E402
 import login_driver  # noqa: E402
 import machine_speed  # noqa: E402
+import peer  # noqa: E402
 import provision  # noqa: E402
 import readme_table  # noqa: E402
 
@@ -54,6 +57,16 @@ TARGETS = {
     "login": 80,
     # The calibration is held to discovery's target: it shows whether the server alone could.
     "floor": 15_000,
+}
+
+#: What each scenario's same-run ratio (qdtax-idp / peer, requests per second) must reach (issue 21).
+RATIO_TARGETS = {
+    "discovery": 2.0,
+    "jwks": 2.0,
+    "client_credentials": 1.0,
+    "introspection": 0.6,
+    "refresh": 0.8,
+    "login": 1.0,
 }
 
 
@@ -93,7 +106,7 @@ class ServerConfig:
 
 @dataclass
 class RunningProvider:
-    """One provider under its server, with what the scenarios need to talk to it."""
+    """One provider under its server — qdtax-idp, or the peer — with what the scenarios need to talk to it."""
 
     base_url: str
     sink_url: str
@@ -104,10 +117,17 @@ class RunningProvider:
     workdir: Path
     options: argparse.Namespace
     token_pool: list[dict] = field(default_factory=list)
+    #: How a browser logs in to it (the peer's login pages are its own).
+    browser_class: type[login_driver.Browser] = login_driver.Browser
+    #: The peer's Redis server; qdtax-idp's store is the PostgreSQL of ``database_url``.
+    redis_pid: int = 0
 
     @property
     def server_pids(self) -> set[int]:
         return {self.master_pid, *cpu_accounting.children_of(self.master_pid)}
+
+    def store_pids(self) -> set[int]:
+        return {self.redis_pid} if self.redis_pid else provision.postgres_pids(self.database_url)
 
     @property
     def login_people(self) -> list[provision.BenchPerson]:
@@ -117,7 +137,7 @@ class RunningProvider:
         """Fresh token families: at least connections x 2 refresh tokens (we take x 4)."""
         count = self.options.connections * 4
         return login_driver.mint_tokens(self.base_url, self.sink_url, self.seeded.relying_party,
-                                        list(self.seeded.people[:MINTING_PEOPLE]), count)
+                                        list(self.seeded.people[:MINTING_PEOPLE]), count, self.browser_class)
 
 
 def server_config(worker_class: str, options: argparse.Namespace) -> ServerConfig:
@@ -309,7 +329,7 @@ def prepare_refresh(provider: RunningProvider) -> Load:
 def prepare_login(provider: RunningProvider) -> Load:
     def run(seconds: float) -> dict:
         return login_driver.run_logins(provider.base_url, provider.sink_url, provider.seeded.relying_party,
-                                       provider.login_people, seconds)
+                                       provider.login_people, seconds, provider.browser_class)
 
     return Load(run, warmable=False)
 
@@ -342,13 +362,14 @@ def measure(provider: RunningProvider, name: str) -> dict:
     after = cpu_accounting.snapshot()
     elapsed = time.monotonic() - started
     cores = cpu_accounting.cpu_split(before, after, server_pids=provider.server_pids, sink_pid=provider.sink_pid,
-                                     postgres_pids=provision.postgres_pids(provider.database_url), seconds=elapsed)
+                                     store_pids=provider.store_pids(), seconds=elapsed)
     result["cpu_cores"] = cores
     # CPU per request is what bounds throughput once the cores are full, whoever else runs.
     done = max(result["requests"], 1)
     result["cpu_ms_per_request"] = {party: round(cores[party] * elapsed / done * 1000, 3)
-                                    for party in ("provider", "postgresql")}
+                                    for party in ("provider", "store")}
     result["target"] = TARGETS[name]
+    result["ratio_target"] = RATIO_TARGETS.get(name)
     result["valid"] = result["failed"] == 0
     result["met"] = result["valid"] and result["rps"] >= TARGETS[name]
     return result
@@ -385,27 +406,63 @@ def benchmark(db_kind: str, config: ServerConfig, options: argparse.Namespace) -
             base_url, sink_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sink_port}"
             settings = provider_settings(database_url, workdir, base_url, sink_url, sms_secret)
             seeded = provision.seed(settings, people=MINTING_PEOPLE + options.login_users)
-            with sms_sink(sink_port, sms_secret) as sink, serving(config, settings, port, workdir) as master:
+            with sms_sink(sink_port, sms_secret) as sink, serving(config, settings, port, workdir) as master, \
+                    serving_peer(config, seeded, sink_url, sms_secret, workdir, options) as peer_side:
                 provider = RunningProvider(base_url, sink_url, database_url, master.pid, sink.pid, seeded, workdir,
                                            options)
-                scenarios = {}
-                for name in options.scenarios:
-                    scenarios[name] = result = measure(provider, name)
-                    flag = "" if result["valid"] else f"  INVALID: {result['failures']}"
-                    print(f"  {db_kind:10} {config.label:18} {name:18} {result['rps']:9.1f}/s  "
-                          f"p50 {result['p50_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms  "
-                          f"idle-check {result['busy_before']} cores {result['cpu_cores']}{flag}", flush=True)
+                if peer_side is not None:
+                    peer_side.sink_pid = sink.pid
+                sides = {"qdtax-idp": provider, peer.LABEL: peer_side}
+                scenarios, peer_scenarios = {}, {}
+                for index, name in enumerate(options.scenarios):
+                    # Scenario by scenario, alternating who goes first: a machine that speeds up or
+                    # slows down during the run then favours neither side.
+                    order = ["qdtax-idp", peer.LABEL] if index % 2 == 0 else [peer.LABEL, "qdtax-idp"]
+                    for who in order:
+                        side = sides[who]
+                        if side is None:
+                            continue
+                        result = measure(side, name)
+                        (scenarios if side is provider else peer_scenarios)[name] = result
+                        _print_result(db_kind, config.label if side is provider else peer.LABEL, name, result)
                 memory = {str(pid): cpu_accounting.memory_of(pid) for pid in cpu_accounting.children_of(master.pid)}
+                peer_memory = ({str(pid): cpu_accounting.memory_of(pid)
+                                for pid in cpu_accounting.children_of(peer_side.master_pid)} if peer_side else {})
                 profiles = []
                 for name in options.profile:
                     profiles.append(str(profile(provider, name, RESULTS_DIR / "profiles" /
                                                 f"{db_kind}-{config.slug}-{name}-{options.profile_mode}.txt")))
-        return {"db": db_kind, "server": config.label, "workers": config.workers, "threads": config.threads,
-                "worker_class": config.worker_class, "scenarios": scenarios, "machine_speed": speed,
-                "memory": {pid: m for pid, m in memory.items() if m}, "profiles": profiles,
-                "loadavg_before": options.loadavg_before, "finished_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+        run = {"db": db_kind, "server": config.label, "workers": config.workers, "threads": config.threads,
+               "worker_class": config.worker_class, "scenarios": scenarios, "machine_speed": speed,
+               "memory": {pid: m for pid, m in memory.items() if m}, "profiles": profiles,
+               "loadavg_before": options.loadavg_before, "finished_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+        if peer_side is not None:
+            run["peer"] = {"server": peer.LABEL, "workers": config.workers, "scenarios": peer_scenarios,
+                           "memory": {pid: m for pid, m in peer_memory.items() if m}}
+        return run
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _print_result(db_kind: str, label: str, name: str, result: dict) -> None:
+    flag = "" if result["valid"] else f"  INVALID: {result['failures']}"
+    print(f"  {db_kind:10} {label:18} {name:18} {result['rps']:9.1f}/s  "
+          f"p50 {result['p50_ms']:8.2f} ms  p99 {result['p99_ms']:8.2f} ms  "
+          f"idle-check {result['busy_before']} cores {result['cpu_cores']}{flag}", flush=True)
+
+
+@contextlib.contextmanager
+def serving_peer(config: ServerConfig, seeded: provision.SeededData, sink_url: str, sms_secret: str, workdir: Path,
+                 options: argparse.Namespace) -> Iterator[RunningProvider | None]:
+    """With ``--peer``: node-oidc-provider on Redis (bench/peer/), as many workers as the provider has."""
+    if not options.peer:
+        yield None
+        return
+    port = free_port()
+    with peer.serving_peer(port=port, redis_port=free_port(), workers=config.workers, seeded=seeded,
+                           sink_url=sink_url, sms_secret=sms_secret, workdir=workdir) as processes:
+        yield RunningProvider(f"http://127.0.0.1:{port}", sink_url, "", processes.master_pid, 0, seeded, workdir,
+                              options, browser_class=login_driver.PeerBrowser, redis_pid=processes.redis_pid)
 
 
 def calibrate(config: ServerConfig, options: argparse.Namespace) -> dict:
@@ -457,6 +514,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pg-server", default=provision.DEFAULT_POSTGRES_SERVER)
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
                         help="also measure each server serving constant bytes (the server's own ceiling)")
+    parser.add_argument("--peer", action="store_true",
+                        help="also measure node-oidc-provider on Redis (bench/peer/, after `npm ci --prefix "
+                             "bench/peer`), alternating with the provider scenario by scenario")
     parser.add_argument("--no-readme", action="store_true", help="print results, leave bench/README.md alone")
     options = parser.parse_args(argv)
     options.scenarios = [s for s in options.scenarios.split(",") if s]
@@ -496,6 +556,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    if options.peer:
+        peer.check_installed()
     options.loadavg_before = os.getloadavg()[0]
     if options.nice:
         os.nice(options.nice)  # inherited by the server, wrk, the login driver and the SMS sink

@@ -33,8 +33,9 @@ def test_personal_information_shows_masked_identifiers_username_level_and_login_
     assert "138****5678" in page and person["phone"] not in page
     assert "zhangsan" in page
     assert "4级" in page
-    assert "双因子认证：密码 + 短信验证码" in page
-    assert "urn:qdtax:loa:2 (pwd, sms, mfa)" in page
+    assert "密码 + 短信验证码（二级）" in page
+    # The codes stay in the markup for machines, out of the text people read (issue 18, finding 10).
+    assert 'data-acr="urn:qdtax:loa:2"' in page and "urn:qdtax:loa:2 (" not in page
 
 
 def test_account_centre_speaks_english_after_the_language_switch(app, client, person):
@@ -42,7 +43,7 @@ def test_account_centre_speaks_english_after_the_language_switch(app, client, pe
     client.get("/lang/en?next=/account")
     page = client.get("/account").get_data(as_text=True)
     assert "Account centre" in page and "Level 4" in page
-    assert "Two factors: password + SMS code" in page
+    assert "password + SMS code (level 2)" in page
     assert "账户中心" not in page
 
 

@@ -97,6 +97,7 @@ def test_download_my_data_is_a_json_file_of_the_persons_records(app, client, per
     assert consent["client_id"] == "third-party-app" and consent["scope"] == ["openid", "profile"]
     [session] = document["sessions"]
     assert session["strength"] == "urn:qdtax:loa:2" and session["methods"] == ["pwd", "sms"]
+    assert session["address_masked"] == "127.0.0.*"  # what the sessions list shows, never the address
     assert [app_["application"] for app_ in session["applications"]] == ["测试应用"]
     assert [k["name"] for k in document["second_factors"]["security_keys"]] == ["办公室钥匙"]
     assert document["second_factors"]["app_code"]["enrolled_at"]

@@ -26,14 +26,31 @@ def refresh(client, rp, tokens: dict):
                        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
 
 
-def test_the_list_shows_each_live_session_with_its_strength_and_apps_and_marks_this_one(app, client, person, rp):
+WINDOWS_CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/131.0.0.0 Safari/537.36")
+IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                 "Version/17.2 Mobile/15E148 Safari/604.1")
+
+
+def test_the_list_shows_each_live_session_with_its_device_strength_and_apps_and_marks_this_one(
+        app, client, person, rp):
+    """Each session says which browser and system it was made from and a masked address, so a
+    person can tell their own phone from someone else's computer (issue 18, finding 11)."""
     laptop = app.test_client()
+    laptop.environ_base.update(HTTP_USER_AGENT=WINDOWS_CHROME, REMOTE_ADDR="203.0.113.77")
     tokens_for(app, laptop, rp)
+    client.environ_base.update(HTTP_USER_AGENT=IPHONE_SAFARI, REMOTE_ADDR="2001:db8:5:1::9")
     log_in(app, client)
     page = client.get("/account/sessions").get_data(as_text=True)
     assert len(session_refs(page)) == 2
-    assert page.count("当前登录") == 1
-    assert page.count("双因子认证：密码 + 短信验证码") == 2
+    assert page.count("本机") == 1
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())  # the page as read, without markup
+    this_one = page[page.index('class="session current"'):]
+    this_one = " ".join(re.sub(r"<[^>]+>", " ", this_one[:this_one.index("</li>")]).split())
+    assert "Mobile Safari 17 · iOS 17.2 本机" in this_one and "2001:db8:5::/48" in this_one
+    assert "Chrome 131 · Windows 10" in text and "203.0.113.*" in text
+    assert "203.0.113.77" not in page and "2001:db8:5:1::9" not in page
+    assert page.count("密码 + 短信验证码（二级）") == 2
     assert "测试应用" in page  # the laptop's session signed in to the relying party
     assert page.count("结束此登录") == 1  # only the other session has the button
 

@@ -163,7 +163,7 @@ def test_password_and_app_code_log_in_at_loa2_with_otp(app, client, person, cloc
     assert response.headers["Location"] == "/"
     login = live_logins(app)[-1]
     assert login.acr == "urn:qdtax:loa:2" and login.amr == ["pwd", "otp", "mfa"]
-    assert "双因子认证：密码 + 动态口令" in browser.get("/account").get_data(as_text=True)
+    assert "密码 + 动态口令（二级）" in browser.get("/account").get_data(as_text=True)
 
 
 def test_with_an_app_code_the_password_step_sends_no_sms_and_offers_the_app_code_first(app, client, person, clock):

@@ -90,6 +90,8 @@ def test_revoking_consent_ends_the_clients_tokens(app, client, person):
     tokens = redeem(client, rp, query_of(back.headers["Location"])["code"], request.verifier).get_json()
     page = client.get("/consents").get_data(as_text=True)
     assert "第三方记账软件" in page
+    # What the consent releases, in words: never the scope names (issue 18, finding 10).
+    assert "可获取：您的账户标识和实名等级、手机号码、姓名和用户名" in page and "openid" not in page
     client.post("/consents/revoke", data={"csrf_token": csrf_from(page), "client_id": rp.client_id})
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 401
     _, response = authorize(app, client, rp)

@@ -107,13 +107,13 @@ def test_demo_app_shows_the_login_switches_by_token_exchange_and_logs_out_everyw
     assert field(page, "acr") == "urn:qdtax:loa:2" and field(page, "amr") == "pwd sms mfa"
     assert field(page, "realname_level") == "4"
     assert field(page, "entity_id") == TRADER and field(page, "entity_name") == "青岛远洋贸易有限公司"
-    assert field(page, "entity_role") == "tax_officer"
+    assert field(page, "entity_role") == "办税员"  # as the provider's chooser says it, not tax_officer
     assert field(page, "tax_authority") == "国家税务总局青岛市市南区税务局 (13702030000)"
     assert "…" in field(page, "sub")  # masked, never the whole sub
 
     page = post_form(browser, app_a, page, "/switch/exchange", business="enterprise", entity=BUILDER)
     assert field(page, "notice") == "已切换纳税人 (switched by token exchange)"
-    assert field(page, "entity_id") == BUILDER and field(page, "entity_role") == "financial_officer"
+    assert field(page, "entity_id") == BUILDER and field(page, "entity_role") == "财务负责人"
     assert field(page, "acr") == "urn:qdtax:loa:2", "switching is not a new login"
 
     refused = post_form(browser, app_a, page, "/switch/exchange", business="enterprise", entity=CLIENT)

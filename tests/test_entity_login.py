@@ -130,6 +130,43 @@ def test_prompt_select_account_switches_without_logging_in_again(app, client, pe
     assert claims_of(client, tokens["id_token"])["entity"]["id"] == TRADER
 
 
+def test_each_choice_names_the_taxpayer_its_masked_number_the_role_and_the_tax_authority(app, client, person, rp):
+    """Issue 18, finding 12: one entry per taxpayer with its facts apart, not one joined line; the
+    number masked as document numbers are (docs/domain.md §3.4)."""
+    log_in_for_the_builder(app, client, rp)
+    _, response = start(app, client, rp, business_entry="enterprise", prompt="select_account")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    trader = html[html.index("青岛远洋贸易有限公司"):]
+    trader = trader[:trader.index("</label>")]
+    assert "纳税人识别号：9111**********341L" in trader and TRADER not in html
+    assert "身份：办税员" in trader and "主管税务机关：国家税务总局青岛市市南区税务局" in trader
+    assert html.count('<span class="badge">当前身份</span>') == 1  # the builder, chosen at login
+
+
+def test_turning_back_from_the_switch_tells_the_app_access_denied_and_keeps_the_taxpayer(app, client, person, rp):
+    """Issue 18, finding 12: the chooser opened by prompt=select_account has a way back; the app
+    hears access_denied (RFC 6749 section 4.1.2.1) and the session still acts for the earlier taxpayer."""
+    log_in_for_the_builder(app, client, rp)
+    second, response = start(app, client, rp, business_entry="enterprise", prompt="select_account")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "取消，返回“测试应用”" in html
+    back = client.post("/select/cancel", data={"csrf_token": csrf_from(html),
+                                               "interaction": hidden_value(html, "interaction")})
+    back = client.get(back.headers["Location"])
+    assert back.headers["Location"].startswith(rp.redirect_uri)
+    answer = query_of(back.headers["Location"])
+    assert answer["error"] == "access_denied" and answer["state"] == second.params["state"]
+    again, response = start(app, client, rp)
+    tokens = finish(app, client, rp, again, response)
+    assert claims_of(client, tokens["id_token"])["entity"]["id"] == BUILDER
+
+
+def test_the_switch_opened_from_the_account_centre_leads_back_there(app, client, person, rp):
+    log_in_for_the_builder(app, client, rp)
+    html = client.get("/select").get_data(as_text=True)
+    assert '<a href="/account" id="select-back">返回账户中心</a>' in html and "select-cancel" not in html
+
+
 def test_a_removed_role_ends_the_grant_at_refresh(app, client, person, rp):
     """Refresh re-checks the role: never a token for a taxpayer the person no longer acts for."""
     load_entities(app)

@@ -49,7 +49,7 @@ def test_person_logs_in_with_any_identifier_plus_password_and_sms(app, client, p
     assert response.headers["Location"] == "/"
     account = client.get("/account").get_data(as_text=True)
     assert "张三" in account
-    assert "urn:qdtax:loa:2 (pwd, sms, mfa)" in account
+    assert 'data-acr="urn:qdtax:loa:2" data-amr="pwd sms mfa"' in account
     [login] = login_sessions(app)
     assert (login.acr, login.amr) == ("urn:qdtax:loa:2", ["pwd", "sms", "mfa"])
 

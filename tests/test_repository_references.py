@@ -28,8 +28,9 @@ HEADING = re.compile(r"^#{2,6}\s+(\d+(?:\.\d+)*)\.?\s", re.MULTILINE)
 def _files() -> list[Path]:
     found = [ROOT / "README.md"]
     for top in SCANNED:
+        # node_modules: installed packages (npm ci), not the repository's own text.
         found += [path for path in (ROOT / top).rglob("*") if path.is_file() and path.suffix in SUFFIXES
-                  and "__pycache__" not in path.parts]
+                  and "__pycache__" not in path.parts and "node_modules" not in path.parts]
     return sorted(found)
 
 

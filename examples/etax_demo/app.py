@@ -26,6 +26,11 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 BUSINESS_ENTRIES = {"natural_person": "自然人业务", "enterprise": "企业业务", "agent": "代理业务",
                     "special_subject": "特定主体业务"}
+#: The ``role`` of the ``entity`` claim (docs/integration.md §3) as the provider's chooser names it:
+#: a person reads 办税员, not ``tax_officer``.
+ROLE_NAMES = {"legal_representative": "法定代表人", "financial_officer": "财务负责人", "tax_officer": "办税员",
+              "invoice_issuer": "开票员", "administrator": "管理员", "agent_staff": "涉税服务人员",
+              "agent": "代理办税", "legacy_enterprise_account": "企业账号（原登录方式）"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ def create_demo_app(config: DemoConfig) -> Flask:
             session.pop("local_id", None)
             local, notice = None, "您已在统一身份认证平台退出登录 (logged out at the provider)."
         return render_template("page.html", config=config, local=local, notice=notice,
-                               claims=local.claims if local else {}, entries=BUSINESS_ENTRIES,
+                               claims=local.claims if local else {}, entries=BUSINESS_ENTRIES, role_names=ROLE_NAMES,
                                masked_sub=mask_subject(local.sub) if local else "",
                                csrf_token=session["csrf_token"])
 

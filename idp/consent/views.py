@@ -10,11 +10,15 @@ from idp.consent.decisions import apply_choice, list_consents, revoke_consent, s
 from idp.consent.policy import requested_entries
 from idp.core.database import db
 from idp.login.record import current_login
+from idp.people.identity_documents import mask_document_number
 from idp.protocol.claims_request import requested_scope
 from idp.protocol.client_registry import client_registry
 from idp.protocol.interactions import interaction_params, mark_done, resume_url
 
 bp = Blueprint("selection", __name__)
+# Taxpayer numbers are shown as document numbers are (docs/domain.md §3.4): an individual
+# business's number is built from its owner's document number.
+bp.add_app_template_filter(mask_document_number, "masked_number")
 
 
 def _login_or_redirect():
@@ -43,14 +47,35 @@ def select_page():
     choices = available_choices(login.person, business)
     entries = [(entry, bool(available_choices(login.person, entry))) for entry in BUSINESS_ENTRIES
                if entry in allowed]
-    if len(choices) == 1 and (params is None or "select_account" not in (params.get("prompt") or "").split()):
+    # A single choice is taken for a login that continues an app's request; a person who opened
+    # the chooser to switch (from the account centre, or an app's prompt=select_account) is asked.
+    if len(choices) == 1 and params is not None and "select_account" not in (params.get("prompt") or "").split():
         apply_choice(login.session, login.person, choices[0])
         if interaction_id:
             mark_done(interaction_id, "selected")
         db.session.commit()
         return _continue(interaction_id)
+    return _render_select(business, entries, choices, interaction_id, params, login.session.entity,
+                          200 if choices else 403)
+
+
+def _render_select(business, entries, choices, interaction_id: str | None, params, current, status: int):
+    """The chooser, with its way back: to the app that asked (which hears ``access_denied``), or
+    to the account centre when the person came from there."""
+    client = client_registry().query_client(params.get("client_id")) if params else None
     return render_template("select.html", business=business, entries=entries, choices=choices,
-                           interaction=interaction_id or "", current=login.session.entity), 200 if choices else 403
+                           interaction=interaction_id or "", current=current, client=client), status
+
+
+@bp.route("/select/cancel", methods=["POST"])
+def select_cancel():
+    login, away = _login_or_redirect()
+    if away:
+        return away
+    interaction_id = request.form.get("interaction") or None
+    if interaction_id and interaction_params(interaction_id) is not None:
+        mark_done(interaction_id, "selection_cancelled")
+    return _continue(interaction_id)
 
 
 @bp.route("/select/roles", methods=["POST"])
@@ -78,9 +103,9 @@ def select_submit():
     choice = find_choice(login.person, business, request.form.get("choice", "")) if business in allowed else None
     if choice is None:
         # Only confirmed roles are offered; anything else is refused, never applied.
-        return render_template("select.html", business=business if business in allowed else allowed[0],
-                               entries=[(e, bool(available_choices(login.person, e))) for e in allowed],
-                               choices=[], interaction=interaction_id or "", current=login.session.entity), 403
+        return _render_select(business if business in allowed else allowed[0],
+                              [(e, bool(available_choices(login.person, e))) for e in allowed], [],
+                              interaction_id, interaction_params(interaction_id), login.session.entity, 403)
     apply_choice(login.session, login.person, choice)
     if interaction_id:
         mark_done(interaction_id, "selected")
@@ -132,7 +157,9 @@ def consents_page():
     if away:
         return away
     clients = client_registry()
-    records = [(record, clients.query_client(record.client_id)) for record in list_consents(login.person)]
+    # What each consent releases, in words (the scope names are the protocol's, not the person's).
+    records = [(record, clients.query_client(record.client_id), scope_to_list(record.scope) or [])
+               for record in list_consents(login.person)]
     return render_template("consents.html", records=records)
 
 

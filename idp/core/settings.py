@@ -99,6 +99,13 @@ class Settings:
     #: Seconds a certificate challenge may wait for its signature (the agent asks for the UKey PIN).
     CERT_CHALLENGE_TTL: int = 120
 
+    #: The page footer: who runs the site (主办单位) and the taxpayer hotline, as a government site
+    #: names them; the ICP and public-security filing numbers appear only once they are set.
+    FOOTER_OPERATOR: str = "国家税务总局青岛市税务局"
+    FOOTER_HOTLINE: str = "12366"
+    FOOTER_ICP_FILING: str = ""
+    FOOTER_PUBLIC_SECURITY_FILING: str = ""
+
     #: Consecutive failures of one method in one day that lock it (docs/domain.md §1.14).
     LOCKOUT_THRESHOLD: int = 5
     #: The day boundary for lockout and SMS caps is the bureau's local day.

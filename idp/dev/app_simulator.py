@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
+from idp.people.identity_documents import mask_document_number
+
 #: Scopes the app asks for: who it is, and the right to approve QR logins.
 APP_SCOPE = "openid profile qr:approve"
 USER_CODE = re.compile(r"^[A-Za-z]{4}-?[A-Za-z]{4}$")
@@ -159,9 +161,11 @@ class MobileAppSimulator:
         raise AppSimulatorError("authorize: too many redirects")
 
     def _choose(self, html: str, entity: str | None) -> requests.Response:
-        choices = re.findall(r'<label class="choice"><input type="radio" name="choice" value="([^"]*)"[^>]*>'
-                             r'(.*?)</label>', html, flags=re.S)
-        picked = next((key for key, label in choices if entity and entity in label), None)
+        choices = re.findall(r'<label class="choice[^"]*"[^>]*>\s*'
+                             r'<input type="radio" name="choice" value="([^"]*)"[^>]*>(.*?)</label>', html, flags=re.S)
+        # The chooser shows taxpayer numbers masked (docs/domain.md §3.4), as a person sees them.
+        shown = mask_document_number(entity) if entity else None
+        picked = next((key for key, label in choices if shown and shown in unescape(label)), None)
         if picked is None:
             if entity or not choices:
                 raise AppSimulatorError(f"select: no taxpayer {entity or ''} to act for")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
-from flask import session
+from flask import request, session
 from sqlalchemy import select, update
 
 from idp.audit.log import record_event
@@ -26,6 +26,7 @@ from idp.core.assurance import derive_acr, with_mfa
 from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.settings import current_settings
+from idp.login.devices import describe_device
 from idp.models import Grant, LegacyEnterpriseAccount, LoginSession, Person
 from idp.protocol.backchannel_logout import enqueue_backchannel_logouts
 from idp.protocol.subjects import query_account
@@ -65,6 +66,8 @@ BrowserLogin = LoginContext | LegacyLoginContext
 
 
 def _bind_to_browser(login: LoginSession, subject: str) -> LoginSession:
+    device = describe_device(request.headers.get("User-Agent"), request.remote_addr)
+    login.device_browser, login.device_system, login.device_ip = device.browser, device.system, device.masked_ip
     db.session.add(login)
     # Session fixation: whatever id the browser had before logging in is discarded.
     cast(ServerSideSession, session).regenerate()

@@ -17,9 +17,11 @@ from idp.messages import (
     registration,
     second_factors,
     selection,
+    site,
 )
 
-_MODULES = (login, face, selection, passwords, registration, account, qr, certificate, second_factors, legacy)
+_MODULES = (login, face, selection, passwords, registration, account, qr, certificate, second_factors, legacy,
+            site)
 
 
 def _merge() -> dict[str, dict[str, str]]:

@@ -43,5 +43,10 @@ class LoginSession(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     #: Indexed for the sweep that ends expired sessions (and sends their back-channel logouts).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    #: What the login was made from, for the person's sessions list (idp/login/devices.py): the
+    #: browser and system read from the User-Agent, the address masked; none for a device login.
+    device_browser: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    device_system: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    device_ip: Mapped[str | None] = mapped_column(String(48), nullable=True)
     #: Indexed for the retention purge of long-ended sessions (idp.housekeeping.retention).
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)

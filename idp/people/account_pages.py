@@ -56,11 +56,12 @@ def local_time(moment: datetime | int) -> str:
 
 
 def strength_text(acr: str, amr: list[str]) -> str:
-    """``urn:qdtax:loa:2`` + ``[pwd, sms, mfa]`` as "双因子认证：密码 + 短信验证码"."""
+    """``urn:qdtax:loa:2`` + ``[pwd, sms, mfa]`` as "密码 + 短信验证码（二级）": the words a person
+    knows, never the protocol's codes (``mfa`` only says there were two methods)."""
     level_key = f"acct_strength_loa{acr.removeprefix('urn:qdtax:loa:')}"
     level = translate(level_key) if level_key in MESSAGES else acr
     names = [translate(f"acct_amr_{a}") if f"acct_amr_{a}" in MESSAGES else a for a in amr if a != "mfa"]
-    return f"{level}: {' + '.join(names)}" if current_locale() == "en" else f"{level}：{' + '.join(names)}"
+    return translate("acct_strength", methods=" + ".join(names), level=level)
 
 
 def login_required(view: View) -> View:
@@ -162,7 +163,8 @@ def username(login: LoginContext):
 def _render_sessions(login: LoginContext, error: LocalizedValueError | None = None):
     sessions = [
         {"ref": s.ref, "current": s.current, "created": local_time(s.created_at), "expires": local_time(s.expires_at),
-         "strength": strength_text(s.acr, s.amr), "apps": s.apps}
+         "strength": strength_text(s.acr, s.amr), "apps": s.apps, "browser": s.browser, "system": s.system,
+         "ip": s.masked_ip}
         for s in list_live_sessions(login)
     ]
     return render_template("account_sessions.html", sessions=sessions,
@@ -193,5 +195,5 @@ def end_everywhere(login: LoginContext):
     end_all_sessions(login)
     session.pop("login_session_id", None)
     db.session.commit()
-    return render_template("message.html", title_key="acct_sign_out_everywhere",
-                           message_key="acct_signed_out_everywhere", params={})
+    return render_template("signed_out.html", title_key="acct_sign_out_everywhere",
+                           message_key="acct_signed_out_everywhere")

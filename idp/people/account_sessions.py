@@ -45,6 +45,10 @@ class SessionSummary:
     #: Names of the applications holding live grants from this session.
     apps: list[str]
     current: bool
+    #: What the login was made from (idp/login/devices.py); None where it was not recorded.
+    browser: str | None
+    system: str | None
+    masked_ip: str | None
 
 
 def session_ref(login_session_id: str) -> str:
@@ -82,7 +86,8 @@ def list_live_sessions(login: LoginContext) -> list[SessionSummary]:
     return [
         SessionSummary(ref=session_ref(s.id), created_at=s.created_at, auth_time=s.auth_time, acr=s.acr,
                        amr=list(s.amr), expires_at=s.expires_at, apps=apps.get(s.id, []),
-                       current=s.id == login.session.id)
+                       current=s.id == login.session.id, browser=s.device_browser, system=s.device_system,
+                       masked_ip=s.device_ip)
         for s in sessions
     ]
 

@@ -260,7 +260,8 @@ _VALIDATORS: dict[str, Callable[[str], str]] = {
     "WORK_PERMIT_B": _letters_digits_validator(6, 20),
     "WORK_PERMIT_C": _letters_digits_validator(6, 20),
 }
-_COUNTRY_REQUIRED = frozenset({"FOREIGN_PASSPORT"})
+#: Document types whose number is unique only with its issuing country (ISO 3166 alpha-3).
+COUNTRY_REQUIRED = frozenset({"FOREIGN_PASSPORT"})
 
 
 def clean_input(text: str) -> str:
@@ -299,7 +300,7 @@ def normalise_document_number(doc_type: str, number: str, *, country: str | None
         normalised = validator(cleaned)
     except DocumentNumberError as error:
         raise DocumentNumberError(error.code, doc_type) from None
-    if doc_type in _COUNTRY_REQUIRED:
+    if doc_type in COUNTRY_REQUIRED:
         normalise_issuing_country(country)
     return normalised
 

@@ -160,7 +160,8 @@ def _sessions(person: Person, names: dict[str, str], masker: _Masker) -> list[di
         {"signed_in_at": _when(s.created_at), "authenticated_at": _when(datetime.fromtimestamp(s.auth_time, UTC)),
          "strength": s.acr, "methods": [m for m in s.amr if m != "mfa"], "business": s.business,
          "acting_for": _acting_for(s.entity, s.act, masker), "expires_at": _when(s.expires_at),
-         "ended_at": _when(s.ended_at), "applications": apps.get(s.id, [])}
+         "ended_at": _when(s.ended_at), "applications": apps.get(s.id, []),
+         "browser": s.device_browser, "system": s.device_system, "address_masked": s.device_ip}
         for s in sessions
     ]
 

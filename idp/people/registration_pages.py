@@ -22,7 +22,7 @@ from idp.factors.face_pages import face_refusal
 from idp.factors.face_provider import FaceProviderError
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.models import Person, Registration
-from idp.people.identity_documents import DOCUMENT_TYPES, mask_phone
+from idp.people.identity_documents import COUNTRY_REQUIRED, DOCUMENT_TYPES, mask_phone
 from idp.people.registration import (
     HALL_ROUTE,
     RegistrationError,
@@ -55,7 +55,7 @@ def _render(template: str, registration: Registration | None = None, error: Regi
 
 
 def _render_start(error: RegistrationRefusal | None = None, form: dict | None = None, status: int = 200):
-    documents = [(doc.code, doc.name_en if current_locale() == "en" else doc.name_zh)
+    documents = [(doc.code, doc.name_en if current_locale() == "en" else doc.name_zh, doc.code in COUNTRY_REQUIRED)
                  for doc in DOCUMENT_TYPES.values()]
     return _render("registration_start.html", error=error, status=status, documents=documents,
                    form=form or {})

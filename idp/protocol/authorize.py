@@ -157,6 +157,9 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
     steps = InteractionContext(login=ctx.login, client=grant.client, scope=grant.request.scope or "",
                                prompts=ctx.prompts, allowed_entries=allowed, preselected_entry=preselected,
                                done=interaction.done if interaction else frozenset())
+    if "selection_cancelled" in steps.done:
+        # The person turned back from the taxpayer chooser: the app hears no, not a new question.
+        raise AccessDeniedError(redirect_uri=grant.redirect_uri)
     if selection_required_reason(steps):
         if silent:
             raise AccountSelectionRequiredError(redirect_uri=grant.redirect_uri)

@@ -128,4 +128,4 @@ def end_session():
     db.session.commit()
     if logout_request.redirect_uri:
         return redirect(logout_request.redirect_uri)
-    return render_template("message.html", title_key="logout_title", message_key="logged_out", params={})
+    return render_template("signed_out.html", title_key="logout_title", message_key="logged_out")

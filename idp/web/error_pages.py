@@ -54,11 +54,12 @@ def _plain_page(title_key: str, message_key: str, status: int, headers: dict, pa
     return Response(body, status, headers, mimetype="text/html")
 
 
-def _page(title_key: str, message_key: str, status: int, headers: dict | None = None, **params) -> Response:
+def _page(title_key: str, message_key: str, status: int, headers: dict | None = None, *,
+          template: str = "message.html", **params) -> Response:
     headers = headers or {}
     try:
         return current_app.make_response((render_template(
-            "message.html", title_key=title_key, message_key=message_key, params=params), status, headers))
+            template, title_key=title_key, message_key=message_key, params=params), status, headers))
     except Exception:
         log.exception("the %s page could not be rendered; answering the plain one", message_key)
         return _plain_page(title_key, message_key, status, headers, params)
@@ -118,8 +119,10 @@ def _http_error(error: HTTPException) -> Response:
             body = {"error": "too_many_requests", "message": _message("error_too_many_requests")}
             return current_app.make_response((body, 429, retry))
         return _page("error_too_many_requests", "error_too_many_requests", 429, retry)
-    key = "error_not_found" if error.code == 404 else "error_bad_request_title"
-    return _page(key, key, error.code or 400)
+    if error.code == 404:
+        # Where to go next rather than a dead end: home, a new login, the hotline.
+        return _page("error_not_found", "error_not_found", 404, template="not_found.html")
+    return _page("error_bad_request_title", "error_bad_request_title", error.code or 400)
 
 
 def _database_error(error: SQLAlchemyError) -> Response:

@@ -74,7 +74,7 @@ def test_a_key_registered_in_the_account_centre_then_logs_in_with_the_password_a
     expect(page.locator("#use-security-key")).to_have_count(0)  # no key yet, none offered
     page.get_by_label("短信验证码").fill(provider.last_sms_code())
     page.get_by_role("button", name="登录").click()
-    expect(page.locator("#acr")).to_have_text("urn:qdtax:loa:2 (pwd, sms, mfa)")
+    expect(page.locator("#strength")).to_have_attribute("data-amr", "pwd sms mfa")
 
     page.locator("#security-keys").click()
     expect(page.locator("#no-security-keys")).to_be_visible()
@@ -95,8 +95,8 @@ def test_a_key_registered_in_the_account_centre_then_logs_in_with_the_password_a
     expect(page.get_by_role("heading")).to_have_text("安全密钥验证")
     page.get_by_role("button", name="使用安全密钥登录").click()
 
-    expect(page.locator("#acr")).to_have_text("urn:qdtax:loa:2 (pwd, hwk, mfa)")
-    expect(page.locator("#strength")).to_contain_text("双因子认证：密码 + 安全密钥")
+    expect(page.locator("#strength")).to_have_attribute("data-amr", "pwd hwk mfa")
+    expect(page.locator("#strength")).to_contain_text("密码 + 安全密钥（二级）")
     with provider.app.app_context():
         key = db.session.execute(select(SecurityKey)).scalar_one()
         assert key.last_used_at is not None
