@@ -49,10 +49,6 @@ class LoginContext:
     def get_user_id(self) -> str:
         return self.person.sub
 
-    def subject_ids(self) -> dict[str, int | None]:
-        """The subject columns of a grant made from this login."""
-        return {"person_id": self.person.id, "legacy_account_id": None}
-
 
 @dataclass(frozen=True)
 class LegacyLoginContext:
@@ -63,9 +59,6 @@ class LegacyLoginContext:
 
     def get_user_id(self) -> str:
         return self.account.sub
-
-    def subject_ids(self) -> dict[str, int | None]:
-        return {"person_id": None, "legacy_account_id": self.account.id}
 
 
 #: Any live login of this browser.
