@@ -23,9 +23,9 @@ from sqlalchemy import create_engine, event, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from idp.app import create_app  # noqa: E402
-from idp.audit import record_event  # noqa: E402
-from idp.audit_chain import _chain_new_records, pending_records  # noqa: E402
-from idp.database import db, upgrade_database  # noqa: E402
+from idp.audit.chain import _chain_new_records, pending_records  # noqa: E402
+from idp.audit.log import record_event  # noqa: E402
+from idp.core.database import db, upgrade_database  # noqa: E402
 
 from conftest import make_settings  # noqa: E402
 

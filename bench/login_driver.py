@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 from provision import BenchPerson, RelyingParty
 
 STEPS = ("authorize", "login_page", "password", "sms_page", "read_sms", "sms_code", "resume", "token")
-#: The provider's browser-session cookie (``idp.browser_session.COOKIE_NAME``), the only one a login uses.
+#: The provider's browser-session cookie (``idp.web.browser_session.COOKIE_NAME``), the only one a login uses.
 SESSION_COOKIE = "idp_session"
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 

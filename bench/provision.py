@@ -1,7 +1,7 @@
 """A fresh database for one benchmark run, migrated and seeded through the provider's own code.
 
 Nothing is inserted behind the application's back: clients come from
-``idp.clients.create_client`` and people from ``idp.accounts.create_person`` (so their
+``idp.protocol.clients.create_client`` and people from ``idp.people.accounts.create_person`` (so their
 password hashes are argon2id at the profile the server verifies with).
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from idp.database import db, normalise_database_url, upgrade_database
+from idp.core.database import db, normalise_database_url, upgrade_database
 
 DEFAULT_POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIRECT_URI = "https://rp.bench.example/callback"
@@ -99,7 +99,7 @@ def postgres_pids(database_url: str) -> set[int]:
 
 def id_card_number(index: int) -> str:
     """A valid 18-character resident ID number (GB 11643), distinct for each ``index``."""
-    from idp.identity_documents import check_mod11_2
+    from idp.people.identity_documents import check_mod11_2
 
     born = date(1970, 1, 1) + timedelta(days=index // 500)
     body = f"{AREA_CODE}{born:%Y%m%d}{index % 500 * 2:03d}"
@@ -112,9 +112,9 @@ def phone_number(index: int) -> str:
 
 def seed(settings: Mapping[str, object], people: int) -> SeededData:
     """Register the two clients and ``people`` accounts through the provider's own functions."""
-    from idp.accounts import create_person
     from idp.app import create_app
-    from idp.clients import create_client
+    from idp.people.accounts import create_person
+    from idp.protocol.clients import create_client
 
     app = create_app(settings)
     with app.app_context():

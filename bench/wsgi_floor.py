@@ -7,7 +7,7 @@ of Flask and the provider.
 
 import json
 
-from idp.views.discovery import provider_metadata
+from idp.protocol.discovery import provider_metadata
 
 BODY = json.dumps(provider_metadata("http://127.0.0.1:5000")).encode()
 HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]

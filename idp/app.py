@@ -9,52 +9,52 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from idp.audit_chain import install_audit_chain
-from idp.audit_checkpoints import install_periodic_checkpoints
-from idp.browser_session import install_browser_sessions
-from idp.clients import ClientRegistry
+from idp.audit.chain import install_audit_chain
+from idp.audit.checkpoints import install_periodic_checkpoints
 from idp.consent import views as selection_views
-from idp.database import db, engine_options, normalise_database_url, ping_idle_connections
-from idp.database_outages import watch_availability
-from idp.error_pages import install_error_pages
-from idp.factors.face_provider import create_face_provider
-from idp.factors.sms_gateway import create_sms_gateway
-from idp.i18n import current_locale, translate
-from idp.json_provider import UntrustedJsonProvider
-from idp.keyring import create_keyring
+from idp.core.database import db, engine_options, normalise_database_url, ping_idle_connections
+from idp.core.database_outages import watch_availability
+from idp.core.i18n import current_locale, translate
+from idp.core.json_provider import UntrustedJsonProvider
+from idp.core.log_redaction import install_log_redaction
+from idp.core.settings import SETTINGS_KEY, Settings, load_settings
+from idp.factors.face_provider import FACE_PROVIDER_EXTENSION, create_face_provider
+from idp.factors.sms_gateway import SMS_EXTENSION, create_sms_gateway
+from idp.housekeeping.session_expiry import install_session_sweep
+from idp.keyring import KEYRING_EXTENSION, create_keyring
 from idp.keyring.schedule import install_rotation_schedule
-from idp.log_redaction import install_log_redaction
-from idp.logout_worker import install_logout_worker
-from idp.published_documents import install_published_documents
-from idp.rate_limits import install_rate_limits
-from idp.readiness import install_readiness
-from idp.request_telemetry import install_request_telemetry
-from idp.reverse_proxy import install_reverse_proxy
-from idp.server import create_authorization_server
-from idp.session_expiry import install_session_sweep
-from idp.settings import Settings, load_settings
-from idp.views import (
-    account,
-    account_rights,
-    account_verify,
-    app_codes,
-    authorize,
-    certificate_login,
-    discovery,
-    face_login,
-    health,
-    legacy_login,
-    login,
-    password_change,
-    password_reset,
-    protocol,
-    qr_api,
-    qr_login,
-    registration,
-    registration_api,
-    security_keys,
-    step_up,
+from idp.login import (
+    certificate_pages,
+    face_step_pages,
+    legacy_pages,
+    step_up_pages,
 )
+from idp.login import pages as login_pages
+from idp.people import (
+    account_pages,
+    account_rights_pages,
+    account_verify_pages,
+    app_code_pages,
+    password_change_pages,
+    password_reset_pages,
+    registration_api,
+    registration_pages,
+    security_key_pages,
+)
+from idp.protocol import authorize, discovery, endpoints
+from idp.protocol.client_registry import CLIENTS_EXTENSION, ClientRegistry
+from idp.protocol.logout_worker import install_logout_worker
+from idp.protocol.server import SERVER_EXTENSION, create_authorization_server
+from idp.qr import api as qr_api
+from idp.qr import pages as qr_pages
+from idp.web import health
+from idp.web.browser_session import install_browser_sessions
+from idp.web.error_pages import install_error_pages
+from idp.web.published_documents import install_published_documents
+from idp.web.rate_limits import install_rate_limits
+from idp.web.readiness import install_readiness
+from idp.web.request_telemetry import install_request_telemetry
+from idp.web.reverse_proxy import install_reverse_proxy
 
 
 class IssuerInResponse(IssuerParameter):
@@ -89,7 +89,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     settings: Settings = load_settings(overrides)
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
-        IDP=settings,
+        **{SETTINGS_KEY: settings},
         SECRET_KEY=settings.SECRET_KEY,
         **engine_options(normalise_database_url(settings.database_url), settings.DATABASE_POOL_SIZE,
                          settings.DATABASE_CONNECT_TIMEOUT),
@@ -110,35 +110,35 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     keyring = create_keyring(settings)
     with app.app_context():
         keyring.ensure_initialised(check=check_keys)
-    app.extensions["idp.keyring"] = keyring
+    app.extensions[KEYRING_EXTENSION] = keyring
     install_rotation_schedule(app)
     install_logout_worker(app)
     install_session_sweep(app)
     install_periodic_checkpoints(app)
-    app.extensions["idp.clients"] = ClientRegistry(settings.CLIENT_CACHE_TTL)
-    app.extensions["idp.sms"] = create_sms_gateway(settings)
-    app.extensions["idp.face_provider"] = create_face_provider(settings)
+    app.extensions[CLIENTS_EXTENSION] = ClientRegistry(settings.CLIENT_CACHE_TTL)
+    app.extensions[SMS_EXTENSION] = create_sms_gateway(settings)
+    app.extensions[FACE_PROVIDER_EXTENSION] = create_face_provider(settings)
     server = create_authorization_server(app)
     server.register_extension(IssuerInResponse(settings.ISSUER))
-    app.extensions["idp.server"] = server
+    app.extensions[SERVER_EXTENSION] = server
 
     # The app's registration API authenticates each call by its registration id instead.
-    for blueprint in (discovery.bp, protocol.bp, registration_api.bp, qr_api.bp):
+    for blueprint in (discovery.bp, endpoints.bp, registration_api.bp, qr_api.bp):
         csrf.exempt(blueprint)
     # OIDC Core 3.1.2.1: relying parties may send the authorization request as a form POST from
     # their own site; it is the same request as by GET, so there is no token of ours to carry.
     csrf.exempt(authorize.authorize)
-    for blueprint in (discovery.bp, protocol.bp, authorize.bp, login.bp, face_login.bp, selection_views.bp,
-                      password_change.bp, password_reset.bp, account.bp, account_verify.bp, account_rights.bp,
-                      registration.bp,
-                      registration_api.bp, step_up.bp, qr_api.bp, qr_login.bp, certificate_login.bp, security_keys.bp,
-                      app_codes.bp, legacy_login.bp, health.bp):
+    for blueprint in (discovery.bp, endpoints.bp, authorize.bp, login_pages.bp, face_step_pages.bp,
+                      selection_views.bp, password_change_pages.bp, password_reset_pages.bp, account_pages.bp,
+                      account_verify_pages.bp, account_rights_pages.bp, registration_pages.bp, registration_api.bp,
+                      step_up_pages.bp, qr_api.bp, qr_pages.bp, certificate_pages.bp, security_key_pages.bp,
+                      app_code_pages.bp, legacy_pages.bp, health.bp):
         app.register_blueprint(blueprint)
     if settings.FACE_PROVIDER == "development":
-        from idp.factors import face_dev_provider
+        from idp.dev import face_provider as dev_face_provider
 
-        app.register_blueprint(face_dev_provider.bp)
-        csrf.exempt(face_dev_provider.decide_by_api)
+        app.register_blueprint(dev_face_provider.bp)
+        csrf.exempt(dev_face_provider.decide_by_api)
 
     app.jinja_env.globals.update(t=translate)
     app.context_processor(lambda: {"locale": current_locale()})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from idp.accounts import create_person
-from idp.database import db
+from idp.core.database import db
 from idp.models import AuditEvent, LoginSession, Person
+from idp.people.accounts import create_person
 
 from conftest import PASSWORD, PHONE, csrf_from, let_sms_cooldown_pass, login_through_pages
 

@@ -22,7 +22,8 @@ import pytest
 import sqlalchemy as sa
 
 from idp.app import create_app
-from idp.database import db, normalise_database_url, upgrade_database
+from idp.core.database import db, normalise_database_url, upgrade_database
+from idp.core.settings import current_settings
 
 #: The provider served on a real loopback port (fixtures ``live_provider``, ``provider_server``), and
 #: the fault suite's private servers (``postgres``, ``redis_server``, ``nodes``).
@@ -118,7 +119,7 @@ def _empty_tables(request):
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
-    outbox = Path(app.config["IDP"].sms_outbox_path)
+    outbox = Path(current_settings(app).sms_outbox_path)
     outbox.unlink(missing_ok=True)
 
 
@@ -127,7 +128,7 @@ def cli(app, database_url, instance_dir, monkeypatch):
     """``cli("sessions", "expire")``: runs an ``idp`` command against the app's database, returns its output."""
     from click.testing import CliRunner
 
-    from idp.cli import main
+    from idp.cli.main import main
 
     for key, value in make_settings(database_url, instance_dir).items():
         monkeypatch.setenv(f"IDP_{key}", str(value))
@@ -147,7 +148,7 @@ def client(app):
 
 
 def read_outbox(app) -> list[dict]:
-    path = Path(app.config["IDP"].sms_outbox_path)
+    path = Path(current_settings(app).sms_outbox_path)
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
@@ -161,7 +162,7 @@ def last_sms_code(app, phone: str = PHONE) -> str:
 
 @pytest.fixture
 def person(app):
-    from idp.accounts import create_person
+    from idp.people.accounts import create_person
 
     with app.app_context():
         created = create_person(doc_type="ID_CARD", doc_number=DOC_NUMBER, name="张三", phone=PHONE,
@@ -184,7 +185,7 @@ class RelyingParty:
 
 
 def register_client(app, **kwargs) -> RelyingParty:
-    from idp.clients import create_client
+    from idp.protocol.clients import create_client
 
     kwargs.setdefault("name", "测试应用")
     kwargs.setdefault("redirect_uris", ["https://rp.test/callback"])
@@ -324,7 +325,7 @@ def let_sms_cooldown_pass(app) -> None:
 
     with app.app_context():
         for row in db.session.execute(sa.select(SmsCode)).scalars():
-            row.sent_at = row.sent_at - timedelta(seconds=app.config["IDP"].SMS_RESEND_COOLDOWN + 1)
+            row.sent_at = row.sent_at - timedelta(seconds=current_settings(app).SMS_RESEND_COOLDOWN + 1)
         db.session.commit()
 
 

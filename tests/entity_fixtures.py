@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from idp.database import db
-from idp.entities import add_role, import_entities
+from idp.core.database import db
 from idp.models import EntityRole
+from idp.taxpayers.entities import add_role, import_entities
 
 BUILDER = "91370200MA3C12346H"
 TRADER = "91110000600037341L"

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import QrLoginRequest
 
 from conftest import (

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from idp.request_telemetry import escape_for_log
+from idp.web.request_telemetry import escape_for_log
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import Grant, LoginSession, Person
 
 from account_steps import NEW_PASSWORD, age_logins, audit_events, log_in, post_form
@@ -58,7 +59,7 @@ def test_a_form_posted_without_its_csrf_token_changes_nothing(app, client, perso
 def test_a_sensitive_page_on_a_login_older_than_the_reauth_age_asks_for_a_new_login(app, client, person, page):
     """Password, phone and username changes need a fresh login (ACCOUNT_REAUTH_MAX_AGE)."""
     log_in(app, client)
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE - 30)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE - 30)
     assert client.get(page).status_code == 200
     age_logins(app, 60)
     response = client.get(page)
@@ -69,7 +70,7 @@ def test_a_sensitive_page_on_a_login_older_than_the_reauth_age_asks_for_a_new_lo
 
 def test_after_the_new_login_the_person_comes_back_to_the_page_they_asked_for(app, client, person):
     log_in(app, client)
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE + 1)
     assert client.get("/account/username").headers["Location"] == "/account/reauth"
     log_in(app, client)
     assert client.get("/").headers["Location"] == "/account/username"
@@ -80,7 +81,7 @@ def test_after_the_new_login_the_person_comes_back_to_the_page_they_asked_for(ap
 def test_a_change_posted_on_a_stale_login_is_not_made(app, client, person):
     log_in(app, client)
     token = csrf_from(client.get("/account/password").get_data(as_text=True))
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE + 1)
     response = client.post("/account/password", data={
         "csrf_token": token, "current_password": PASSWORD, "new_password": NEW_PASSWORD,
         "confirm_password": NEW_PASSWORD})

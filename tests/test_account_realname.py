@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import FaceCheck, FaceConsent, Person
 
 from account_steps import audit_events, log_in, person_row, post_with_token

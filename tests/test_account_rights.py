@@ -10,10 +10,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
-from idp.accounts import create_person
-from idp.backchannel_logout import deliver_due_logouts
-from idp.database import db
-from idp.entities import add_role
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import (
     AppCode,
     AuditEvent,
@@ -29,6 +27,9 @@ from idp.models import (
     SecurityKey,
     TaxpayerEntity,
 )
+from idp.people.accounts import create_person
+from idp.protocol.backchannel_logout import deliver_due_logouts
+from idp.taxpayers.entities import add_role
 
 from account_steps import OTHER_DOC, OTHER_PHONE, age_logins, audit_events, log_in, person_row, post_with_token
 from conftest import (
@@ -136,7 +137,7 @@ def test_other_peoples_phone_numbers_in_audit_details_are_masked(app, client, pe
 
 def test_the_download_is_audited_without_its_content_and_needs_a_recent_login(app, client, person):
     log_in(app, client)
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE + 1)
     assert download(client).headers["Location"] == "/account/reauth"
     assert audit_events(app, "account.data_exported") == []
     log_in(app, client)
@@ -245,7 +246,7 @@ def close_with(client, code: str, confirm: bool = True):
 
 def test_closing_needs_a_recent_login_a_code_sent_for_it_and_the_confirmation(app, client, person):
     log_in(app, client)
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE + 1)
     assert client.get("/account/close").headers["Location"] == "/account/reauth"
     log_in(app, client)
     page = client.get("/account/close").get_data(as_text=True)

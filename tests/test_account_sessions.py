@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from idp.account_sessions import session_ref
-from idp.browser_session import COOKIE_NAME
-from idp.database import db
+from idp.core.database import db
 from idp.models import LoginSession
+from idp.people.account_sessions import session_ref
+from idp.web.browser_session import COOKIE_NAME
 
 from account_steps import OTHER_PHONE, audit_events, create_other_person, log_in, post_with_token
 from conftest import tokens_for

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from idp.clock import local_day, utcnow
-from idp.database import db
+from idp.core.clock import local_day, utcnow
+from idp.core.database import db
 from idp.models import Person
 
 from account_steps import (
@@ -169,7 +169,7 @@ def users_add(username: str):
     """``idp users add`` for a second person (the ``cli`` fixture points it at the test database)."""
     from click.testing import CliRunner
 
-    from idp.cli import main
+    from idp.cli.main import main
 
     return CliRunner().invoke(main, ["users", "add", "--doc-type", "ID_CARD", "--doc-number", OTHER_DOC,
                                      "--name", "王五", "--phone", OTHER_PHONE, "--password", PASSWORD,

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from idp.cli import main
-from idp.database import db
+from idp.cli.main import main
+from idp.core.database import db
 from idp.factors.legacy_hashes import verify_legacy_hash
 from idp.models import AuditEvent, MethodLockout, Person
 
@@ -140,7 +140,7 @@ def test_errors_can_be_reported_in_chinese(app, run_import):
 def test_a_row_that_fails_midway_leaves_nothing_and_a_rerun_finishes_the_file(app, run_import, monkeypatch):
     """A row is never half-imported; an import stopped by an unexpected error is
     completed by running it again."""
-    import idp.accounts_import as accounts_import
+    import idp.people.accounts_import as accounts_import
 
     text = (HEADER + f"李四,ID_CARD,{LI_SI},,13900000001,3,\n王五,ID_CARD,{WANG_WU},,13900000002,4,\n"
             f"赵六,ID_CARD,{ZHAO_LIU},,13900000003,4,\n")

@@ -12,7 +12,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors import app_code
 from idp.factors.app_code import check_app_code
 from idp.models import AppCode, AuditEvent, LoginSession
@@ -108,8 +109,8 @@ def test_enrolment_shows_a_160_bit_secret_once_as_qr_and_text(app, client, perso
 
 
 def test_the_provisioning_uri_names_the_username_not_a_document_or_phone_number(app, client, person):
-    from idp.app_codes import start_app_code_enrolment
     from idp.models import Person
+    from idp.people.app_codes import start_app_code_enrolment
 
     with app.test_request_context():
         enrolment = start_app_code_enrolment(db.session.get(Person, person["id"]))
@@ -139,7 +140,7 @@ def test_a_generator_is_enrolled_only_after_a_current_code_confirms_it(app, clie
 def test_enrolment_needs_a_fresh_login(app, client, person):
     """A new second factor is added only after a fresh password + SMS (or face) check."""
     log_in(app, client)
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE + 1)
     assert client.get("/account/app-code/new").headers["Location"] == "/account/reauth"
 
 

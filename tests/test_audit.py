@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from idp.audit import record_event
-from idp.audit_chain import pending_records
-from idp.database import db
+from idp.audit.chain import pending_records
+from idp.audit.log import record_event
+from idp.core.database import db
 from idp.models import AuditEvent
 
 from conftest import DOC_NUMBER, PASSWORD, PHONE, last_sms_code, submit_password, submit_sms_code

@@ -14,13 +14,14 @@ from sqlalchemy import delete, select, update
 from test_audit import audit_rows
 
 from idp.app import create_app
-from idp.audit import record_event
-from idp.audit_chain import chain_digest
-from idp.cli import main
-from idp.clock import utcnow
-from idp.database import db
+from idp.audit.chain import chain_digest
+from idp.audit.log import record_event
+from idp.cli.main import main
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings
+from idp.housekeeping.retention import purge_expired
 from idp.models import AuditChain, AuditEvent
-from idp.retention import purge_expired
 
 from conftest import all_at_once, make_settings
 
@@ -145,7 +146,7 @@ def test_concurrent_writers_make_one_gapless_chain(app, cli_env):
 
 
 def test_after_retention_purges_old_records_the_rest_verifies_from_a_signed_anchor(app, cli_env):
-    days = app.config["IDP"].AUDIT_RETENTION_DAYS
+    days = current_settings(app).AUDIT_RETENTION_DAYS
     with app.app_context():
         for age in (days + 3, days + 2, days + 1, 1):
             db.session.add(AuditEvent(at=utcnow() - timedelta(days=age), event="test.event", outcome="success",

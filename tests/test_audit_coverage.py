@@ -14,7 +14,7 @@ from test_rate_limits import post_login
 from test_token_endpoint import client_assertion, decode, jwt_client, redeem_with_assertion, refresh  # noqa: F401
 
 from idp.app import create_app
-from idp.audit import record_event, report_lost_events
+from idp.audit.log import record_event, report_lost_events
 
 from conftest import make_settings, obtain_code, redeem, register_client, tokens_for
 
@@ -117,7 +117,7 @@ def test_operator_commands_are_audited_with_the_os_user_and_no_option_value(app,
 def test_a_failed_operator_command_is_audited_as_a_failure(app, cli):
     from click.testing import CliRunner
 
-    from idp.cli import main
+    from idp.cli.main import main
 
     cli("audit", "tail")  # the environment of the cli fixture
     result = CliRunner().invoke(main, ["users", "add", "--doc-type", "ID_CARD", "--doc-number", "123",

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import update
 from test_code_flow import verify_id_token
 
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import LoginSession
 
 from conftest import RelyingParty, authorization_request, login_through_pages, obtain_code, query_of, redeem, tokens_for
@@ -21,7 +22,7 @@ OTHER_PHONE = "13912345678"
 @pytest.fixture
 def relogin(app, monkeypatch) -> None:
     """Lift the SMS resend cooldown so one test can log the same person in twice."""
-    monkeypatch.setitem(app.config, "IDP", dataclasses.replace(app.config["IDP"], SMS_RESEND_COOLDOWN=0))
+    monkeypatch.setitem(app.config, "IDP", dataclasses.replace(current_settings(app), SMS_RESEND_COOLDOWN=0))
 
 
 def age_login_sessions(app, seconds: int) -> None:
@@ -191,7 +192,7 @@ def test_invalid_max_age_is_invalid_request(client, rp, max_age):
 @pytest.fixture
 def other_persons_id_token(app, person, rp) -> str:
     """An ID token this provider issued to someone else, from another browser."""
-    from idp.accounts import create_person
+    from idp.people.accounts import create_person
 
     with app.app_context():
         create_person(doc_type="ID_CARD", doc_number="440524188001010014", name="李四", phone=OTHER_PHONE,

@@ -15,11 +15,13 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
 from idp.app import create_app
-from idp.backchannel_logout import LOGOUT_EVENT, claim_due_logouts, deliver_due_logouts
-from idp.clients import ClientRegistrationError, create_client
-from idp.clock import utcnow
-from idp.database import db
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import AuditEvent, BackchannelLogout, LoginSession
+from idp.protocol.backchannel_logout import LOGOUT_EVENT, claim_due_logouts, deliver_due_logouts
+from idp.protocol.client_registry import client_registry
+from idp.protocol.clients import ClientRegistrationError, create_client
 
 from account_steps import NEW_PASSWORD, log_in, post_form, post_with_token
 from conftest import (
@@ -217,11 +219,11 @@ def test_a_relying_party_that_never_answers_is_given_up_after_the_last_attempt(a
     tokens = tokens_for(app, client, rp)
     receiver.live.stop()  # connection refused from now on
     rp_logout(client, tokens["id_token"])
-    for _ in range(app.config["IDP"].BACKCHANNEL_LOGOUT_MAX_ATTEMPTS):
+    for _ in range(current_settings(app).BACKCHANNEL_LOGOUT_MAX_ATTEMPTS):
         make_due_now(app)
         deliver(app)
     [row] = queue_rows(app)
-    assert row.status == "failed" and row.attempts == app.config["IDP"].BACKCHANNEL_LOGOUT_MAX_ATTEMPTS
+    assert row.status == "failed" and row.attempts == current_settings(app).BACKCHANNEL_LOGOUT_MAX_ATTEMPTS
     final = events(app, "logout.backchannel.failed")[-1]
     assert final.detail["final"] is True and final.detail["error"] == "ConnectionError"
     make_due_now(app)
@@ -281,7 +283,7 @@ def test_ending_a_session_from_the_account_centre_tells_its_relying_parties(app,
     log_in(app, client)
     with app.app_context():
         laptop_sid = db.session.execute(select(LoginSession.id).order_by(LoginSession.created_at)).scalars().first()
-    from idp.account_sessions import session_ref
+    from idp.people.account_sessions import session_ref
 
     post_with_token(client, "/account/sessions/end", {"session": session_ref(laptop_sid)})
     deliver(app)
@@ -350,7 +352,7 @@ def test_clients_add_registers_the_relying_party_options(app, cli):
     finally:
         document.stop()
     with app.app_context():
-        registered = app.extensions["idp.clients"].query_client(output["client_id"])
+        registered = client_registry(app).query_client(output["client_id"])
     assert registered.backchannel_logout_uri == "https://rp.test/backchannel"
     assert registered.backchannel_logout_session_required is True
     assert registered.require_pushed_authorization_requests is True

@@ -11,9 +11,9 @@ from flask import has_request_context, request
 from sqlalchemy import event, select
 
 from idp.app import create_app
-from idp.browser_session import COOKIE_NAME
-from idp.database import db
+from idp.core.database import db
 from idp.models import BrowserSession
+from idp.web.browser_session import COOKIE_NAME
 
 from conftest import csrf_from, last_sms_code, make_settings, obtain_code, submit_password, submit_sms_code
 

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from test_app_codes import enrol
 from test_face_factor import check_id_for, consent, decide, start_scan
 
-from idp.accounts import create_person
-from idp.certificates_dev_ca import create_dev_ca
-from idp.cli_certs import agent_response
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import SETTINGS_KEY, current_settings
+from idp.dev.certificate_ca import create_dev_ca
+from idp.dev.certificate_commands import agent_response
 from idp.models import AuditEvent, MethodLockout
+from idp.people.accounts import create_person
 
 from conftest import (
     authorization_request,
@@ -45,12 +46,12 @@ def dev_ca(tmp_path_factory) -> Path:
 @pytest.fixture
 def cert_app(app, dev_ca):
     """The provider trusting the development root and reading its CRL."""
-    original = app.config["IDP"]
-    app.config["IDP"] = dataclasses.replace(original, CERT_TRUST_ANCHORS=str(dev_ca / "trust-anchors.pem"),
+    original = current_settings(app)
+    app.config[SETTINGS_KEY] = dataclasses.replace(original, CERT_TRUST_ANCHORS=str(dev_ca / "trust-anchors.pem"),
                                             CERT_CRL_PATHS=str(dev_ca / "crl.pem"))
     load_entities(app)
     yield app
-    app.config["IDP"] = original
+    app.config[SETTINGS_KEY] = original
 
 
 @pytest.fixture
@@ -240,12 +241,12 @@ def test_certificate_of_an_unregistered_enterprise_is_refused(app, client, perso
     """The USCC must name a taxpayer the bureau knows."""
     out = tmp_path / "ca"
     create_dev_ca(out, uscc=TRADER)
-    original = app.config["IDP"]
-    app.config["IDP"] = dataclasses.replace(original, CERT_TRUST_ANCHORS=str(out / "trust-anchors.pem"))
+    original = current_settings(app)
+    app.config[SETTINGS_KEY] = dataclasses.replace(original, CERT_TRUST_ANCHORS=str(out / "trust-anchors.pem"))
     try:
         response = certificate_step(client, out)
     finally:
-        app.config["IDP"] = original
+        app.config[SETTINGS_KEY] = original
     assert response.status_code == 400 and response.get_json()["error"] == "certificate_unknown_enterprise"
 
 
@@ -260,7 +261,7 @@ def test_person_without_confirmed_role_is_refused(cert_app, client, officer, dev
     _, keys = person_form(client)
     assert keys == [f"{officer['id']}:financial_officer"]  # 李四's pending role is not offered
     with cert_app.app_context():
-        from idp.accounts import find_person_by_identifier
+        from idp.people.accounts import find_person_by_identifier
 
         lisi = find_person_by_identifier("lisi").id
     for forged in (f"{lisi}:tax_officer", "²:tax_officer", "9" * 23 + ":tax_officer"):
@@ -321,7 +322,7 @@ def test_signing_agent_refuses_a_key_that_is_neither_ec_nor_rsa(tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from idp.cli import main
+    from idp.cli.main import main
 
     key_path = tmp_path / "ed25519.key.pem"
     key_path.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(

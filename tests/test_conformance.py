@@ -30,9 +30,10 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 from sqlalchemy import select, update
 
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import AuthorizationCode, LoginSession
-from idp.views.discovery import provider_metadata
+from idp.protocol.discovery import provider_metadata
 
 from conftest import (
     RelyingParty,
@@ -130,7 +131,7 @@ def age_logins(app, seconds: int) -> None:
 @pytest.fixture
 def relogin(app, monkeypatch) -> None:
     """One test logs the same person in twice: lift the 60 s SMS resend cooldown."""
-    monkeypatch.setitem(app.config, "IDP", dataclasses.replace(app.config["IDP"], SMS_RESEND_COOLDOWN=0))
+    monkeypatch.setitem(app.config, "IDP", dataclasses.replace(current_settings(app), SMS_RESEND_COOLDOWN=0))
 
 
 # --- Config OP ---------------------------------------------------------------------------

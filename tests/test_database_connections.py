@@ -1,14 +1,14 @@
 """A connection the database dropped (restart, failover, idle timeout) costs no request an
-error: idle pooled connections are checked before use (idp.database.ping_idle_connections)."""
+error: idle pooled connections are checked before use (idp.core.database.ping_idle_connections)."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from idp import database
 from idp.app import create_app
-from idp.database import db
+from idp.core import database
+from idp.core.database import db
 
 from conftest import make_settings
 

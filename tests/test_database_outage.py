@@ -19,10 +19,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from idp import dependency_outages
 from idp.app import create_app
-from idp.database import db
-from idp.settings import load_settings
+from idp.core import dependency_outages
+from idp.core.database import db
+from idp.core.settings import load_settings
 
 from conftest import DOC_NUMBER, make_settings, register_client, tokens_for
 

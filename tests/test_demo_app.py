@@ -19,7 +19,7 @@ import requests
 from flask import Flask
 
 from examples.etax_demo import DemoConfig, create_demo_app
-from idp.backchannel_logout import deliver_due_logouts
+from idp.protocol.backchannel_logout import deliver_due_logouts
 
 from conftest import PASSWORD, csrf_from, hidden_value, register_client
 from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
@@ -164,8 +164,8 @@ def test_serve_demo_seeds_two_apps_and_prints_commands_that_work(app):
     back-channel logout), printed secrets that authenticate, and taxpayers to choose between
     in every business entry; seeding again changes nothing but the secrets."""
     from idp.consent.choices import available_choices
-    from idp.database import db
-    from idp.demo import seed_demo
+    from idp.core.database import db
+    from idp.dev.demo import seed_demo
     from idp.models import Client, Person
 
     with app.app_context():

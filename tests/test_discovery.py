@@ -6,6 +6,8 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import JWKRegistry
 
+from idp.keyring import current_keyring
+
 from conftest import tokens_for
 
 ISSUER = "http://idp.test"
@@ -121,7 +123,7 @@ def test_tokens_are_signed_by_a_published_key(app, client, person, rp):
         assert jws.extract_compact(tokens[kind].encode()).protected["kid"] in kids
 
 
-# --- answered from memory (idp/published_documents.py) -----------------------------------
+# --- answered from memory (idp/web/published_documents.py) -----------------------------------
 
 @pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/jwks.json"])
 def test_repeated_fetches_get_the_views_answer_byte_for_byte(client, path):
@@ -143,7 +145,7 @@ def test_repeated_fetches_get_the_views_answer_byte_for_byte(client, path):
 def test_jwks_shows_a_rotation_and_a_revocation_at_the_next_fetch(app, client):
     """A key revoked by an administrator is gone from the set at once, however often the set
     was fetched before (docs/architecture.md §8)."""
-    keyring = app.extensions["idp.keyring"]
+    keyring = current_keyring(app)
     first = client.get("/jwks.json")
     before = {k["kid"] for k in first.get_json()["keys"]}
     with app.app_context():

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from idp.cli import main
-from idp.database import db
+from idp.cli.main import main
+from idp.core.database import db
 from idp.models import AgencyAgreement, AuditEvent, CrossRegionRegistration, EntityRole, TaxpayerEntity
 
 from conftest import make_settings
@@ -99,7 +99,7 @@ def test_agent_staff_is_a_role_on_agencies_only(app, cli, person, tmp_path):
 
 
 def test_import_needs_the_documented_columns(app):
-    from idp.entities import EntityError, import_entities
+    from idp.taxpayers.entities import EntityError, import_entities
 
     with app.app_context(), pytest.raises(EntityError, match="columns"):
         import_entities(io.StringIO("a,b\n1,2\n"))

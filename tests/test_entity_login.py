@@ -5,8 +5,8 @@ from __future__ import annotations
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp.database import db
-from idp.entities import remove_role
+from idp.core.database import db
+from idp.taxpayers.entities import remove_role
 
 from conftest import authorization_request, csrf_from, hidden_value, login_through_pages, query_of, redeem
 from entity_fixtures import AGENCY, BUILDER, CLIENT, TRADER, give_role, load_entities

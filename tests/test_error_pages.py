@@ -7,7 +7,7 @@ import pytest
 from test_database_outage import database_down
 
 from idp.app import create_app
-from idp.browser_session import DatabaseSessionInterface
+from idp.web.browser_session import DatabaseSessionInterface
 
 from conftest import make_settings
 

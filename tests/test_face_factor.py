@@ -9,7 +9,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import AuditEvent, DevFaceSession, FaceCheck, FaceConsent, Person
 
 from conftest import PASSWORD, authorization_request, csrf_from, hidden_value, query_of, redeem
@@ -138,7 +139,7 @@ def test_a_stale_result_is_refused(app, client, person):
     decide(client, session_id, "pass")
     with app.app_context():
         row = db.session.get(DevFaceSession, session_id)
-        row.completed_at = row.completed_at - timedelta(seconds=app.config["IDP"].FACE_RESULT_MAX_AGE + 1)
+        row.completed_at = row.completed_at - timedelta(seconds=current_settings(app).FACE_RESULT_MAX_AGE + 1)
         db.session.commit()
     page = client.get(f"/login/face/return?check={check_id_for(app, session_id)}")
     assert page.status_code == 400

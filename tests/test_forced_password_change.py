@@ -18,11 +18,12 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
-from idp.accounts_import import import_accounts, read_rows
-from idp.browser_session import COOKIE_NAME
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.password import hash_password
 from idp.models import AuditEvent, LoginSession, Person
+from idp.people.accounts_import import import_accounts, read_rows
+from idp.web.browser_session import COOKIE_NAME
 
 from conftest import (
     PASSWORD,
@@ -218,8 +219,8 @@ def test_a_face_scan_as_second_factor_also_leads_to_the_change(app, client, impo
 def test_the_change_must_be_made_within_the_login_step_time(app, client, imported, monkeypatch):
     """docs/architecture.md §5.1: every step is a server-side record with an expiry."""
     log_in_with_initial_password(app, client)
-    ttl = app.config["IDP"].LOGIN_STEP_TTL
-    monkeypatch.setattr("idp.password_change.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
+    ttl = current_settings(app).LOGIN_STEP_TTL
+    monkeypatch.setattr("idp.people.password_change.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
     assert submit_new_password(client).headers["Location"] == "/login"
     assert stored(app).password_is_initial is True
 

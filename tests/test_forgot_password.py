@@ -14,10 +14,11 @@ from html import unescape
 import pytest
 from sqlalchemy import select, update
 
-from idp.accounts_import import import_accounts, read_rows
-from idp.clock import utcnow
-from idp.database import db
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import AuditEvent, FaceCheck, LoginSession, MethodLockout, Person
+from idp.people.accounts_import import import_accounts, read_rows
 
 from conftest import (
     PASSWORD,
@@ -274,8 +275,8 @@ def test_a_reset_replaces_an_initial_password_so_no_forced_change_follows(app, c
 def test_the_reset_flow_expires(app, client, person, monkeypatch):
     """docs/architecture.md §5.3: the reset record has one expiry for the whole flow."""
     verified_by_sms(app, client)
-    ttl = app.config["IDP"].LOGIN_STEP_TTL
-    monkeypatch.setattr("idp.password_reset.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
+    ttl = current_settings(app).LOGIN_STEP_TTL
+    monkeypatch.setattr("idp.people.password_reset.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
     before = stored(app, person["id"]).password_hash
     assert "找回密码已超时或步骤无效" in set_password(client).get_data(as_text=True)
     assert stored(app, person["id"]).password_hash == before

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from idp.identity_documents import (
+from idp.people.identity_documents import (
     DOCUMENT_TYPES,
     MESSAGES,
     DocumentNumberError,

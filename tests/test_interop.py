@@ -26,7 +26,8 @@ import pytest
 import requests
 from test_certified_client import node_executable
 
-from idp.app_simulator import MobileAppSimulator
+from idp.core.settings import current_settings
+from idp.dev.app_simulator import MobileAppSimulator
 
 from conftest import PASSWORD, register_client
 from e2e.live_provider import LiveProvider
@@ -94,7 +95,7 @@ class RelyingPartyProcess:
 def phone(live_provider, person) -> MobileAppSimulator:
     bureau_app = register_bureau_app(live_provider.app)
     simulator = MobileAppSimulator(issuer=live_provider.url, client_id=bureau_app.client_id, redirect_uri=APP_REDIRECT,
-                                   sms_outbox=live_provider.app.config["IDP"].sms_outbox_path)
+                                   sms_outbox=current_settings(live_provider.app).sms_outbox_path)
     simulator.login(person["username"], PASSWORD)
     return simulator
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from idp.cli import main
+from idp.cli.main import main
 
 from conftest import make_settings
 

@@ -23,6 +23,8 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from idp.core.settings import current_settings
+
 from conftest import PASSWORD, PHONE, authorization_request, hidden_value, last_sms_code, query_of, register_client
 
 JWKS_MAX_AGE = 3
@@ -79,7 +81,7 @@ def live_provider(app, database_url, instance_dir, tmp_path):
         "IDP_DATABASE_URL": database_url,
         "IDP_INSTANCE_DIR": str(instance_dir),
         "IDP_KEYS_DIR": str(tmp_path / "keys"),
-        "IDP_SMS_OUTBOX": str(app.config["IDP"].sms_outbox_path),
+        "IDP_SMS_OUTBOX": str(current_settings(app).sms_outbox_path),
         "IDP_PASSWORD_HASH_PROFILE": "test",
         "IDP_JWKS_MAX_AGE": str(JWKS_MAX_AGE),
         "IDP_KEYRING_REFRESH_SECONDS": "1",

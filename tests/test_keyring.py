@@ -8,11 +8,11 @@ import time
 import pytest
 from joserfc.jwk import KeySet
 
+from idp.core.settings import load_settings
 from idp.keyring import Keyring, KeyringError
 from idp.keyring.file_store import FileKeyStore
 from idp.keyring.lifecycle import initial_records, prune, published, revoke, rotate
 from idp.keyring.records import load_jwk
-from idp.settings import load_settings
 
 
 def settings_for(tmp_path, **overrides):
@@ -214,7 +214,7 @@ def test_a_broken_key_in_the_database_store_stops_the_start_and_is_named(app, da
     from sqlalchemy import update
 
     from idp.app import create_app
-    from idp.database import db
+    from idp.core.database import db
     from idp.models import SigningKeyRow
 
     from conftest import make_settings

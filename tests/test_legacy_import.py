@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from idp.cli import main
-from idp.database import db
+from idp.cli.main import main
+from idp.core.database import db
 from idp.models import AuditEvent, LegacyEnterpriseAccount, TaxpayerEntity
 
 from conftest import make_settings

@@ -18,10 +18,11 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.app import create_app
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.password import HASH_PROFILES, Argon2idHasher
-from idp.legacy_import import import_legacy_accounts, read_rows
 from idp.models import AuditEvent, LegacyAccountLockout, LegacyEnterpriseAccount, LoginSession
+from idp.taxpayers.legacy_import import import_legacy_accounts, read_rows
 
 from conftest import (
     authorization_request,
@@ -47,7 +48,7 @@ def shanghai_today() -> date:
 
 def set_sunset(app, monkeypatch, day: date | None) -> None:
     monkeypatch.setitem(app.config, "IDP", dataclasses.replace(
-        app.config["IDP"], LEGACY_LOGIN_SUNSET=day.isoformat() if day else ""))
+        current_settings(app), LEGACY_LOGIN_SUNSET=day.isoformat() if day else ""))
 
 
 @pytest.fixture
@@ -147,7 +148,7 @@ def test_a_banner_asks_the_person_to_register_before_returning_to_the_relying_pa
     request, interaction = start(client, rp)
     response = legacy_login(client, interaction)
     notice = client.get(response.headers["Location"]).get_data(as_text=True)
-    sunset = app.config["IDP"].legacy_login_sunset
+    sunset = current_settings(app).legacy_login_sunset
     assert 'id="legacy-banner"' in notice and f"{sunset.year}年{sunset.month}月{sunset.day}日" in notice
     assert "请尽快以自然人身份注册个人账号" in notice and 'href="/register"' in notice
     assert "青岛远洋贸易有限公司" in notice and "9111**********341L" in notice and TRADER not in notice
@@ -203,7 +204,7 @@ def test_unknown_numbers_cost_the_argon2id_verification_of_a_wrong_password(app,
     An unknown, malformed or disabled number verifies the password against one dummy hash of the
     configured profile, made once per process; a wrong password against a not yet upgraded legacy
     hash spends the same verification on top of its cheap SHA-256."""
-    profile = HASH_PROFILES[app.config["IDP"].PASSWORD_HASH_PROFILE]
+    profile = HASH_PROFILES[current_settings(app).PASSWORD_HASH_PROFILE]
     refusals = [legacy_login(client, password="wrong"), legacy_login(client, number="91350100M000100Y43"),
                 legacy_login(client, number="not-a-number")]
     with app.app_context():
@@ -267,7 +268,7 @@ def test_five_failures_in_a_day_lock_the_old_login(app, client, legacy_account):
 def test_the_old_login_form_shares_the_login_rate_limit(app, database_url, instance_dir, legacy_account):
     """docs/domain.md §9 under docs/architecture.md §10: the same per-IP login budget as every login form."""
     limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="2 per minute",
-                                       LEGACY_LOGIN_SUNSET=app.config["IDP"].LEGACY_LOGIN_SUNSET))
+                                       LEGACY_LOGIN_SUNSET=current_settings(app).LEGACY_LOGIN_SUNSET))
     browser = limited.test_client()
     statuses = [legacy_login(browser, password="wrong").status_code for _ in range(3)]
     assert statuses == [400, 400, 429]
@@ -381,7 +382,7 @@ def test_a_client_registered_with_default_acr_values_loa2_never_accepts_the_old_
 
 def test_default_acr_values_are_validated_and_ask_a_person_for_a_step_up(app, client, person):
     """docs/domain.md §13 (§1.9 spirit): default_acr_values works as acr_values for persons too."""
-    from idp.clients import ClientRegistrationError
+    from idp.protocol.clients import ClientRegistrationError
 
     with pytest.raises(ClientRegistrationError):
         register_client(app, default_acr_values=["urn:other:acr"])

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import MethodLockout
 
 from conftest import last_sms_code, submit_password, submit_sms_code

@@ -11,8 +11,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from idp import login_flow
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import current_settings
+from idp.login import password_steps as login_flow
 from idp.models import LoginSession
 
 from conftest import (
@@ -177,7 +178,7 @@ def test_wrong_password_after_a_right_one_discards_the_pending_login(app, client
 def test_pending_login_expires_after_login_step_ttl(app, client, person, monkeypatch):
     """``LOGIN_STEP_TTL``: a half-finished login cannot be completed later, even with a live code."""
     assert submit_password(client).status_code == 302
-    ttl = app.config["IDP"].LOGIN_STEP_TTL
+    ttl = current_settings(app).LOGIN_STEP_TTL
     real_time = time.time
     monkeypatch.setattr(login_flow, "time", SimpleNamespace(time=lambda: real_time() + ttl - 5))
     assert client.get("/login/sms").status_code == 200

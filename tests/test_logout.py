@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from idp.keyring import current_keyring
+
 from conftest import authorization_request, csrf_from, query_of, register_client, tokens_for
 
 BYE = "https://rp.test/bye"
@@ -141,7 +143,7 @@ def test_an_id_token_signed_before_a_key_rotation_still_logs_out(app, client, pe
     """Relying parties keep the ID token for the whole login session: a key rotated out an hour
     ago (its access tokens long expired) still verifies it as an id_token_hint."""
     tokens = tokens_for(app, client, rp)
-    keyring = app.extensions["idp.keyring"]
+    keyring = current_keyring(app)
     keyring.rotate(force=True)
     an_hour_later = time.time() + 3600
     monkeypatch.setattr(time, "time", lambda: an_hour_later)

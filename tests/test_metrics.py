@@ -12,6 +12,7 @@ import sys
 
 from prometheus_client import REGISTRY
 
+from idp.core.settings import current_settings
 from idp.factors.sms_gateway import SmsDeliveryFailed
 
 from conftest import register_client, submit_password, tokens_for
@@ -32,7 +33,7 @@ def test_requests_are_counted_by_endpoint_never_by_path(client):
 
 def test_failed_logins_and_the_lockout_they_cause_are_counted(app, client, person):
     growth = MetricGrowth()
-    threshold = app.config["IDP"].LOCKOUT_THRESHOLD
+    threshold = current_settings(app).LOCKOUT_THRESHOLD
     for _ in range(threshold):
         submit_password(client, password="wrong-password-1")
     submit_password(client, identifier="nobody-registered", password="x")
@@ -71,7 +72,7 @@ def test_an_sms_the_gateway_refuses_is_counted_as_failed(app, client, person, mo
 
 
 def test_dependency_outages_are_counted_by_dependency():
-    from idp.metrics import count_dependency_outage
+    from idp.core.metrics import count_dependency_outage
 
     growth = MetricGrowth()
     count_dependency_outage("redis")
@@ -83,5 +84,5 @@ def test_the_idp_command_imports_no_metrics_library_before_serve_names_the_worke
     """prometheus-client decides at import whether values go to the workers' files; imported
     before ``idp serve`` set PROMETHEUS_MULTIPROC_DIR, every worker would count in memory alone
     and the endpoint would show nothing."""
-    probe = "import sys, idp.cli; sys.exit('prometheus_client' in sys.modules)"
+    probe = "import sys, idp.cli.main; sys.exit('prometheus_client' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], timeout=60).returncode == 0

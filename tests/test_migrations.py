@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from idp.audit_chain import GENESIS, verify_chain
-from idp.database import normalise_database_url, upgrade_database
+from idp.audit.chain import GENESIS, verify_chain
+from idp.core.database import normalise_database_url, upgrade_database
 from idp.models import AuditChain, AuditEvent
 
 from conftest import _fresh_postgres_database

@@ -9,8 +9,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idp.app import create_app
-from idp.backchannel_logout import deliver_due_logouts
-from idp.clients import ClientRegistrationError, create_client
+from idp.protocol.backchannel_logout import deliver_due_logouts
+from idp.protocol.clients import ClientRegistrationError, create_client
 
 from account_steps import OTHER_PHONE, create_other_person
 from conftest import (

@@ -13,7 +13,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy import update
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import PushedAuthorizationRequest
 
 from conftest import (

@@ -8,12 +8,12 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete, select
 
-from idp.accounts import create_person
 from idp.app import create_app
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import Settings
 from idp.factors.password import HASH_PROFILES
 from idp.models import Person, SmsCode
-from idp.settings import Settings
+from idp.people.accounts import create_person
 
 from conftest import PASSWORD, login_through_pages, make_settings, submit_password
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idp.password_policy import PasswordPolicyError, validate_password
+from idp.people.password_policy import PasswordPolicyError, validate_password
 
 DOC = "11010519491231002X"
 

@@ -13,9 +13,9 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from idp.browser_session import COOKIE_NAME
-from idp.database import db
+from idp.core.database import db
 from idp.models import AuditEvent
+from idp.web.browser_session import COOKIE_NAME
 
 from conftest import (
     DOC_NUMBER,

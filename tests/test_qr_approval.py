@@ -12,13 +12,15 @@ import pytest
 from sqlalchemy import select
 from test_code_flow import verify_id_token
 
-from idp.clients import ClientRegistrationError, create_client
 from idp.consent.choices import available_choices
-from idp.database import db
-from idp.entities import import_entities, remove_role
-from idp.login_state import LOA_1
+from idp.core.assurance import LOA_1
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import AuditEvent, Grant, LoginSession, Person
-from idp.tokens import TokenSubject, create_token_generator
+from idp.protocol.client_registry import client_registry
+from idp.protocol.clients import ClientRegistrationError, create_client
+from idp.protocol.tokens import TokenSubject, create_token_generator
+from idp.taxpayers.entities import import_entities, remove_role
 
 from entity_fixtures import BUILDER, TRADER, give_role, load_entities
 from metric_samples import MetricGrowth
@@ -168,14 +170,14 @@ def _mint_app_token(app, bureau_app, acr: str, amr: list[str]) -> str:
                       amr=amr, expires_at=_in(3600))
         db.session.add_all([login, grant])
         db.session.commit()
-        client = app.extensions["idp.clients"].query_client(bureau_app.client_id)
-        generate = create_token_generator(app.config["IDP"].ISSUER, 600)
+        client = client_registry(app).query_client(bureau_app.client_id)
+        generate = create_token_generator(current_settings(app).ISSUER, 600)
         return generate(grant_type="authorization_code", client=client, user=TokenSubject(person, grant),
                         scope="openid qr:approve", include_refresh_token=False)["access_token"]
 
 
 def _in(seconds: int):
-    from idp.clock import utcnow
+    from idp.core.clock import utcnow
 
     return utcnow() + timedelta(seconds=seconds)
 
@@ -244,7 +246,7 @@ def _choice(app, taxpayer_number: str) -> str:
 def test_unknown_codes_are_rate_limited_per_app_session(app, client, kiosk, app_token):
     """User codes are short: after QR_GUESS_LIMIT unknown codes even a right one is refused."""
     codes = new_code(client, kiosk)
-    limit = app.config["IDP"].QR_GUESS_LIMIT
+    limit = current_settings(app).QR_GUESS_LIMIT
     for _ in range(limit):
         refusal(app_call(client, "scan", app_token, user_code="BBBB-BBBB"), 404, "unknown_code")
     message = refusal(app_call(client, "scan", app_token, user_code=codes["user_code"]), 429, "too_many_attempts")

@@ -17,8 +17,9 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from test_code_flow import verify_id_token
 
-from idp.cli import main
-from idp.clients import ClientRegistrationError, create_client
+from idp.cli.main import main
+from idp.core.settings import SETTINGS_KEY, current_settings
+from idp.protocol.clients import ClientRegistrationError, create_client
 
 from conftest import DOC_NUMBER, make_settings, register_client
 from entity_fixtures import BUILDER, TRADER, give_role, load_entities
@@ -112,20 +113,20 @@ def test_iit_app_refuses_a_person_not_real_name_verified_in_the_iit_app(client, 
 
 def test_iit_app_refuses_a_person_below_the_required_real_name_level(app, client, kiosk, iit_app, person):
     """QR_IIT_MIN_REALNAME_LEVEL (3 by default: every level here is real-name verified)."""
-    from idp.database import db
+    from idp.core.database import db
     from idp.models import Person
 
     with app.app_context():
         db.session.get(Person, person["id"]).realname_level = 3
         db.session.commit()
-    original = app.config["IDP"]
-    app.config["IDP"] = dataclasses.replace(original, QR_IIT_MIN_REALNAME_LEVEL=4)
+    original = current_settings(app)
+    app.config[SETTINGS_KEY] = dataclasses.replace(original, QR_IIT_MIN_REALNAME_LEVEL=4)
     try:
         codes = new_code(client, kiosk)
         refused = approve_as(iit_app, client, codes["verification_uri_complete"], person=ZHANGSAN,
                              realname_verified=True, amr=["pwd", "sms"])
     finally:
-        app.config["IDP"] = original
+        app.config[SETTINGS_KEY] = original
     refusal(refused, 403, "iit_not_eligible")
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from test_code_flow import verify_id_token
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import AuditEvent
 
 from qr_steps import (

@@ -11,6 +11,8 @@ import time
 import pytest
 from test_code_flow import verify_id_token
 
+from idp.core.settings import current_settings
+
 from conftest import authorization_request, csrf_from, hidden_value, query_of, redeem
 from entity_fixtures import TRADER, give_role, load_entities
 from qr_steps import app_call, app_login, register_bureau_app
@@ -155,7 +157,7 @@ def test_open_qr_pages_never_take_every_serving_thread(app, client, rp, app_toke
     """Each waiting status check holds a thread, so a worker lets QR_WAITING_POLLS_PER_WORKER wait at
     once; one more answers at once and tells the page to ask again in a second."""
     _, qr, _ = open_qr_tab(client, rp)
-    limit = app.config["IDP"].QR_WAITING_POLLS_PER_WORKER
+    limit = current_settings(app).QR_WAITING_POLLS_PER_WORKER
     answers: list[dict] = []
     waiters = [threading.Thread(target=lambda: answers.append(status(client, qr, "pending"))) for _ in range(limit)]
     for waiter in waiters:

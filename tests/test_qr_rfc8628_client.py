@@ -11,7 +11,8 @@ import pytest
 import requests
 from requests_oauth2client import DeviceAuthorizationPollingJob, OAuth2Client
 
-from idp.app_simulator import MobileAppSimulator
+from idp.core.settings import current_settings
+from idp.dev.app_simulator import MobileAppSimulator
 
 from conftest import PASSWORD
 from qr_steps import APP_REDIRECT, DEVICE_GRANT, register_bureau_app, register_kiosk
@@ -21,7 +22,7 @@ from qr_steps import APP_REDIRECT, DEVICE_GRANT, register_bureau_app, register_k
 def phone(live_provider, person) -> MobileAppSimulator:
     bureau_app = register_bureau_app(live_provider.app)
     simulator = MobileAppSimulator(issuer=live_provider.url, client_id=bureau_app.client_id, redirect_uri=APP_REDIRECT,
-                                   sms_outbox=live_provider.app.config["IDP"].sms_outbox_path)
+                                   sms_outbox=current_settings(live_provider.app).sms_outbox_path)
     simulator.login(person["username"], PASSWORD)
     return simulator
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from idp.browser_session import COOKIE_NAME
-from idp.database import db
+from idp.core.database import db
 from idp.models import LoginSession, MethodLockout, SmsCode
+from idp.web.browser_session import COOKIE_NAME
 
 from conftest import (
     RACE_THREADS,

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from idp.cli import main
-from idp.clock import utcnow
-from idp.database import db
+from idp.cli.main import main
+from idp.core.clock import utcnow
+from idp.core.database import db
 from idp.models import AuditEvent, FaceCheck, Person, RealnameRecord
 
 from conftest import csrf_from, last_sms_code, let_sms_cooldown_pass, make_settings

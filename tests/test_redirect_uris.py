@@ -9,9 +9,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from idp.clients import ClientRegistrationError, create_client
-from idp.database import db
+from idp.core.database import db
 from idp.models import Client
+from idp.protocol.client_registry import client_registry
+from idp.protocol.clients import ClientRegistrationError, create_client
 
 from conftest import authorization_request, query_of, register_client, tokens_for
 
@@ -62,7 +63,7 @@ def test_the_back_channel_logout_error_names_the_loopback_exception(app, uri):
 
 def test_clients_add_refuses_a_uri_without_scheme_and_one_with_a_fragment(app, cli, database_url, instance_dir,
                                                                           monkeypatch):
-    from idp.cli import main
+    from idp.cli.main import main
 
     runner = CliRunner()
     for uri in ("app.example/callback", "https://app.example/cb#frag"):
@@ -79,7 +80,7 @@ def test_authorize_refuses_a_row_registered_before_the_rules(app, client):
         row = db.session.query(Client).filter_by(client_id=rp.client_id).one()
         row.redirect_uris = ["https://app.example/cb#frag"]
         db.session.commit()
-    app.extensions["idp.clients"].forget()
+    client_registry(app).forget()
     rp.redirect_uri = "https://app.example/cb#frag"
     response = client.get("/authorize", query_string=authorization_request(rp).params)
     assert response.status_code == 400 and "Location" not in response.headers
@@ -92,7 +93,7 @@ def test_logout_does_not_redirect_to_a_post_logout_uri_registered_before_the_rul
         row = db.session.query(Client).filter_by(client_id=rp.client_id).one()
         row.post_logout_redirect_uris = ["https://app.example/bye#frag"]
         db.session.commit()
-    app.extensions["idp.clients"].forget()
+    client_registry(app).forget()
     response = client.get("/logout", query_string={"id_token_hint": tokens["id_token"],
                                                    "post_logout_redirect_uri": "https://app.example/bye#frag"})
     assert "Location" not in response.headers

@@ -12,9 +12,9 @@ import time
 from limits import parse
 from test_rate_limits import post_login
 
-from idp import dependency_outages
 from idp.app import create_app
-from idp.rate_limiter import RETRY_FIRST_SECONDS, FallbackRateLimiter
+from idp.core import dependency_outages
+from idp.web.rate_limiter import RETRY_FIRST_SECONDS, FallbackRateLimiter
 
 from conftest import make_settings
 

@@ -13,12 +13,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from idp.browser_session import COOKIE_NAME
-from idp.cli import main
-from idp.clock import utcnow
-from idp.database import db
+from idp.cli.main import main
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.password import password_hasher
 from idp.models import AuditEvent, FaceCheck, FaceConsent, LoginSession, Person, Registration
+from idp.web.browser_session import COOKIE_NAME
 
 from conftest import (
     DOC_NUMBER,
@@ -352,8 +353,8 @@ def test_an_expired_registration_is_refused_and_leaves_no_account(app, client):
 def test_registrations_last_registration_ttl_seconds(app, client):
     start(client)
     row = registration_row(app)
-    assert abs((row.expires_at - row.created_at).total_seconds() - app.config["IDP"].REGISTRATION_TTL) < 5
-    assert app.config["IDP"].REGISTRATION_TTL == 1800
+    assert abs((row.expires_at - row.created_at).total_seconds() - current_settings(app).REGISTRATION_TTL) < 5
+    assert current_settings(app).REGISTRATION_TTL == 1800
 
 
 def test_purge_removes_expired_registrations_only(app, client, database_url, instance_dir, monkeypatch):

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from idp.clock import utcnow
-from idp.database import db
+from idp.core.clock import utcnow
+from idp.core.database import db
 from idp.models import AuditEvent, FaceCheck, Person, Registration
 
 from conftest import PHONE, last_sms_code

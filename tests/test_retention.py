@@ -1,4 +1,4 @@
-"""Retention (idp/retention.py): rows nobody can use any more are deleted, and nothing else."""
+"""Retention (idp/housekeeping/retention.py): rows nobody can use any more are deleted, and nothing else."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from idp.clock import utcnow
-from idp.database import db
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings, load_settings
+from idp.housekeeping.retention import BackgroundRetentionPurge, purge_expired
 from idp.models import (
     AuditEvent,
     AuthorizationCode,
@@ -33,8 +35,6 @@ from idp.models import (
     SmsCode,
     UsedAssertion,
 )
-from idp.retention import BackgroundRetentionPurge, purge_expired
-from idp.settings import load_settings
 
 from conftest import register_client, tokens_for
 
@@ -121,7 +121,7 @@ def test_sms_codes_of_the_current_day_stay_for_the_daily_cap(app):
 
 
 def test_a_qr_guess_counter_goes_once_its_window_closed(app):
-    window = app.config["IDP"].QR_GUESS_WINDOW
+    window = current_settings(app).QR_GUESS_WINDOW
     add(app, QrLookupFailure(key_hash="old", window_start=utcnow() - timedelta(seconds=window, hours=2), failures=3),
         QrLookupFailure(key_hash="open", window_start=utcnow() - timedelta(seconds=window - 60), failures=9))
     assert purge(app)["qr_lookup_failure"] == 1
@@ -253,14 +253,14 @@ def audit_event(age: timedelta) -> AuditEvent:
 
 
 def test_audit_events_older_than_the_retention_go_and_younger_ones_stay(app):
-    days = app.config["IDP"].AUDIT_RETENTION_DAYS
+    days = current_settings(app).AUDIT_RETENTION_DAYS
     add(app, audit_event(timedelta(days=days + 1)), audit_event(timedelta(days=days - 1)))
     assert purge(app)["audit_event"] == 1
     assert count(app, AuditEvent, AuditEvent.event == "login.password") == 1
 
 
 def test_audit_retention_zero_keeps_every_event(app, monkeypatch):
-    monkeypatch.setitem(app.config, "IDP", dataclasses.replace(app.config["IDP"], AUDIT_RETENTION_DAYS=0))
+    monkeypatch.setitem(app.config, "IDP", dataclasses.replace(current_settings(app), AUDIT_RETENTION_DAYS=0))
     add(app, audit_event(timedelta(days=3650)))
     assert "audit_event" not in purge(app)
     assert count(app, AuditEvent, AuditEvent.event == "login.password") == 1

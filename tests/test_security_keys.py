@@ -13,7 +13,8 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 from webauthn.helpers import bytes_to_base64url
 
-from idp.database import db
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.models import LoginSession, MethodLockout, SecurityKey
 
 from account_steps import age_logins, audit_events, create_other_person, log_in, post_form, post_with_token
@@ -102,7 +103,7 @@ def test_a_person_registers_several_keys(app, client, person):
 def test_registration_on_a_stale_login_asks_for_a_new_login_first(app, client, person):
     """A key is added only after a fresh password + SMS (or face) check."""
     log_in(app, client)
-    age_logins(app, app.config["IDP"].ACCOUNT_REAUTH_MAX_AGE + 1)
+    age_logins(app, current_settings(app).ACCOUNT_REAUTH_MAX_AGE + 1)
     assert client.get("/account/security-keys/new").headers["Location"] == "/account/reauth"
     token = csrf_from(client.get("/account").get_data(as_text=True))
     response = client.post("/account/security-keys/new", data={"csrf_token": token, "name": "x", "credential": "{}"})

@@ -15,8 +15,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from idp.cli import main
-from idp.serving import SERVERS
+from idp.cli.main import main
+from idp.web.serving import SERVERS
 
 SECRET_IN_QUERY = "code-that-must-not-be-logged"
 #: A path whose percent-encoded line break would, written raw, start a line of the attacker's own.

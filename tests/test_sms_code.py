@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import select, update
 
 from idp.app import create_app
-from idp.clock import local_day, utcnow
-from idp.database import db
+from idp.core.clock import local_day, utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.base import DailyCapReached, ResendTooSoon
 from idp.factors.sms_code import send_sms_code
 from idp.models import SmsCode
@@ -70,7 +71,7 @@ def test_outbox_line_is_one_json_object_with_phone_text_code_and_sent_at(app, cl
     """The development adapter's contract: one JSON line per message in ``IDP_SMS_OUTBOX``."""
     before = int(time.time())
     submit_password(client)
-    lines = open(app.config["IDP"].sms_outbox_path, encoding="utf-8").read().splitlines()
+    lines = open(current_settings(app).sms_outbox_path, encoding="utf-8").read().splitlines()
     assert len(lines) == 1
     [message] = read_outbox(app)
     assert set(message) == {"phone", "text", "code", "sent_at"}
@@ -275,7 +276,7 @@ def test_parallel_first_sends_to_a_phone_send_one_code(app):
 
 def test_parallel_sends_stop_at_the_daily_cap(app, monkeypatch):
     """With no cooldown to space them out, a burst still gets no more codes than the cap."""
-    settings = dataclasses.replace(app.config["IDP"], SMS_DAILY_CAP=3, SMS_RESEND_COOLDOWN=0)
+    settings = dataclasses.replace(current_settings(app), SMS_DAILY_CAP=3, SMS_RESEND_COOLDOWN=0)
     monkeypatch.setitem(app.config, "IDP", settings)
     outcomes = Counter(all_at_once(lambda i: send_and_commit(app)))
     assert outcomes == {"sent": 3, "daily_cap_reached": RACE_THREADS - 3}

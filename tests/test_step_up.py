@@ -9,7 +9,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select, update
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import DevFaceSession, Person
 
 from conftest import authorization_request, csrf_from, query_of, redeem, tokens_for

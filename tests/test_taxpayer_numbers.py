@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from idp.identity_documents import LocalizedValueError
-from idp.taxpayer_numbers import (
+from idp.people.identity_documents import LocalizedValueError
+from idp.taxpayers.taxpayer_numbers import (
     MESSAGES,
     USCC_ALPHABET,
     TaxpayerNumberError,

@@ -12,8 +12,8 @@ from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import select
 from test_code_flow import verify_id_token
 
-from idp.clock import utcnow
-from idp.database import db
+from idp.core.clock import utcnow
+from idp.core.database import db
 from idp.models import AuthorizationCode, Grant, UsedAssertion
 
 from conftest import obtain_code, redeem, register_client, tokens_for

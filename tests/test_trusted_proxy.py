@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from idp.app import create_app
-from idp.database import db
+from idp.core.database import db
 from idp.models import AuditEvent
 
 from conftest import PASSWORD, csrf_from, make_settings

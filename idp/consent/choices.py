@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Row, select
 
-from idp.audit import record_event
-from idp.clock import utcnow
-from idp.database import db
-from idp.dual_track import check_legacy_login_open
+from idp.audit.log import record_event
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.login.legacy_sunset import check_legacy_login_open
 from idp.models import (
     AgencyAgreement,
     CrossRegionRegistration,
@@ -138,7 +138,7 @@ def check_still_allowed(person: Person | LegacyEnterpriseAccount | None, busines
                         entity: dict | None, act: dict | None) -> bool:
     """Does the person still act for this taxpayer as recorded (role held, agreement and
     registration still active)?  Refresh and token exchange ask this every time.  An old
-    enterprise login still acts for its taxpayer only before the sunset (idp.dual_track)."""
+    enterprise login still acts for its taxpayer only before the sunset (idp.login.legacy_sunset)."""
     if person is None:
         return False
     if isinstance(person, LegacyEnterpriseAccount):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from idp.audit import record_event
-from idp.clock import utcnow
+from idp.audit.log import record_event
 from idp.consent.choices import Choice
 from idp.consent.policy import normalise_scope, query_consent
-from idp.database import conflict_insert, db
-from idp.models import ConsentRecord, Grant, LoginSession, Person
-from idp.tokens import revoke_grant
+from idp.consent.records import ConsentRecord
+from idp.core.clock import utcnow
+from idp.core.database import conflict_insert, db
+from idp.models import Grant, LoginSession, Person
+from idp.protocol.tokens import revoke_grant
 
 
 def apply_choice(login: LoginSession, person: Person, choice: Choice) -> None:

@@ -1,7 +1,7 @@
 """After login, before the code: must the person choose a taxpayer, or consent?
 
 Two lists of small named checks read top to bottom (docs/architecture.md §5.5), like the login checks
-in :mod:`idp.authorize_policy`.
+in :mod:`idp.protocol.authorize_policy`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON, check_still_allowed, pending_roles
-from idp.database import db
-from idp.login_state import BrowserLogin, LegacyLoginContext
-from idp.models import Client, ConsentRecord
+from idp.consent.records import ConsentRecord
+from idp.core.database import db
+from idp.login.record import BrowserLogin, LegacyLoginContext
+from idp.models import Client
 
 #: Authorization parameters (documented in docs/integration.md) by which a relying party
 #: preselects one business entry or restricts the entries offered.
@@ -51,7 +52,7 @@ def check_pending_roles(ctx: InteractionContext) -> str | None:
 
 def check_prompt_select_account(ctx: InteractionContext) -> str | None:
     if isinstance(ctx.login, LegacyLoginContext):
-        return None  # its one taxpayer is fixed; idp.authorize_policy asked for a new login instead
+        return None  # its one taxpayer is fixed; idp.protocol.authorize_policy asked for a new login instead
     return "select_account" if "select_account" in ctx.prompts and "selected" not in ctx.done else None
 
 
@@ -97,7 +98,7 @@ def check_consent_recorded(ctx: InteractionContext) -> str | None:
     if "consented" in ctx.done:
         return None
     if isinstance(ctx.login, LegacyLoginContext):
-        return "no_consent"  # never reached: third-party clients refuse the old login (idp.legacy_login)
+        return "no_consent"  # never reached: third-party clients refuse the old login (idp.login.legacy)
     return None if query_consent(ctx.login.person.id, ctx.client.client_id, ctx.scope) else "no_consent"
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import scope_to_list
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
-from idp.claims_request import requested_scope
 from idp.consent.choices import BUSINESS_ENTRIES, available_choices, confirm_roles, find_choice, pending_roles
 from idp.consent.decisions import apply_choice, list_consents, revoke_consent, save_consent
 from idp.consent.policy import requested_entries
-from idp.database import db
-from idp.interactions import interaction_params, mark_done, resume_url
-from idp.login_state import current_login
+from idp.core.database import db
+from idp.login.record import current_login
+from idp.protocol.claims_request import requested_scope
+from idp.protocol.client_registry import client_registry
+from idp.protocol.interactions import interaction_params, mark_done, resume_url
 
 bp = Blueprint("selection", __name__)
 
@@ -96,7 +97,9 @@ def consent_page():
     params = interaction_params(interaction_id)
     if params is None:
         return redirect(url_for("account.home"))
-    client = current_app.extensions["idp.clients"].query_client(params.get("client_id"))
+    client = client_registry().query_client(params["client_id"])
+    if client is None:  # the client was removed while the person was away
+        return redirect(url_for("account.home"))
     scopes = scope_to_list(client.get_allowed_scope(requested_scope(params))) or []
     return render_template("consent.html", client=client, scopes=scopes, entity=login.session.entity,
                            business=login.session.business, interaction=interaction_id)
@@ -112,7 +115,9 @@ def consent_submit():
     if interaction_id is None or params is None:
         return redirect(url_for("account.home"))
     if request.form.get("decision") == "allow":
-        client = current_app.extensions["idp.clients"].query_client(params.get("client_id"))
+        client = client_registry().query_client(params["client_id"])
+        if client is None:
+            return redirect(url_for("account.home"))
         save_consent(login.person, client.client_id, client.get_allowed_scope(requested_scope(params)))
         mark_done(interaction_id, "consented")
     else:
@@ -126,7 +131,7 @@ def consents_page():
     login, away = _login_or_redirect()
     if away:
         return away
-    clients = current_app.extensions["idp.clients"]
+    clients = client_registry()
     records = [(record, clients.query_client(record.client_id)) for record in list_consents(login.person)]
     return render_template("consents.html", records=records)
 

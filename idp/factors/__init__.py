@@ -1,4 +1,4 @@
-"""Authentication factors as plug-ins (docs/architecture.md §2.3).
+"""Authentication factors as plug-ins (docs/architecture.md §2).
 
 Each factor module defines one :class:`~idp.factors.base.Factor`; ``FACTORS`` maps the
 method name to it.  A factor never touches the OAuth layer.

@@ -24,11 +24,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
 from sqlalchemy import or_, select, update
 
-from idp.clock import utcnow
-from idp.database import db, rows_changed
+from idp.core.clock import utcnow
+from idp.core.database import db, rows_changed
+from idp.core.settings import current_settings
 from idp.factors.base import FactorResult, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.models import AppCode, Person
@@ -51,7 +51,7 @@ def generate_app_code_secret() -> str:
 
 def _cipher() -> AESGCM:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"qdtax-idp app-code secret").derive(
-        current_app.config["IDP"].SECRET_KEY.encode())
+        current_settings().SECRET_KEY.encode())
     return AESGCM(key)
 
 

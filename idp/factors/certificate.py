@@ -5,7 +5,7 @@ random single-use challenge, the agent signs its bytes with the UKey's key, and 
 the signature with the leaf certificate's public key, then the certificate itself
 (:mod:`idp.factors.certificate_trust`).  The certificate names an enterprise, not a person, so
 this factor yields the enterprise's USCC; the person acting is verified afterwards
-(:mod:`idp.certificate_login`).
+(:mod:`idp.login.certificate`).
 
 ``amr`` is RFC 8176 ``hwk`` (proof of possession of a hardware-secured key): the bureau issues
 these keys on UKeys only.  The UKey PIN is checked by the token itself, never seen here, so
@@ -29,14 +29,14 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
-from flask import current_app
 from sqlalchemy import delete
 
-from idp.clock import utcnow
-from idp.database import db
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.certificate_trust import CertificateRefused, load_trust_configuration, validate_certificate_chain
 from idp.models import CertificateChallenge
-from idp.taxpayer_numbers import TaxpayerNumberError, normalise_uscc
+from idp.taxpayers.taxpayer_numbers import TaxpayerNumberError, normalise_uscc
 
 #: 256 random bits (the contract promises at least 128).
 CHALLENGE_BYTES = 32
@@ -91,7 +91,7 @@ def _b64decode(value: Any, *, urlsafe: bool = False) -> bytes:
 
 def generate_challenge() -> dict[str, Any]:
     """A fresh challenge, stored (as its hash) until it is answered or expires."""
-    ttl = current_app.config["IDP"].CERT_CHALLENGE_TTL
+    ttl = current_settings().CERT_CHALLENGE_TTL
     now = utcnow()
     # Expired challenges are swept here, so the table holds only what is live.
     db.session.execute(delete(CertificateChallenge).where(CertificateChallenge.expires_at < now))
@@ -178,7 +178,7 @@ class CertificateFactor:
     """The certificate's challenge, named like the factors of the registry.  It is not in
     ``FACTORS``: it begins without a person and its proof names an enterprise, not a person, so
     it cannot answer ``Factor.verify(person, ...)``; :func:`verify_certificate_response` checks
-    the proof and :mod:`idp.certificate_login` verifies the person chosen after it."""
+    the proof and :mod:`idp.login.certificate` verifies the person chosen after it."""
 
     METHOD: ClassVar[str] = "certificate"
     AMR: ClassVar[str] = "hwk"

@@ -17,8 +17,8 @@ from typing import cast
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
-from flask import current_app
 
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError
 
 
@@ -67,7 +67,7 @@ def _load_crl(data: bytes) -> x509.CertificateRevocationList:
 def load_trust_configuration() -> TrustConfiguration:
     """The anchors of CERT_TRUST_ANCHORS and the CRLs of CERT_CRL_PATHS, read from disk each
     time: small files, and a CRL replaced by the CA's distribution job is used at once."""
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     anchors = [cert for path in _paths(settings.CERT_TRUST_ANCHORS)
                for cert in x509.load_pem_x509_certificates(path.read_bytes())]
     if not anchors:

@@ -17,16 +17,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from flask import current_app
 from sqlalchemy import select, update
 
-from idp.audit import record_event
-from idp.clock import utcnow
-from idp.database import db, rows_changed
+from idp.audit.log import record_event
+from idp.core.clock import utcnow
+from idp.core.database import db, rows_changed
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError, FactorResult
+from idp.factors.face_provider import current_face_provider
 from idp.factors.lockout import check_not_locked, record_failure, reset_failures
-from idp.identity_documents import mask_document_number
 from idp.models import FaceCheck, FaceConsent, Person
+from idp.people.identity_documents import mask_document_number
 
 #: Version of the face-processing notice the person agreed to; bump when its text changes.
 NOTICE_VERSION = "2026-11"
@@ -67,11 +68,11 @@ class FaceIdentity:
 
 
 def _settings():
-    return current_app.config["IDP"]
+    return current_settings()
 
 
 def _provider():
-    return current_app.extensions["idp.face_provider"]
+    return current_face_provider()
 
 
 def has_face_consent(identity: FaceIdentity) -> bool:

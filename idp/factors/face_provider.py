@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import requests
+from flask import current_app
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,15 @@ def create_face_provider(settings) -> FaceProvider:
     if settings.FACE_PROVIDER == "development":
         if settings.is_production:
             raise SystemExit("IDP_FACE_PROVIDER=development cannot be used in production: configure 'http'")
-        from idp.factors.face_dev_provider import DevelopmentFaceProvider
+        from idp.dev.face_provider import DevelopmentFaceProvider
 
         return DevelopmentFaceProvider()
     raise SystemExit(f"unknown IDP_FACE_PROVIDER {settings.FACE_PROVIDER!r}: use 'development' or 'http'")
+
+
+FACE_PROVIDER_EXTENSION = "idp.face_provider"
+
+
+def current_face_provider() -> FaceProvider:
+    """The current app's face-verification provider."""
+    return current_app.extensions[FACE_PROVIDER_EXTENSION]

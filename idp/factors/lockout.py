@@ -13,14 +13,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 
-from idp.audit import record_event
-from idp.clock import local_day, utcnow
-from idp.database import conflict_insert, db
+from idp.audit.log import record_event
+from idp.core.clock import local_day, utcnow
+from idp.core.database import conflict_insert, db
+from idp.core.metrics import count_lockout
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError, MethodLocked, WrongCredential
-from idp.metrics import count_lockout
 from idp.models import LegacyAccountLockout, LegacyEnterpriseAccount, MethodLockout, Person
 
 #: Whose failures are counted.
@@ -28,7 +28,7 @@ LockoutSubject = Person | LegacyEnterpriseAccount
 
 
 def _threshold() -> int:
-    return current_app.config["IDP"].LOCKOUT_THRESHOLD
+    return current_settings().LOCKOUT_THRESHOLD
 
 
 def _counter(subject: LockoutSubject) -> tuple[type[MethodLockout] | type[LegacyAccountLockout], Any]:

@@ -9,10 +9,10 @@ from typing import Any, ClassVar, Literal
 import nacl.pwhash.argon2id
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import current_app
 from nacl.exceptions import InvalidkeyError
 
-from idp.audit import record_event
+from idp.audit.log import record_event
+from idp.core.settings import current_settings
 from idp.factors.base import FactorResult, WrongCredential
 from idp.factors.legacy_hashes import check_legacy_hash_format, verify_legacy_hash
 from idp.factors.lockout import check_not_locked, counted_attempt
@@ -67,7 +67,7 @@ HASH_PROFILES = {
 
 def password_hasher() -> PasswordHasher:
     """The hasher of ``PASSWORD_HASH_PROFILE``."""
-    return HASH_PROFILES[current_app.config["IDP"].PASSWORD_HASH_PROFILE]
+    return HASH_PROFILES[current_settings().PASSWORD_HASH_PROFILE]
 
 
 def hash_password(password: str) -> str:
@@ -84,7 +84,7 @@ def spend_password_verification(password: str) -> None:
     """Verify ``password`` against a hash of nobody's password, with the ``PASSWORD_HASH_PROFILE``
     hasher: the argon2id work of a wrong password, for refusals whose response time must not tell
     that there was no stored hash to check (an unknown account) or only a cheap legacy one."""
-    profile = current_app.config["IDP"].PASSWORD_HASH_PROFILE
+    profile = current_settings().PASSWORD_HASH_PROFILE
     try:
         HASH_PROFILES[profile].verify(_hash_of_nobody(profile), password)
     except VerificationError:

@@ -8,18 +8,18 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, NoReturn
 
-from flask import current_app
 from sqlalchemy import exists, func, insert, literal, select, update
 
-from idp.audit import record_event
-from idp.clock import local_day, utcnow
-from idp.database import db, rows_changed
+from idp.audit.log import record_event
+from idp.core.clock import local_day, utcnow
+from idp.core.database import db, rows_changed
+from idp.core.metrics import count_sms
+from idp.core.settings import current_settings
 from idp.factors.base import CodeExpired, DailyCapReached, FactorResult, ResendTooSoon, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
-from idp.factors.sms_gateway import SmsDeliveryFailed, SmsMessage
-from idp.identity_documents import mask_phone
-from idp.metrics import count_sms
+from idp.factors.sms_gateway import SmsDeliveryFailed, SmsMessage, current_sms_gateway
 from idp.models import Person, SmsCode
+from idp.people.identity_documents import mask_phone
 
 MESSAGE_TEMPLATE = "【青岛税务】您的{purpose}验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。"
 PURPOSE_NAMES = {"login": "登录", "register": "注册", "change_phone": "更换手机号", "reset": "找回密码",
@@ -30,7 +30,7 @@ SMS_SEND_LOCK_SPACE = 0x736D73  # "sms"
 
 
 def _code_hmac(phone: str, purpose: str, code: str) -> str:
-    key = current_app.config["IDP"].SECRET_KEY.encode()
+    key = current_settings().SECRET_KEY.encode()
     return hmac.new(key, f"{purpose}:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -64,7 +64,7 @@ def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> in
     The phone stays locked until the caller commits, after the gateway call: a parallel send
     must wait for this code's row to be visible, or it would pass the cooldown too.
     """
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     _lock_phone(phone)
     # Taken after the lock: every committed code is then older than ``now``.
     now = utcnow()
@@ -104,7 +104,7 @@ def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> in
         purpose=PURPOSE_NAMES.get(purpose, ""), code=code, minutes=settings.SMS_CODE_TTL // 60
     )
     try:
-        current_app.extensions["idp.sms"].send(
+        current_sms_gateway().send(
             SmsMessage(phone=phone, text=text, code=code, idempotency_key=f"sms-{row_id}-{code_hmac[:16]}")
         )
     except SmsDeliveryFailed:
@@ -117,7 +117,7 @@ def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> in
 
 def _refuse_send(phone: str, purpose: str, now: datetime, today: date, subject: str | None) -> NoReturn:
     """Say which limit refused the code; only refused sends pay for this second read."""
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     last_sent, sent_today = db.session.execute(
         select(func.max(SmsCode.sent_at).filter(SmsCode.consumed_at.is_(None)),
                func.count().filter(SmsCode.purpose == purpose, SmsCode.local_day == today))
@@ -138,7 +138,7 @@ def consume_sms_code(phone: str, purpose: str, code: str) -> bool:
     The try is counted by an atomic update before comparing, and the code is consumed by a
     second guarded update, so parallel guesses cannot exceed the limit or use a code twice.
     """
-    settings = current_app.config["IDP"]
+    settings = current_settings()
     now = utcnow()
     newest = (
         select(SmsCode.id)

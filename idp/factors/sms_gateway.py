@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Protocol
 
 import requests
+from flask import current_app
 
-from idp.settings import Settings
+from idp.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,11 @@ def create_sms_gateway(settings: Settings) -> SmsGateway:
     if settings.SMS_ADAPTER == "outbox":
         return OutboxGateway(settings.sms_outbox_path)
     raise SystemExit(f"unknown IDP_SMS_ADAPTER {settings.SMS_ADAPTER!r}: use 'outbox' or 'http'")
+
+
+SMS_EXTENSION = "idp.sms"
+
+
+def current_sms_gateway() -> SmsGateway:
+    """The current app's SMS gateway."""
+    return current_app.extensions[SMS_EXTENSION]

@@ -13,16 +13,17 @@ import time
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from flask import current_app, session
+from flask import session
 from sqlalchemy import select
 from webauthn import generate_authentication_options, options_to_json, verify_authentication_response
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_authentication_credential_json
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
-from idp.audit import record_event
-from idp.clock import utcnow
-from idp.database import db
+from idp.audit.log import record_event
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.factors.base import FactorError, FactorResult, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.models import Person, SecurityKey
@@ -47,7 +48,7 @@ class CounterRegression(FactorError):
 
 def relying_party() -> tuple[str, str]:
     """``(rp_id, origin)`` of this provider, both derived from ``IDP_ISSUER``."""
-    issuer = urlsplit(current_app.config["IDP"].ISSUER)
+    issuer = urlsplit(current_settings().ISSUER)
     return issuer.hostname or "", f"{issuer.scheme}://{issuer.netloc}"
 
 

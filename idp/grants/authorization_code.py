@@ -15,19 +15,19 @@ from datetime import timedelta
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oidc.core.errors import LoginRequiredError
 from authlib.oidc.core.grants.util import is_openid_scope
-from flask import current_app
 from sqlalchemy import Row
 
-from idp.audit import record_event
-from idp.claims_request import parse_claims_request, requested_scope
-from idp.clock import utcnow
-from idp.database import db
+from idp.audit.log import record_event
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.grants.single_use import SingleUseCredential
-from idp.login_state import BrowserLogin, hold_live_login_session
+from idp.login.record import BrowserLogin, hold_live_login_session
 from idp.models import AuthorizationCode, Grant
-from idp.subjects import Account, query_grant_and_account
-from idp.tokens import TokenSubject, digest
+from idp.protocol.claims_request import parse_claims_request, requested_scope
+from idp.protocol.subjects import Account, query_grant_and_account
+from idp.protocol.tokens import TokenSubject, digest
 
 
 @dataclass(frozen=True)
@@ -98,14 +98,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if self.request.payload.data.get("response_mode") not in (None, "query"):
             raise InvalidRequestError("Only 'response_mode=query' is supported.", redirect_uri=redirect_uri)
         if parse_claims_request(self.request.payload.data, redirect_uri) is not None:
-            # OIDC Core 5.5: a claim asked for by name comes with its scope (idp.claims_request);
+            # OIDC Core 5.5: a claim asked for by name comes with its scope (idp.protocol.claims_request);
             # the consent pages read the same requested_scope.
             self.request.scope = self.request.client.get_allowed_scope(requested_scope(self.request.payload.data))
         self._validated_redirect_uri = redirect_uri
         return redirect_uri
 
     def save_authorization_code(self, code: str, request) -> None:
-        settings = current_app.config["IDP"]
+        settings = current_settings()
         login: BrowserLogin = request.user
         if not hold_live_login_session(login.session.id):
             # Logged out (another tab, the expiry sweep) while this request was on its way.

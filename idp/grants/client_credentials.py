@@ -2,9 +2,9 @@
 
 from authlib.oauth2.rfc6749 import InvalidScopeError, grants, scope_to_list
 
-from idp.claims import PERSON_SCOPES
-from idp.dpop import check_dpop_binding
 from idp.grants.auth_methods import CONFIDENTIAL_AUTH_METHODS
+from idp.protocol.claims import PERSON_SCOPES
+from idp.protocol.dpop import check_dpop_binding
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):

@@ -10,17 +10,17 @@ import time
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.core import grants as oidc_grants
-from flask import current_app
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import exists, select
 
-from idp.claims import business_claims, generate_user_info
-from idp.database import db
-from idp.keyring import ID_TOKEN_DEFAULT_ALGORITHM
+from idp.core.database import db
+from idp.core.settings import current_settings
+from idp.keyring import ID_TOKEN_DEFAULT_ALGORITHM, current_keyring
 from idp.models import AuthorizationCode
-from idp.tokens import TokenSubject
+from idp.protocol.claims import business_claims, generate_user_info
+from idp.protocol.tokens import TokenSubject
 
 MAX_NONCE_LENGTH = 255
 
@@ -58,14 +58,14 @@ class IdTokenExtension(oidc_grants.OpenIDCode):
     def resolve_client_private_key(self, client) -> KeySet:
         # A one-key set makes joserfc put the active key's kid in the header.
         alg = self.get_client_algorithm(client)
-        return KeySet([current_app.extensions["idp.keyring"].active_key(alg).key])
+        return KeySet([current_keyring().active_key(alg).key])
 
     def get_client_algorithm(self, client) -> str:
         """The client's registered ``id_token_signed_response_alg`` (RS256 unless it chose ES256/EdDSA)."""
         return client.id_token_signed_response_alg or ID_TOKEN_DEFAULT_ALGORITHM
 
     def get_client_claims(self, client) -> dict:
-        settings = current_app.config["IDP"]
+        settings = current_settings()
         return {
             "iss": settings.ISSUER,
             "aud": [client.get_client_id()],

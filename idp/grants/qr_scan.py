@@ -29,16 +29,16 @@ from authlib.oauth2.rfc8628 import (
     ExpiredTokenError,
     SlowDownError,
 )
-from flask import current_app
 from sqlalchemy import select, update
 
-from idp.audit import record_event
-from idp.clock import utcnow
-from idp.database import db
+from idp.audit.log import record_event
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.models import Grant, Person, QrLoginRequest
-from idp.qr_login import DEVICE, create_qr_request, public_status, redeem, start_device_login_session, verification_uri
-from idp.tokens import TokenSubject, digest
+from idp.protocol.tokens import TokenSubject, digest
+from idp.qr.codes import DEVICE, create_qr_request, public_status, redeem, start_device_login_session, verification_uri
 
 QR_SCAN_GRANT_TYPE = "urn:qdtax:params:oauth:grant-type:qr-scan"
 DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -72,7 +72,7 @@ class QrDeviceAuthorization(DeviceAuthorizationEndpoint):
             # The QR code: section 3.3.1 allows "information with the same function as the
             # user_code"; here a 192-bit single-use token rather than the short user code.
             "verification_uri_complete": issued.payload,
-            "expires_in": current_app.config["IDP"].QR_CODE_TTL,
+            "expires_in": current_settings().QR_CODE_TTL,
             "interval": issued.row.poll_interval,
         }
         return 200, body, [*default_json_headers, ("Cache-Control", "no-store")]
@@ -146,7 +146,7 @@ class QrScanGrant(BaseGrant, TokenEndpointMixin):
             id=secrets.token_urlsafe(32), person_id=person.id, client_id=row.client_id, login_session_id=login.id,
             scope=row.scope, auth_time=row.auth_time, acr=row.acr, amr=list(row.amr or []), business=row.business,
             entity_id=row.entity_id, entity=row.entity, act=row.act,
-            expires_at=utcnow() + timedelta(seconds=current_app.config["IDP"].REFRESH_TOKEN_ABSOLUTE_TTL),
+            expires_at=utcnow() + timedelta(seconds=current_settings().REFRESH_TOKEN_ABSOLUTE_TTL),
         )
         db.session.add(grant)
         db.session.flush()

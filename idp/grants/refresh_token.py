@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from authlib.oauth2.rfc6749 import InvalidScopeError, grants, scope_to_list
 from sqlalchemy import select
 
-from idp.clock import utcnow
 from idp.consent.choices import check_still_allowed
-from idp.database import db
+from idp.core.clock import utcnow
+from idp.core.database import db
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.grants.single_use import SingleUseCredential
 from idp.models import Grant, RefreshToken
-from idp.subjects import Account, query_grant_and_account
-from idp.tokens import TokenSubject, digest, revoke_grant
+from idp.protocol.subjects import Account, query_grant_and_account
+from idp.protocol.tokens import TokenSubject, digest, revoke_grant
 
 _REFRESH_TOKENS = SingleUseCredential("refresh_token", RefreshToken.__table__, "token_hash", ("grant_id", "scope"))
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from sqlalchemy import Row, Table, bindparam, or_, select, update
 
-from idp.audit import record_event
-from idp.clock import utcnow
-from idp.database import db
-from idp.dpop import check_dpop_binding
-from idp.tokens import digest, revoke_grant
+from idp.audit.log import record_event
+from idp.core.clock import utcnow
+from idp.core.database import db
+from idp.protocol.dpop import check_dpop_binding
+from idp.protocol.tokens import digest, revoke_grant
 
 
 class SingleUseCredential:

@@ -14,14 +14,14 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth
 from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
 from authlib.oauth2.rfc6749.hooks import hooked
 
-from idp.audit import record_event
+from idp.audit.log import record_event
 from idp.consent.choices import BUSINESS_ENTRIES, Choice, available_choices
-from idp.database import db
-from idp.dpop import check_dpop_binding
+from idp.core.database import db
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
-from idp.login_state import hold_live_login_session
+from idp.login.record import hold_live_login_session
 from idp.models import Grant, Person
-from idp.tokens import TokenSubject, load_access_token, revoke_grant
+from idp.protocol.dpop import check_dpop_binding
+from idp.protocol.tokens import TokenSubject, load_access_token, revoke_grant
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 

@@ -16,10 +16,12 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from flask import Flask, current_app
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from sqlalchemy.exc import SQLAlchemyError
 
-from idp.database_outages import check_unavailable
+from idp.core.database_outages import check_unavailable
+from idp.core.settings import Settings
 from idp.keyring import lifecycle
 from idp.keyring.database_store import DatabaseKeyStore
 from idp.keyring.file_store import FileKeyStore
@@ -31,7 +33,6 @@ from idp.keyring.records import (
     KeyringError,
     load_jwk,
 )
-from idp.settings import Settings
 
 __all__ = [
     "ALGORITHMS", "DEFAULT_ALGORITHM", "ID_TOKEN_DEFAULT_ALGORITHM", "Keyring", "KeyringError", "SigningKey",
@@ -95,7 +96,7 @@ class Keyring:
             except (KeyringError, SQLAlchemyError, OSError) as error:
                 if self._version is None:
                     raise
-                # An unreachable database is logged as an outage already (idp/database_outages.py).
+                # An unreachable database is logged as an outage already (idp/core/database_outages.py).
                 if not (isinstance(error, SQLAlchemyError) and check_unavailable(error)):
                     self._report_unreadable(error)
             else:
@@ -207,6 +208,14 @@ class Keyring:
             return False
         since = self.active_since().get(DEFAULT_ALGORITHM)
         return since is not None and time.time() - since >= self.rotate_every
+
+
+KEYRING_EXTENSION = "idp.keyring"
+
+
+def current_keyring(app: Flask | None = None) -> Keyring:
+    """The keyring of ``app`` (by default the current one), as :func:`idp.app.create_app` installed it."""
+    return (app or current_app).extensions[KEYRING_EXTENSION]
 
 
 def create_keyring(settings: Settings) -> Keyring:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from idp.database import db
+from idp.core.database import db
 from idp.keyring.records import KeyRecord
 from idp.models import SigningKeyRow
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app
+from flask import Flask
 
-from idp.audit import record_event
-from idp.database import db
+from idp.audit.log import record_event
+from idp.core.database import db
+from idp.core.settings import current_settings
+from idp.keyring import current_keyring
 from idp.keyring.records import KeyringError
 
 log = logging.getLogger(__name__)
 
 
 def rotate_when_due() -> None:
-    keyring = current_app.extensions["idp.keyring"]
+    keyring = current_keyring()
     if not keyring.rotation_due():
         return
     try:
@@ -28,5 +30,5 @@ def rotate_when_due() -> None:
 
 
 def install_rotation_schedule(app: Flask) -> None:
-    if app.config["IDP"].KEY_ROTATION_DAYS > 0:
+    if current_settings(app).KEY_ROTATION_DAYS > 0:
         app.before_request(rotate_when_due)

@@ -1,7 +1,7 @@
 """Texts of the account centre (docs/domain.md §1.5, §1.10, §1.13): personal information and the changes made there.
 
-Validation refusals carry their own texts (``idp.usernames``, ``idp.username_change``,
-``idp.phone_change``, ``idp.account_centre``, ``idp.password_policy``); these are the pages'.
+Validation refusals carry their own texts (``idp.people.usernames``, ``idp.people.username_change``,
+``idp.people.phone_change``, ``idp.people.account_centre``, ``idp.people.password_policy``); these are the pages'.
 """
 
 MESSAGES: dict[str, dict[str, str]] = {

@@ -1,6 +1,6 @@
 """Texts of the forced password change and of "forgot password" (docs/domain.md §1.8, §1.10)."""
 
-from idp.password_policy import SYMBOLS
+from idp.people.password_policy import SYMBOLS
 
 MESSAGES: dict[str, dict[str, str]] = {
     "forgot_password_link": {"zh-CN": "忘记密码", "en": "Forgot password"},

@@ -10,7 +10,7 @@ from sqlalchemy import engine_from_config, pool, text
 from sqlalchemy.engine import Connection
 
 import idp.models  # noqa: F401  (registers every table)
-from idp.database import db, normalise_database_url
+from idp.core.database import db, normalise_database_url
 
 #: Arbitrary constant naming the migrations' advisory lock ("qdmg"; the keyring's is "qdtx").
 MIGRATION_LOCK_ID = 0x71646D67

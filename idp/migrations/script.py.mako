@@ -7,7 +7,7 @@ Create Date: ${create_date}
 
 from alembic import op
 import sqlalchemy as sa
-import idp.models.columns
+import idp.core.columns
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

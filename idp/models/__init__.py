@@ -1,10 +1,10 @@
 """Every table of the provider; importing this package registers them all with the metadata."""
 
+from idp.consent.records import ConsentRecord
 from idp.models.audit import AuditChain, AuditEvent
 from idp.models.backchannel_logout import BackchannelLogout
 from idp.models.certificate import CertificateChallenge
 from idp.models.client import Client
-from idp.models.consent import ConsentRecord
 from idp.models.dpop import SeenDpopProof
 from idp.models.entity import AgencyAgreement, CrossRegionRegistration, EntityRole, TaxpayerEntity
 from idp.models.face import DevFaceSession, FaceCheck, FaceConsent

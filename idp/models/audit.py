@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
-from idp.models.columns import JSONType, UTCDateTime, utcnow
+from idp.core.columns import JSONType, UTCDateTime, utcnow
+from idp.core.database import Model
 
 
 class AuditEvent(Model):
@@ -25,7 +25,7 @@ class AuditEvent(Model):
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: Masked details only: never secrets, codes, tokens or full identifiers.
     detail: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)
-    #: Position in the hash chain (idp.audit_chain): gapless, in commit order across nodes.
+    #: Position in the hash chain (idp.audit.chain): gapless, in commit order across nodes.
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
     #: SHA-256 over the previous record's digest and this record's canonical form.
     digest: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -11,9 +11,9 @@ from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 from sqlalchemy import Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
-from idp.models.columns import JSONType, UTCDateTime, utcnow
-from idp.redirect_uris import RedirectUriError, check_browser_uri, matches_registered
+from idp.core.columns import JSONType, UTCDateTime, utcnow
+from idp.core.database import Model
+from idp.protocol.redirect_uris import RedirectUriError, check_browser_uri, matches_registered
 
 
 def hash_client_secret(secret: str) -> str:
@@ -39,7 +39,7 @@ class Client(Model, ClientMixin):
     #: they were registered with: their relying parties verify it today.
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), nullable=False, default="RS256")
     first_party: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    #: Which kind of app may approve QR logins (idp.clients.QR_APPROVER_KINDS), or None.
+    #: Which kind of app may approve QR logins (idp.protocol.clients.QR_APPROVER_KINDS), or None.
     qr_approver: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     #: OpenID Connect Back-Channel Logout 1.0 section 2.2 registration.
@@ -67,7 +67,7 @@ class Client(Model, ClientMixin):
     @property
     def client_metadata(self) -> dict:
         # authlib's end-session endpoint redirects only to these: a row registered before the
-        # rules of idp.redirect_uris is held to them too, as check_redirect_uri does.
+        # rules of idp.protocol.redirect_uris is held to them too, as check_redirect_uri does.
         return {"post_logout_redirect_uris": [uri for uri in self.post_logout_redirect_uris
                                               if self._acceptable_browser_uri(uri)]}
 
@@ -100,7 +100,7 @@ class Client(Model, ClientMixin):
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         """Registered (exactly, or a loopback IP on another port: RFC 8252 section 7.3) and still
-        acceptable: a row registered before the rules of idp.redirect_uris is held to them too."""
+        acceptable: a row registered before the rules of idp.protocol.redirect_uris is held to them too."""
         return (any(matches_registered(redirect_uri, registered) for registered in self.redirect_uris)
                 and self._acceptable_browser_uri(redirect_uri))
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
-from idp.models.columns import UTCDateTime, utcnow
+from idp.core.columns import UTCDateTime, utcnow
+from idp.core.database import Model
 
 
 class FaceCheck(Model):

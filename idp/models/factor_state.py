@@ -7,8 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
-from idp.models.columns import UTCDateTime, utcnow
+from idp.core.columns import UTCDateTime, utcnow
+from idp.core.database import Model
 
 
 class SmsCode(Model):
@@ -21,7 +21,7 @@ class SmsCode(Model):
     code_hmac: Mapped[str] = mapped_column(String(64), nullable=False)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     local_day: Mapped[date] = mapped_column(Date, nullable=False)
-    #: Indexed for the retention purge (idp.retention).
+    #: Indexed for the retention purge (idp.housekeeping.retention).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     tries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

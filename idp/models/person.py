@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
-from idp.models.columns import UTCDateTime, utcnow
+from idp.core.columns import UTCDateTime, utcnow
+from idp.core.database import Model
 
 
 class Person(Model):

@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
-from idp.models.columns import UTCDateTime, utcnow
+from idp.core.columns import UTCDateTime, utcnow
+from idp.core.database import Model
 
 
 class Registration(Model):

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
-from idp.models.columns import JSONType, UTCDateTime, utcnow
+from idp.core.columns import JSONType, UTCDateTime, utcnow
+from idp.core.database import Model
 
 
 class BrowserSession(Model):
@@ -43,5 +43,5 @@ class LoginSession(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     #: Indexed for the sweep that ends expired sessions (and sends their back-channel logouts).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
-    #: Indexed for the retention purge of long-ended sessions (idp.retention).
+    #: Indexed for the retention purge of long-ended sessions (idp.housekeeping.retention).
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
+from idp.core.database import Model
 
 
 class SigningKeyRow(Model):

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Model
-from idp.models.columns import JSONType, UTCDateTime, utcnow
+from idp.core.columns import JSONType, UTCDateTime, utcnow
+from idp.core.database import Model
 
 
 class Grant(Model):
@@ -39,7 +39,7 @@ class Grant(Model):
     #: RFC 8693 ``act``: the agency an agent acts through.
     act: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    #: Absolute end of the family, whatever refreshes happen (indexed for idp.retention).
+    #: Absolute end of the family, whatever refreshes happen (indexed for idp.housekeeping.retention).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -60,7 +60,7 @@ class AuthorizationCode(Model):
     #: RFC 9449 section 10: only a DPoP proof with this key thumbprint may redeem the code.
     dpop_jkt: Mapped[str | None] = mapped_column(String(43), nullable=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    #: Indexed for the retention purge (idp.retention), like every expiry below.
+    #: Indexed for the retention purge (idp.housekeeping.retention), like every expiry below.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -19,7 +19,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from idp.app import create_app
-from idp.database import db
+from idp.core.database import db
 
 from conftest import PHONE, last_sms_code, make_settings
 

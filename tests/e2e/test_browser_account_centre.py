@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import LoginSession
 
 from conftest import PASSWORD, let_sms_cooldown_pass

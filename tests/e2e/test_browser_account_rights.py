@@ -9,7 +9,7 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import FaceConsent
 
 from conftest import let_sms_cooldown_pass

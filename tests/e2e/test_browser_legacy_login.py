@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from idp.clock import local_day
-from idp.legacy_import import import_legacy_accounts, read_rows
+from idp.core.clock import local_day
+from idp.core.settings import current_settings
+from idp.taxpayers.legacy_import import import_legacy_accounts, read_rows
 
 from e2e.browser import starts_with
 from e2e.live_provider import LiveProvider, LiveServer
@@ -32,7 +33,7 @@ def sunset(live_provider: LiveProvider, monkeypatch) -> str:
     with live_provider.app.app_context():
         day = local_day() + timedelta(days=30)
     monkeypatch.setitem(live_provider.app.config, "IDP", dataclasses.replace(
-        live_provider.app.config["IDP"], LEGACY_LOGIN_SUNSET=day.isoformat()))
+        current_settings(live_provider.app), LEGACY_LOGIN_SUNSET=day.isoformat()))
     return f"{day.year}年{day.month}月{day.day}日"
 
 

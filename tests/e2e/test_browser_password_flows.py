@@ -12,7 +12,7 @@ import io
 import pytest
 from playwright.sync_api import Page, expect
 
-from idp.accounts_import import import_accounts, read_rows
+from idp.people.accounts_import import import_accounts, read_rows
 
 from conftest import let_sms_cooldown_pass
 from e2e.browser import starts_with

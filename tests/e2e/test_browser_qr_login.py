@@ -16,8 +16,9 @@ from click.testing import CliRunner
 from playwright.sync_api import Page, expect
 
 from idp.app import create_app
-from idp.app_simulator import MobileAppSimulator
-from idp.cli import main
+from idp.cli.main import main
+from idp.core.settings import current_settings
+from idp.dev.app_simulator import MobileAppSimulator
 
 from conftest import PASSWORD, make_settings
 from e2e.browser import starts_with
@@ -34,7 +35,7 @@ def phone(live_provider: LiveProvider, person: dict) -> MobileAppSimulator:
     """The bureau app on the person's phone, not yet logged in."""
     bureau_app = register_bureau_app(live_provider.app)
     return MobileAppSimulator(issuer=live_provider.url, client_id=bureau_app.client_id, redirect_uri=APP_REDIRECT,
-                              sms_outbox=live_provider.app.config["IDP"].sms_outbox_path)
+                              sms_outbox=current_settings(live_provider.app).sms_outbox_path)
 
 
 def open_qr_tab(page: Page, relying_party: LiveServer, live_provider: LiveProvider) -> str:
@@ -149,7 +150,8 @@ def test_the_page_still_logs_in_when_the_server_cannot_wait(page: Page, no_waiti
     assert answered.value.json()["status"] == "pending" and answered.value.json()["ask_again_in"] == 1
     bureau_app = register_bureau_app(no_waiting_polls.app)
     phone = MobileAppSimulator(issuer=no_waiting_polls.url, client_id=bureau_app.client_id,
-                               redirect_uri=APP_REDIRECT, sms_outbox=no_waiting_polls.app.config["IDP"].sms_outbox_path)
+                               redirect_uri=APP_REDIRECT,
+                               sms_outbox=current_settings(no_waiting_polls.app).sms_outbox_path)
     phone.login(person["username"], PASSWORD)
     phone.scan(user_code)
     expect(page.locator("#qr-status")).to_have_text(SCANNED)

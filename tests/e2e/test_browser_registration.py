@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from idp.database import db
+from idp.core.database import db
 from idp.models import Person
 
 from conftest import let_sms_cooldown_pass

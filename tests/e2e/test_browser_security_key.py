@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from idp.app import create_app
-from idp.database import db
+from idp.core.database import db
 from idp.models import SecurityKey
 
 from conftest import PASSWORD, let_sms_cooldown_pass, make_settings, read_outbox

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from idp.serving import SERVERS
+from idp.web.serving import SERVERS
 
 from faults.services import Node, make_node, register_client, wait_until
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from idp.serving import SERVERS
+from idp.web.serving import SERVERS
 
 from faults.services import Node, make_node
 

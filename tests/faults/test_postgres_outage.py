@@ -128,7 +128,7 @@ def test_postgres_stopped_and_started_under_a_live_node(postgres, nodes, tmp_pat
 
 def test_a_quick_postgres_restart_costs_at_most_one_request_per_worker(postgres, nodes, tmp_path):
     """A quick restart (say, a minor-version upgrade) right after pooled connections were used
-    (too recently to be pinged before use, idp/database.py): the first request on a dropped
+    (too recently to be pinged before use, idp/core/database.py): the first request on a dropped
     connection gets a 503, and that empties the worker's whole pool, so the next one works."""
     node = make_node(tmp_path, "a", DATABASE_URL=postgres.url, CLIENT_CACHE_TTL="0")
     nodes.append(node.start("--workers", "2", "--threads", "4"))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from idp.serving import SERVERS
+from idp.web.serving import SERVERS
 
 from faults.services import (
     Load,

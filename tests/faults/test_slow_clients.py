@@ -3,7 +3,7 @@ clients sending a token request's body at 1 byte/s and 50 sending their headers 
 20 s, leave every other request answered promptly: nginx reads requests whole before a node sees
 them and cuts off headers slower than client_header_timeout. Straight to a node, 12 such bodies
 (2 workers x 6 threads) held every thread, JWKS included. A node itself cuts off a client slow
-to send its headers after idp.serving.HEADER_READ_TIMEOUT (granian)."""
+to send its headers after idp.web.serving.HEADER_READ_TIMEOUT (granian)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from idp.serving import HEADER_READ_TIMEOUT
+from idp.web.serving import HEADER_READ_TIMEOUT
 
 from faults.services import Node, PrivateNginx, free_port, make_node, register_client
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from idp.core.settings import load_settings
 from idp.keyring import Keyring
 from idp.keyring.file_store import FileKeyStore
-from idp.settings import load_settings
 
 from faults.services import Node, free_port, make_node
 

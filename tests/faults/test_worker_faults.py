@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from idp.serving import SERVERS
+from idp.web.serving import SERVERS
 
 from faults.services import Load, Node, jwks_and_token_requests, make_node, register_client, wait_until
 

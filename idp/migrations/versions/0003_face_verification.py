@@ -8,7 +8,7 @@ Create Date: 2026-11-27 14:11:33.105968
 import sqlalchemy as sa
 from alembic import op
 
-import idp.models.columns
+import idp.core.columns
 
 revision = '0003'
 down_revision = '0002'
@@ -24,12 +24,12 @@ def upgrade() -> None:
     sa.Column('doc_type', sa.String(length=32), nullable=False),
     sa.Column('doc_number', sa.String(length=64), nullable=False),
     sa.Column('return_url', sa.Text(), nullable=False),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('liveness_passed', sa.Boolean(), nullable=True),
     sa.Column('similarity', sa.Float(), nullable=True),
-    sa.Column('completed_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('face_consent',
@@ -37,8 +37,8 @@ def upgrade() -> None:
     sa.Column('doc_type', sa.String(length=32), nullable=False),
     sa.Column('doc_number', sa.String(length=64), nullable=False),
     sa.Column('notice_version', sa.String(length=16), nullable=False),
-    sa.Column('given_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('withdrawn_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('given_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('face_consent', schema=None) as batch_op:
@@ -51,13 +51,13 @@ def upgrade() -> None:
     sa.Column('doc_type', sa.String(length=32), nullable=False),
     sa.Column('doc_number', sa.String(length=64), nullable=False),
     sa.Column('provider_session_id', sa.String(length=128), nullable=False),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('result_ref', sa.String(length=128), nullable=True),
     sa.Column('similarity', sa.Float(), nullable=True),
     sa.Column('liveness_passed', sa.Boolean(), nullable=True),
-    sa.Column('used_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('used_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('provider_session_id')

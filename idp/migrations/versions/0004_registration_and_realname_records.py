@@ -8,7 +8,7 @@ Create Date: 2026-11-27 14:22:26.361692
 import sqlalchemy as sa
 from alembic import op
 
-import idp.models.columns
+import idp.core.columns
 
 revision = '0004_registration'
 down_revision = '0003'
@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('phone', sa.String(length=32), nullable=True),
     sa.Column('realname_level', sa.Integer(), nullable=False),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('doc_type', 'doc_number', name='uq_realname_record_document')
     )
@@ -45,8 +45,8 @@ def upgrade() -> None:
     sa.Column('face_check_id', sa.String(length=43), nullable=True),
     sa.Column('face_failures', sa.Integer(), nullable=False),
     sa.Column('via_service_hall', sa.Boolean(), nullable=False),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('registration', schema=None) as batch_op:

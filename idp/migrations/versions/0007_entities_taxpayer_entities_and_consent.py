@@ -8,7 +8,7 @@ Create Date: 2026-11-27 14:17:10.868390
 import sqlalchemy as sa
 from alembic import op
 
-import idp.models.columns
+import idp.core.columns
 
 revision = '0007_entities'
 down_revision = '0003'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('tax_authority_code', sa.String(length=16), nullable=False),
     sa.Column('tax_authority_name', sa.String(length=100), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('taxpayer_number')
     )
@@ -35,8 +35,8 @@ def upgrade() -> None:
     sa.Column('agency_entity_id', sa.Integer(), nullable=False),
     sa.Column('client_entity_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('started_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['agency_entity_id'], ['taxpayer_entity.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['client_entity_id'], ['taxpayer_entity.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -51,8 +51,8 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
     sa.Column('scope', sa.String(length=512), nullable=False),
-    sa.Column('granted_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('granted_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('person_id', 'client_id', 'scope', name='uq_consent')
@@ -80,9 +80,9 @@ def upgrade() -> None:
     sa.Column('entity_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('confirmed_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('removed_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('removed_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['entity_id'], ['taxpayer_entity.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),

@@ -8,7 +8,7 @@ Create Date: 2026-11-27 14:54:03.550668
 import sqlalchemy as sa
 from alembic import op
 
-import idp.models.columns
+import idp.core.columns
 
 revision = '0009_relying_parties'
 down_revision = '0003'
@@ -27,11 +27,11 @@ def upgrade() -> None:
     sa.Column('sub', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('claim', sa.String(length=43), nullable=True),
-    sa.Column('claimed_until', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_until', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=200), nullable=True),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('jti')
     )
@@ -40,7 +40,7 @@ def upgrade() -> None:
 
     op.create_table('dpop_proof',
     sa.Column('jti_digest', sa.String(length=64), nullable=False),
-    sa.Column('expires_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('jti_digest')
     )
     with op.batch_alter_table('dpop_proof', schema=None) as batch_op:
@@ -50,9 +50,9 @@ def upgrade() -> None:
     sa.Column('request_uri_hash', sa.String(length=64), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
     sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('request_uri_hash')
     )
     with op.batch_alter_table('pushed_authorization_request', schema=None) as batch_op:

@@ -8,7 +8,7 @@ Create Date: 2026-11-27 15:07:45.858462
 import sqlalchemy as sa
 from alembic import op
 
-import idp.models.columns
+import idp.core.columns
 
 revision = '0011_security_keys'
 down_revision = '0003'
@@ -21,10 +21,10 @@ def upgrade() -> None:
     op.create_table('app_code',
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('secret_encrypted', sa.Text(), nullable=False),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('confirmed_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_timecode', sa.BigInteger(), nullable=True),
-    sa.Column('last_used_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id')
     )
@@ -35,8 +35,8 @@ def upgrade() -> None:
     sa.Column('public_key', sa.LargeBinary(), nullable=False),
     sa.Column('sign_count', sa.BigInteger(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('created_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('credential_id')

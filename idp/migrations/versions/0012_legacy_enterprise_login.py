@@ -9,7 +9,7 @@ Create Date: 2026-12-02 10:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-import idp.models.columns
+import idp.core.columns
 
 revision = '0012_legacy_login'
 # Every head at the time: one graph again, so this column work applies after all of them.
@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('entity_id', sa.Integer(), nullable=False),
     sa.Column('password_hash', sa.String(length=256), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('imported_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', idp.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('imported_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', idp.core.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['entity_id'], ['taxpayer_entity.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('entity_id'),
@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.Column('method', sa.String(length=16), nullable=False),
     sa.Column('local_day', sa.Date(), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('updated_at', idp.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', idp.core.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['legacy_account_id'], ['legacy_enterprise_account.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('legacy_account_id', 'method')
     )

@@ -1,4 +1,4 @@
-"""indexes for the retention purge (idp/retention.py)
+"""indexes for the retention purge (idp/housekeeping/retention.py)
 
 Revision ID: 0013_retention_indexes
 Revises: 0012_legacy_login

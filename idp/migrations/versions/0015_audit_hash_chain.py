@@ -21,7 +21,7 @@ GENESIS = "0" * 64
 
 
 def _canonical(seq, at, event, outcome, subject, client_id, ip, detail) -> bytes:
-    # The same form as idp.audit_chain.canonical, repeated so this migration never changes
+    # The same form as idp.audit.chain.canonical, repeated so this migration never changes
     # with the application code.
     if isinstance(at, str):  # SQLite hands a raw query its text
         at = datetime.fromisoformat(at)

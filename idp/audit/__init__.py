@@ -1,0 +1,1 @@
+"""The audit log: writing records, their hash chain and signed checkpoints."""

@@ -1,0 +1,1 @@
+"""The ``idp`` command for operators, one module per command group."""

@@ -1,0 +1,57 @@
+"""How every face step (login, step-up, password reset, real-name upgrade, registration) ends when its
+face check did not go through: still pending, refused, or the provider unreachable.
+
+The transaction ends the same way in each case; only the page differs, so each step passes its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import render_template, request
+from flask.typing import ResponseReturnValue
+
+from idp.core.database import db
+from idp.factors.base import FactorError
+from idp.factors.face import FacePending
+from idp.factors.face_provider import FaceProviderError
+from idp.login.pages import error_key
+
+#: One of :data:`FACE_PAGE_ERRORS`.
+FaceRefusal = FactorError | FaceProviderError
+#: What a face start or return can raise that ends on the result page.
+FACE_PAGE_ERRORS: tuple[type[FaceRefusal], ...] = (FactorError, FaceProviderError)
+#: A step's page for a face refusal: the error, the HTTP status, and (pending only) the link to ask again.
+FacePage = Callable[[FaceRefusal, int, str | None], ResponseReturnValue]
+
+
+def face_message(error: FaceRefusal) -> tuple[str, dict]:
+    """The message key and its parameters for one of :data:`FACE_PAGE_ERRORS`."""
+    if isinstance(error, FaceProviderError):
+        return "error_face_unavailable", {}
+    return error_key(error), error.params
+
+
+def face_result_page(**links: str) -> FacePage:
+    """The shared ``face_result.html``; ``face_url`` and ``sms_url`` replace the login's own
+    "try again" and "use an SMS code" links."""
+
+    def page(error: FaceRefusal, status: int, retry: str | None) -> ResponseReturnValue:
+        key, params = face_message(error)
+        return render_template("face_result.html", error=key, error_params=params, retry=retry, **links), status
+
+    return page
+
+
+def face_refusal(error: FaceRefusal, page: FacePage | None = None) -> ResponseReturnValue:
+    """No result yet (202, with a retry link), provider unreachable (503, nothing kept), or a
+    refusal (400; failure counters, spent checks and audit rows are committed), shown on ``page``
+    (by default the login's :func:`face_result_page`)."""
+    page = page or face_result_page()
+    if isinstance(error, FacePending):
+        return page(error, 202, request.full_path)
+    if isinstance(error, FaceProviderError):
+        db.session.rollback()
+        return page(error, 503, None)
+    db.session.commit()
+    return page(error, 400, None)

@@ -1,0 +1,1 @@
+"""Background housekeeping run by the serving processes: session expiry and retention."""

@@ -1,0 +1,158 @@
+"""The login pages: identify + password, then the second factor: an SMS code, or a choice first
+when the person enrolled a security key or app code (docs/architecture.md §5.3)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+
+from idp.consent.policy import requested_entries
+from idp.core.database import db
+from idp.core.i18n import LOCALE_COOKIE, remember_locale
+from idp.factors.base import FactorError
+from idp.factors.sms_gateway import SmsDeliveryFailed
+from idp.login.legacy_pages import legacy_login_offer
+from idp.login.password_steps import (
+    LoginExpired,
+    finish_second_factor,
+    pending_login,
+    second_factor_offer,
+    send_code_or_offer_choice,
+    send_second_factor_code,
+    start_password_login,
+)
+from idp.people.identity_documents import mask_phone
+from idp.people.password_change import PasswordChangeRequired
+from idp.protocol.interactions import interaction_param, interaction_params, resume_url
+
+bp = Blueprint("login", __name__)
+
+
+def error_key(error: FactorError) -> str:
+    """The message for a factor refusal; wrong credentials are worded per method."""
+    if error.code == "wrong_credential":
+        return f"error_wrong_credential_{error.params.get('method', 'password')}"
+    if error.code == "not_registered":
+        return "error_not_registered"
+    return f"error_{error.code}"
+
+
+def _render_login(interaction: str | None, error: FactorError | str | None = None, identifier: str = "",
+                  business: str | None = None):
+    """The login page; ``error`` is a factor refusal or a message key."""
+    status = 200 if error is None else 400
+    allowed, preselected = requested_entries(interaction_params(interaction) or {})
+    return render_template(
+        "login.html",
+        **legacy_login_offer(interaction),
+        interaction=interaction or "",
+        identifier=identifier or interaction_param(interaction, "login_hint") or "",
+        entries=allowed,
+        business=business if business in allowed else preselected or allowed[0],
+        error=error if isinstance(error, str) else error_key(error) if error else None,
+        error_params=error.params if isinstance(error, FactorError) else {},
+    ), status
+
+
+@bp.route("/login", methods=["GET"])
+def login_page():
+    remember_locale(request.args.get("ui_locales"))
+    return _render_login(request.args.get("interaction"))
+
+
+@bp.route("/login", methods=["POST"])
+def login_submit():
+    interaction = request.form.get("interaction") or None
+    identifier = request.form.get("identifier", "")
+    password = request.form.get("password", "")
+    business = request.form.get("business")
+    if not identifier.strip() or not password:
+        return _render_login(interaction, "error_missing_fields", identifier, business)
+    try:
+        start_password_login(identifier, password, interaction, business)
+    except FactorError as error:
+        db.session.commit()  # failure counters and audit rows must persist
+        return _render_login(interaction, error, identifier, business)
+    db.session.commit()
+    # The password step stands whatever happens to the SMS: the second-factor page reports a
+    # send problem and still offers the face scan.
+    try:
+        send_code_or_offer_choice(pending_login())
+    except FactorError as error:
+        db.session.commit()
+        return _render_sms(error_key(error), error.params, 429, code_sent=False)
+    except SmsDeliveryFailed:
+        db.session.rollback()
+        return _render_sms("error_sms_unavailable", {}, 503, code_sent=False)
+    db.session.commit()
+    return redirect(url_for("login.sms_page"))
+
+
+def _render_sms(error: str | None = None, params: dict | None = None, status: int = 200, *, code_sent: bool = True):
+    """The second-factor page; ``code_sent=False`` when this login's first code was refused
+    (cap, cooldown, lock) or not delivered: the page must not say that one is on its way."""
+    try:
+        pending = pending_login()
+    except LoginExpired:
+        return redirect(url_for("login.login_page"))
+    offer = second_factor_offer(pending)
+    return render_template(
+        "sms.html", phone=mask_phone(pending.person.phone), error=error, error_params=params or {},
+        minutes=5, alternatives=offer.alternatives, asks_for_code=offer.asks_for_sms_code, code_sent=code_sent,
+        face_offered=offer.face,
+    ), status
+
+
+@bp.route("/login/sms", methods=["GET"])
+def sms_page():
+    return _render_sms()
+
+
+@bp.route("/login/sms", methods=["POST"])
+def sms_submit():
+    try:
+        pending = pending_login()
+        finish_second_factor(pending, "sms", request.form.get("code", ""))
+    except LoginExpired as error:
+        return _render_login(None, error)
+    except PasswordChangeRequired:
+        db.session.commit()
+        return redirect(url_for("password_change.change_page"))
+    except FactorError as error:
+        db.session.commit()
+        return _render_sms(error_key(error), error.params, 400)
+    db.session.commit()
+    return redirect(resume_url(pending.interaction) or url_for("account.home"))
+
+
+@bp.route("/login/sms/resend", methods=["POST"])
+def sms_resend():
+    """Send the code: again, or the first time when the page offered a choice of factors."""
+    try:
+        send_second_factor_code(pending_login())
+    except LoginExpired as error:
+        return _render_login(None, error)
+    except FactorError as error:
+        db.session.commit()
+        return _render_sms(error_key(error), error.params, 429)
+    except SmsDeliveryFailed:
+        db.session.rollback()
+        return _render_sms("error_sms_unavailable", {}, 503)
+    db.session.commit()
+    return redirect(url_for("login.sms_page"))
+
+
+@bp.route("/lang/<locale>")
+def switch_language(locale: str):
+    # Judged as parsed, as browsers do: they drop tabs and newlines ("/\t/host" is "//host")
+    # and read "/\\host" as "//host"; any of them would leave the site (open redirect).
+    parts = urlsplit(request.args.get("next", "/"))
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith(("//", "/\\")):
+        parts = urlsplit("/")
+    # The page's own ui_locales would otherwise outrank the choice made here.
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ui_locales"]
+    response = make_response(redirect(urlunsplit(parts._replace(query=urlencode(query)))))
+    if chosen := remember_locale(locale):
+        response.set_cookie(LOCALE_COOKIE, chosen, max_age=365 * 86400, httponly=True, samesite="Lax")
+    return response

@@ -1,0 +1,1 @@
+"""People and their credentials: registration, recovery, the account centre, imports."""

@@ -1,0 +1,54 @@
+"""The forced password change after a login with the initial password (docs/domain.md §1.8, §1.10)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from idp.core.database import db
+from idp.core.i18n import current_locale
+from idp.people.identity_documents import LocalizedValueError
+from idp.people.password_change import PasswordStepExpired, finish_forced_password_change, pending_forced_change
+
+bp = Blueprint("password_change", __name__)
+
+
+def render_new_password_form(action: str, title_key: str, note_key: str, error: LocalizedValueError | None = None):
+    """The new-password form shared with the forgot-password flow."""
+    return render_template(
+        "password_new.html", action=action, title_key=title_key, note_key=note_key,
+        error_text=error.message(current_locale()) if error else None,
+    ), 200 if error is None else 400
+
+
+def render_relogin(message_key: str, interaction: str | None):
+    """Done: the person logs in again, continuing the relying party's request if there was one."""
+    login_url = url_for("login.login_page", interaction=interaction) if interaction else url_for("login.login_page")
+    return render_template("password_done.html", message_key=message_key, login_url=login_url)
+
+
+@bp.route("/password/change-required", methods=["GET"])
+def change_page():
+    try:
+        pending_forced_change()
+    except PasswordStepExpired:
+        return redirect(url_for("login.login_page"))
+    return render_new_password_form(url_for("password_change.change_submit"), "pw_forced_title",
+                                    "pw_forced_note")
+
+
+@bp.route("/password/change-required", methods=["POST"])
+def change_submit():
+    try:
+        forced = pending_forced_change()
+    except PasswordStepExpired:
+        return redirect(url_for("login.login_page"))
+    try:
+        finish_forced_password_change(forced, request.form.get("new_password", ""),
+                                      request.form.get("confirm_password", ""))
+    except LocalizedValueError as error:
+        return render_new_password_form(url_for("password_change.change_submit"), "pw_forced_title",
+                                        "pw_forced_note", error)
+    except PasswordStepExpired:
+        return redirect(url_for("login.login_page"))  # finished in another tab meanwhile
+    db.session.commit()
+    return render_relogin("pw_forced_done", forced.interaction)

@@ -1,0 +1,177 @@
+"""Forgot password pages (docs/domain.md §1.8, §1.10): identify, verify by SMS code or face, new password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from idp.core.database import db
+from idp.core.settings import current_settings
+from idp.factors.base import FactorError
+from idp.factors.face import FaceConsentRequired, FaceIdentity, check_face_consent_withdrawn, record_face_consent
+from idp.factors.face_pages import FACE_PAGE_ERRORS, FaceRefusal, face_refusal, face_result_page
+from idp.factors.sms_gateway import SmsDeliveryFailed
+from idp.login.pages import error_key
+from idp.people.identity_documents import LocalizedValueError, mask_phone
+from idp.people.password_change_pages import render_new_password_form, render_relogin
+from idp.people.password_reset import (
+    NEW_PASSWORD,
+    VERIFY,
+    ResetExpired,
+    finish_password_reset,
+    pending_reset,
+    send_reset_code,
+    start_password_reset,
+    start_reset_face_check,
+    verify_reset,
+)
+
+bp = Blueprint("password_reset", __name__, url_prefix="/password/forgot")
+
+
+def _render_identify(interaction: str, identifier: str = "", error: FactorError | None = None):
+    return render_template(
+        "password_forgot.html", interaction=interaction, identifier=identifier,
+        error=error_key(error) if error else None, error_params=error.params if error else {},
+    ), 200 if error is None else 400
+
+
+def _restart(error: ResetExpired):
+    return _render_identify("", error=error)
+
+
+def _render_verify(error: str | None = None, params: dict | None = None, status: int = 200, sent: bool = False):
+    try:
+        pending = pending_reset(VERIFY)
+    except ResetExpired as expired:
+        return _restart(expired)
+    return render_template("password_forgot_verify.html", phone=mask_phone(pending.person.phone), sent=sent,
+                           minutes=current_settings().SMS_CODE_TTL // 60, error=error,
+                           error_params=params or {},
+                           face_offered=not check_face_consent_withdrawn(FaceIdentity.of(pending.person))), status
+
+
+def _face_refusal(error: FaceRefusal):
+    # The result page's "try again" and "use an SMS code" links stay within the reset.
+    return face_refusal(error, face_result_page(face_url=url_for("password_reset.face_start"),
+                                                sms_url=url_for("password_reset.verify_page")))
+
+
+@bp.route("", methods=["GET"])
+def identify_page():
+    return _render_identify(request.args.get("interaction", ""))
+
+
+@bp.route("", methods=["POST"])
+def identify_submit():
+    interaction = request.form.get("interaction", "")
+    identifier = request.form.get("identifier", "")
+    try:
+        start_password_reset(identifier, interaction or None)
+    except FactorError as error:
+        db.session.commit()  # the audit row of the attempt persists
+        return _render_identify(interaction, identifier, error)
+    db.session.commit()
+    return redirect(url_for("password_reset.verify_page"))
+
+
+@bp.route("/verify", methods=["GET"])
+def verify_page():
+    return _render_verify()
+
+
+@bp.route("/sms/send", methods=["POST"])
+def sms_send():
+    try:
+        send_reset_code(pending_reset(VERIFY))
+    except ResetExpired as error:
+        return _restart(error)
+    except FactorError as error:
+        db.session.commit()
+        return _render_verify(error_key(error), error.params, 429)
+    except SmsDeliveryFailed:
+        db.session.rollback()
+        return _render_verify("error_sms_unavailable", {}, 503)
+    db.session.commit()
+    return _render_verify(sent=True)
+
+
+@bp.route("/sms", methods=["POST"])
+def sms_submit():
+    try:
+        verify_reset(pending_reset(VERIFY), "sms", request.form.get("code", ""))
+    except ResetExpired as error:
+        return _restart(error)
+    except FactorError as error:
+        db.session.commit()  # failure counters and audit rows persist
+        return _render_verify(error_key(error), error.params, 400, sent=True)
+    db.session.commit()
+    return redirect(url_for("password_reset.new_password_page"))
+
+
+@bp.route("/face", methods=["GET"])
+def face_start():
+    try:
+        pending = pending_reset(VERIFY)
+        url = start_reset_face_check(
+            pending, current_settings().ISSUER + url_for("password_reset.face_return") + "?check={check}")
+    except ResetExpired as error:
+        return _restart(error)
+    except FaceConsentRequired:
+        return render_template("face_consent.html", action=url_for("password_reset.face_consent"),
+                               sms_url=url_for("password_reset.verify_page"))
+    except FACE_PAGE_ERRORS as error:
+        return _face_refusal(error)
+    db.session.commit()
+    return redirect(url)
+
+
+@bp.route("/face/consent", methods=["POST"])
+def face_consent():
+    try:
+        pending = pending_reset(VERIFY)
+    except ResetExpired as error:
+        return _restart(error)
+    record_face_consent(FaceIdentity.of(pending.person))
+    db.session.commit()
+    return redirect(url_for("password_reset.face_start"))
+
+
+@bp.route("/face/return", methods=["GET"])
+def face_return():
+    """Back from the face provider: only a trigger to fetch the provider's own result."""
+    try:
+        verify_reset(pending_reset(VERIFY), "face", request.args.get("check", ""))
+    except ResetExpired as error:
+        return _restart(error)
+    except FACE_PAGE_ERRORS as error:
+        return _face_refusal(error)
+    db.session.commit()
+    return redirect(url_for("password_reset.new_password_page"))
+
+
+@bp.route("/new", methods=["GET"])
+def new_password_page():
+    try:
+        pending_reset(NEW_PASSWORD)
+    except ResetExpired as error:
+        return _restart(error)
+    return render_new_password_form(url_for("password_reset.new_password_submit"), "pw_reset_new_title",
+                                    "pw_reset_new_note")
+
+
+@bp.route("/new", methods=["POST"])
+def new_password_submit():
+    try:
+        pending = pending_reset(NEW_PASSWORD)
+    except ResetExpired as error:
+        return _restart(error)
+    try:
+        interaction = finish_password_reset(pending, request.form.get("new_password", ""),
+                                            request.form.get("confirm_password", ""))
+    except LocalizedValueError as error:
+        return render_new_password_form(url_for("password_reset.new_password_submit"), "pw_reset_new_title",
+                                        "pw_reset_new_note", error)
+    except ResetExpired as error:
+        return _restart(error)
+    db.session.commit()
+    return render_relogin("pw_reset_done", interaction)

@@ -1,0 +1,245 @@
+"""Self-registration pages (docs/domain.md §1.3, §1.5, §1.6, §1.7): one page per step of :mod:`idp.people.registration`.
+
+The browser session holds only the registration's id; the registration record decides which
+step comes next, and a page for another step sends the person to the right one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import inspect
+
+from idp.core.database import db
+from idp.core.i18n import current_locale
+from idp.core.settings import current_settings
+from idp.factors.face import FacePending
+from idp.factors.face_pages import face_refusal
+from idp.factors.face_provider import FaceProviderError
+from idp.factors.sms_gateway import SmsDeliveryFailed
+from idp.models import Person, Registration
+from idp.people.identity_documents import DOCUMENT_TYPES, mask_phone
+from idp.people.registration import (
+    HALL_ROUTE,
+    RegistrationError,
+    choose_password,
+    choose_username,
+    complete_registration_face,
+    consent_to_face,
+    load_registration,
+    send_registration_code,
+    start_registration,
+    start_registration_face,
+    verify_registration_phone,
+)
+from idp.people.registration_refusals import Refusal, RegistrationRefusal, describe_refusal, refusal_status
+
+bp = Blueprint("registration", __name__, url_prefix="/register")
+
+SESSION_KEY = "registration_id"
+#: The page that serves each step.
+STEP_PAGES = {"phone": ".phone_page", "username": ".username_page", "password": ".password_page",
+              "face_consent": ".face_page", "face": ".face_page", HALL_ROUTE: ".hall_page"}
+T = TypeVar("T")
+
+
+def _render(template: str, registration: Registration | None = None, error: RegistrationRefusal | None = None,
+            status: int = 200, **context):
+    code, message = describe_refusal(error) if error is not None else (None, None)
+    return render_template(template, registration=registration, error_code=code, error=message,
+                           **context), status
+
+
+def _render_start(error: RegistrationRefusal | None = None, form: dict | None = None, status: int = 200):
+    documents = [(doc.code, doc.name_en if current_locale() == "en" else doc.name_zh)
+                 for doc in DOCUMENT_TYPES.values()]
+    return _render("registration_start.html", error=error, status=status, documents=documents,
+                   form=form or {})
+
+
+def _render_step(registration: Registration, error: RegistrationRefusal | None = None, status: int = 200,
+                 retry: str | None = None):
+    template = {"phone": "registration_phone.html", "username": "registration_username.html",
+                "password": "registration_password.html"}.get(registration.step, "registration_face.html")
+    return _render(template, registration, error, status, retry=retry,
+                   phone=mask_phone(registration.phone) if registration.phone else None,
+                   minutes=current_settings().SMS_CODE_TTL // 60)
+
+
+def _still_there(registration: Registration | None) -> Registration | None:
+    """``registration``, unless another tab of this browser finished it (its row deleted with
+    the account's creation) while this request ran; its attributes could not be read again."""
+    if registration is None:
+        return None
+    identity = inspect(registration).identity
+    if identity is None:  # never stored
+        return None
+    [registration_id] = identity
+    return registration if db.session.get(Registration, registration_id) is not None else None
+
+
+def _refused(error: RegistrationRefusal, registration: Registration | None):
+    """Keep the refusal's audit rows, then show it where the person can act on it."""
+    db.session.commit()
+    registration = _still_there(registration)
+    if registration is None and not isinstance(error, RegistrationError):
+        error = RegistrationError("expired")
+    if isinstance(error, RegistrationError):
+        if error.code in ("expired", "conflict") or registration is None:
+            session.pop(SESSION_KEY, None)
+            return _render_start(error, status=refusal_status(error))
+        if error.code == "wrong_step":
+            return redirect(url_for(STEP_PAGES[str(error.params["step"])]))
+        if error.code == "face_hall_route":
+            return redirect(url_for(".hall_page"))
+    assert registration is not None  # without one, the refusal went back to the start above
+    return _render_step(registration, error, refusal_status(error))
+
+
+def _step_page(*steps: str):
+    """Show the page of the registration's current step, if it is one of ``steps``."""
+    try:
+        registration = load_registration(session.get(SESSION_KEY))
+    except RegistrationError as error:
+        return _refused(error, None)
+    if registration.step not in steps:
+        return redirect(url_for(STEP_PAGES[registration.step]))
+    return _render_step(registration)
+
+
+@bp.route("", methods=["GET"])
+def start_page():
+    return _render_start()
+
+
+@bp.route("", methods=["POST"])
+def start_submit():
+    form = {key: request.form.get(key, "") for key in ("doc_type", "doc_number", "country", "name")}
+    try:
+        registration = start_registration(doc_type=form["doc_type"], doc_number=form["doc_number"],
+                                          name=form["name"], country=form["country"] or None)
+    except Refusal as error:
+        db.session.commit()  # refusals (hall first, existing account) are audited
+        return _render_start(error, form, refusal_status(error))
+    db.session.commit()
+    session[SESSION_KEY] = registration.id
+    return redirect(url_for(".phone_page"))
+
+
+def _next_page(registration: Registration, person: Person | None):
+    """The page of the step that is next or, once ``person`` (the new account) exists, the one
+    telling the person how to log in."""
+    if person is not None:
+        session.pop(SESSION_KEY, None)
+        return redirect(url_for(".done_page"))
+    return redirect(url_for(STEP_PAGES[registration.step]))
+
+
+def _take_step(action: Callable[[Registration], T],
+               # The default answers actions that return the created Person or None (mypy cannot
+               # bind T from a default).
+               answer: Callable[[Registration, T], ResponseReturnValue] = _next_page):  # type: ignore[assignment]
+    """Run ``action`` on this browser's registration in one transaction, then ``answer`` with what
+    it returned; a refusal is shown where the person can act on it."""
+    registration = None
+    try:
+        registration = load_registration(session.get(SESSION_KEY))
+        result = action(registration)
+    except (FacePending, FaceProviderError) as error:
+        # Pending or unreachable, as on every face page; a refused scan is a refusal like any (below).
+        assert registration is not None  # only ``action`` scans, once the registration was loaded
+        return face_refusal(error, partial(_render_step, registration))
+    except Refusal as error:
+        return _refused(error, registration)
+    except SmsDeliveryFailed as error:
+        db.session.rollback()
+        # No code went out: the page asks for the phone again, not for a code.
+        return _render("registration_phone.html", registration, error, refusal_status(error))
+    db.session.commit()
+    return answer(registration, result)
+
+
+@bp.route("/phone", methods=["GET"])
+def phone_page():
+    return _step_page("phone")
+
+
+@bp.route("/phone", methods=["POST"])
+def phone_send():
+    def send(registration: Registration) -> None:
+        send_registration_code(registration, request.form.get("phone", ""))
+
+    return _take_step(send)
+
+
+@bp.route("/phone/verify", methods=["POST"])
+def phone_verify():
+    return _take_step(lambda r: verify_registration_phone(r, request.form.get("code", "")))
+
+
+@bp.route("/username", methods=["GET"])
+def username_page():
+    return _step_page("username")
+
+
+@bp.route("/username", methods=["POST"])
+def username_submit():
+    chosen = None if "skip" in request.form else request.form.get("username", "")
+    return _take_step(lambda r: choose_username(r, chosen))
+
+
+@bp.route("/password", methods=["GET"])
+def password_page():
+    return _step_page("password")
+
+
+@bp.route("/password", methods=["POST"])
+def password_submit():
+    password = request.form.get("password", "")
+
+    def set_password(registration: Registration) -> Person | None:
+        # Typed twice on the page only; the app API takes the app's own confirmation on trust.
+        if password != request.form.get("confirm_password", ""):
+            raise RegistrationError("password_mismatch")
+        return choose_password(registration, password)
+
+    return _take_step(set_password)
+
+
+@bp.route("/face", methods=["GET"])
+def face_page():
+    return _step_page("face_consent", "face")
+
+
+@bp.route("/face/consent", methods=["POST"])
+def face_consent():
+    return _take_step(consent_to_face)
+
+
+@bp.route("/face/start", methods=["POST"])
+def face_start():
+    return_url = current_settings().ISSUER + url_for(".face_return") + "?check={check}"
+    # Answered with the provider's page, where the person scans.
+    return _take_step(lambda r: start_registration_face(r, return_url)[1], lambda r, url: redirect(url))
+
+
+@bp.route("/face/return", methods=["GET"])
+def face_return():
+    """Back from the face provider: only a trigger to fetch the provider's own result."""
+    return _take_step(lambda r: complete_registration_face(r, request.args.get("check", "")))
+
+
+@bp.route("/hall", methods=["GET"])
+def hall_page():
+    """docs/domain.md §1.7's last resort: real-name collection at a service hall, then register again."""
+    return render_template("registration_hall.html")
+
+
+@bp.route("/complete", methods=["GET"])
+def done_page():
+    """docs/domain.md §1.3: registered people log in through the natural-person entry."""
+    return render_template("registration_done.html")

@@ -1,0 +1,1 @@
+"""Taxpayers: entities, roles and the numbers that name them."""

@@ -1,0 +1,155 @@
+"""Every error the views leave unhandled, answered in the protocol's own format: RFC 6749
+section 5.2 JSON on the back-channel endpoints and the app APIs, a localized page elsewhere.
+
+A database that cannot be reached is a 503 with ``Retry-After`` (``UNAVAILABLE_RETRY_AFTER``),
+never a 500. An error handler never fails itself: when the page cannot be built (the template,
+the message catalogue, the locale lookup fail), a plain page in both languages answers instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, current_app, render_template, request
+from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from idp.audit.log import report_lost_events
+from idp.core.database import db
+from idp.core.database_outages import DEPENDENCY as DATABASE
+from idp.core.database_outages import check_unavailable
+from idp.core.dependency_outages import current_outages
+from idp.core.i18n import translate
+from idp.core.settings import current_settings
+from idp.messages import MESSAGES
+from idp.web.browser_session import keep_stored_session
+from idp.web.published_documents import DISCOVERY_PATHS
+
+log = logging.getLogger(__name__)
+
+#: Endpoints whose callers read JSON, not pages: the back-channel OAuth endpoints, the published
+#: documents, the QR login page's status poll, and (by prefix) the app APIs under /api/.
+JSON_PATHS = frozenset({"/token", "/introspect", "/revoke", "/userinfo", "/par", "/device_authorization",
+                        "/login/qr/status", "/jwks.json", *DISCOVERY_PATHS})
+UNAVAILABLE_DESCRIPTION = "The authorization server is temporarily unavailable; retry after Retry-After seconds."
+
+
+def _answers_in_json() -> bool:
+    return request.path in JSON_PATHS or request.path.startswith("/api/")
+
+
+def _plain_page(title_key: str, message_key: str, status: int, headers: dict, params: dict) -> Response:
+    """The page without template or locale: both languages, Chinese first."""
+    parts = []
+    for locale in ("zh-CN", "en"):
+        try:
+            message = MESSAGES[message_key][locale].format(**params)
+        except (KeyError, IndexError):
+            message = MESSAGES[message_key][locale]
+        parts.append(f"<h1>{escape(MESSAGES[title_key][locale])}</h1><p>{escape(message)}</p>")
+    body = '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>{}</title>{}</html>'.format(
+        escape(MESSAGES[title_key]["zh-CN"]), "".join(parts))
+    return Response(body, status, headers, mimetype="text/html")
+
+
+def _page(title_key: str, message_key: str, status: int, headers: dict | None = None, **params) -> Response:
+    headers = headers or {}
+    try:
+        return current_app.make_response((render_template(
+            "message.html", title_key=title_key, message_key=message_key, params=params), status, headers))
+    except Exception:
+        log.exception("the %s page could not be rendered; answering the plain one", message_key)
+        return _plain_page(title_key, message_key, status, headers, params)
+
+
+def _message(key: str) -> str:
+    try:
+        return translate(key)
+    except Exception:
+        log.exception("message %s could not be translated", key)
+        return MESSAGES[key]["zh-CN"]
+
+
+def _roll_back() -> None:
+    """End the request's failed transaction; on a lost connection that can fail too, harmlessly."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        log.debug("rollback failed after a database error", exc_info=True)
+
+
+def _unavailable(error: BaseException) -> Response:
+    """503 while the database cannot be reached; nothing of the request is kept, the browser
+    session included (its row and cookie stay as they were), and its audit events are logged."""
+    keep_stored_session()
+    report_lost_events(error)
+    _roll_back()
+    headers = {"Retry-After": str(current_settings().UNAVAILABLE_RETRY_AFTER), "Cache-Control": "no-store"}
+    if _answers_in_json():
+        body = {"error": "temporarily_unavailable", "error_description": UNAVAILABLE_DESCRIPTION}
+        if request.path.startswith("/api/"):
+            body["message"] = _message("error_unavailable")  # the app shows it to the person
+        return current_app.make_response((body, 503, headers))
+    return _page("error_unavailable_title", "error_unavailable", 503, headers)
+
+
+def _internal(error: BaseException) -> Response:
+    if check_unavailable(error):
+        return _unavailable(error)
+    _roll_back()
+    return _page("error_internal", "error_internal", 500)
+
+
+def _csrf_error(error: CSRFError) -> Response:
+    return _page("error_bad_request_title", "error_csrf", 400)
+
+
+def _http_error(error: HTTPException) -> Response:
+    if error.code == 500:
+        # Flask hands an error raised outside the view (saving the session, an after_request
+        # hook) over as a 500 that carries it; it has logged it already.
+        return _internal(getattr(error, "original_exception", None) or error)
+    if error.code == 429:
+        retry_after = getattr(error, "retry_after", None)
+        retry = {"Retry-After": str(retry_after)} if retry_after else {}
+        if request.path.startswith("/api/"):
+            body = {"error": "too_many_requests", "message": _message("error_too_many_requests")}
+            return current_app.make_response((body, 429, retry))
+        return _page("error_too_many_requests", "error_too_many_requests", 429, retry)
+    key = "error_not_found" if error.code == 404 else "error_bad_request_title"
+    return _page(key, key, error.code or 400)
+
+
+def _database_error(error: SQLAlchemyError) -> Response:
+    if not check_unavailable(error):
+        log.exception("database error")
+    elif DATABASE not in current_outages():
+        # A deadlock, a statement timeout, a full pool: one request's trouble, not an outage
+        # (an outage is logged once, by idp/core/database_outages.py).
+        log.warning("database busy, answered 503 (%s)", type(getattr(error, "orig", None) or error).__name__)
+    return _internal(error)
+
+
+def _unexpected_error(error: Exception) -> Response:
+    log.exception("unhandled error")
+    return _internal(error)
+
+
+class _QuietDuringDatabaseOutage(logging.Filter):
+    """Flask logs every error raised outside a view (saving the session, say) with its traceback:
+    while the database is down that would be a traceback a request, its outage being logged once
+    already (idp/core/database_outages.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or not check_unavailable(error) or DATABASE not in current_outages()
+
+
+def install_error_pages(app: Flask) -> None:
+    app.logger.addFilter(_QuietDuringDatabaseOutage())
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(SQLAlchemyError, _database_error)
+    app.register_error_handler(Exception, _unexpected_error)
