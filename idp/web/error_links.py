@@ -11,14 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from authlib.common.urls import add_params_to_uri
 from flask import current_app, request, url_for
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-from idp.core.settings import current_settings
-from idp.protocol.client_registry import client_registry
-from idp.protocol.interactions import RESUME_PARAM, interaction_params, resume_url
+from idp.protocol.interactions import RESUME_PARAM, Interaction, find_interaction
 
 
 @dataclass(frozen=True)
@@ -31,41 +27,16 @@ class ErrorLinks:
     restart_key: str
 
 
-@dataclass(frozen=True)
-class PendingRequest:
-    """The relying party's request this browser was serving, and the URL that resumes it."""
-
-    params: MultiDict
-    resume_url: str
-
-
-def pending_request() -> PendingRequest | None:
-    """The authorization request the failed page served, if the browser named a live one.
-
-    The one place the error pages read the pending interaction (docs/architecture.md §5.2).
-    """
+def pending_request() -> Interaction | None:
+    """The authorization request the failed page served, if the browser named a live one: the
+    one place the error pages read the pending interaction (docs/architecture.md §5.2)."""
     interaction_id = request.args.get(RESUME_PARAM)
     if interaction_id is None and request.method == "POST":
         try:
             interaction_id = request.form.get(RESUME_PARAM)
         except HTTPException:  # a body over the size limit cannot be read, not even here
             interaction_id = None
-    params = interaction_params(interaction_id)
-    resume = resume_url(interaction_id)
-    return PendingRequest(params, resume) if params is not None and resume is not None else None
-
-
-def return_url(params: MultiDict) -> str | None:
-    """``redirect_uri`` with an ``access_denied`` error response (RFC 6749 section 4.1.2.1, with
-    RFC 9207's ``iss``) when the client exists and registered that URI; otherwise None."""
-    client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
-    client = client_registry().query_client(client_id) if client_id else None
-    if client is None or not redirect_uri or not client.check_redirect_uri(redirect_uri):
-        return None
-    answer = [("error", "access_denied"), ("iss", current_settings().ISSUER)]
-    if params.get("state"):
-        answer.append(("state", params["state"]))
-    return add_params_to_uri(redirect_uri, answer)
+    return find_interaction(interaction_id)
 
 
 def _same_page() -> str | None:
@@ -83,11 +54,12 @@ def error_links(*, restart_step: bool = False) -> ErrorLinks:
     """The ways on from this request's error page: back to the application if it can be told,
     else into the login again; a refused form (``restart_step``) also offers its step again."""
     pending = pending_request()
-    back = return_url(pending.params) if pending else None
+    target = pending.return_target() if pending else None
+    back = target.url if target else None
     if back is not None and not restart_step:
         return ErrorLinks(back, None, "log_in_again")
     if pending is not None:
-        restart = pending.resume_url
+        restart = pending.resume_url()
     else:
         restart = (_same_page() if restart_step else None) or url_for("login.login_page")
     return ErrorLinks(back, restart, "error_restart_step" if restart_step else "log_in_again")
