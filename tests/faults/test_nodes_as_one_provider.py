@@ -28,7 +28,7 @@ from faults.services import Node, make_node, running_postgres, running_redis
 from http_browser import log_in_over_http
 
 KEYRING_REFRESH_SECONDS = 2
-LOCKED = MESSAGES["error_method_locked"]["zh-CN"]
+LOCKED = MESSAGES["error_method_locked_password"]["zh-CN"]
 WRONG_PASSWORD = MESSAGES["error_wrong_credential_password"]["zh-CN"]
 OTHER_DOC, OTHER_PHONE = "440524188001010014", "13987654321"
 REDIRECT_URI = "https://rp.test/callback"
