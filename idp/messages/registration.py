@@ -18,6 +18,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Holders of a foreign passport or a foreigner's work permit (A, B or C) first have their real-name "
         "information collected at a tax service hall, then register here.",
     },
+    "registration_steps_label": {"zh-CN": "注册步骤", "en": "Registration steps"},
+    "registration_step_document": {"zh-CN": "证件", "en": "ID"},
+    "registration_step_phone": {"zh-CN": "手机", "en": "Phone"},
+    "registration_step_username": {"zh-CN": "用户名", "en": "Username"},
+    "registration_step_password": {"zh-CN": "密码", "en": "Password"},
+    "registration_step_face": {"zh-CN": "刷脸", "en": "Face"},
+    "registration_step_done": {"zh-CN": "完成", "en": "Done"},
     "registration_phone_title": {"zh-CN": "验证手机号码", "en": "Verify your phone"},
     "registration_phone_label": {"zh-CN": "手机号码", "en": "Mobile phone number"},
     "registration_send_code": {"zh-CN": "获取短信验证码", "en": "Send me a code"},

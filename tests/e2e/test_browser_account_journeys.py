@@ -136,6 +136,10 @@ def test_registration_pages_from_the_document_to_the_done_page(page: Page, live_
     page.get_by_label("姓名（与证件一致）").fill("王五")
     page.get_by_role("button", name="下一步").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("验证手机号码")
+    # Issue 18 finding 6: the step indicator says where the person is, and what is done.
+    steps = page.get_by_role("list", name="注册步骤")
+    expect(steps.locator("[aria-current=step]")).to_have_text("2手机")
+    expect(steps.locator("li.done")).to_have_count(1)
     assert_page_serves_everyone(page)
     page.get_by_label("手机号码").fill("13912345678")
     page.get_by_role("button", name="获取短信验证码").click()
@@ -160,6 +164,7 @@ def test_registration_pages_from_the_document_to_the_done_page(page: Page, live_
     page.get_by_role("button", name="同意并开始刷脸").click()  # asked once: the scan starts at once
     page.get_by_role("button", name="刷脸通过").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("注册成功")
+    expect(page.get_by_role("list", name="注册步骤").locator("[aria-current=step]")).to_have_text("6完成")
     journey_screenshot(page, f"register-3-done-{size}")
     assert_page_serves_everyone(page)
 
