@@ -2,6 +2,10 @@
 
 MESSAGES: dict[str, dict[str, str]] = {
     "forgot_password_link": {"zh-CN": "忘记密码", "en": "Forgot password"},
+    "reset_steps_label": {"zh-CN": "找回密码步骤", "en": "Password reset steps"},
+    "reset_step_account": {"zh-CN": "填写账号", "en": "Your account"},
+    "reset_step_verify": {"zh-CN": "验证身份", "en": "Verify"},
+    "reset_step_password": {"zh-CN": "设置新密码", "en": "New password"},
     "forgot_title": {"zh-CN": "忘记密码", "en": "Forgot password"},
     "forgot_identify_note": {
         "zh-CN": "请输入用户名、手机号码或证件号码。验证身份（短信验证码或刷脸）后即可设置新密码。",

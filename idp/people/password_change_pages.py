@@ -12,10 +12,11 @@ from idp.people.password_policy import SYMBOLS
 bp = Blueprint("password_change", __name__)
 
 
-def render_new_password_form(action: str, title_key: str, note_key: str, error: LocalizedValueError | None = None):
-    """The new-password form shared with the forgot-password flow."""
+def render_new_password_form(action: str, title_key: str, note_key: str, error: LocalizedValueError | None = None,
+                             steps_template: str | None = None):
+    """The new-password form shared with the forgot-password flow, which shows its own steps."""
     return render_template(
-        "password_new.html", action=action, title_key=title_key, note_key=note_key,
+        "password_new.html", action=action, title_key=title_key, note_key=note_key, steps_template=steps_template,
         password_symbols=SYMBOLS, error_text=error.message() if error else None,
     ), 200 if error is None else 400
 

@@ -136,8 +136,12 @@ def new_password_page():
         pending_reset(NEW_PASSWORD)
     except ResetExpired as error:
         return _restart(error)
+    return _new_password_form()
+
+
+def _new_password_form(error: LocalizedValueError | None = None):
     return render_new_password_form(url_for("password_reset.new_password_submit"), "pw_reset_new_title",
-                                    "pw_reset_new_note")
+                                    "pw_reset_new_note", error, steps_template="reset_steps.html")
 
 
 @bp.route("/new", methods=["POST"])
@@ -150,8 +154,7 @@ def new_password_submit():
         interaction = finish_password_reset(pending, request.form.get("new_password", ""),
                                             request.form.get("confirm_password", ""))
     except LocalizedValueError as error:
-        return render_new_password_form(url_for("password_reset.new_password_submit"), "pw_reset_new_title",
-                                        "pw_reset_new_note", error)
+        return _new_password_form(error)
     except ResetExpired as error:
         return _restart(error)
     db.session.commit()

@@ -193,6 +193,7 @@ def test_password_reset_pages_by_sms(page: Page, live_provider: LiveProvider, pe
     page.get_by_role("button", name="下一步").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("设置新密码")
+    expect(page.get_by_role("list", name="找回密码步骤").locator("[aria-current=step]")).to_have_text("3设置新密码")
     assert_page_serves_everyone(page)
     page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("确认新密码", exact=True).fill(NEW_PASSWORD)
