@@ -17,6 +17,7 @@ from idp.core.database_outages import watch_availability
 from idp.core.i18n import current_locale, translate
 from idp.core.json_provider import UntrustedJsonProvider
 from idp.core.log_redaction import install_log_redaction
+from idp.core.personal_data_cipher import PERSONAL_DATA_EXTENSION, PersonalDataKeysError, load_personal_data_cipher
 from idp.core.settings import SETTINGS_KEY, Settings, load_settings
 from idp.factors.face_provider import FACE_PROVIDER_EXTENSION, create_face_provider
 from idp.factors.sms_gateway import SMS_EXTENSION, create_sms_gateway
@@ -88,7 +89,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     is broken and why); ``check_keys=False`` only for the key commands, which must work on a
     keyring holding a broken key: they are how it is revoked."""
     settings: Settings = load_settings(overrides)
+    try:
+        personal_data = load_personal_data_cipher(settings)
+    except PersonalDataKeysError as error:
+        raise SystemExit(str(error)) from None
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.extensions[PERSONAL_DATA_EXTENSION] = personal_data
     app.config.update(
         **{SETTINGS_KEY: settings},
         SECRET_KEY=settings.SECRET_KEY,

@@ -90,6 +90,13 @@ def make_settings(database_url: str, instance_dir: Path, **overrides) -> dict:
     }
 
 
+def dispose_engines(app) -> None:
+    """Close the pooled connections of a test's own app (PostgreSQL allows only so many clients)."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(database_url, instance_dir):
     return create_app(make_settings(database_url, instance_dir))

@@ -189,3 +189,40 @@ def test_serve_demo_seeds_two_apps_and_prints_commands_that_work(app):
         assert [c.entity["id"] for c in available_choices(zhangsan, "agent")] == [CLIENT]
         assert [c.entity["tax_authority"]["code"] for c in available_choices(zhangsan, "special_subject")] == [
             "13702140000"]
+
+
+def test_serve_demo_registers_the_demo_apps_on_the_ports_it_is_given(app):
+    """``idp serve --demo --demo-app-port 6101 --demo-app-port 6102`` (or the ports after another
+    ``--port``): the clients and the printed commands follow, so the apps' logins are not refused."""
+    from idp.core.database import db
+    from idp.dev.demo import default_demo_app_ports, seed_demo
+    from idp.models import Client
+
+    assert default_demo_app_ports(8000) == (8001, 8002)
+    with app.app_context():
+        seed_demo(app)
+        printed = seed_demo(app, (6101, 6102))
+        commands = re.findall(r"python -m examples\.etax_demo --port (\d+) .*--client-id (\S+) ", printed)
+        assert [port for port, _ in commands] == ["6101", "6102"]
+        for port, client_id in commands:
+            client = db.session.execute(db.select(Client).filter_by(client_id=client_id)).scalar_one()
+            assert client.redirect_uris == [f"http://127.0.0.1:{port}/callback"]
+        assert db.session.execute(db.select(db.func.count()).select_from(Client)).scalar() == 2
+        assert "http://127.0.0.1:6101/" in printed and "选择办税身份" in printed and "企业业务" in printed
+
+
+@pytest.mark.parametrize("options,message", [
+    (["--demo-app-port", "6101"], "--demo-app-port needs --demo"),
+    (["--demo", "--demo-app-port", "6101"], "give it twice"),
+    (["--demo", "--port", "6101", "--demo-app-port", "6101", "--demo-app-port", "6102"],
+     "apart from the provider's 6101"),
+    (["--demo", "--port", "65535"], "use --demo-app-port twice"),
+])
+def test_serve_refuses_demo_app_ports_that_cannot_work(tmp_path, options, message):
+    from click.testing import CliRunner
+
+    from idp.cli.main import main
+
+    result = CliRunner().invoke(main, ["serve", *options], env={"IDP_INSTANCE_DIR": str(tmp_path / "instance")})
+    assert result.exit_code == 2 and message in result.output
+    assert not list((tmp_path / "instance").glob("*.sqlite3"))  # refused before anything started

@@ -127,7 +127,7 @@ def test_a_result_for_another_document_is_refused(app, client, person):
     session_id = start_scan(client)
     decide(client, session_id, "pass")
     with app.app_context():
-        db.session.execute(update(DevFaceSession).values(doc_number="110101199003074514"))
+        db.session.get(DevFaceSession, session_id).doc_number = "110101199003074514"
         db.session.commit()
     assert client.get(f"/login/face/return?check={check_id_for(app, session_id)}").status_code == 400
 

@@ -96,9 +96,10 @@ def test_the_lockout_message_points_to_forgot_password(app, client, person):
     """docs/domain.md §1.14 / §14: "建议您直接使用“忘记密码”修改密码", with the link beside it."""
     lock_password(client)
     page = submit_password(client, "zhangsan", PASSWORD).get_data(as_text=True)
-    alert = re.search(r'<p class="error" role="alert" id="error">(.*?)</p>', page, re.S).group(1)
+    alert = re.search(r'<div class="error" role="alert" id="error">(.*?)</div>', page, re.S).group(1)
     assert "连续认证错误次数过多" in alert
     assert 'href="/password/forgot" id="forgot-after-lock">忘记密码</a>' in alert
+    assert 'href="/login/qr" id="qr-after-lock">扫码登录</a>' in alert
 
 
 def test_an_unknown_identity_is_told_it_is_not_registered_and_where_to_register(app, client, person):

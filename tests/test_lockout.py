@@ -12,7 +12,10 @@ from idp.models import MethodLockout
 
 from conftest import last_sms_code, submit_password, submit_sms_code
 
-LOCKED = "连续认证错误次数过多，您的账号已被锁定。建议您直接使用“忘记密码”修改密码"
+#: Which method is locked, until when, and what still works (issue 18: not "your account is locked").
+LOCKED = ("连续认证错误次数过多，个人用户密码登录已锁定至次日0时（北京时间），其他登录方式不受影响。"
+          "您可以使用扫码登录，或通过“忘记密码”重置密码立即解锁；如需帮助，请拨打12366纳税服务热线。")
+SMS_LOCKED = "连续认证错误次数过多，短信验证码登录已锁定至次日0时（北京时间）。"
 WRONG_PASSWORD = "个人账号或密码错误"
 WRONG_CODE = "短信验证码错误，请重新输入"
 
@@ -40,8 +43,10 @@ def wrong_code(app) -> str:
 
 
 def test_fifth_wrong_password_locks_with_the_faq_message(app, client, person):
-    for _ in range(4):
-        assert WRONG_PASSWORD in page_text(submit_password(client, password="Wrong#2026"))
+    for failures in range(1, 5):
+        text = page_text(submit_password(client, password="Wrong#2026"))
+        assert WRONG_PASSWORD in text
+        assert f"今日已连续错误{failures}次，连续5次将锁定密码登录至次日。" in text
     fifth = submit_password(client, password="Wrong#2026")
     assert fifth.status_code == 400
     assert LOCKED in page_text(fifth)
@@ -61,10 +66,12 @@ def test_right_password_is_refused_once_locked(app, client, person):
 
 def test_fifth_wrong_sms_code_locks_the_sms_method(app, client, person):
     submit_password(client)
-    for _ in range(4):
-        assert WRONG_CODE in page_text(submit_sms_code(client, wrong_code(app)))
-    assert LOCKED in page_text(submit_sms_code(client, wrong_code(app)))
-    assert LOCKED in page_text(submit_sms_code(client, last_sms_code(app)))
+    for failures in range(1, 5):
+        text = page_text(submit_sms_code(client, wrong_code(app)))
+        assert WRONG_CODE in text
+        assert f"今日已连续错误{failures}次，连续5次将锁定短信验证码登录至次日。" in text
+    assert SMS_LOCKED in page_text(submit_sms_code(client, wrong_code(app)))
+    assert SMS_LOCKED in page_text(submit_sms_code(client, last_sms_code(app)))
     assert client.get("/").headers["Location"] == "/login"
     assert counters(app) == {"sms": 5}
 
@@ -135,4 +142,4 @@ def test_lockout_message_is_translated_for_english_pages(app, client, person):
     client.get("/lang/en?next=/login")
     for _ in range(5):
         response = submit_password(client, password="Wrong#2026")
-    assert "this sign-in method is locked until tomorrow" in page_text(response)
+    assert "password sign-in is locked until midnight (Beijing time)" in page_text(response)

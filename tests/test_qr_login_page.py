@@ -178,3 +178,29 @@ def test_verification_uri_explains_how_to_scan_and_reveals_nothing(client):
     page = client.get("/qr/anything-at-all").get_data(as_text=True)
     assert "青岛税务APP" in page
     assert client.get("/qr").status_code == 200
+
+
+def test_switching_language_shows_the_same_code_and_only_the_refresh_link_issues_a_new_one(client, rp):
+    """The page drawn again (the language link, a reload) keeps the code the person may be
+    scanning; "刷新二维码" replaces it, and the new one is then kept in turn."""
+    html, qr, _ = open_qr_tab(client, rp)
+    switch = re.search(r'id="lang-switch" href="([^"]*)"', html).group(1).replace("&amp;", "&")
+    english = client.get(client.get(switch).headers["Location"]).get_data(as_text=True)
+    assert 'lang="en"' in english and "Sign in with a QR code" in english
+    assert hidden_value(english, "request") == qr["request"] and f">{qr['user_code']}<" in english
+    assert 'aria-label="Login QR code"' in english
+    refresh = re.search(r'href="([^"]*)" id="qr-refresh"', english).group(1).replace("&amp;", "&")
+    landing = client.get(refresh)
+    assert landing.status_code == 302 and "fresh" not in landing.headers["Location"]
+    renewed = client.get(landing.headers["Location"]).get_data(as_text=True)
+    assert hidden_value(renewed, "request") != qr["request"]
+    assert hidden_value(client.get(landing.headers["Location"]).get_data(as_text=True), "request") == \
+        hidden_value(renewed, "request")
+
+
+def test_the_page_links_the_app_with_the_payload_the_code_holds(client, rp):
+    """"打开青岛税务APP" (shown on phones) opens the app through the payload's universal link."""
+    html, qr, _ = open_qr_tab(client, rp)
+    link = re.search(r'href="([^"]*)" id="open-app">打开青岛税务APP<', html).group(1)
+    assert re.fullmatch(r"http://idp\.test/qr/[\w-]+", link)
+    assert 'role="img" aria-label="登录二维码"' in html

@@ -66,9 +66,10 @@ def through_password(app, client, username: str | None = None):
     return post(client, "/register/password", password=NEW_PASSWORD, confirm_password=NEW_PASSWORD)
 
 
-def scan(app, client, outcome: str):
-    """Start a face scan, decide it on the development provider's page, follow its return link."""
-    started = post(client, "/register/face/start")
+def scan(app, client, outcome: str, start: str = "/register/face/start"):
+    """Start a face scan (``start``: the consent button starts one too), decide it on the development
+    provider's page, follow its return link."""
+    started = post(client, start)
     assert started.status_code == 302, started.get_data(as_text=True)
     provider_page = started.headers["Location"]
     assert provider_page.startswith("/dev/face/")
@@ -105,10 +106,10 @@ def test_full_registration_creates_a_level_4_account_that_logs_in_with_password_
     assert through_password(app, client, username="lisi_2026").headers["Location"] == "/register/face"
     consent_page = client.get("/register/face").get_data(as_text=True)
     assert "不保存人脸图像" in consent_page
-    assert post(client, "/register/face/consent").headers["Location"] == "/register/face"
     assert people(app) == []  # nothing exists before the scan passes
 
-    done = scan(app, client, "pass")
+    # One click consents and starts the scan (issue 18: it used to ask twice).
+    done = scan(app, client, "pass", start="/register/face/consent")
     assert done.headers["Location"] == "/register/complete"
     page = client.get("/register/complete").get_data(as_text=True)
     assert "注册成功" in page and "自然人业务入口" in page and 'href="/login"' in page
@@ -243,8 +244,7 @@ def test_usernames_follow_the_faq_13_rules(app, client, person, username, messag
 def test_the_username_is_optional(app, client):
     """docs/domain.md §1.13: a username can be set at registration, or later in the account centre."""
     through_password(app, client)
-    post(client, "/register/face/consent")
-    scan(app, client, "pass")
+    scan(app, client, "pass", start="/register/face/consent")
     [created] = people(app)
     assert created.username is None
 
@@ -284,17 +284,16 @@ def test_face_processing_consent_is_asked_separately_before_the_first_scan(app, 
     assert post(client, "/register/face/start").headers["Location"] == "/register/face"
     with app.app_context():
         assert db.session.execute(select(FaceCheck)).first() is None
-    post(client, "/register/face/consent")
+    assert post(client, "/register/face/consent").headers["Location"].startswith("/dev/face/")
     with app.app_context():
-        assert db.session.execute(select(FaceConsent.doc_number)).scalar_one() == NEW_DOC
+        assert db.session.execute(select(FaceConsent)).scalar_one().doc_number == NEW_DOC
     assert 'id="face-start"' in client.get("/register/face").get_data(as_text=True)
 
 
 def test_a_failed_scan_shows_the_faq_7_advice_and_a_retry(app, client):
     """docs/domain.md §1.7 (1): light, no other faces in the frame; then another scan."""
     through_password(app, client)
-    post(client, "/register/face/consent")
-    failed = scan(app, client, "fail")
+    failed = scan(app, client, "fail", start="/register/face/consent")
     assert failed.status_code == 400
     html = failed.get_data(as_text=True)
     assert "人脸识别未通过，您还可以再试 2 次" in html
@@ -308,8 +307,7 @@ def test_a_failed_scan_shows_the_faq_7_advice_and_a_retry(app, client):
 def test_after_three_failed_scans_the_service_hall_route_replaces_the_retry(app, client):
     """docs/domain.md §1.7 (2): when verification keeps failing, real-name collection at a service hall."""
     through_password(app, client)
-    post(client, "/register/face/consent")
-    assert scan(app, client, "fail").status_code == 400
+    assert scan(app, client, "fail", start="/register/face/consent").status_code == 400
     assert scan(app, client, "no_liveness").status_code == 400
     third = scan(app, client, "fail")
     assert third.headers["Location"] == "/register/hall"
@@ -325,8 +323,7 @@ def test_after_three_failed_scans_the_service_hall_route_replaces_the_retry(app,
 def test_returning_before_the_provider_has_a_result_only_waits(app, client):
     """docs/domain.md §11: the browser's return is a trigger; the decision is the provider's own result."""
     through_password(app, client)
-    post(client, "/register/face/consent")
-    started = post(client, "/register/face/start")
+    started = post(client, "/register/face/consent")
     with app.app_context():
         check = db.session.execute(select(FaceCheck.id)).scalar_one()
     waiting = client.get(f"/register/face/return?check={check}")
@@ -371,15 +368,14 @@ def test_purge_removes_expired_registrations_only(app, client, database_url, ins
     result = CliRunner().invoke(main, ["registrations", "purge"], catch_exceptions=False)
     assert result.exit_code == 0 and "deleted 1 expired registration" in result.output
     with app.app_context():
-        assert db.session.execute(select(Registration.doc_number)).scalars().all() == ["11010519491231002X"]
+        assert [r.doc_number for r in db.session.execute(select(Registration)).scalars()] == ["11010519491231002X"]
     assert people(app) == []
 
 
 def test_every_step_is_audited_with_masked_document_and_phone(app, client):
     """docs/architecture.md §10: every registration step is in the audit log, identifiers masked, no secrets."""
     through_password(app, client, username="lisi_2026")
-    post(client, "/register/face/consent")
-    scan(app, client, "fail")
+    scan(app, client, "fail", start="/register/face/consent")
     scan(app, client, "pass")
     with app.app_context():
         events = db.session.execute(select(AuditEvent).where(AuditEvent.event.like("registration.%"))
@@ -419,8 +415,7 @@ def test_returning_from_the_scan_in_several_tabs_at_once_creates_one_account(app
     """A double load of the provider's return address: one account, and no tab left with an
     error page about a registration that another tab just finished."""
     through_password(app, client)
-    post(client, "/register/face/consent")
-    provider_page = post(client, "/register/face/start").headers["Location"]
+    provider_page = post(client, "/register/face/consent").headers["Location"]
     page = client.get(provider_page)
     back = client.post(provider_page, data={"csrf_token": csrf_from(page.get_data(as_text=True)), "outcome": "pass"})
     return_path = back.headers["Location"].removeprefix("http://idp.test")

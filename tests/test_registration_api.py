@@ -258,4 +258,4 @@ def test_two_registrations_of_one_document_create_one_account(app, client):
     assert scan(client, first, "pass", 201)["status"] == "registered"
     assert scan(client, second, "pass", 409)["error"] == "conflict"
     with app.app_context():
-        assert db.session.execute(select(Person.phone)).scalars().all() == [NEW_PHONE]
+        assert [p.phone for p in db.session.execute(select(Person)).scalars()] == [NEW_PHONE]

@@ -112,9 +112,19 @@ def test_code_is_single_use(app, person):
 
 
 def test_an_outstanding_code_starts_the_resend_cooldown(app, person):
+    """A password step during the cooldown sends nothing: the page asks for the code already sent
+    (to the masked phone), counts down to the resend, and that code logs in."""
     first, second = app.test_client(), app.test_client()
     submit_password(first)
-    assert "秒后再试" in submit_password(second).get_data(as_text=True)
+    code = last_sms_code(app)
+    assert submit_password(second).headers["Location"] == "/login/sms"
+    page = second.get("/login/sms").get_data(as_text=True)
+    assert "验证码已发送至 138****5678" in page
+    assert re.search(r'data-wait="(59|60)"', page)
+    assert "秒后可重新发送" in page
+    assert len(read_outbox(app)) == 1
+    assert "秒后再试" in resend(second).get_data(as_text=True)  # the server's cooldown still rules
+    assert submit_sms_code(second, code).headers["Location"] == "/"
 
 
 def test_five_wrong_tries_void_the_code_even_for_the_right_answer(database_url, instance_dir, person):

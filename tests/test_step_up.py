@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from idp.core.database import db
 from idp.models import DevFaceSession, Person
 
-from conftest import authorization_request, csrf_from, query_of, redeem, tokens_for
+from conftest import authorization_request, csrf_from, hidden_value, query_of, redeem, tokens_for
 
 LOA2, LOA3 = "urn:qdtax:loa:2", "urn:qdtax:loa:3"
 
@@ -21,19 +21,37 @@ def claims_of(client, token: str) -> dict:
     return jwt.decode(token, KeySet.import_key_set(client.get("/jwks.json").get_json())).claims
 
 
-def scan_and_pass(app, client, step_up_location: str):
-    """Consent (first time), the development provider's page, then the return trigger."""
-    response = client.get(step_up_location)
-    if response.status_code == 200:  # consent page
-        html = response.get_data(as_text=True)
-        action = html.split('<form method="post" action="')[1].split('"')[0].replace("&amp;", "&")
-        client.post(action, data={"csrf_token": csrf_from(html)})
-        response = client.get(step_up_location)
+def scan_and_pass(app, client, step_up_location: str, outcome: str = "pass"):
+    """The step-up page (why, and the consent notice the first time), its one button, the
+    development provider's page, then the return trigger."""
+    html = client.get(step_up_location).get_data(as_text=True)
+    assert "该业务需要人脸识别验证" in html
+    response = client.post("/step-up", data={"csrf_token": csrf_from(html), "consent": "yes",
+                                             "interaction": hidden_value(html, "interaction")})
     session_id = response.headers["Location"].rsplit("/", 1)[1]
-    client.post(f"/dev/face/{session_id}/decision", json={"outcome": "pass"})
+    client.post(f"/dev/face/{session_id}/decision", json={"outcome": outcome})
     with app.app_context():
         return_url = db.session.get(DevFaceSession, session_id).return_url
     return client.get(return_url.replace("http://idp.test", ""))
+
+
+def test_the_step_up_page_says_why_and_its_cancel_returns_access_denied_to_the_app(app, client, person, rp):
+    """The person may decline the face scan: the app gets ``access_denied`` with its state, and
+    the login it has stays at loa:2."""
+    tokens_for(app, client, rp)
+    request = authorization_request(rp, acr_values=LOA3)
+    location = client.get("/authorize", query_string=request.params).headers["Location"]
+    html = client.get(location).get_data(as_text=True)
+    assert html.count("<h1") == 1 and "该业务需要人脸识别验证" in html and "同意并开始刷脸" in html
+    assert "个人用户密码" not in html
+    back = client.post("/step-up/cancel", data={"csrf_token": csrf_from(html),
+                                               "interaction": hidden_value(html, "interaction")})
+    answer = query_of(client.get(back.headers["Location"]).headers["Location"])
+    assert answer["error"] == "access_denied" and answer["state"] == request.params["state"]
+    with app.app_context():
+        assert db.session.execute(select(DevFaceSession)).first() is None  # no scan was started
+    again = tokens_for(app, client, rp)
+    assert claims_of(client, again["id_token"])["acr"] == LOA2
 
 
 def test_a_logged_in_person_asked_for_loa3_does_only_a_face_check(app, client, person, rp):
@@ -114,15 +132,11 @@ def test_a_failed_face_check_leaves_the_session_at_loa2(app, client, person, rp)
     tokens_for(app, client, rp)
     request = authorization_request(rp, acr_values=LOA3)
     location = client.get("/authorize", query_string=request.params).headers["Location"]
-    page = client.get(location)
-    html = page.get_data(as_text=True)
-    action = html.split('<form method="post" action="')[1].split('"')[0].replace("&amp;", "&")
-    client.post(action, data={"csrf_token": csrf_from(html)})
-    session_id = client.get(location).headers["Location"].rsplit("/", 1)[1]
-    client.post(f"/dev/face/{session_id}/decision", json={"outcome": "fail"})
-    with app.app_context():
-        return_url = db.session.get(DevFaceSession, session_id).return_url
-    assert client.get(return_url.replace("http://idp.test", "")).status_code == 400
+    failed = scan_and_pass(app, client, location, outcome="fail")
+    assert failed.status_code == 400
+    html = failed.get_data(as_text=True)
+    # Another scan or back to the app: an SMS code would not give what the app asked for.
+    assert 'href="/step-up?interaction=' in html and 'id="step-up-cancel"' in html and 'id="use-sms"' not in html
     with app.app_context():
         from idp.models import LoginSession
 

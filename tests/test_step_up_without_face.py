@@ -18,7 +18,7 @@ from joserfc.jwk import KeySet
 from idp.core.database import db
 from idp.models import DevFaceSession, FaceConsent
 
-from conftest import DOC_NUMBER, authorization_request, csrf_from, query_of, register_client
+from conftest import DOC_NUMBER, authorization_request, csrf_from, hidden_value, query_of, register_client
 from e2e.live_provider import LiveProvider
 from http_browser import follow_until, log_in_over_http
 
@@ -124,9 +124,12 @@ def test_a_withdrawal_made_during_the_face_step_up_ends_at_the_relying_party(liv
                      rp.redirect_uri, live_provider.last_sms_code, browser=browser)
     give_face_consent(live_provider)
     request = authorization_request(rp, claims=ESSENTIAL_LOA3)
-    face_page = follow_until(browser, f"{live_provider.url}/authorize?{urlencode(request.params)}", rp.redirect_uri)
-    assert isinstance(face_page, requests.Response) and "/dev/face/" in face_page.url
-    session_id = face_page.url.rsplit("/", 1)[1]
+    step_up = follow_until(browser, f"{live_provider.url}/authorize?{urlencode(request.params)}", rp.redirect_uri)
+    assert isinstance(step_up, requests.Response) and step_up.url.startswith(f"{live_provider.url}/step-up")
+    started = browser.post(f"{live_provider.url}/step-up", allow_redirects=False, timeout=10, data={
+        "csrf_token": csrf_from(step_up.text), "interaction": hidden_value(step_up.text, "interaction")})
+    assert "/dev/face/" in started.headers["Location"]
+    session_id = started.headers["Location"].rsplit("/", 1)[1]
     withdraw_face_consent(live_provider, browser)
     browser.post(f"{live_provider.url}/dev/face/{session_id}/decision", json={"outcome": "pass"}, timeout=10)
     with live_provider.app.app_context():

@@ -1,6 +1,10 @@
 """The audit log's hash chain: each record carries SHA-256 over the previous record's digest
 and its own canonical form, so an edited, removed or reordered record breaks the chain.
 
+With ``CRYPTO_SUITE = "sm"`` new records carry SM3 instead, written ``sm3:<hex>``: each digest
+names its algorithm, so a chain begun under SHA-256 goes on under SM3 and verifies throughout
+(changing a record's algorithm changes its digest, which the next record covers).
+
 Requests write their records unchained (``seq`` and ``digest`` NULL) and never touch the
 chain's head: a head row that every writer locked until COMMIT serialised all token issuance
 on all nodes (issue 21).  A chainer (:func:`link_unchained`, run by every serving process's
@@ -21,12 +25,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import has_app_context
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from idp.audit.checkpoints import GENESIS
+from idp.core.crypto_suites import SUITES
 from idp.core.database import conflict_insert
+from idp.core.settings import current_settings
 from idp.models import AuditChain, AuditEvent
+
+SM3_PREFIX = "sm3:"
 
 
 def canonical(row: AuditEvent) -> bytes:
@@ -36,8 +45,21 @@ def canonical(row: AuditEvent) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def chain_digest(previous: str, row: AuditEvent) -> str:
-    return hashlib.sha256(previous.encode() + b"\n" + canonical(row)).hexdigest()
+def chain_digest(previous: str, row: AuditEvent, algorithm: str = "sha256") -> str:
+    data = previous.encode() + b"\n" + canonical(row)
+    if algorithm == "sm3":
+        return SM3_PREFIX + SUITES["sm"].digest(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def digest_algorithm(digest: str) -> str:
+    """The algorithm a stored digest was made with: SHA-256 digests (the first ones) are bare."""
+    return "sm3" if digest.startswith(SM3_PREFIX) else "sha256"
+
+
+def _writing_algorithm() -> str:
+    """The hash of new records: the deployment's suite (SHA-256 outside an app, as in migrations)."""
+    return SUITES[current_settings().CRYPTO_SUITE].hash_name if has_app_context() else "sha256"
 
 
 #: Where a session keeps the audit records of its transaction until it commits.
@@ -118,10 +140,11 @@ def link_unchained(session: Session, limit: int = CHAIN_BATCH) -> int:
     rows = session.execute(select(AuditEvent).where(_UNCHAINED).order_by(AuditEvent.id).limit(limit)
                            .execution_options(populate_existing=True)).scalars().all()
     seq, previous = head.head_seq, head.head_digest
+    algorithm = _writing_algorithm()
     for row in rows:
         seq += 1
         row.seq = seq
-        row.digest = previous = chain_digest(previous, row)
+        row.digest = previous = chain_digest(previous, row, algorithm)
     head.head_seq, head.head_digest = seq, previous
     session.commit()
     return len(rows)
@@ -175,7 +198,7 @@ def verify_chain(session: Session, start_seq: int, start_digest: str,
         assert row.seq is not None and row.digest is not None  # walk reads chained records only
         if row.seq != seq + 1:
             return seq, previous, Break(seq + 1, f"records {seq + 1}..{row.seq - 1} were removed")
-        if chain_digest(previous, row) != row.digest:
+        if chain_digest(previous, row, digest_algorithm(row.digest)) != row.digest:
             return seq, previous, Break(row.seq, "record altered or reordered (its digest does not match)")
         seq, previous = row.seq, row.digest
         if until and seq == until[0] and previous != until[1]:

@@ -18,10 +18,12 @@ from idp.cli.command_audit import audited_command
 from idp.cli.entities import register_entity_commands
 from idp.cli.keys import register_audit_commands, register_key_commands
 from idp.cli.legacy import register_legacy_commands
+from idp.cli.pii import register_pii_commands
 from idp.cli.registration import register_registration_commands
 from idp.cli.relying_parties import register_logout_commands, relying_party_options
 from idp.cli.retention import register_retention_commands
 from idp.core.database import DatabaseUnavailable, check_database, db, upgrade_database
+from idp.core.personal_data_cipher import PersonalDataKeysError, load_personal_data_cipher
 from idp.core.settings import Settings, load_settings
 from idp.dev.app_commands import qr_approver_option, register_app_commands
 from idp.dev.certificate_commands import register_certs_commands
@@ -39,7 +41,12 @@ def migrate(settings: Settings, revision: str = "heads") -> None:
         check_database(settings.database_url, settings.DATABASE_CONNECT_TIMEOUT)
     except DatabaseUnavailable as error:
         raise click.ClickException(str(error)) from None
-    upgrade_database(settings.database_url, revision)
+    try:
+        # Migration 0017 seals the personal data already there (docs/operations.md).
+        personal_data = load_personal_data_cipher(settings)
+    except PersonalDataKeysError as error:
+        raise click.ClickException(str(error)) from None
+    upgrade_database(settings.database_url, revision, personal_data=personal_data)
 
 
 def start_app(*, check_keys: bool = True) -> Flask:
@@ -93,8 +100,10 @@ def main() -> None:
               help="a reverse proxy that buffers requests (docs/deploy/nginx.conf) is this node's only client, "
                    "though IDP_TRUSTED_PROXY_HOPS is 0; allows a non-loopback --host")
 @click.option("--demo", is_flag=True, help="seed demo people, taxpayers and two demo e-tax apps; print the commands")
+@click.option("--demo-app-port", "demo_app_ports", multiple=True, type=click.IntRange(1, 65535),
+              help="with --demo: the port of a demo e-tax app, given twice (default: --port + 1 and + 2)")
 def serve(host: str, port: int, server: str, workers: int, threads: int, access_log: bool, behind_proxy: bool,
-          demo: bool) -> None:
+          demo: bool, demo_app_ports: tuple[int, ...]) -> None:
     """Start the provider (migrations and first signing key on first start)."""
     from idp.core.log_config import logging_config
     from idp.web.metrics_exporter import prepare_multiprocess_directory, start_metrics_exporter
@@ -102,6 +111,7 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, access_
 
     # Without a configured issuer, the issuer is where this command serves (workers inherit it).
     os.environ.setdefault("IDP_ISSUER", f"http://{host}:{port}")
+    app_ports = _demo_app_ports(demo, demo_app_ports, port)
     if demo:
         from idp.dev.demo import demo_legacy_sunset
 
@@ -125,10 +135,27 @@ def serve(host: str, port: int, server: str, workers: int, threads: int, access_
         from idp.dev.demo import seed_demo
 
         with app.app_context():
-            click.echo(seed_demo(app))
+            click.echo(seed_demo(app, app_ports))
     start_metrics_exporter(app, metrics_directory)
     run_server(server, host=host, port=port, workers=workers, threads=threads, logging_config=log_config,
                drain=drain_seconds(settings))
+
+
+def _demo_app_ports(demo: bool, given: tuple[int, ...], provider_port: int) -> tuple[int, int]:
+    """The two demo apps' ports: each registered app's redirect URI names its port, so an app
+    started on another port would be refused (invalid_request) at its first login."""
+    from idp.dev.demo import default_demo_app_ports
+
+    if given and not demo:
+        raise click.UsageError("--demo-app-port needs --demo")
+    if given and len(given) != 2:
+        raise click.UsageError("--demo-app-port: give it twice, one port for each demo app (e.g. "
+                               "--demo-app-port 8001 --demo-app-port 8002)")
+    ports = (given[0], given[1]) if given else default_demo_app_ports(provider_port)
+    if demo and (len(set(ports)) != 2 or provider_port in ports or max(ports) > 65535):
+        raise click.UsageError(f"the demo apps need two ports of their own, apart from the provider's {provider_port} "
+                               f"(got {ports[0]} and {ports[1]}): use --demo-app-port twice")
+    return ports
 
 
 @main.group()
@@ -256,6 +283,7 @@ register_logout_commands(main, with_app)
 register_app_commands(main, with_app)
 register_certs_commands(main, with_app)
 register_legacy_commands(main, with_app)
+register_pii_commands(main, with_app)
 register_retention_commands(main, with_app)
 
 if __name__ == "__main__":

@@ -41,15 +41,19 @@ def select_page():
     if roles:
         return render_template("confirm_roles.html", roles=roles, interaction=interaction_id or "")
     allowed, preselected = requested_entries(params or {})
-    business = request.args.get("business") or preselected or login.session.business
+    # A business tab (``business`` in the query) only shows that entry's list; only "进入" commits.
+    tab = request.args.get("business")
+    business = tab or preselected or login.session.business
     if business not in allowed:
         business = allowed[0]
     choices = available_choices(login.person, business)
     entries = [(entry, bool(available_choices(login.person, entry))) for entry in BUSINESS_ENTRIES
                if entry in allowed]
     # A single choice is taken for a login that continues an app's request; a person who opened
-    # the chooser to switch (from the account centre, or an app's prompt=select_account) is asked.
-    if len(choices) == 1 and params is not None and "select_account" not in (params.get("prompt") or "").split():
+    # the chooser to switch (from the account centre, or an app's prompt=select_account) is asked,
+    # and so is one who clicked a business tab: a tab only shows its list, only "进入" commits.
+    if (len(choices) == 1 and tab is None and params is not None
+            and "select_account" not in (params.get("prompt") or "").split()):
         apply_choice(login.session, login.person, choices[0])
         if interaction_id:
             mark_done(interaction_id, "selected")

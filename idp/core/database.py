@@ -22,6 +22,8 @@ PING_AFTER_IDLE_SECONDS = 10.0
 #: The engine of :func:`read_committed_row`: its own pool, whose connections stay in autocommit
 #: mode, so a read neither switches a shared connection's mode and back nor rolls back on return.
 AUTOCOMMIT_BIND = "autocommit_reads"
+#: The Alembic attribute carrying the personal-data cipher to migration 0017.
+PERSONAL_DATA_CIPHER = "idp.personal_data_cipher"
 
 
 class Base(DeclarativeBase):
@@ -90,10 +92,15 @@ def check_database(database_url: str, connect_timeout: int) -> None:
         engine.dispose()
 
 
-def upgrade_database(database_url: str, revision: str = "heads") -> None:
+def upgrade_database(database_url: str, revision: str = "heads", *, personal_data: Any = None) -> None:
     """Apply migrations up to ``revision``: every branch head by default, so features developed
-    side by side migrate together (reads ``IDP_DATABASE_URL`` through settings)."""
-    command.upgrade(alembic_config(database_url), revision)
+    side by side migrate together (reads ``IDP_DATABASE_URL`` through settings).
+
+    ``personal_data`` (a :class:`~idp.core.personal_data_cipher.PersonalDataCipher`) seals the
+    personal data of a database made before migration 0017; one with none needs no key."""
+    config = alembic_config(database_url)
+    config.attributes[PERSONAL_DATA_CIPHER] = personal_data
+    command.upgrade(config, revision)
 
 
 def normalise_database_url(url: str) -> str:

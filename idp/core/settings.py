@@ -53,6 +53,12 @@ class Settings:
     ENVIRONMENT: str = "development"
     #: Secret for CSRF tokens and keyed hashes; generated into INSTANCE_DIR when empty.
     SECRET_KEY: str = ""
+    #: JSON file of the keys that encrypt ID numbers, names and phones at rest (docs/operations.md, `idp pii
+    #: new-key`); empty: INSTANCE_DIR/pii-keys.json, generated on first start, and refused in production.
+    PII_KEYS_FILE: str = ""
+    #: "international" (AES-256-GCM, SHA-256) or "sm" (SM4-GCM, SM3; GB/T 39786): personal data, its
+    #: blind index and new audit-chain digests. Chosen once, before the first start (docs/privacy.md).
+    CRYPTO_SUITE: str = "international"
 
     #: "outbox" (development: JSON lines to SMS_OUTBOX) or "http" (a real gateway).
     SMS_ADAPTER: str = "outbox"
@@ -281,6 +287,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     if settings.DATABASE_CONNECT_TIMEOUT < 1 or settings.UNAVAILABLE_RETRY_AFTER < 1:
         # libpq waits for ever with a connect_timeout of 0.
         raise SystemExit("IDP_DATABASE_CONNECT_TIMEOUT and IDP_UNAVAILABLE_RETRY_AFTER must be at least 1 second.")
+    if settings.CRYPTO_SUITE not in ("international", "sm"):
+        raise SystemExit("IDP_CRYPTO_SUITE must be 'international' or 'sm'.")
     if settings.TRUSTED_PROXY_HOPS < 0:
         raise SystemExit("IDP_TRUSTED_PROXY_HOPS must be 0 (no proxy) or the number of proxies in front.")
     if settings.LEGACY_LOGIN_SUNSET:

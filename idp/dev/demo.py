@@ -76,11 +76,14 @@ class DemoApp:
         return f"http://127.0.0.1:{self.port}"
 
 
-#: The first keeps the name the single demo client had, so an existing demo database updates in place.
-DEMO_APPS = (DemoApp("演示电子税务局 (demo e-tax app)", 5001), DemoApp("演示电子税务局 B (demo e-tax app B)", 5002))
-#: Kept for callers of the single-app demo.
-DEMO_CLIENT_NAME = DEMO_APPS[0].name
-DEMO_REDIRECT_URI = f"{DEMO_APPS[0].base_url}/callback"
+#: The demo apps' names, which find their clients again when the demo is seeded anew (the first
+#: keeps the name the single demo client had, so an existing demo database updates in place).
+DEMO_APP_NAMES = ("演示电子税务局 (demo e-tax app)", "演示电子税务局 B (demo e-tax app B)")
+
+
+def default_demo_app_ports(provider_port: int) -> tuple[int, int]:
+    """The ports after the provider's (5001 and 5002 for the default 5000)."""
+    return provider_port + 1, provider_port + 2
 
 
 def _seed_entities() -> None:
@@ -116,15 +119,17 @@ def _seed_app(demo: DemoApp) -> tuple[Client, str]:
     return client, secret
 
 
-def seed_demo(app: Flask) -> str:
-    """Create what is missing and return the instructions to print."""
+def seed_demo(app: Flask, app_ports: tuple[int, int] = (5001, 5002)) -> str:
+    """Create what is missing, register the demo apps for ``app_ports`` (their clients' redirect,
+    logout and back-channel addresses follow the ports), and return the instructions to print."""
+    demos = [DemoApp(name, port) for name, port in zip(DEMO_APP_NAMES, app_ports, strict=True)]
     for entry in DEMO_PEOPLE:
         exists = db.session.execute(select(Person.id).where(Person.phone == entry["phone"])).first()
         if not exists:
             create_person(password=DEMO_PASSWORD, **entry)
     db.session.flush()
     _seed_entities()
-    registered = [(demo, *_seed_app(demo)) for demo in DEMO_APPS]
+    registered = [(demo, *_seed_app(demo)) for demo in demos]
     db.session.commit()
     report = import_legacy_accounts(read_rows(io.StringIO(_legacy_csv())))
     if report.count("failed"):
@@ -149,5 +154,9 @@ def seed_demo(app: Flask) -> str:
     for demo, client, secret in registered:
         lines.append(f"  .venv/bin/python -m examples.etax_demo --port {demo.port} --name {shlex.quote(demo.name)}"
                      f" --client-id {client.client_id} --client-secret {secret}{issuer_option}")
-    lines.append(f"then open {DEMO_APPS[0].base_url}/ and {DEMO_APPS[1].base_url}/; log out of one, reload the other.")
+    lines += [
+        f"then open {demos[0].base_url}/ and log in: keep 自然人业务 to act for yourself, or pick 企业业务 above the",
+        "account field and, after the SMS code, choose one of the taxpayers on 选择办税身份 and press 进入.",
+        f"Open {demos[1].base_url}/ too: it signs in without a second login; log out of one, reload the other.",
+    ]
     return "\n".join(lines)

@@ -99,6 +99,7 @@ def counted_attempt(subject: LockoutSubject, method: str, counted: tuple[type[Fa
         if failures >= _threshold():
             raise MethodLocked(method=method) from None
         error.params.setdefault("failures", failures)
+        error.params.setdefault("threshold", _threshold())
         raise
     except FactorError:
         table, key = _counter(subject)

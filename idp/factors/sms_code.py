@@ -14,6 +14,7 @@ from idp.audit.log import record_event
 from idp.core.clock import local_day, utcnow
 from idp.core.database import db, rows_changed
 from idp.core.metrics import count_sms
+from idp.core.personal_data_cipher import current_personal_data_cipher
 from idp.core.settings import current_settings
 from idp.factors.base import CodeExpired, DailyCapReached, FactorResult, ResendTooSoon, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
@@ -48,7 +49,9 @@ def _lock_phone(phone: str) -> None:
     its one database write lock for the rest of the transaction.
     """
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(SMS_SEND_LOCK_SPACE, func.hashtext(phone))))
+        # Over the blind index: the number itself never reaches the database (docs/privacy.md).
+        index = current_personal_data_cipher().blind_index(phone)
+        db.session.execute(select(func.pg_advisory_xact_lock(SMS_SEND_LOCK_SPACE, func.hashtext(index))))
     else:
         db.session.execute(update(SmsCode).where(SmsCode.id == -1).values(tries=SmsCode.tries))
 
@@ -130,6 +133,18 @@ def _refuse_send(phone: str, purpose: str, now: datetime, today: date, subject: 
     # At least a second: the lock does not stop a login from using the outstanding code
     # between the insert and this read, and then asking again succeeds.
     raise ResendTooSoon(seconds=max(wait, 1))
+
+
+def seconds_until_resend(phone: str) -> int:
+    """Seconds before another code may be sent to ``phone`` (0: now), for the pages' countdown; the
+    send itself still decides (:func:`send_sms_code`)."""
+    last_sent = db.session.execute(
+        select(func.max(SmsCode.sent_at)).where(SmsCode.phone == phone, SmsCode.consumed_at.is_(None))
+    ).scalar_one_or_none()
+    if last_sent is None:
+        return 0
+    waited = (utcnow() - last_sent).total_seconds()
+    return max(0, current_settings().SMS_RESEND_COOLDOWN - int(waited))
 
 
 def consume_sms_code(phone: str, purpose: str, code: str) -> bool:

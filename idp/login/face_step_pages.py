@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from idp.consent.choices import NATURAL_PERSON
 from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.factors.face import FaceConsentRequired, FaceIdentity, record_face_consent
@@ -22,11 +23,13 @@ def _return_url() -> str:
 @bp.route("/login/face", methods=["GET"])
 def face_start():
     try:
-        url = start_face_second_factor(pending_login(), _return_url())
+        pending = pending_login()
+        url = start_face_second_factor(pending, _return_url())
     except LoginExpired:
         return redirect(url_for("login.login_page"))
     except FaceConsentRequired:
-        return render_template("face_consent.html", action=url_for("face_login.face_consent"))
+        return render_template("face_consent.html", action=url_for("face_login.face_consent"), step=2,
+                               taxpayer_step=pending.business != NATURAL_PERSON)
     except FACE_PAGE_ERRORS as error:
         return face_refusal(error)
     db.session.commit()

@@ -7,21 +7,26 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
+from idp.consent.choices import NATURAL_PERSON
 from idp.consent.policy import requested_entries
 from idp.core.database import db
 from idp.core.i18n import LOCALE_COOKIE, remember_locale
-from idp.factors.base import FactorError
+from idp.core.settings import current_settings
+from idp.factors.base import FactorError, ResendTooSoon
+from idp.factors.sms_code import seconds_until_resend
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.login.legacy_pages import legacy_login_offer
 from idp.login.password_steps import (
     LoginExpired,
     finish_second_factor,
+    mark_code_sent,
     pending_login,
     second_factor_offer,
     send_code_or_offer_choice,
     send_second_factor_code,
     start_password_login,
 )
+from idp.messages import MESSAGES
 from idp.people.identity_documents import mask_phone
 from idp.people.password_change import PasswordChangeRequired
 from idp.protocol.interactions import interaction_param, interaction_params, resume_url
@@ -35,7 +40,19 @@ def error_key(error: FactorError) -> str:
         return f"error_wrong_credential_{error.params.get('method', 'password')}"
     if error.code == "not_registered":
         return "error_not_registered"
+    if error.code == "method_locked":
+        # Names the locked method and what still works when the method has its own text.
+        specific = f"error_method_locked_{error.params.get('method')}"
+        return specific if specific in MESSAGES else "error_method_locked"
     return f"error_{error.code}"
+
+
+def failures_note(error: str | None, params: dict) -> str | None:
+    """The "today N failures in a row, 5 lock" line under a wrong password or SMS code."""
+    if not error or not params.get("failures") or not error.startswith("error_wrong_credential_"):
+        return None
+    key = "error_failures_so_far_" + error.removeprefix("error_wrong_credential_")
+    return key if key in MESSAGES else None
 
 
 def _render_login(interaction: str | None, error: FactorError | str | None = None, identifier: str = "",
@@ -52,6 +69,7 @@ def _render_login(interaction: str | None, error: FactorError | str | None = Non
         business=business if business in allowed else preselected or allowed[0],
         error=error if isinstance(error, str) else error_key(error) if error else None,
         error_params=error.params if isinstance(error, FactorError) else {},
+        error_note=failures_note(error_key(error), error.params) if isinstance(error, FactorError) else None,
     ), status
 
 
@@ -79,6 +97,12 @@ def login_submit():
     # send problem and still offers the face scan.
     try:
         send_code_or_offer_choice(pending_login())
+    except ResendTooSoon:
+        # A code went to this phone moments ago (the person came back to the password step): it
+        # is still valid, so the page asks for it and counts down to the resend instead of erring.
+        db.session.commit()
+        mark_code_sent()
+        return redirect(url_for("login.sms_page"))
     except FactorError as error:
         db.session.commit()
         return _render_sms(error_key(error), error.params, 429, code_sent=False)
@@ -91,7 +115,7 @@ def login_submit():
 
 def _render_sms(error: str | None = None, params: dict | None = None, status: int = 200, *, code_sent: bool = True):
     """The second-factor page; ``code_sent=False`` when this login's first code was refused
-    (cap, cooldown, lock) or not delivered: the page must not say that one is on its way."""
+    (cap, lock) or not delivered: the page must not say that one is on its way."""
     try:
         pending = pending_login()
     except LoginExpired:
@@ -99,8 +123,10 @@ def _render_sms(error: str | None = None, params: dict | None = None, status: in
     offer = second_factor_offer(pending)
     return render_template(
         "sms.html", phone=mask_phone(pending.person.phone), error=error, error_params=params or {},
-        minutes=5, alternatives=offer.alternatives, asks_for_code=offer.asks_for_sms_code, code_sent=code_sent,
-        face_offered=offer.face,
+        error_note=failures_note(error, params or {}), minutes=current_settings().SMS_CODE_TTL // 60,
+        alternatives=offer.alternatives, asks_for_code=offer.asks_for_sms_code, code_sent=code_sent,
+        face_offered=offer.face, resend_wait=seconds_until_resend(pending.person.phone),
+        interaction=pending.interaction or "", taxpayer_step=pending.business != NATURAL_PERSON,
     ), status
 
 

@@ -135,10 +135,15 @@ def pending_login() -> PendingLogin:
 def send_second_factor_code(pending: PendingLogin) -> dict:
     """Send (or resend) the SMS code of the pending login; from then on its page asks for the code."""
     sent = FACTORS["sms"].begin(pending.person, purpose="login")
+    mark_code_sent()
+    return sent
+
+
+def mark_code_sent() -> None:
+    """From now on the pending login's page asks for the SMS code (one was sent, now or moments ago)."""
     if PENDING_KEY in session:
         # Reassigned, not changed in place: the session only notices a new value.
         session[PENDING_KEY] = {**session[PENDING_KEY], "sms_sent": True}
-    return sent
 
 
 def start_face_second_factor(pending: PendingLogin, return_url: str) -> str:

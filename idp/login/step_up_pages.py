@@ -13,17 +13,27 @@ from idp.factors.face import (
     FaceConsentRequired,
     FaceConsentWithdrawn,
     FaceIdentity,
+    check_face_consent_withdrawn,
     complete_face_check,
+    has_face_consent,
     record_face_consent,
     start_face_check,
 )
-from idp.factors.face_pages import FACE_PAGE_ERRORS, face_refusal
+from idp.factors.face_pages import FACE_PAGE_ERRORS, FacePage, face_refusal, face_result_page
 from idp.login.record import current_login, step_up_login_session
 from idp.people.accounts import raise_realname_level_by_face
-from idp.protocol.interactions import resume_url
+from idp.protocol.client_registry import client_registry
+from idp.protocol.interactions import STEP_UP_DECLINED, interaction_params, mark_done, resume_url
 
 bp = Blueprint("step_up", __name__)
 PURPOSE = "step_up"
+
+
+def _refusal_page(interaction: str) -> FacePage:
+    """The face result page of a step-up: scan again here, or cancel back to the app (no SMS
+    code: it cannot give what the app asked for)."""
+    return face_result_page(face_url=url_for("step_up.step_up_page", interaction=interaction),
+                            step_up_interaction=interaction)
 
 
 def _refused(error, interaction: str | None):
@@ -32,7 +42,7 @@ def _refused(error, interaction: str | None):
     anything else is shown here."""
     if isinstance(error, FaceConsentWithdrawn) and (resume := resume_url(interaction)):
         return redirect(resume)
-    return face_refusal(error)
+    return face_refusal(error, _refusal_page(interaction or ""))
 
 
 def _logged_in():
@@ -42,30 +52,54 @@ def _logged_in():
 
 @bp.route("/step-up", methods=["GET"])
 def step_up_page():
+    """Why the face scan is asked (该业务需要人脸识别验证), with the consent notice when none was given,
+    one button that scans and a cancel back to the app."""
     login, away = _logged_in()
     if away:
         return away
     interaction = request.args.get("interaction", "")
+    identity = FaceIdentity.of(login.person)
+    if check_face_consent_withdrawn(identity):
+        return _refused(FaceConsentWithdrawn(), interaction)
+    params = interaction_params(interaction)
+    client = client_registry().query_client(params["client_id"]) if params else None
+    return render_template("step_up.html", interaction=interaction, client_name=client.name if client else None,
+                           needs_consent=not has_face_consent(identity))
+
+
+@bp.route("/step-up", methods=["POST"])
+def step_up_start():
+    """Consent, when the page asked for it, and the scan: one click (issue 18 found two)."""
+    login, away = _logged_in()
+    if away:
+        return away
+    interaction = request.form.get("interaction", "")
+    identity = FaceIdentity.of(login.person)
+    if request.form.get("consent") == "yes" and not has_face_consent(identity):
+        record_face_consent(identity)
     return_url = (current_settings().ISSUER + url_for("step_up.step_up_return", interaction=interaction)
                   + "&check={check}")
     try:
-        _, url = start_face_check(FaceIdentity.of(login.person), PURPOSE, return_url)
+        _, url = start_face_check(identity, PURPOSE, return_url)
     except FaceConsentRequired:
-        return render_template("face_consent.html", action=url_for("step_up.step_up_consent", interaction=interaction))
+        db.session.commit()
+        return redirect(url_for("step_up.step_up_page", interaction=interaction))
     except FACE_PAGE_ERRORS as error:
         return _refused(error, interaction)
     db.session.commit()
     return redirect(url)
 
 
-@bp.route("/step-up/consent", methods=["POST"])
-def step_up_consent():
-    login, away = _logged_in()
-    if away:
-        return away
-    record_face_consent(FaceIdentity.of(login.person))
-    db.session.commit()
-    return redirect(url_for("step_up.step_up_page", interaction=request.args.get("interaction", "")))
+@bp.route("/step-up/cancel", methods=["POST"])
+def step_up_cancel():
+    """The person declines the face scan: the app's request ends with ``access_denied`` (the person,
+    not the provider, said no; ``unmet_authentication_requirements`` is for demands the provider
+    cannot meet), and the login the app already has stays as it was."""
+    interaction = request.form.get("interaction") or None
+    if interaction and interaction_params(interaction) is not None:
+        mark_done(interaction, STEP_UP_DECLINED)
+        return redirect(resume_url(interaction) or url_for("account.home"))
+    return redirect(url_for("account.home"))
 
 
 @bp.route("/step-up/return", methods=["GET"])

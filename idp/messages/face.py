@@ -17,6 +17,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "A face scan is never the only way: you can always sign in with password + SMS code.",
     },
     "face_consent_agree": {"zh-CN": "同意并开始刷脸", "en": "I agree, start the face scan"},
+    "step_up_title": {"zh-CN": "人脸识别验证", "en": "Face verification"},
+    "step_up_why": {
+        "zh-CN": "该业务需要人脸识别验证，请完成刷脸后继续办理。",
+        "en": "This service needs a face verification; scan your face to continue.",
+    },
+    "step_up_for_app": {"zh-CN": "办理业务的应用：{app}", "en": "Asked by: {app}"},
+    "step_up_no_password": {
+        "zh-CN": "您已登录，无需再次输入密码。",
+        "en": "You are signed in: your password is not asked again.",
+    },
+    "step_up_start": {"zh-CN": "开始刷脸", "en": "Start the face scan"},
+    "step_up_cancel": {"zh-CN": "取消，返回应用", "en": "Cancel and go back to the application"},
     "face_try_again": {"zh-CN": "重新刷脸", "en": "Scan again"},
     "face_check_again": {"zh-CN": "我已完成刷脸，刷新结果", "en": "I have finished the scan: check the result"},
     "face_advice": {

@@ -13,6 +13,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "验证码已发送至 {phone}，{minutes} 分钟内有效。",
         "en": "A code was sent to {phone}; it is valid for {minutes} minutes.",
     },
+    "sms_resend_wait": {"zh-CN": "{seconds} 秒后可重新发送", "en": "You can ask again in {seconds} s"},
+    "change_account": {"zh-CN": "更换账号", "en": "Use another account"},
+    "login_steps_label": {"zh-CN": "登录步骤", "en": "Sign-in steps"},
+    "login_step_password": {"zh-CN": "账号密码", "en": "Account and password"},
+    "login_step_second": {"zh-CN": "安全验证", "en": "Second check"},
+    "login_step_taxpayer": {"zh-CN": "选择办税身份", "en": "Choose the taxpayer"},
+    "login_step_done": {"zh-CN": "（已完成）", "en": " (done)"},
+    "business_legend": {"zh-CN": "办理业务", "en": "Sign in for"},
+    "other_ways_title": {"zh-CN": "其他登录方式", "en": "Other ways to sign in"},
     "sms_code_label": {"zh-CN": "短信验证码", "en": "SMS code"},
     "sms_resend": {"zh-CN": "重新发送验证码", "en": "Send a new code"},
     # The second-factor page of a person with a security key or app code, before any SMS was sent.
@@ -33,10 +42,36 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "error_wrong_credential_password": {"zh-CN": "个人账号或密码错误", "en": "Wrong account or password."},
     "error_wrong_credential_sms": {"zh-CN": "短信验证码错误，请重新输入", "en": "Wrong SMS code; please try again."},
+    # docs/domain.md §14's text said "您的账号已被锁定" though only one method is locked (§7), until the
+    # next local day or a password reset: the texts name the method, the time and what still works.
     "error_method_locked": {
-        "zh-CN": "连续认证错误次数过多，您的账号已被锁定。建议您直接使用“忘记密码”修改密码",
-        "en": "Too many failed attempts: this sign-in method is locked until tomorrow. "
-        "You can set a new password with “Forgot password”.",
+        "zh-CN": "连续认证错误次数过多，该认证方式已锁定至次日0时（北京时间），其他认证方式不受影响。"
+        "您可以通过“忘记密码”重置密码立即解锁；如需帮助，请拨打12366纳税服务热线。",
+        "en": "Too many failed attempts: this method is locked until midnight (Beijing time); other methods "
+        "still work. Setting a new password with “Forgot password” unlocks it at once; for help, call the "
+        "12366 tax service hotline.",
+    },
+    "error_method_locked_password": {
+        "zh-CN": "连续认证错误次数过多，个人用户密码登录已锁定至次日0时（北京时间），其他登录方式不受影响。"
+        "您可以使用扫码登录，或通过“忘记密码”重置密码立即解锁；如需帮助，请拨打12366纳税服务热线。",
+        "en": "Too many failed attempts: password sign-in is locked until midnight (Beijing time); other ways to "
+        "sign in still work. Sign in with a QR code, or set a new password with “Forgot password” to unlock "
+        "it at once; for help, call the 12366 tax service hotline.",
+    },
+    "error_method_locked_sms": {
+        "zh-CN": "连续认证错误次数过多，短信验证码登录已锁定至次日0时（北京时间）。"
+        "您可以改用刷脸验证或扫码登录，或通过“忘记密码”重置密码立即解锁；如需帮助，请拨打12366纳税服务热线。",
+        "en": "Too many failed attempts: SMS codes are locked until midnight (Beijing time). Verify with a face "
+        "scan or sign in with a QR code instead, or set a new password with “Forgot password” to unlock at "
+        "once; for help, call the 12366 tax service hotline.",
+    },
+    "error_failures_so_far_password": {
+        "zh-CN": "今日已连续错误{failures}次，连续{threshold}次将锁定密码登录至次日。",
+        "en": "Failed attempts in a row today: {failures}; at {threshold}, password sign-in locks until tomorrow.",
+    },
+    "error_failures_so_far_sms": {
+        "zh-CN": "今日已连续错误{failures}次，连续{threshold}次将锁定短信验证码登录至次日。",
+        "en": "Failed attempts in a row today: {failures}; at {threshold}, SMS codes lock until tomorrow.",
     },
     "error_code_expired": {
         "zh-CN": "验证码已失效，请重新获取",

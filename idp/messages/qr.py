@@ -8,6 +8,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Scan the code with the Qingdao Tax app, the IIT app or the e-business licence app, "
         "then confirm on your phone.",
     },
+    "qr_open_app": {"zh-CN": "打开青岛税务APP", "en": "Open the Qingdao Tax app"},
     "qr_svg_title": {"zh-CN": "登录二维码", "en": "Login QR code"},
     "qr_countdown": {"zh-CN": "二维码 {seconds} 秒后失效", "en": "The code expires in {seconds} s"},
     "qr_user_code_label": {"zh-CN": "无法扫码时，在APP中输入", "en": "Cannot scan? Type this in the app"},

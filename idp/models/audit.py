@@ -33,8 +33,9 @@ class AuditEvent(Model):
     #: Position in the hash chain (idp.audit.chain): gapless across nodes; NULL until the chainer
     #: links the committed record (moments after its request, off the request's path).
     seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    #: SHA-256 over the previous record's digest and this record's canonical form; NULL with seq.
-    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: SHA-256 (64 hex digits) or SM3 ("sm3:" and 64 hex digits) over the previous record's
+    #: digest and this record's canonical form (idp.audit.chain); NULL with seq.
+    digest: Mapped[str | None] = mapped_column(String(72), nullable=True)
 
 
 class AuditChain(Model):
@@ -45,8 +46,8 @@ class AuditChain(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     head_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    head_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    head_digest: Mapped[str] = mapped_column(String(72), nullable=False)
     anchor_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    anchor_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    anchor_digest: Mapped[str] = mapped_column(String(72), nullable=False)
     #: Ed25519 signature (base64url) of the anchor by the checkpoint key; empty at genesis.
     anchor_signature: Mapped[str] = mapped_column(Text, nullable=False, default="")

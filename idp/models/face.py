@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.columns import UTCDateTime, utcnow
 from idp.core.database import Model
+from idp.core.personal_data_fields import personal_data
 
 
 class FaceCheck(Model):
@@ -23,7 +24,9 @@ class FaceCheck(Model):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), nullable=True)
     purpose: Mapped[str] = mapped_column(String(32), nullable=False)
     doc_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    doc_number: Mapped[str] = mapped_column(String(64), nullable=False)
+    doc_number_sealed: Mapped[str] = mapped_column(Text, nullable=False)
+    doc_number_index: Mapped[str] = mapped_column(String(64), nullable=False)
+    doc_number = personal_data("doc_number", bound_to="id")
     provider_session_id: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -43,7 +46,11 @@ class FaceConsent(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     doc_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    doc_number: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    # Bound to the document's index (never changed once the row exists): the id is not known
+    # before the insert.
+    doc_number_sealed: Mapped[str] = mapped_column(Text, nullable=False)
+    doc_number_index: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    doc_number = personal_data("doc_number", bound_to="doc_number_index")
     notice_version: Mapped[str] = mapped_column(String(16), nullable=False)
     given_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -55,9 +62,11 @@ class DevFaceSession(Model):
     __tablename__ = "dev_face_session"
 
     id: Mapped[str] = mapped_column(String(43), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    name_sealed: Mapped[str] = mapped_column(Text, nullable=False)
+    name = personal_data("name", bound_to="id", searchable=False)
     doc_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    doc_number: Mapped[str] = mapped_column(String(64), nullable=False)
+    doc_number_sealed: Mapped[str] = mapped_column(Text, nullable=False)
+    doc_number = personal_data("doc_number", bound_to="id", searchable=False)
     return_url: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

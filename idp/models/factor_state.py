@@ -9,13 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.columns import UTCDateTime, utcnow
 from idp.core.database import Model
+from idp.core.personal_data_fields import BlindIndex
 
 
 class SmsCode(Model):
     __tablename__ = "sms_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    phone: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    #: Only the phone's blind index (docs/privacy.md): the code was sent, the number is not needed again.
+    phone: Mapped[str] = mapped_column(BlindIndex, nullable=False, index=True)
     purpose: Mapped[str] = mapped_column(String(32), nullable=False)
     #: HMAC-SHA256 of the code under the instance secret.
     code_hmac: Mapped[str] = mapped_column(String(64), nullable=False)

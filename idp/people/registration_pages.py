@@ -215,16 +215,25 @@ def face_page():
     return _step_page("face_consent", "face")
 
 
+def _face_return_url() -> str:
+    return current_settings().ISSUER + url_for(".face_return") + "?check={check}"
+
+
 @bp.route("/face/consent", methods=["POST"])
 def face_consent():
-    return _take_step(consent_to_face)
+    """The consent button starts the scan too: one click, not "agree" then "start"."""
+
+    def consent_and_start(registration: Registration) -> str:
+        consent_to_face(registration)
+        return start_registration_face(registration, _face_return_url())[1]
+
+    return _take_step(consent_and_start, lambda r, url: redirect(url))
 
 
 @bp.route("/face/start", methods=["POST"])
 def face_start():
-    return_url = current_settings().ISSUER + url_for(".face_return") + "?check={check}"
     # Answered with the provider's page, where the person scans.
-    return _take_step(lambda r: start_registration_face(r, return_url)[1], lambda r, url: redirect(url))
+    return _take_step(lambda r: start_registration_face(r, _face_return_url())[1], lambda r, url: redirect(url))
 
 
 @bp.route("/face/return", methods=["GET"])

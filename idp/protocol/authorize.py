@@ -35,6 +35,7 @@ from idp.protocol.acr import AcrRequest, UnmetAuthenticationRequirementsError, p
 from idp.protocol.authorize_policy import ACR_UNAVAILABLE, STEP_UP, AuthorizeContext, login_required_reason
 from idp.protocol.claims_request import parse_claims_request
 from idp.protocol.interactions import (
+    STEP_UP_DECLINED,
     Interaction,
     finish_interaction,
     interaction_params,
@@ -144,6 +145,8 @@ def _next_page(ctx: AuthorizeContext, grant, params, interaction: Interaction | 
         raise UnmetAuthenticationRequirementsError(
             "The requested authentication level cannot be reached.", redirect_uri=grant.redirect_uri)
     if reason == STEP_UP:
+        if interaction is not None and STEP_UP_DECLINED in interaction.done:
+            raise AccessDeniedError(redirect_uri=grant.redirect_uri)
         if silent:
             raise InteractionRequiredError(redirect_uri=grant.redirect_uri)
         return _hand_over(params, interaction, "step_up.step_up_page")

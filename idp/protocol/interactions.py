@@ -61,6 +61,10 @@ def resumed_interaction(params: MultiDict) -> Interaction | None:
     return Interaction(interaction_id, entry["started_at"], frozenset(entry.get("done", [])))
 
 
+#: The step-up page's cancel: the resumed request answers the app ``access_denied``.
+STEP_UP_DECLINED = "step_up_declined"
+
+
 def mark_done(interaction_id: str, step: str) -> None:
     pending = dict(session.get(INTERACTIONS_KEY, {}))
     if interaction_id in pending:

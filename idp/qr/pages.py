@@ -26,11 +26,15 @@ from idp.core.settings import current_settings
 from idp.models import QrLoginRequest
 from idp.protocol.client_registry import client_registry
 from idp.protocol.interactions import interaction_params, resume_url
-from idp.qr.codes import LOGIN_PAGE, complete_login_page, create_qr_request, public_status, seconds_left
+from idp.qr.codes import LOGIN_PAGE, IssuedQr, complete_login_page, create_qr_request, public_status, seconds_left
 
 bp = Blueprint("qr_login", __name__)
 
 SESSION_KEY = "qr_requests"
+#: The code the QR page shows now (request id, payload, user code), to draw it again.
+SHOWN_KEY = "qr_shown"
+#: A code with less time left than this is replaced rather than drawn again (seconds).
+MIN_SECONDS_TO_REUSE = 15
 #: Codes one browser may wait for at once (one per open tab); older ones are forgotten.  With
 #: fewer than the tabs a person keeps open, each tab's reload forgot another's code, which then
 #: reloaded in turn, without end.
@@ -61,20 +65,45 @@ def _no_store(response):
     return response
 
 
+def _shown_code(interaction: str | None) -> IssuedQr | None:
+    """The code this browser's QR page showed for ``interaction``, while it can still be scanned: the
+    page drawn again (another language, a reload) shows the same code rather than a new one."""
+    shown = session.get(SHOWN_KEY)
+    if not shown or shown["interaction"] != interaction or not _owned(shown["request"]):
+        return None
+    row = db.session.get(QrLoginRequest, shown["request"])
+    if row is None or public_status(row) != "pending" or seconds_left(row) < MIN_SECONDS_TO_REUSE:
+        return None
+    return IssuedQr(row, shown["user_code"], shown["payload"], None)
+
+
 @bp.route("/login/qr", methods=["GET"])
 def qr_page():
     remember_locale(request.args.get("ui_locales"))
     interaction = request.args.get("interaction") or None
-    params = interaction_params(interaction)
-    client = client_registry().query_client(params["client_id"]) if params else None
-    issued = create_qr_request(kind=LOGIN_PAGE, client_id=client.client_id if client else None,
-                               scope=client.get_allowed_scope(params.get("scope")) if client and params else "")
-    _remember(issued.row.id)
+    if request.args.get("fresh"):
+        # "刷新二维码": forget the code shown, and land on the page's plain address, so that a
+        # language switch from there keeps the new code.
+        session.pop(SHOWN_KEY, None)
+        return redirect(url_for("qr_login.qr_page", interaction=interaction))
+    issued = _shown_code(interaction)
+    if issued is None:
+        params = interaction_params(interaction)
+        client = client_registry().query_client(params["client_id"]) if params else None
+        issued = create_qr_request(kind=LOGIN_PAGE, client_id=client.client_id if client else None,
+                                   scope=client.get_allowed_scope(params.get("scope")) if client and params else "")
+        _remember(issued.row.id)
+        # The payload is a secret of this browser's page like the request id: kept server-side only.
+        session[SHOWN_KEY] = {"request": issued.row.id, "interaction": interaction, "payload": issued.payload,
+                              "user_code": issued.user_code}
     db.session.commit()
     # segno writes only its own markup: the payload is a URL of our issuer with a random token.
-    svg = Markup(segno.make(issued.payload, error="m").svg_inline(scale=5, title=translate("qr_svg_title")))
+    # Its <title> alone names the image for some screen readers only; role and label name it for all.
+    title = translate("qr_svg_title")
+    svg = Markup(segno.make(issued.payload, error="m").svg_inline(scale=5, title=title).replace(
+        "<svg ", Markup('<svg role="img" aria-label="{}" ').format(title), 1))
     return _no_store(current_app.make_response(render_template(
-        "qr_login.html", svg=svg, user_code=issued.user_code, request_id=issued.row.id,
+        "qr_login.html", svg=svg, user_code=issued.user_code, request_id=issued.row.id, app_link=issued.payload,
         expires_in=seconds_left(issued.row), interaction=interaction or "",
         error="qr_login_failed" if request.args.get("failed") else None)))
 

@@ -56,6 +56,8 @@ def create_relying_party(*, issuer: str, client_id: str, client_secret: str, red
 
     @app.route("/callback")
     def callback():
+        if "error" in request.args:  # the provider answered the request with an OAuth error
+            return render_template_string('<p id="error">{{ error }}</p>', error=request.args["error"]), 400
         token = oauth.idp.authorize_access_token()
         return render_template_string(CLAIMS_PAGE, claims=token["userinfo"])
 

@@ -21,11 +21,11 @@ NEW_PASSWORD = "Laoshan#2027"
 
 def log_in(page: Page, live_provider: LiveProvider, identifier: str = "zhangsan") -> None:
     let_sms_cooldown_pass(live_provider.app)
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill(identifier)
     page.get_by_label("个人用户密码").fill(PASSWORD)
     page.get_by_role("button", name="下一步").click()
-    expect(page.get_by_role("heading")).to_have_text("短信验证")
+    expect(page.get_by_role("heading", level=1)).to_have_text("短信验证")
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code())
     page.get_by_role("button", name="登录").click()
 
@@ -54,7 +54,7 @@ def test_a_person_adds_a_username_then_changes_the_password_after_logging_in_aga
         db.session.execute(update(LoginSession).values(auth_time=LoginSession.auth_time - 901))
         db.session.commit()
     page.get_by_role("link", name="个人密码修改").click()
-    expect(page.get_by_role("heading")).to_have_text("请重新验证身份")
+    expect(page.get_by_role("heading", level=1)).to_have_text("请重新验证身份")
     page.get_by_role("link", name="重新登录").click()
     log_in(page, live_provider, identifier="zhang_laoshan")
     expect(page).to_have_url(f"{live_provider.url}/account/password")

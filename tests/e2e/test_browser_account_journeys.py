@@ -15,12 +15,12 @@ from e2e.accessibility import assert_accessible
 from e2e.browser import starts_with
 from e2e.language import assert_chinese_only
 from e2e.live_provider import LiveProvider, LiveServer
+from e2e.screenshots import SIZES, journey_screenshot
 from e2e.test_browser_account_centre import log_in
 from entity_fixtures import BUILDER, TRADER, give_role, load_entities
 
 pytestmark = pytest.mark.e2e
 
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 #: Every account-centre page a logged-in person can open, by the link or address that opens it.
 ACCOUNT_PAGES = {
     "/account/sessions": "登录设备管理", "/account/password": "个人密码修改", "/account/username": "修改用户名",
@@ -53,6 +53,7 @@ def test_every_account_centre_page_then_signing_out_and_a_page_not_found(
     log_in(page, live_provider)
     expect(page.get_by_role("heading", level=1)).to_have_text("账户中心")
     expect(page.locator("#strength")).to_have_text("密码 + 短信验证码（二级）")
+    journey_screenshot(page, f"account-1-home-{size}")
     assert_page_serves_everyone(page)
 
     for path, heading in ACCOUNT_PAGES.items():
@@ -65,17 +66,20 @@ def test_every_account_centre_page_then_signing_out_and_a_page_not_found(
     expect(this_device).to_contain_text("本机")
     expect(this_device).to_contain_text(re.compile(r"Chrome \d+\s+·\s+Linux"))
     expect(this_device).to_contain_text("127.0.0.*")
+    journey_screenshot(page, f"account-2-sessions-{size}")
 
     page.goto(f"{live_provider.url}/account")
     page.get_by_role("button", name="退出登录").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("退出登录")
     expect(page.get_by_role("status")).to_have_text("您已安全退出。")
+    journey_screenshot(page, f"account-3-signed-out-{size}")
     assert_page_serves_everyone(page)
     page.get_by_role("link", name="重新登录").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
 
     page.goto(f"{live_provider.url}/no-such-page")
     expect(page.get_by_role("heading", level=1)).to_have_text("页面不存在")
+    journey_screenshot(page, f"site-not-found-{size}")
     assert_page_serves_everyone(page)
     page.get_by_role("link", name="返回首页").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
@@ -100,12 +104,14 @@ def test_switching_taxpayer_from_the_account_centre_and_from_an_app_and_turning_
     expect(trader).to_be_visible()
     expect(page.locator("label.choice", has=trader)).to_contain_text("纳税人识别号：9111**********341L")
     expect(page.locator("label.choice", has=trader)).to_contain_text("身份：办税员")
+    journey_screenshot(page, f"switch-1-from-account-centre-{size}")
     assert_page_serves_everyone(page)
     page.get_by_role("link", name="返回账户中心").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("账户中心")
 
     page.goto(f"{relying_party.url}/login?business_entry=enterprise&prompt=select_account")
     expect(page.get_by_role("heading", level=1)).to_have_text("选择办税身份")
+    journey_screenshot(page, f"switch-2-from-an-app-{size}")
     assert_page_serves_everyone(page)
     page.get_by_role("button", name="取消，返回“电子税务局演示应用”").click()
     expect(page).to_have_url(starts_with(f"{relying_party.url}/callback?error=access_denied"))
@@ -118,6 +124,7 @@ def test_registration_pages_from_the_document_to_the_done_page(page: Page, live_
     expect(page.get_by_role("heading", level=1)).to_have_text("自然人用户注册")
     expect(page.get_by_label("证件类型")).to_have_value("ID_CARD")
     expect(page.locator("#country")).to_be_hidden()  # no issuing country for a 居民身份证
+    journey_screenshot(page, f"register-1-document-{size}")
     assert_page_serves_everyone(page)
     page.get_by_label("证件类型").select_option(label="外国护照")
     expect(page.get_by_label("签发国家三位字母代码（仅外国护照填写，如 USA）")).to_be_visible()
@@ -133,6 +140,7 @@ def test_registration_pages_from_the_document_to_the_done_page(page: Page, live_
     page.get_by_label("手机号码").fill("13912345678")
     page.get_by_role("button", name="获取短信验证码").click()
     expect(page.locator("#sms-sent")).to_contain_text("139****5678")
+    journey_screenshot(page, f"register-2-phone-{size}")
     assert_page_serves_everyone(page)
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code("13912345678"))
     page.get_by_role("button", name="验证并继续").click()
@@ -149,10 +157,10 @@ def test_registration_pages_from_the_document_to_the_done_page(page: Page, live_
 
     expect(page.get_by_role("heading", level=1)).to_have_text("人脸识别验证")
     assert_page_serves_everyone(page)
-    page.get_by_role("button", name="同意并开始刷脸").click()
-    page.get_by_role("button", name="开始刷脸").click()
+    page.get_by_role("button", name="同意并开始刷脸").click()  # asked once: the scan starts at once
     page.get_by_role("button", name="刷脸通过").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("注册成功")
+    journey_screenshot(page, f"register-3-done-{size}")
     assert_page_serves_everyone(page)
 
 
@@ -161,6 +169,7 @@ def test_password_reset_pages_by_sms(page: Page, live_provider: LiveProvider, pe
     page.set_viewport_size(SIZES[size])
     page.goto(f"{live_provider.url}/password/forgot")
     expect(page.get_by_role("heading", level=1)).to_have_text("忘记密码")
+    journey_screenshot(page, f"reset-1-identify-{size}")
     assert_page_serves_everyone(page)
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill("nobody_here")
     page.get_by_role("button", name="下一步").click()
@@ -174,6 +183,7 @@ def test_password_reset_pages_by_sms(page: Page, live_provider: LiveProvider, pe
     let_sms_cooldown_pass(live_provider.app)
     page.locator("#forgot-send-code").click()
     expect(page.locator("#sms-sent")).to_contain_text("138****5678")
+    journey_screenshot(page, f"reset-2-verify-{size}")
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code())
     page.get_by_role("button", name="下一步").click()
 
@@ -183,4 +193,5 @@ def test_password_reset_pages_by_sms(page: Page, live_provider: LiveProvider, pe
     page.get_by_label("确认新密码", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("button", name="确定").click()
     expect(page.locator("#message")).to_contain_text("密码已重置")
+    journey_screenshot(page, f"reset-3-done-{size}")
     assert_page_serves_everyone(page)

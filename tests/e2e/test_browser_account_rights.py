@@ -15,11 +15,11 @@ from idp.models import FaceConsent
 from conftest import let_sms_cooldown_pass
 from e2e.accessibility import assert_accessible
 from e2e.live_provider import LiveProvider
+from e2e.screenshots import SIZES
 from e2e.test_browser_account_centre import log_in
 
 pytestmark = pytest.mark.e2e
 
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 667}}
 
 
 def assert_fits_the_screen(page: Page) -> None:
@@ -69,4 +69,4 @@ def test_a_person_downloads_their_data_withdraws_face_consent_and_closes_the_acc
     assert_accessible(page)
 
     page.goto(f"{live_provider.url}/account")
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")

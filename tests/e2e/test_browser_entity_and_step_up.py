@@ -33,7 +33,7 @@ def test_enterprise_login_chooses_a_taxpayer_then_switches_without_a_new_login(
     page.goto(f"{relying_party.url}/login")
     log_in(page, live_provider, person, entry_label="企业业务")
 
-    expect(page.get_by_role("heading")).to_have_text("选择办税身份")
+    expect(page.get_by_role("heading", level=1)).to_have_text("选择办税身份")
     page.get_by_label("青岛远洋贸易有限公司", exact=False).check()
     page.get_by_role("button", name="进入").click()
     expect(page).to_have_url(starts_with(f"{relying_party.url}/callback?"))
@@ -42,7 +42,7 @@ def test_enterprise_login_chooses_a_taxpayer_then_switches_without_a_new_login(
     first_auth_time = page.locator("#auth_time").inner_text()
 
     page.goto(f"{relying_party.url}/login?prompt=select_account&business_entry=enterprise")
-    expect(page.get_by_role("heading")).to_have_text("选择办税身份")
+    expect(page.get_by_role("heading", level=1)).to_have_text("选择办税身份")
     page.get_by_label("青岛海川建筑安装有限公司", exact=False).check()
     page.get_by_role("button", name="进入").click()
     expect(page).to_have_url(starts_with(f"{relying_party.url}/callback?"))

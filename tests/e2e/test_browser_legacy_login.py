@@ -60,14 +60,14 @@ def test_old_enterprise_login_shows_the_banner_and_gives_the_relying_party_loa1_
     page.get_by_role("link", name=f"原企业登录方式（过渡期，{sunset}前可用）").click()
 
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login/legacy?interaction="))
-    expect(page.get_by_role("heading")).to_have_text("原企业登录方式（过渡期）")
+    expect(page.get_by_role("heading", level=1)).to_have_text("原企业登录方式（过渡期）")
     page.get_by_label("纳税人识别号（统一社会信用代码）").fill(TRADER)
     page.get_by_label("企业密码（原电子税务局）").fill(OLD_PASSWORD)
     page.get_by_role("button", name="登录").click()
 
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login/legacy/notice"))
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(page.get_by_role("heading")).to_have_text("请注册个人账号")
+    expect(page.get_by_role("heading", level=1)).to_have_text("请注册个人账号")
     expect(page.locator("#legacy-signed-in")).to_have_text(
         "您已通过原企业登录方式登录：青岛远洋贸易有限公司（9111**********341L）。")
     banner = page.get_by_role("alert")

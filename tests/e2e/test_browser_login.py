@@ -34,13 +34,13 @@ def test_relying_party_login_with_password_and_sms_yields_loa2_id_token(
     page.goto(f"{relying_party.url}/login")
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login?interaction="))
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
 
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill(person["username"])
     page.get_by_label("个人用户密码").fill(person["password"])
     page.get_by_role("button", name="下一步").click()
 
-    expect(page.get_by_role("heading")).to_have_text("短信验证")
+    expect(page.get_by_role("heading", level=1)).to_have_text("短信验证")
     expect(page.locator("#sms-sent")).to_contain_text(MASKED_PHONE)
     expect(page.locator("body")).not_to_contain_text(person["phone"])
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code())
@@ -54,15 +54,17 @@ def test_language_switch_shows_english_pages_and_english_errors(
 ):
     """The language link turns the login pages English without losing the app's pending request."""
     page.goto(f"{relying_party.url}/login")
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
     page.get_by_role("link", name="English").click()
 
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.get_by_role("heading")).to_have_text("Sign in")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
     page.get_by_label("Username / phone number / ID number").fill(person["username"])
     page.get_by_label("Personal password").fill("not-the-password")
     page.get_by_role("button", name="Next").click()
-    expect(page.get_by_role("alert")).to_have_text("Wrong account or password.")
+    expect(page.get_by_role("alert")).to_contain_text("Wrong account or password.")
+    expect(page.locator("#failures-so-far")).to_have_text(
+        "Failed attempts in a row today: 1; at 5, password sign-in locks until tomorrow.")
 
     page.get_by_label("Personal password").fill(person["password"])
     page.get_by_role("button", name="Next").click()
@@ -87,7 +89,8 @@ def test_wrong_sms_code_is_refused_in_chinese_and_the_right_code_then_logs_in(
     code = live_provider.last_sms_code()
     page.get_by_label("短信验证码").fill(f"{(int(code) + 1) % 1_000_000:06d}")
     page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("alert")).to_have_text("短信验证码错误，请重新输入")
+    expect(page.get_by_role("alert")).to_contain_text("短信验证码错误，请重新输入")
+    expect(page.locator("#failures-so-far")).to_have_text("今日已连续错误1次，连续5次将锁定短信验证码登录至次日。")
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login/sms"))
 
     page.get_by_label("短信验证码").fill(code)

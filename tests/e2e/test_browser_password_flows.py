@@ -36,11 +36,11 @@ def imported_li_si(live_provider: LiveProvider) -> str:
 
 
 def log_in(page: Page, live_provider: LiveProvider, identifier: str, password: str, phone: str) -> None:
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill(identifier)
     page.get_by_label("个人用户密码").fill(password)
     page.get_by_role("button", name="下一步").click()
-    expect(page.get_by_role("heading")).to_have_text("短信验证")
+    expect(page.get_by_role("heading", level=1)).to_have_text("短信验证")
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code(phone))
     page.get_by_role("button", name="登录").click()
 
@@ -60,7 +60,7 @@ def test_initial_password_login_forces_a_change_then_a_fresh_login_reaches_the_a
     log_in(page, live_provider, LI_SI, LI_SI[-6:], LI_SI_PHONE)
 
     expect(page).to_have_url(f"{live_provider.url}/password/change-required")
-    expect(page.get_by_role("heading")).to_have_text("修改初始密码")
+    expect(page.get_by_role("heading", level=1)).to_have_text("修改初始密码")
     expect(page.locator("#password-note")).to_contain_text("证件号码后六位")
     page.get_by_label("新密码", exact=True).fill("Ab#1")
     page.get_by_label("确认新密码", exact=True).fill("Ab#1")
@@ -75,7 +75,7 @@ def test_initial_password_login_forces_a_change_then_a_fresh_login_reaches_the_a
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill(LI_SI)
     page.get_by_label("个人用户密码").fill(LI_SI[-6:])
     page.get_by_role("button", name="下一步").click()
-    expect(page.get_by_role("alert")).to_have_text("个人账号或密码错误")
+    expect(page.get_by_role("alert")).to_contain_text("个人账号或密码错误")
 
     log_in(page, live_provider, LI_SI, NEW_PASSWORD, LI_SI_PHONE)
     expect(page).to_have_url(starts_with(f"{relying_party.url}/callback?"))
@@ -91,7 +91,7 @@ def test_forgot_password_by_face_then_logging_in_with_the_new_password(
     page, a new password, then the app's sign-in continues with it."""
     page.goto(f"{relying_party.url}/login")
     page.get_by_role("link", name="忘记密码").click()
-    expect(page.get_by_role("heading")).to_have_text("忘记密码")
+    expect(page.get_by_role("heading", level=1)).to_have_text("忘记密码")
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill("nobody_here")
     page.get_by_role("button", name="下一步").click()
     expect(page.get_by_role("alert")).to_contain_text("该用户未注册")
@@ -99,17 +99,17 @@ def test_forgot_password_by_face_then_logging_in_with_the_new_password(
 
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill(person["username"])
     page.get_by_role("button", name="下一步").click()
-    expect(page.get_by_role("heading")).to_have_text("验证身份")
+    expect(page.get_by_role("heading", level=1)).to_have_text("验证身份")
     expect(page.locator("#sms-target")).to_contain_text("138****5678")
     page.get_by_role("link", name="改用刷脸验证").click()
 
-    expect(page.get_by_role("heading")).to_have_text("人脸信息处理告知与同意")
+    expect(page.get_by_role("heading", level=1)).to_have_text("人脸信息处理告知与同意")
     page.get_by_role("button", name="同意并开始刷脸").click()
-    expect(page.get_by_role("heading")).to_have_text("模拟人脸识别（开发环境）")
+    expect(page.get_by_role("heading", level=1)).to_have_text("模拟人脸识别（开发环境）")
     page.get_by_role("button", name="刷脸通过").click()
 
     expect(page).to_have_url(f"{live_provider.url}/password/forgot/new")
-    expect(page.get_by_role("heading")).to_have_text("设置新密码")
+    expect(page.get_by_role("heading", level=1)).to_have_text("设置新密码")
     choose_new_password(page)
     expect(page.locator("#message")).to_have_text("密码已重置，您在所有设备上的登录均已退出，请使用新密码登录。")
 

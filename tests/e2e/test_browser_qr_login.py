@@ -43,7 +43,7 @@ def open_qr_tab(page: Page, relying_party: LiveServer, live_provider: LiveProvid
     page.goto(f"{relying_party.url}/login")
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login?interaction="))
     page.get_by_role("link", name="扫码登录").click()
-    expect(page.get_by_role("heading")).to_have_text("扫码登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("扫码登录")
     expect(page.locator("#qr-code svg")).to_be_visible()
     expect(page.locator("#qr-countdown")).to_have_text(re.compile(r"二维码 1[01]\d 秒后失效"))
     return page.locator("#qr-user-code").inner_text()

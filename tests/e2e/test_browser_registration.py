@@ -34,41 +34,40 @@ def test_register_with_a_face_scan_then_log_in_with_password_and_sms(
     page.get_by_role("link", name="用户注册").click()
 
     expect(page).to_have_url(f"{live_provider.url}/register")
-    expect(page.get_by_role("heading")).to_have_text("自然人用户注册")
+    expect(page.get_by_role("heading", level=1)).to_have_text("自然人用户注册")
     page.get_by_label("证件类型").select_option(label="居民身份证")
     page.get_by_label("证件号码").fill(WANG_WU)
     page.get_by_label("姓名（与证件一致）").fill("王五")
     page.get_by_role("button", name="下一步").click()
 
-    expect(page.get_by_role("heading")).to_have_text("验证手机号码")
+    expect(page.get_by_role("heading", level=1)).to_have_text("验证手机号码")
     page.get_by_label("手机号码").fill(WANG_WU_PHONE)
     page.get_by_role("button", name="获取短信验证码").click()
     expect(page.locator("#sms-sent")).to_contain_text("139****5678")
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code(WANG_WU_PHONE))
     page.get_by_role("button", name="验证并继续").click()
 
-    expect(page.get_by_role("heading")).to_have_text("设置用户名（可选）")
+    expect(page.get_by_role("heading", level=1)).to_have_text("设置用户名（可选）")
     page.get_by_label("用户名").fill("13912345678")
     page.get_by_role("button", name="下一步").click()
     expect(page.get_by_role("alert")).to_have_text("用户名不能是手机号码格式")
     page.get_by_label("用户名").fill("wangwu_qd")
     page.get_by_role("button", name="下一步").click()
 
-    expect(page.get_by_role("heading")).to_have_text("设置个人用户密码")
+    expect(page.get_by_role("heading", level=1)).to_have_text("设置个人用户密码")
     page.get_by_label("个人用户密码").fill(PASSWORD)
     page.get_by_label("再次输入密码").fill(PASSWORD)
     page.get_by_role("button", name="下一步").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("人脸识别验证")
     expect(page.locator("#face-notice")).to_contain_text("不保存人脸图像")
-    page.get_by_role("button", name="同意并开始刷脸").click()
-    page.get_by_role("button", name="开始刷脸").click()
+    page.get_by_role("button", name="同意并开始刷脸").click()  # asked once: the scan starts at once
 
-    expect(page.get_by_role("heading")).to_have_text("模拟人脸识别（开发环境）")
+    expect(page.get_by_role("heading", level=1)).to_have_text("模拟人脸识别（开发环境）")
     page.get_by_role("button", name="刷脸通过").click()
 
     expect(page).to_have_url(f"{live_provider.url}/register/complete")
-    expect(page.get_by_role("heading")).to_have_text("注册成功")
+    expect(page.get_by_role("heading", level=1)).to_have_text("注册成功")
     expect(page.locator("#registered")).to_contain_text("自然人业务入口")
     with live_provider.app.app_context():
         created = db.session.execute(select(Person).where(Person.doc_number == WANG_WU)).scalar_one()
@@ -76,11 +75,11 @@ def test_register_with_a_face_scan_then_log_in_with_password_and_sms(
 
     let_sms_cooldown_pass(live_provider.app)  # the registration's code went to this phone moments ago
     page.goto(f"{relying_party.url}/login")
-    expect(page.get_by_role("heading")).to_have_text("用户登录")
+    expect(page.get_by_role("heading", level=1)).to_have_text("用户登录")
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill("wangwu_qd")
     page.get_by_label("个人用户密码").fill(PASSWORD)
     page.get_by_role("button", name="下一步").click()
-    expect(page.get_by_role("heading")).to_have_text("短信验证")
+    expect(page.get_by_role("heading", level=1)).to_have_text("短信验证")
     page.get_by_label("短信验证码").fill(live_provider.last_sms_code(WANG_WU_PHONE))
     page.get_by_role("button", name="登录").click()
 

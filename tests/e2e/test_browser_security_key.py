@@ -61,7 +61,7 @@ def enter_password(page: Page, provider: LiveProvider, heading: str) -> None:
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill("zhangsan")
     page.get_by_label("个人用户密码").fill(PASSWORD)
     page.get_by_role("button", name="下一步").click()
-    expect(page.get_by_role("heading")).to_have_text(heading)
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
 
 
 def test_a_key_registered_in_the_account_centre_then_logs_in_with_the_password_at_loa2(
@@ -92,7 +92,7 @@ def test_a_key_registered_in_the_account_centre_then_logs_in_with_the_password_a
     expect(page.get_by_label("短信验证码")).to_have_count(0)  # no code sent, none asked for
     expect(page.get_by_role("button", name="发送短信验证码")).to_be_visible()
     page.get_by_role("link", name="使用安全密钥").click()
-    expect(page.get_by_role("heading")).to_have_text("安全密钥验证")
+    expect(page.get_by_role("heading", level=1)).to_have_text("安全密钥验证")
     page.get_by_role("button", name="使用安全密钥登录").click()
 
     expect(page.locator("#strength")).to_have_attribute("data-amr", "pwd hwk mfa")

@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from idp.core.personal_data_cipher import generate_key_file, write_key_file
+
 from conftest import DOC_NUMBER, PASSWORD, PHONE
 
 IDP = Path(sys.executable).with_name("idp")
@@ -265,10 +267,16 @@ def node_environment(instance: Path, **settings: str) -> dict[str, str]:
 
 
 def make_node(base: Path, name: str, **settings: str) -> Node:
-    """A node (not started) with its own instance folder under ``base``; its issuer is its own URL
-    unless ``ISSUER`` is given (nodes behind one balancer share one issuer)."""
+    """A node (not started) with its own instance folder under ``base`` and the personal-data key
+    file of every node under ``base``; its issuer is its own URL unless ``ISSUER`` is given (nodes
+    behind one balancer share one issuer)."""
     instance = base / name
     instance.mkdir(parents=True, exist_ok=True)
+    # Nodes sharing a database share the personal-data keys, as an operator gives every node one file.
+    keys = base / "pii-keys.json"
+    if not keys.exists():
+        write_key_file(keys, generate_key_file(settings.get("CRYPTO_SUITE", "international")))
+    settings.setdefault("PII_KEYS_FILE", str(keys))
     port = free_port()
     settings.setdefault("ISSUER", f"http://127.0.0.1:{port}")
     return Node(port, node_environment(instance, **settings), base / f"{name}.log")

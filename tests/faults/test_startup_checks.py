@@ -127,3 +127,10 @@ def test_an_unreachable_database_is_one_line_without_its_password(tmp_path, comm
     output = refused_start(node, *args)
     assert "cannot connect to the database" in output and len(output.strip().splitlines()) == 1, output
     assert "s3cret" not in output
+
+
+def test_production_without_the_personal_data_key_file_says_so(nodes, tmp_path):
+    """docs/operations.md, "Personal-data keys": no node serves production without the key file."""
+    node = make_node(tmp_path, "a", ENVIRONMENT="production", SECRET_KEY="s" * 48, KEY_PASSPHRASE=PASSPHRASE,
+                     PII_KEYS_FILE="")
+    assert "IDP_PII_KEYS_FILE must be set in production" in refused_start(node)
