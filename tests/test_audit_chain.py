@@ -26,7 +26,7 @@ from idp.core.settings import current_settings
 from idp.housekeeping.retention import purge_expired
 from idp.models import AuditChain, AuditEvent
 
-from conftest import all_at_once, make_settings, register_client
+from conftest import all_at_once, dispose_engines, make_settings, register_client
 
 
 def write_events(app, count: int) -> None:
@@ -117,7 +117,8 @@ def test_a_truncated_tail_is_caught_by_a_signed_checkpoint(app, cli_env, tmp_pat
     tamper(app, update(AuditChain).values(head_seq=3, head_digest=digest))
     # --no-chain: the commands' own audit records, chained onto record 3, would stand in for the
     # removed ones (caught too, as a record differing from the checkpoint).
-    assert verify(cli_env, "--no-chain").exit_code == 0
+    result = verify(cli_env, "--no-chain")
+    assert result.exit_code == 0, result.output
     result = verify(cli_env, "--no-chain", "--checkpoint", str(checkpoint))
     assert result.exit_code == 1
     assert f"..{seq} of the signed checkpoint are missing" in result.output
@@ -271,6 +272,7 @@ def test_a_request_writes_its_record_unchained_and_a_later_request_s_housekeepin
     [issued] = audit_rows(app, "token.issued")
     assert (issued.seq, issued.digest) == (None, None)
     web.get("/healthz")
+    dispose_engines(provider)
     [issued] = audit_rows(app, "token.issued")
     assert issued.seq is not None
     result = verify(cli_env, "--no-chain")
