@@ -15,15 +15,7 @@ from idp.core.database import db
 from idp.models import BrowserSession
 from idp.web.browser_session import COOKIE_NAME
 
-from conftest import (
-    csrf_from,
-    dispose_engines,
-    last_sms_code,
-    make_settings,
-    obtain_code,
-    submit_password,
-    submit_sms_code,
-)
+from conftest import csrf_from, last_sms_code, make_settings, obtain_code, submit_password, submit_sms_code
 
 
 def session_cookie_header(response) -> str:
@@ -140,12 +132,9 @@ def test_sms_forms_require_the_csrf_token(app, client, person, path):
     assert client.get("/").headers["Location"] == "/login"
 
 
-def test_a_login_page_stores_the_session_in_the_transaction_of_its_own_work(database_url, instance_dir, rp, person):
+def test_a_login_page_stores_the_session_in_the_transaction_of_its_own_work(app, client, rp, person):
     """The session row changes together with what the page did (no login session or code without
     the browser's record of it), and a page costs the database one transaction, not two."""
-    # Housekeeping off: the audit chainer and the session sweep commit on their own before a
-    # request now and then, which is not the page's work.
-    app = create_app(make_settings(database_url, instance_dir, AUDIT_CHAIN_INTERVAL_MS=0, SESSION_SWEEP_SECONDS=0))
     commits: Counter[str] = Counter()
 
     def count(connection) -> None:
@@ -156,10 +145,9 @@ def test_a_login_page_stores_the_session_in_the_transaction_of_its_own_work(data
         engine = db.engine
     event.listen(engine, "commit", count)
     try:
-        obtain_code(app, app.test_client(), rp)
+        obtain_code(app, client, rp)
     finally:
         event.remove(engine, "commit", count)
-        dispose_engines(app)
     assert commits == {
         "GET /authorize": 2,  # the request kept for the login pages; later the code
         "GET /login": 1,  # the form's CSRF token
