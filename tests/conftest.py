@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable
@@ -26,6 +28,9 @@ from idp.core.settings import current_settings
 #: The provider served on a real loopback port (fixtures ``live_provider``, ``provider_server``), and
 #: the fault suite's private servers (``postgres``, ``redis_server``, ``nodes``).
 pytest_plugins = ["e2e.live_provider", "e2e.browser", "faults.fixtures"]
+
+#: Linux's shared-memory tmpfs.
+RAM_FOLDER = Path("/dev/shm")
 
 PASSWORD = "Secret#2026"
 DOC_NUMBER = "11010519491231002X"
@@ -59,9 +64,14 @@ def database_url(tmp_path_factory) -> str:
         yield url
         drop()
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'idp.sqlite3'}"
+        # In RAM when the machine has a tmpfs: SQLite waits for the disk on every commit, which a
+        # throwaway test database need not (as synchronous_commit = off above); on a busy disk
+        # that wait was most of the SQLite pass's time.
+        folder = Path(tempfile.mkdtemp(prefix="idp-test-", dir=RAM_FOLDER if RAM_FOLDER.is_dir() else None))
+        url = f"sqlite:///{folder / 'idp.sqlite3'}"
         upgrade_database(url)
         yield url
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -220,7 +220,7 @@ def test_the_change_must_be_made_within_the_login_step_time(app, client, importe
     """docs/architecture.md §5.1: every step is a server-side record with an expiry."""
     log_in_with_initial_password(app, client)
     ttl = current_settings(app).LOGIN_STEP_TTL
-    monkeypatch.setattr("idp.people.password_change.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
+    monkeypatch.setattr("idp.protocol.pending_steps.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
     assert submit_new_password(client).headers["Location"] == "/login"
     assert stored(app).password_is_initial is True
 

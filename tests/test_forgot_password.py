@@ -23,11 +23,15 @@ from idp.people.accounts_import import import_accounts, read_rows
 from conftest import (
     PASSWORD,
     PHONE,
+    authorization_request,
     csrf_from,
     hidden_value,
     last_sms_code,
     let_sms_cooldown_pass,
+    login_through_pages,
+    query_of,
     read_outbox,
+    redeem,
     submit_password,
     submit_sms_code,
     tokens_for,
@@ -90,6 +94,39 @@ def test_the_login_page_links_to_forgot_password_keeping_the_apps_request(app, c
     link = unescape(re.search(r'<a href="([^"]*)" id="forgot-password">忘记密码</a>', page).group(1))
     assert link == f"/password/forgot?interaction={interaction}"
     assert hidden_value(client.get(link).get_data(as_text=True), "interaction") == interaction
+
+
+def test_a_reset_started_from_an_apps_login_returns_to_it_and_the_app_gets_its_code(app, client, person, rp):
+    """The new password, then the same app's login (not a bare /login): the person logs in with it
+    and ends at the app's redirect_uri with a code."""
+    request = authorization_request(rp)
+    login_url = client.get("/authorize", query_string=request.params).headers["Location"]
+    interaction = hidden_value(client.get(login_url).get_data(as_text=True), "interaction")
+    assert identify(client, interaction=interaction).headers["Location"] == "/password/forgot/verify"
+    assert send_code(client).status_code == 200
+    assert enter_code(client, last_sms_code(app)).headers["Location"] == "/password/forgot/new"
+    done = set_password(client)
+    assert done.status_code == 200
+    back = relogin_link(done.get_data(as_text=True))
+    assert back == login_url
+    let_sms_cooldown_pass(app)
+    response = login_through_pages(app, client, back, password=NEW_PASSWORD)
+    callback = client.get(response.headers["Location"]).headers["Location"]
+    assert callback.startswith(rp.redirect_uri + "?")
+    answer = query_of(callback)
+    assert answer["state"] == request.params["state"]
+    assert redeem(client, rp, answer["code"], request.verifier).status_code == 200
+
+
+def test_a_reset_that_timed_out_starts_again_for_the_same_app(app, client, person, rp, monkeypatch):
+    request = authorization_request(rp)
+    login_url = client.get("/authorize", query_string=request.params).headers["Location"]
+    interaction = hidden_value(client.get(login_url).get_data(as_text=True), "interaction")
+    identify(client, interaction=interaction)
+    ttl = current_settings(app).LOGIN_STEP_TTL
+    monkeypatch.setattr("idp.protocol.pending_steps.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
+    page = client.get("/password/forgot/verify").get_data(as_text=True)
+    assert "找回密码已超时或步骤无效" in page and hidden_value(page, "interaction") == interaction
 
 
 def test_the_lockout_message_points_to_forgot_password(app, client, person):
@@ -277,7 +314,7 @@ def test_the_reset_flow_expires(app, client, person, monkeypatch):
     """docs/architecture.md §5.3: the reset record has one expiry for the whole flow."""
     verified_by_sms(app, client)
     ttl = current_settings(app).LOGIN_STEP_TTL
-    monkeypatch.setattr("idp.people.password_reset.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
+    monkeypatch.setattr("idp.protocol.pending_steps.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
     before = stored(app, person["id"]).password_hash
     assert "找回密码已超时或步骤无效" in set_password(client).get_data(as_text=True)
     assert stored(app, person["id"]).password_hash == before

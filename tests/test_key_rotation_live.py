@@ -92,15 +92,19 @@ def live_provider(app, database_url, instance_dir, tmp_path):
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = env["IDP_ISSUER"]
-    for _ in range(100):
+    # A deadline, not a number of tries: on a busy machine (CI runs two passes at once) gunicorn
+    # and its workers can take many seconds to start.
+    deadline = time.monotonic() + 60
+    while True:
         try:
             if requests.get(f"{base}/.well-known/openid-configuration", timeout=30).ok:
                 break
         except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.1)
-    else:
-        server.kill()
-        pytest.fail("provider did not start: " + server.stderr.read().decode()[-2000:])
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail("provider did not start: " + server.stderr.read().decode()[-2000:])
+        time.sleep(0.1)
     yield base, env
     server.terminate()
     server.wait(10)

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from idp.core.database import db
 from idp.core.settings import current_settings
-from idp.login import password_steps as login_flow
 from idp.models import LoginSession
+from idp.protocol import pending_steps
 
 from conftest import (
     DOC_NUMBER,
@@ -180,9 +180,9 @@ def test_pending_login_expires_after_login_step_ttl(app, client, person, monkeyp
     assert submit_password(client).status_code == 302
     ttl = current_settings(app).LOGIN_STEP_TTL
     real_time = time.time
-    monkeypatch.setattr(login_flow, "time", SimpleNamespace(time=lambda: real_time() + ttl - 5))
+    monkeypatch.setattr(pending_steps, "time", SimpleNamespace(time=lambda: real_time() + ttl - 5))
     assert client.get("/login/sms").status_code == 200
-    monkeypatch.setattr(login_flow, "time", SimpleNamespace(time=lambda: real_time() + ttl + 1))
+    monkeypatch.setattr(pending_steps, "time", SimpleNamespace(time=lambda: real_time() + ttl + 1))
     assert client.get("/login/sms").headers["Location"] == "/login"
     response = submit_sms_code(client, last_sms_code(app))
     assert "登录已超时，请重新登录" in response.get_data(as_text=True)

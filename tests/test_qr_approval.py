@@ -19,7 +19,7 @@ from idp.core.settings import current_settings
 from idp.models import AuditEvent, Grant, LoginSession, Person
 from idp.protocol.client_registry import client_registry
 from idp.protocol.clients import ClientRegistrationError, create_client
-from idp.protocol.tokens import TokenSubject, create_token_generator
+from idp.protocol.tokens import AccessTokenGenerator, TokenSubject
 from idp.taxpayers.entities import import_entities, remove_role
 
 from entity_fixtures import BUILDER, TRADER, give_role, load_entities
@@ -171,7 +171,7 @@ def _mint_app_token(app, bureau_app, acr: str, amr: list[str]) -> str:
         db.session.add_all([login, grant])
         db.session.commit()
         client = client_registry(app).query_client(bureau_app.client_id)
-        generate = create_token_generator(current_settings(app).ISSUER, 600)
+        generate = AccessTokenGenerator(current_settings(app).ISSUER, 600)
         return generate(grant_type="authorization_code", client=client, user=TokenSubject(person, grant),
                         scope="openid qr:approve", include_refresh_token=False)["access_token"]
 

@@ -6,6 +6,8 @@ method name to it.  A factor never touches the OAuth layer.
 
 from __future__ import annotations
 
+from typing import cast
+
 from idp.factors.app_code import AppCodeFactor
 from idp.factors.base import Factor
 from idp.factors.face import FaceFactor
@@ -18,4 +20,11 @@ FACTORS: dict[str, Factor] = {
     for factor in (PasswordFactor(), SmsCodeFactor(), FaceFactor(), SecurityKeyFactor(), AppCodeFactor())
 }
 
-__all__ = ["FACTORS", "Factor"]
+
+
+def face_factor() -> FaceFactor:
+    """``FACTORS["face"]`` with its calls for an identity that has no account yet (registration)."""
+    return cast(FaceFactor, FACTORS["face"])
+
+
+__all__ = ["FACTORS", "Factor", "face_factor"]

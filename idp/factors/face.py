@@ -205,7 +205,17 @@ def complete_face_check(check_id: str, identity: FaceIdentity, purpose: str) -> 
         reset_failures(identity.person, FaceFactor.METHOD)
     record_event("face.result", subject=subject, purpose=purpose, similarity=round(result.similarity, 3),
                  result_ref=result.result_ref)
+    if identity.person is not None:
+        _raise_realname_level(identity.person)
     return FactorResult(FaceFactor.METHOD, FaceFactor.AMR)
+
+
+def _raise_realname_level(person: Person) -> None:
+    """docs/domain.md §1.5: a passed face check makes a level-3 account level 4, for good, whatever
+    the check was for (login, step-up, reset, the account centre's upgrade)."""
+    if person.realname_level < 4:
+        person.realname_level = 4
+        record_event("realname.upgraded", subject=person.sub, level=4, by="face")
 
 
 class FaceFactor:
@@ -213,9 +223,16 @@ class FaceFactor:
     AMR: ClassVar[str] = "face"
 
     def begin(self, person: Person, **context: Any) -> dict[str, Any]:
-        check, url = start_face_check(FaceIdentity.of(person), context.get("purpose", "login"),
-                                      context["return_url"])
-        return {"check_id": check.id, "url": url}
+        return self.begin_for(FaceIdentity.of(person), context.get("purpose", "login"), context["return_url"])
 
     def verify(self, person: Person, response: str, **context: Any) -> FactorResult:
-        return complete_face_check(response, FaceIdentity.of(person), context.get("purpose", "login"))
+        return self.verify_for(FaceIdentity.of(person), response, context.get("purpose", "login"))
+
+    def begin_for(self, identity: FaceIdentity, purpose: str, return_url: str) -> dict[str, Any]:
+        """:meth:`begin` for an identity that may have no account yet (registration)."""
+        check, url = start_face_check(identity, purpose, return_url)
+        return {"check_id": check.id, "url": url}
+
+    def verify_for(self, identity: FaceIdentity, check_id: str, purpose: str) -> FactorResult:
+        """:meth:`verify` for an identity that may have no account yet (registration)."""
+        return complete_face_check(check_id, identity, purpose)

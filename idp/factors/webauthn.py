@@ -9,11 +9,9 @@ reaches loa:2 beside the password.
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from flask import session
 from sqlalchemy import select
 from webauthn import generate_authentication_options, options_to_json, verify_authentication_response
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_authentication_credential_json
@@ -27,9 +25,10 @@ from idp.core.settings import current_settings
 from idp.factors.base import FactorError, FactorResult, WrongCredential
 from idp.factors.lockout import check_not_locked, counted_attempt
 from idp.models import Person, SecurityKey
+from idp.protocol.pending_steps import PendingSteps
 
-#: Browser-session key of the one outstanding WebAuthn challenge.
-CHALLENGE_KEY = "webauthn_challenge"
+#: The one outstanding WebAuthn challenge of this browser; its step is the purpose.
+CHALLENGE = PendingSteps("webauthn_challenge", ttl=lambda: CHALLENGE_TTL)
 #: A challenge is good for five minutes: time to find the key and touch it, not to replay it.
 CHALLENGE_TTL = 300
 #: What the browser is told to wait for (milliseconds), inside the challenge's lifetime.
@@ -54,18 +53,14 @@ def relying_party() -> tuple[str, str]:
 
 def save_challenge(challenge: bytes, purpose: str, person: Person) -> None:
     """Remember the challenge just handed to the browser (replacing any earlier one)."""
-    session[CHALLENGE_KEY] = {
-        "challenge": bytes_to_base64url(challenge), "purpose": purpose, "person_id": person.id,
-        "expires": int(time.time()) + CHALLENGE_TTL,
-    }
+    CHALLENGE.start(purpose, challenge=bytes_to_base64url(challenge), person_id=person.id)
 
 
 def take_challenge(purpose: str, person: Person) -> bytes:
     """The outstanding challenge for ``purpose``, removed so it answers once; raises
     :class:`ChallengeExpired` when there is none for this person and purpose, or it is too old."""
-    saved = session.pop(CHALLENGE_KEY, None)
-    if (not saved or saved["purpose"] != purpose or saved["person_id"] != person.id
-            or saved["expires"] < time.time()):
+    saved = CHALLENGE.finish()
+    if saved is None or saved.step != purpose or saved["person_id"] != person.id:
         raise ChallengeExpired()
     return base64url_to_bytes(saved["challenge"])
 

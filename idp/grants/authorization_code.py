@@ -22,12 +22,13 @@ from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.dpop_bound import DpopBoundGrant
 from idp.grants.single_use import SingleUseCredential
 from idp.login.record import BrowserLogin, hold_live_login_session
 from idp.models import AuthorizationCode, Grant
 from idp.protocol.claims_request import parse_claims_request, requested_scope
 from idp.protocol.subjects import Account, query_grant_and_account
-from idp.protocol.tokens import TokenSubject, digest
+from idp.protocol.tokens import TokenSubject, digest, open_grant
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ _CODES = SingleUseCredential("code", AuthorizationCode.__table__, "code_hash", (
 DPOP_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class AuthorizationCodeGrant(DpopBoundGrant, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
     AUTHORIZATION_CODE_LENGTH = 43
     #: Set by the first validation of this grant's one request.
@@ -110,25 +111,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if not hold_live_login_session(login.session.id):
             # Logged out (another tab, the expiry sweep) while this request was on its way.
             raise LoginRequiredError(redirect_uri=request.payload.redirect_uri, state=request.payload.state)
-        now = utcnow()
-        grant = Grant(
-            id=secrets.token_urlsafe(32),
-            **login.subject_ids(),
-            client_id=request.client.client_id,
-            login_session_id=login.session.id,
-            scope=request.scope or "",
-            auth_time=login.session.auth_time,
-            acr=login.session.acr,
-            amr=list(login.session.amr),
-            business=login.session.business,
-            entity_id=login.session.entity_id,
-            entity=login.session.entity,
-            act=login.session.act,
-            expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_TTL),
-        )
+        grant = open_grant(login.session, request.client.client_id, request.scope or "")
         data = request.payload.data
-        db.session.add(grant)
-        db.session.flush()  # the code row references the grant; no ORM relationship orders them
+        now = utcnow()
         db.session.add(
             AuthorizationCode(
                 code_hash=digest(code),
@@ -151,7 +136,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code: str, client) -> RedeemedCode | None:
         if not isinstance(code, str) or len(code) > 256:
             return None
-        spent = _CODES.spend(client, code)
+        spent = _CODES.spend(client, code, self.request.dpop_proof)
         if spent is None:
             return None
         found = query_grant_and_account(spent.grant_id)

@@ -11,7 +11,6 @@ guarded UPDATE: authlib's stock device grant reads then writes and redeems twice
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from authlib.consts import default_json_headers
@@ -36,8 +35,9 @@ from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
-from idp.models import Grant, Person, QrLoginRequest
-from idp.protocol.tokens import TokenSubject, digest
+from idp.grants.dpop_bound import DpopBoundGrant
+from idp.models import Person, QrLoginRequest
+from idp.protocol.tokens import TokenSubject, digest, open_grant
 from idp.qr.codes import DEVICE, create_qr_request, public_status, redeem, start_device_login_session, verification_uri
 
 QR_SCAN_GRANT_TYPE = "urn:qdtax:params:oauth:grant-type:qr-scan"
@@ -78,7 +78,7 @@ class QrDeviceAuthorization(DeviceAuthorizationEndpoint):
         return 200, body, [*default_json_headers, ("Cache-Control", "no-store")]
 
 
-class QrScanGrant(BaseGrant, TokenEndpointMixin):
+class QrScanGrant(DpopBoundGrant, BaseGrant, TokenEndpointMixin):
     GRANT_TYPE = QR_SCAN_GRANT_TYPE
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
 
@@ -113,7 +113,7 @@ class QrScanGrant(BaseGrant, TokenEndpointMixin):
         if status == "approved":
             if not redeem(row):
                 raise InvalidGrantError("The 'device_code' was already used.")
-            return self._open_grant(row)
+            return self._open_grant(row, self.request.client.client_id)
         self._check_polling_rate(row)
         raise AuthorizationPendingError()
 
@@ -136,20 +136,13 @@ class QrScanGrant(BaseGrant, TokenEndpointMixin):
             raise SlowDownError()
 
     @staticmethod
-    def _open_grant(row: QrLoginRequest) -> TokenSubject:
+    def _open_grant(row: QrLoginRequest, client_id: str) -> TokenSubject:
         """The redeemed approval becomes a login session and a grant, like a code redemption."""
         person = db.session.get(Person, row.person_id)
         if person is None or person.status != "active":
             raise InvalidGrantError("The approving person's account is not active.")
         login = start_device_login_session(row)
-        grant = Grant(
-            id=secrets.token_urlsafe(32), person_id=person.id, client_id=row.client_id, login_session_id=login.id,
-            scope=row.scope, auth_time=row.auth_time, acr=row.acr, amr=list(row.amr or []), business=row.business,
-            entity_id=row.entity_id, entity=row.entity, act=row.act,
-            expires_at=utcnow() + timedelta(seconds=current_settings().REFRESH_TOKEN_ABSOLUTE_TTL),
-        )
-        db.session.add(grant)
-        db.session.flush()
+        grant = open_grant(login, client_id, row.scope)
         record_event("login.succeeded", subject=person.sub, acr=row.acr, amr=list(row.amr or []), sid=login.id[:8],
                      via="qr", client_id=row.client_id)
         return TokenSubject(person, grant)

@@ -16,6 +16,7 @@ from idp.consent.choices import check_still_allowed
 from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.dpop_bound import DpopBoundGrant
 from idp.grants.single_use import SingleUseCredential
 from idp.models import Grant, RefreshToken
 from idp.protocol.subjects import Account, query_grant_and_account
@@ -39,7 +40,7 @@ class RotatedRefreshToken:
         return self.scope
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(DpopBoundGrant, grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
@@ -48,7 +49,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         client = self.request.client
         self._refuse_wider_scope(refresh_token, client.client_id)
-        consumed = _REFRESH_TOKENS.spend(client, refresh_token)
+        consumed = _REFRESH_TOKENS.spend(client, refresh_token, self.request.dpop_proof)
         if consumed is None:
             return None
         found = query_grant_and_account(consumed.grant_id)

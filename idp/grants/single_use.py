@@ -15,7 +15,7 @@ from sqlalchemy import Row, Table, bindparam, or_, select, update
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db
-from idp.protocol.dpop import check_dpop_binding
+from idp.protocol.dpop import DpopProof, check_dpop_binding
 from idp.protocol.tokens import digest, revoke_grant
 
 
@@ -40,27 +40,28 @@ class SingleUseCredential:
             .returning(*(table.c[column] for column in returning))
         )
 
-    def spend(self, client, credential: str) -> Row | None:
-        """The spent row's ``returning`` columns, or None (the refusal already dealt with)."""
+    def spend(self, client, credential: str, proof: DpopProof | None) -> Row | None:
+        """The spent row's ``returning`` columns, or None (the refusal already dealt with);
+        ``proof`` is the request's DPoP proof."""
         presented = digest(credential)
         # Refuses before anything is spent when the client must use DPoP and sent no proof.
-        jkt = check_dpop_binding(client, None)
+        jkt = check_dpop_binding(proof, client, None)
         now = utcnow()
         spent = db.session.execute(self._spend, {
             "presented": presented, "presenting_client": client.client_id, "now": now, "spent_at": now, "jkt": jkt,
         }).first()
         if spent is None:
-            self._explain_refusal(client, presented)
+            self._explain_refusal(client, presented, proof)
         return spent
 
-    def _explain_refusal(self, client, presented: str) -> None:
+    def _explain_refusal(self, client, presented: str, proof: DpopProof | None) -> None:
         row = db.session.execute(
             select(self.table.c.grant_id, self.table.c.used_at, self.table.c.dpop_jkt)
             .where(self.key == presented, self.table.c.client_id == client.client_id)
         ).first()
         if row is None:
             return
-        check_dpop_binding(client, row.dpop_jkt)
+        check_dpop_binding(proof, client, row.dpop_jkt)
         if row.used_at is not None:
             revoke_grant(row.grant_id, f"{self.name}_reused")
             record_event(f"{self.name}.reused", "failure", client_id=client.client_id)

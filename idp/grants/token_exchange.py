@@ -8,8 +8,6 @@ login's ``auth_time``/``acr``/``amr``; the previous grant ends.
 
 from __future__ import annotations
 
-import secrets
-
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Error, UnauthorizedClientError
 from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
 from authlib.oauth2.rfc6749.hooks import hooked
@@ -18,10 +16,11 @@ from idp.audit.log import record_event
 from idp.consent.choices import BUSINESS_ENTRIES, Choice, available_choices
 from idp.core.database import db
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
+from idp.grants.dpop_bound import DpopBoundGrant
 from idp.login.record import hold_live_login_session
 from idp.models import Grant, Person
 from idp.protocol.dpop import check_dpop_binding
-from idp.protocol.tokens import TokenSubject, load_access_token, revoke_grant
+from idp.protocol.tokens import TokenSubject, load_access_token, open_grant, revoke_grant
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
@@ -42,7 +41,7 @@ def _matches(choice: Choice, entity: str | None, tax_authority: str | None, agen
     )
 
 
-class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
+class TokenExchangeGrant(DpopBoundGrant, BaseGrant, TokenEndpointMixin):
     GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_ENDPOINT_AUTH_METHODS
 
@@ -57,7 +56,7 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
         if token is None or token.is_expired() or token.is_revoked() or not token.check_client(client):
             raise InvalidGrantError("The subject token is not an active access token of this client.")
         # A DPoP-bound subject token is only exchanged with a proof by its key (RFC 9449 section 5).
-        check_dpop_binding(client, token.jkt)
+        check_dpop_binding(self.request.dpop_proof, client, token.jkt)
         previous = db.session.get(Grant, token.claims.get("grant_id") or "")
         if previous is None or previous.person_id is None:
             # An old enterprise login (dual-track) acts for its one taxpayer only: no switching.
@@ -79,22 +78,10 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
             # Logged out meanwhile, or a parallel exchange of the same token won (one switch each).
             raise InvalidGrantError("The subject token is not an active access token of this client.")
         self.request.client = client
-        self.request.user = TokenSubject(person, self._switched_grant(previous, choice))
+        self.request.user = TokenSubject(person, open_grant(previous, previous.client_id, previous.scope, choice))
         record_event("entity.switch", subject=person.sub, client_id=client.client_id, business=business,
                      taxpayer_number=entity, tax_authority=choice.entity["tax_authority"]["code"]
                      if choice.entity else None)
-
-    @staticmethod
-    def _switched_grant(previous: Grant, choice: Choice) -> Grant:
-        grant = Grant(
-            id=secrets.token_urlsafe(32), person_id=previous.person_id, client_id=previous.client_id,
-            login_session_id=previous.login_session_id, scope=previous.scope, auth_time=previous.auth_time,
-            acr=previous.acr, amr=list(previous.amr), business=choice.business, entity_id=choice.entity_id,
-            entity=choice.entity, act=choice.act, expires_at=previous.expires_at,
-        )
-        db.session.add(grant)
-        db.session.flush()
-        return grant
 
     @hooked
     def create_token_response(self):

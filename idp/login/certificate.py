@@ -15,17 +15,13 @@ method is refused and every failed verification of that person counts one failur
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
-
-from flask import session
 
 from idp.audit.log import record_event
 from idp.consent.choices import ENTERPRISE, Choice, available_choices
 from idp.consent.decisions import apply_choice
 from idp.core.database import db
-from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.base import FactorError
 from idp.factors.certificate import CertificateFactor, CertificateProof, verify_certificate_response
@@ -42,9 +38,12 @@ from idp.login.record import create_login_session
 from idp.models import EntityRole, LoginSession, Person, TaxpayerEntity
 from idp.people.identity_documents import mask_phone
 from idp.people.password_change import PasswordChangeRequired, check_initial_password_used, start_forced_password_change
+from idp.protocol.pending_steps import PendingSteps
 from idp.taxpayers.entities import find_entity
 
-STATE_KEY = "certificate_login"
+#: A verified certificate waiting for the person who uses it.
+STATE = PendingSteps("certificate_login")
+CHOOSE_PERSON = "choose_person"
 METHOD = CertificateFactor.METHOD
 #: How the chosen person may prove who they are (docs/domain.md §12.2).
 PERSON_METHODS = ("password", "sms", "face")
@@ -83,7 +82,7 @@ def _mask_name(name: str) -> str:
 
 def start_certificate_login(response: dict[str, Any], interaction: str | None) -> CertificateLogin:
     """Verify the agent's answer (docs/certificate-login.md) and remember the enterprise."""
-    session.pop(STATE_KEY, None)
+    STATE.finish()
     try:
         proof: CertificateProof = verify_certificate_response(response)
     except CertificateRefused as error:
@@ -96,20 +95,19 @@ def start_certificate_login(response: dict[str, Any], interaction: str | None) -
                      taxpayer_number=proof.uscc)
         raise UnknownEnterprise()
     record_event("login.certificate", serial=proof.serial, taxpayer_number=proof.uscc)
-    session[STATE_KEY] = {"entity_id": entity.id, "serial": proof.serial, "interaction": interaction,
-                          "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL}
+    STATE.start(CHOOSE_PERSON, interaction, entity_id=entity.id, serial=proof.serial)
     return CertificateLogin(entity, proof.serial, interaction)
 
 
 def certificate_login() -> CertificateLogin:
     """The verified certificate waiting for its person; raises :class:`LoginExpired` otherwise."""
-    state = session.get(STATE_KEY)
-    if not state or state["expires"] < time.time():
+    state = STATE.read(CHOOSE_PERSON)
+    if state is None:
         raise LoginExpired()
     entity = db.session.get(TaxpayerEntity, state["entity_id"])
     if entity is None or entity.status != "active":
         raise LoginExpired()
-    return CertificateLogin(entity, state["serial"], state.get("interaction"))
+    return CertificateLogin(entity, state["serial"], state.interaction_id)
 
 
 def _choices_at(person: Person, entity: TaxpayerEntity) -> list[Choice]:
@@ -161,7 +159,7 @@ def choose_certificate_person(key: str, method: str, password: str = "") -> Logi
     except FactorError as error:
         record_event("login.certificate.person", "failure", subject=person.sub, reason=error.code, **audit)
         raise
-    session.pop(STATE_KEY, None)
+    STATE.finish()
     record_event("login.certificate.person", subject=person.sub, **audit)
     return None
 
@@ -174,7 +172,7 @@ def _finish_with_password(login: CertificateLogin, person: Person, choice: Choic
         record_failure(person, METHOD)
         raise
     reset_failures(person, METHOD)
-    session.pop(STATE_KEY, None)
+    STATE.finish()
     record_event("login.certificate.person", subject=person.sub, **audit)
     if check_initial_password_used(person, password):
         # docs/domain.md §1.8: no login session with the initial password, whichever way the person came in.

@@ -29,7 +29,7 @@ from idp.login.password_steps import (
 from idp.messages import MESSAGES
 from idp.people.identity_documents import mask_phone
 from idp.people.password_change import PasswordChangeRequired
-from idp.protocol.interactions import interaction_param, interaction_params, resume_url
+from idp.protocol.interactions import find_interaction, resume_url
 
 bp = Blueprint("login", __name__)
 
@@ -57,14 +57,19 @@ def failures_note(error: str | None, params: dict) -> str | None:
 
 def _render_login(interaction: str | None, error: FactorError | str | None = None, identifier: str = "",
                   business: str | None = None):
-    """The login page; ``error`` is a factor refusal or a message key."""
+    """The login page; ``error`` is a factor refusal or a message key.  An ``interaction`` this
+    browser does not hold (expired, finished, never issued) is said so, and the login goes on
+    without it, to the account centre."""
     status = 200 if error is None else 400
-    allowed, preselected = requested_entries(interaction_params(interaction) or {})
+    pending = find_interaction(interaction)
+    notice = "notice_interaction_unknown" if interaction and pending is None else None
+    allowed, preselected = requested_entries(pending.params if pending else {})
     return render_template(
         "login.html",
-        **legacy_login_offer(interaction),
-        interaction=interaction or "",
-        identifier=identifier or interaction_param(interaction, "login_hint") or "",
+        **legacy_login_offer(pending.id if pending else None),
+        interaction=pending.id if pending else "",
+        interaction_notice=notice,
+        identifier=identifier or (pending.param("login_hint") if pending else None) or "",
         entries=allowed,
         business=business if business in allowed else preselected or allowed[0],
         error=error if isinstance(error, str) else error_key(error) if error else None,

@@ -8,16 +8,12 @@ person only after the password was right, so the SMS step cannot be reached any 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-
-from flask import session
 
 from idp.audit.log import record_event
 from idp.consent.choices import BUSINESS_ENTRIES, NATURAL_PERSON, find_choice
 from idp.consent.decisions import apply_choice
 from idp.core.database import db
-from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.app_code import AppCodeFactor
 from idp.factors.base import FactorError, MethodLocked, WrongCredential
@@ -26,11 +22,14 @@ from idp.factors.lockout import record_failure, reset_failures
 from idp.factors.webauthn import SecurityKeyFactor
 from idp.login.record import create_login_session
 from idp.models import LoginSession, Person
-from idp.people.accounts import find_person_by_identifier, raise_realname_level_by_face
-from idp.people.identity_documents import mask_document_number, mask_phone
+from idp.people.accounts import find_person_by_identifier
+from idp.people.identity_documents import mask_identifier, mask_phone
 from idp.people.password_change import PasswordChangeRequired, check_initial_password_used, start_forced_password_change
+from idp.protocol.pending_steps import PendingSteps
 
-PENDING_KEY = "pending_login"
+#: The login waiting for its second factor; its one step is "second_factor".
+PENDING = PendingSteps("pending_login")
+SECOND_FACTOR = "second_factor"
 #: Refusals that were a real try by the person (not "still pending" or "consent first"); they
 #: also count against the first factor's method of a pending login (``via``).
 COUNTED_FAILURES = (WrongCredential, FaceNotPassed, MethodLocked)
@@ -73,59 +72,43 @@ class SecondFactorOffer:
     face: bool
 
 
-def _mask_identifier(identifier: str) -> str:
-    # A phone number masked as a document would show 8 of its 11 digits.
-    identifier = (identifier or "").strip()
-    if identifier.isdigit() and len(identifier) == 11:
-        return mask_phone(identifier)
-    return mask_document_number(identifier)
-
-
 def start_password_login(identifier: str, password: str, interaction: str | None,
                          business: str | None = None) -> Person:
     """Check identity and password; on success remember the person for the SMS step."""
-    session.pop(PENDING_KEY, None)
+    PENDING.finish()
     person = find_person_by_identifier(identifier)
     if person is None or person.status != "active":
-        record_event("login.password", "failure", reason="not_registered", identifier=_mask_identifier(identifier))
+        record_event("login.password", "failure", reason="not_registered", identifier=mask_identifier(identifier))
         raise UnknownIdentity()
     try:
         result = FACTORS["password"].verify(person, password)
     except FactorError as error:
         record_event("login.password", "failure", subject=person.sub, reason=error.code,
-                     identifier=_mask_identifier(identifier))
+                     identifier=mask_identifier(identifier))
         raise
-    record_event("login.password", subject=person.sub, identifier=_mask_identifier(identifier))
-    session[PENDING_KEY] = {
-        "person_id": person.id,
-        "amr": [result.amr],
-        "interaction": interaction,
-        "business": business if business in BUSINESS_ENTRIES else NATURAL_PERSON,
-        "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL,
-        "must_change_password": check_initial_password_used(person, password),
-    }
+    record_event("login.password", subject=person.sub, identifier=mask_identifier(identifier))
+    PENDING.start(SECOND_FACTOR, interaction, person_id=person.id, amr=[result.amr],
+                  business=business if business in BUSINESS_ENTRIES else NATURAL_PERSON,
+                  must_change_password=check_initial_password_used(person, password))
     return person
 
 
 def save_pending_login(person: Person, amr: list[str], interaction: str | None, business: str, *,
                        choice_key: str | None = None, via: str | None = None) -> None:
     """Remember a person whose first factor was not the password (a certificate login)."""
-    session[PENDING_KEY] = {
-        "person_id": person.id, "amr": amr, "interaction": interaction, "business": business,
-        "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL,
-        "must_change_password": False, "choice_key": choice_key, "via": via,
-    }
+    PENDING.start(SECOND_FACTOR, interaction, person_id=person.id, amr=amr, business=business,
+                  must_change_password=False, choice_key=choice_key, via=via)
 
 
 def pending_login() -> PendingLogin:
     """The login waiting for its second factor; raises :class:`LoginExpired` when there is none."""
-    pending = session.get(PENDING_KEY)
-    if not pending or pending["expires"] < time.time():
+    pending = PENDING.read(SECOND_FACTOR)
+    if pending is None:
         raise LoginExpired()
     person = db.session.get(Person, pending["person_id"])
     if person is None or person.status != "active":
         raise LoginExpired()
-    return PendingLogin(person, list(pending["amr"]), pending.get("interaction"),
+    return PendingLogin(person, list(pending["amr"]), pending.interaction_id,
                         business=pending.get("business", NATURAL_PERSON),
                         must_change_password=bool(pending.get("must_change_password")),
                         choice_key=pending.get("choice_key"), via=pending.get("via"),
@@ -141,14 +124,7 @@ def send_second_factor_code(pending: PendingLogin) -> dict:
 
 def mark_code_sent() -> None:
     """From now on the pending login's page asks for the SMS code (one was sent, now or moments ago)."""
-    if PENDING_KEY in session:
-        # Reassigned, not changed in place: the session only notices a new value.
-        session[PENDING_KEY] = {**session[PENDING_KEY], "sms_sent": True}
-
-
-def start_face_second_factor(pending: PendingLogin, return_url: str) -> str:
-    """Open a face check for the pending login; returns where the person scans."""
-    return FACTORS["face"].begin(pending.person, purpose="login", return_url=return_url)["url"]
+    PENDING.advance(sms_sent=True)
 
 
 #: Second factors a person enrols in the account centre, offered on the second-factor page when enrolled.
@@ -197,9 +173,7 @@ def finish_second_factor(pending: PendingLogin, method: str, response: str) -> L
             record_failure(pending.person, pending.via)
         raise
     record_event(f"login.{method}", subject=pending.person.sub, **audit)
-    if result.amr == "face":
-        raise_realname_level_by_face(pending.person)
-    session.pop(PENDING_KEY, None)
+    PENDING.finish()
     if pending.must_change_password:
         # docs/domain.md §1.8: no login session with the initial password; change it, then log in again.
         start_forced_password_change(pending.person, pending.interaction)

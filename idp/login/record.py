@@ -49,10 +49,6 @@ class LoginContext:
     def get_user_id(self) -> str:
         return self.person.sub
 
-    def subject_ids(self) -> dict[str, int | None]:
-        """The subject columns of a grant made from this login."""
-        return {"person_id": self.person.id, "legacy_account_id": None}
-
 
 @dataclass(frozen=True)
 class LegacyLoginContext:
@@ -63,9 +59,6 @@ class LegacyLoginContext:
 
     def get_user_id(self) -> str:
         return self.account.sub
-
-    def subject_ids(self) -> dict[str, int | None]:
-        return {"person_id": None, "legacy_account_id": self.account.id}
 
 
 #: Any live login of this browser.
@@ -139,6 +132,18 @@ def current_login() -> LoginContext | None:
     """The browser's live login of a person, if any (an old enterprise login is none)."""
     login = current_browser_login()
     return login if isinstance(login, LoginContext) else None
+
+
+class NotLoggedIn(Exception):
+    """No live login of a person in this browser (it ended, or never was)."""
+
+
+def require_login() -> LoginContext:
+    """:func:`current_login`, for flows that need one; raises :class:`NotLoggedIn` without."""
+    login = current_login()
+    if login is None:
+        raise NotLoggedIn()
+    return login
 
 
 def hold_live_login_session(session_id: str) -> bool:

@@ -9,19 +9,17 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from idp.core.database import db
 from idp.core.settings import current_settings
+from idp.factors import FACTORS
 from idp.factors.face import (
     FaceConsentRequired,
     FaceConsentWithdrawn,
     FaceIdentity,
     check_face_consent_withdrawn,
-    complete_face_check,
     has_face_consent,
     record_face_consent,
-    start_face_check,
 )
 from idp.factors.face_pages import FACE_PAGE_ERRORS, FacePage, face_refusal, face_result_page
 from idp.login.record import current_login, step_up_login_session
-from idp.people.accounts import raise_realname_level_by_face
 from idp.protocol.client_registry import client_registry
 from idp.protocol.interactions import STEP_UP_DECLINED, interaction_params, mark_done, resume_url
 
@@ -80,7 +78,7 @@ def step_up_start():
     return_url = (current_settings().ISSUER + url_for("step_up.step_up_return", interaction=interaction)
                   + "&check={check}")
     try:
-        _, url = start_face_check(identity, PURPOSE, return_url)
+        url = FACTORS["face"].begin(login.person, purpose=PURPOSE, return_url=return_url)["url"]
     except FaceConsentRequired:
         db.session.commit()
         return redirect(url_for("step_up.step_up_page", interaction=interaction))
@@ -109,10 +107,10 @@ def step_up_return():
     if away:
         return away
     try:
-        result = complete_face_check(request.args.get("check", ""), FaceIdentity.of(login.person), PURPOSE)
+        result = FACTORS["face"].verify(login.person, request.args.get("check", ""), purpose=PURPOSE)
     except FACE_PAGE_ERRORS as error:
         return _refused(error, request.args.get("interaction"))
+    # A passed check raises the real-name level inside the face factor (docs/domain.md §1.5).
     step_up_login_session(login.session, login.person, result.amr)
-    raise_realname_level_by_face(login.person)
     db.session.commit()
     return redirect(resume_url(request.args.get("interaction")) or url_for("account.home"))

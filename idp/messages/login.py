@@ -125,6 +125,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "logout_title": {"zh-CN": "退出登录", "en": "Sign out"},
     "logout_confirm": {"zh-CN": "确定要退出登录吗？", "en": "Do you want to sign out?"},
     "logged_out": {"zh-CN": "您已安全退出。", "en": "You have signed out."},
+    "notice_interaction_unknown": {
+        "zh-CN": "您从应用发起的登录请求已失效或已完成。登录后将进入个人中心；"
+        "如需办理应用中的业务，请返回该应用重新发起登录。",
+        "en": "The sign-in request from your app has expired or was already completed. Signing in here takes you "
+        "to your account centre; to continue in the app, go back to it and start the sign-in again.",
+    },
     "back_to_login": {"zh-CN": "返回登录", "en": "Back to sign-in"},
     "language_switch": {"zh-CN": "English", "en": "中文"},
 }

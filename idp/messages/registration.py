@@ -56,6 +56,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Registration complete. Sign in through the natural-person entry with your document number, phone "
         "number or username and your personal password.",
     },
+    "registration_done_level": {"zh-CN": "您的实名认证等级：{level}。", "en": "Your real-name level: {level}."},
+    "realname_level_1": {"zh-CN": "一级", "en": "1"},
+    "realname_level_2": {"zh-CN": "二级", "en": "2"},
+    "realname_level_3": {"zh-CN": "三级", "en": "3"},
+    "realname_level_4": {"zh-CN": "四级", "en": "4"},
+    "realname_level_5": {"zh-CN": "五级", "en": "5"},
+    "registration_done_signed_in": {
+        "zh-CN": "您已登录，可继续办理刚才的业务。",
+        "en": "You are signed in and can continue where you left off.",
+    },
+    "registration_continue": {"zh-CN": "继续", "en": "Continue"},
     "registration_go_login": {"zh-CN": "前往自然人业务登录", "en": "Go to the natural-person sign-in"},
     "registration_restart": {"zh-CN": "重新开始注册", "en": "Start the registration again"},
     "registration_forgot_password": {

@@ -11,8 +11,6 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from flask import session
-
 from idp.audit.log import record_event
 from idp.core.settings import current_settings
 from idp.factors import FACTORS
@@ -21,13 +19,14 @@ from idp.factors.password import hash_password
 from idp.login.record import LoginContext
 from idp.models import Person
 from idp.people.account_sessions import end_other_sessions
-from idp.people.accounts import raise_realname_level_by_face
 from idp.people.identity_documents import LocalizedValueError, mask_document_number, mask_phone
 from idp.people.password_change import NewPasswordError
 from idp.people.password_policy import validate_password
+from idp.protocol.pending_steps import PendingSteps
 
-#: Browser-session key of the account page to reopen after a re-login.
-RETURN_KEY = "account_return_to"
+#: The account page to reopen after a re-login, for ``LOGIN_STEP_TTL``.
+RETURN = PendingSteps("account_return_to")
+REAUTH = "reauth"
 #: Only account-centre pages are reopened: the value never becomes an open redirect.
 RETURN_PREFIX = "/account/"
 #: Face checks started here are only good for this purpose (a login check cannot be replayed).
@@ -78,20 +77,18 @@ def check_login_is_fresh(login: LoginContext) -> bool:
 def request_reauthentication(return_path: str) -> None:
     """Remember which account page to reopen once the person has logged in again."""
     if return_path.startswith(RETURN_PREFIX):
-        session[RETURN_KEY] = {"path": return_path, "asked_at": int(time.time())}
+        RETURN.start(REAUTH, path=return_path, asked_at=int(time.time()))
 
 
 def take_return_path(login: LoginContext) -> str | None:
     """The page to reopen now that a login newer than the request for it exists, if any."""
-    entry = session.get(RETURN_KEY)
-    if not entry:
-        return None
-    if time.time() - entry["asked_at"] > current_settings().LOGIN_STEP_TTL:
-        session.pop(RETURN_KEY)
+    entry = RETURN.read(REAUTH)
+    if entry is None:
+        RETURN.finish()  # none, or expired (``LOGIN_STEP_TTL``)
         return None
     if login.session.auth_time < entry["asked_at"]:
         return None  # the re-login has not happened yet: keep the request for when it has
-    session.pop(RETURN_KEY)
+    RETURN.finish()
     return entry["path"]
 
 
@@ -126,17 +123,7 @@ def check_realname_upgrade_offered(person: Person) -> bool:
     return person.realname_level < 4
 
 
-def start_realname_face_check(person: Person, return_url: str) -> str:
-    """Open a face check for the level upgrade; returns the URL where the person scans.
-
-    Raises :class:`~idp.factors.face.FaceConsentRequired` before the first scan.
-    """
+def require_realname_upgrade_offered(person: Person) -> None:
+    """Before a face check for the level upgrade: refused (``realname_not_needed``) at level 4 already."""
     if not check_realname_upgrade_offered(person):
         raise AccountChangeRefused("realname_not_needed")
-    return FACTORS["face"].begin(person, purpose=REALNAME_FACE_PURPOSE, return_url=return_url)["url"]
-
-
-def finish_realname_face_check(person: Person, check_id: str) -> None:
-    """Decide on the provider's own result (the return is only a trigger); a pass makes level 4."""
-    FACTORS["face"].verify(person, check_id, purpose=REALNAME_FACE_PURPOSE)
-    raise_realname_level_by_face(person)

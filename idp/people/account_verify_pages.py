@@ -7,17 +7,18 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from idp.core.database import db
 from idp.core.i18n import translate
-from idp.core.settings import current_settings
+from idp.factors import FACTORS
 from idp.factors.base import FactorError
-from idp.factors.face import FaceConsentRequired, FaceConsentWithdrawn, FaceIdentity, record_face_consent
-from idp.factors.face_pages import FACE_PAGE_ERRORS, FaceRefusal, face_message, face_refusal
+from idp.factors.face_pages import FaceRefusal, face_message
+from idp.factors.face_step import FaceStep, add_face_routes
 from idp.factors.sms_gateway import SmsDeliveryFailed
-from idp.login.record import LoginContext
+from idp.login.record import LoginContext, NotLoggedIn, require_login
+from idp.models import Person
 from idp.people.account_centre import (
+    REALNAME_FACE_PURPOSE,
     AccountChangeRefused,
     check_realname_upgrade_offered,
-    finish_realname_face_check,
-    start_realname_face_check,
+    require_realname_upgrade_offered,
 )
 from idp.people.account_pages import error_text, fresh_login_required, login_required
 from idp.people.identity_documents import LocalizedValueError, mask_phone
@@ -72,11 +73,6 @@ def phone_submit(login: LoginContext):
     return redirect(url_for("account.overview"))
 
 
-def _face_return_url() -> str:
-    # Absolute, so a real provider's page can send the browser back; {check} is filled in.
-    return current_settings().ISSUER + "/account/realname/face/return?check={check}"
-
-
 def _render_face_error(error: str, status: int, retry: str | None = None):
     return render_template("account_face_result.html", error=error, retry=retry), status
 
@@ -93,42 +89,31 @@ def realname(login: LoginContext):
                            offered=check_realname_upgrade_offered(login.person))
 
 
-def _start_face_check(login: LoginContext):
-    try:
-        url = start_realname_face_check(login.person, _face_return_url())
-    except (FaceConsentRequired, FaceConsentWithdrawn):
-        # The account centre is where consent is given again after a withdrawal.
-        return render_template("account_face_consent.html", action=url_for("account_verify.realname_face_consent"),
-                               back=url_for("account_verify.realname"))
-    except AccountChangeRefused as error:
+def _gone(error: Exception):
+    if isinstance(error, AccountChangeRefused):
         return _render_face_error(error_text(error), 400)
-    except FACE_PAGE_ERRORS as error:
-        return face_refusal(error, _face_page)
-    db.session.commit()
-    return redirect(url)
+    return redirect(url_for("login.login_page"))
 
 
-@bp.route("/account/realname/face", methods=["POST"])
-@login_required
-def realname_face(login: LoginContext):
-    return _start_face_check(login)
-
-
-@bp.route("/account/realname/face/consent", methods=["POST"])
-@login_required
-def realname_face_consent(login: LoginContext):
-    record_face_consent(FaceIdentity.of(login.person), renewal=True)
-    return _start_face_check(login)
-
-
-@bp.route("/account/realname/face/return")
-@login_required
-def realname_face_return(login: LoginContext):
-    """The browser is back from the provider: only a trigger to fetch the provider's result."""
-    try:
-        finish_realname_face_check(login.person, request.args.get("check", ""))
-    except FACE_PAGE_ERRORS as error:
-        return face_refusal(error, _face_page)
+def _passed(person: Person, check: str):
+    """A pass makes level 4, inside the face factor's success (docs/domain.md §1.5)."""
+    FACTORS["face"].verify(person, check, purpose=REALNAME_FACE_PURPOSE)
     db.session.commit()
     flash("acct_saved_realname")
     return redirect(url_for("account_verify.realname"))
+
+
+# The account centre's upgrade starts from its own form (POST) and is where consent is given
+# again after a withdrawal.
+add_face_routes(bp, "/account/realname/face", FaceStep(
+    purpose=REALNAME_FACE_PURPOSE,
+    person=lambda: require_login().person,
+    passed=_passed,
+    gone=(NotLoggedIn, AccountChangeRefused),
+    on_gone=_gone,
+    refusal_page=lambda: _face_page,
+    consent_template="account_face_consent.html",
+    consent_context=lambda: {"back": url_for("account_verify.realname")},
+    renews_consent=True,
+    before_start=require_realname_upgrade_offered,
+), start_methods=("POST",))

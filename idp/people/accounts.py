@@ -110,10 +110,3 @@ def find_person_by_identifier(identifier: str) -> Person | None:
         .order_by(Person.id)
         .limit(1)
     ).scalar_one_or_none()
-
-
-def raise_realname_level_by_face(person: Person) -> None:
-    """A passed face check makes a level-3 account level 4, for good (docs/domain.md §1.5)."""
-    if person.realname_level < 4:
-        person.realname_level = 4
-        record_event("realname.upgraded", subject=person.sub, level=4, by="face")

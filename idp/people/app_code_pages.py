@@ -77,7 +77,7 @@ def _render_login(error: FactorError | None = None, status: int = 200):
     except FactorError as refusal:  # locked
         error, status = error or refusal, max(status, 400)
     return render_template("login_app_code.html", error=error_key(error) if error else None,
-                           error_params=error.params if error else {}), status
+                           error_params=error.params if error else {}, interaction=pending.interaction), status
 
 
 @bp.route("/login/app-code", methods=["GET"])

@@ -333,3 +333,12 @@ def mask_phone(phone: str) -> str:
     if len(phone) > 5:
         return phone[:3] + "*" * (len(phone) - 5) + phone[-2:]
     return "*" * len(phone)
+
+
+def mask_identifier(identifier: str) -> str:
+    """What a person typed to name their account (username, phone or document number), for logs:
+    a phone number masked as a document would show 8 of its 11 digits."""
+    identifier = (identifier or "").strip()
+    if identifier.isdigit() and len(identifier) == 11:
+        return mask_phone(identifier)
+    return mask_document_number(identifier)

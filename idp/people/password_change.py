@@ -3,7 +3,7 @@
 docs/domain.md §1.8: the initial password is the last six characters of the document number; whoever logs
 in with it (password and second factor as usual) must set a new password and then log in
 again.  No login session is created before the change: the browser holds one server-side
-record (``FORCED_CHANGE_KEY``) naming the person, the pending authorization request and an
+pending step (``FORCED_CHANGE``) naming the person, the pending authorization request and an
 expiry, so the change page can be reached only right after both factors passed.
 
 Every password change ends all of the person's login sessions and token families: whoever
@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from dataclasses import dataclass
 
-from flask import session
 from sqlalchemy import select, update
 
 from idp.audit.log import record_event
 from idp.core.database import db
-from idp.core.settings import current_settings
 from idp.factors.password import hash_password
 from idp.login.record import end_login_session
 from idp.models import Grant, LoginSession, Person
 from idp.people.identity_documents import LocalizedValueError, initial_password
 from idp.people.password_policy import validate_password
+from idp.protocol.pending_steps import PendingSteps
 from idp.protocol.tokens import revoke_grant
 
-FORCED_CHANGE_KEY = "forced_password_change"
+FORCED_CHANGE = PendingSteps("forced_password_change")
+NEW_PASSWORD = "new_password"
 
 
 class PasswordChangeRequired(Exception):
@@ -114,30 +113,26 @@ def _fingerprint(password_hash: str) -> str:
 
 def start_forced_password_change(person: Person, interaction: str | None) -> None:
     """Remember, in this browser only, that ``person`` passed both factors and must change."""
-    session[FORCED_CHANGE_KEY] = {
-        "person_id": person.id,
-        # Another tab of this browser, holding the same record, may finish the step first.
-        "password_fingerprint": _fingerprint(person.password_hash),
-        "interaction": interaction,
-        "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL,
-    }
+    # Another tab of this browser, holding the same record, may finish the step first.
+    FORCED_CHANGE.start(NEW_PASSWORD, interaction, person_id=person.id,
+                        password_fingerprint=_fingerprint(person.password_hash))
     record_event("password.change_required", subject=person.sub, reason="initial_password")
 
 
 def pending_forced_change() -> ForcedChange:
     """The forced change waiting in this browser; raises :class:`PasswordStepExpired`."""
-    record = session.get(FORCED_CHANGE_KEY)
-    if not record or record["expires"] < time.time():
+    record = FORCED_CHANGE.read(NEW_PASSWORD)
+    if record is None:
         raise PasswordStepExpired()
     person = db.session.get(Person, record["person_id"])
     if person is None or person.status != "active":
         raise PasswordStepExpired()
     if record.get("password_fingerprint") != _fingerprint(person.password_hash):
         raise PasswordStepExpired()  # finished in another tab of this browser
-    return ForcedChange(person, record.get("interaction"))
+    return ForcedChange(person, record.interaction_id)
 
 
 def finish_forced_password_change(forced: ForcedChange, new_password: str, confirmation: str) -> None:
     """Store the new password; the person then logs in again with it (docs/domain.md §1.8)."""
     set_new_password(forced.person, new_password, confirmation, how="forced_change")
-    session.pop(FORCED_CHANGE_KEY, None)
+    FORCED_CHANGE.finish()

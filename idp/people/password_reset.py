@@ -1,6 +1,6 @@
 """Forgot password (docs/domain.md §1.8, §1.10): identify → SMS code or face → new password → log in again.
 
-The flow is one server-side record in the browser session (``RESET_KEY``): who, which step,
+The flow is one pending step in the browser session (``RESET``): who, which step,
 how the person was verified, the pending authorization request and one expiry for the whole
 flow (``LOGIN_STEP_TTL``).  Each step demands the step before it, so the new-password form
 cannot be reached without a verification of this very flow.  The new password ends every
@@ -10,24 +10,21 @@ login session and token family of the person and lifts the lockout of every meth
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-
-from flask import session
 
 from idp.audit.log import record_event
 from idp.core.database import db
-from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.base import FactorError
 from idp.factors.lockout import lift_lockout
 from idp.login.password_steps import UnknownIdentity
 from idp.models import Person
-from idp.people.accounts import find_person_by_identifier, raise_realname_level_by_face
-from idp.people.identity_documents import mask_document_number, mask_phone
+from idp.people.accounts import find_person_by_identifier
+from idp.people.identity_documents import mask_identifier, mask_phone
 from idp.people.password_change import PasswordStepExpired, set_new_password
+from idp.protocol.pending_steps import PendingSteps
 
-RESET_KEY = "password_reset"
+RESET = PendingSteps("password_reset")
 PURPOSE = "reset"
 
 #: Steps in order; a view names the step it serves.
@@ -41,14 +38,6 @@ class ResetExpired(FactorError):
     code = "reset_expired"
 
 
-def _mask_identifier(identifier: str) -> str:
-    # As the login page logs it: a phone masked as a document would show 8 of its 11 digits.
-    identifier = (identifier or "").strip()
-    if identifier.isdigit() and len(identifier) == 11:
-        return mask_phone(identifier)
-    return mask_document_number(identifier)
-
-
 @dataclass(frozen=True)
 class PendingReset:
     person: Person
@@ -59,42 +48,37 @@ class PendingReset:
 
 def start_password_reset(identifier: str, interaction: str | None) -> Person:
     """Identify the person by username, phone or document number (docs/domain.md §1.11's identifiers)."""
-    session.pop(RESET_KEY, None)
+    RESET.finish()
     person = find_person_by_identifier(identifier)
     if person is None or person.status != "active":
         record_event("password.reset.identify", "failure", reason="not_registered",
-                     identifier=_mask_identifier(identifier))
+                     identifier=mask_identifier(identifier))
         raise UnknownIdentity()
-    session[RESET_KEY] = {
-        "person_id": person.id,
-        "step": VERIFY,
-        "interaction": interaction,
-        "verified_by": None,
-        "expires": int(time.time()) + current_settings().LOGIN_STEP_TTL,
-    }
-    record_event("password.reset.identify", subject=person.sub, identifier=_mask_identifier(identifier))
+    RESET.start(VERIFY, interaction, person_id=person.id, verified_by=None)
+    record_event("password.reset.identify", subject=person.sub, identifier=mask_identifier(identifier))
     return person
 
 
 def pending_reset(step: str) -> PendingReset:
     """The reset of this browser, which must be at ``step``; raises :class:`ResetExpired`."""
-    record = session.get(RESET_KEY)
-    if not record or record["expires"] < time.time() or record["step"] != step:
+    record = RESET.read(step)
+    if record is None:
         raise ResetExpired()
     person = db.session.get(Person, record["person_id"])
     if person is None or person.status != "active":
         raise ResetExpired()
-    return PendingReset(person, record["step"], record.get("interaction"), record.get("verified_by"))
+    return PendingReset(person, record.step, record.interaction_id, record.get("verified_by"))
+
+
+def reset_interaction() -> str | None:
+    """The relying party's request of this browser's reset, even once the reset timed out: the
+    person starts again for the same app."""
+    return RESET.interaction_id()
 
 
 def send_reset_code(pending: PendingReset) -> dict:
     """Send an SMS code for purpose ``reset`` (a login code cannot be used here, nor this there)."""
     return FACTORS["sms"].begin(pending.person, purpose=PURPOSE)
-
-
-def start_reset_face_check(pending: PendingReset, return_url: str) -> str:
-    """Open a face check for purpose ``reset``; returns where the person scans."""
-    return FACTORS["face"].begin(pending.person, purpose=PURPOSE, return_url=return_url)["url"]
 
 
 def verify_reset(pending: PendingReset, method: str, response: str) -> None:
@@ -106,10 +90,7 @@ def verify_reset(pending: PendingReset, method: str, response: str) -> None:
         record_event("password.reset.verify", "failure", subject=pending.person.sub, method=method,
                      reason=error.code, **audit)
         raise
-    if method == "face":
-        # docs/domain.md §1.5: a passed face scan on a level-3 account makes it level 4, whatever it was for.
-        raise_realname_level_by_face(pending.person)
-    session[RESET_KEY] = {**session[RESET_KEY], "step": NEW_PASSWORD, "verified_by": method}
+    RESET.advance(NEW_PASSWORD, verified_by=method)
     record_event("password.reset.verify", subject=pending.person.sub, method=method, **audit)
 
 
@@ -124,6 +105,6 @@ def finish_password_reset(pending: PendingReset, new_password: str, confirmation
     except PasswordStepExpired:
         raise ResetExpired() from None  # finished in another tab meanwhile
     lift_lockout(pending.person)
-    session.pop(RESET_KEY, None)
+    RESET.finish()
     record_event("password.reset", subject=pending.person.sub, verified_by=pending.verified_by)
     return pending.interaction

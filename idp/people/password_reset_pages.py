@@ -7,23 +7,27 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError
-from idp.factors.face import FaceConsentRequired, FaceIdentity, check_face_consent_withdrawn, record_face_consent
-from idp.factors.face_pages import FACE_PAGE_ERRORS, FaceRefusal, face_refusal, face_result_page
+from idp.factors.face import FaceIdentity, check_face_consent_withdrawn
+from idp.factors.face_pages import FacePage, face_result_page
+from idp.factors.face_step import FaceStep, add_face_routes
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.login.pages import error_key
+from idp.models import Person
 from idp.people.identity_documents import LocalizedValueError, mask_phone
 from idp.people.password_change_pages import render_new_password_form, render_relogin
 from idp.people.password_reset import (
     NEW_PASSWORD,
+    PURPOSE,
     VERIFY,
     ResetExpired,
     finish_password_reset,
     pending_reset,
+    reset_interaction,
     send_reset_code,
     start_password_reset,
-    start_reset_face_check,
     verify_reset,
 )
+from idp.protocol.interactions import find_interaction
 
 bp = Blueprint("password_reset", __name__, url_prefix="/password/forgot")
 
@@ -36,7 +40,8 @@ def _render_identify(interaction: str, identifier: str = "", error: FactorError 
 
 
 def _restart(error: ResetExpired):
-    return _render_identify("", error=error)
+    interaction = reset_interaction()
+    return _render_identify(interaction if interaction and find_interaction(interaction) else "", error=error)
 
 
 def _render_verify(error: str | None = None, params: dict | None = None, status: int = 200, sent: bool = False):
@@ -50,10 +55,16 @@ def _render_verify(error: str | None = None, params: dict | None = None, status:
                            face_offered=not check_face_consent_withdrawn(FaceIdentity.of(pending.person))), status
 
 
-def _face_refusal(error: FaceRefusal):
+def _face_result_page() -> FacePage:
     # The result page's "try again" and "use an SMS code" links stay within the reset.
-    return face_refusal(error, face_result_page(face_url=url_for("password_reset.face_start"),
-                                                sms_url=url_for("password_reset.verify_page")))
+    return face_result_page(face_url=url_for("password_reset.face_start"),
+                            sms_url=url_for("password_reset.verify_page"))
+
+
+def _face_passed(person: Person, check: str):
+    verify_reset(pending_reset(VERIFY), "face", check)
+    db.session.commit()
+    return redirect(url_for("password_reset.new_password_page"))
 
 
 @bp.route("", methods=["GET"])
@@ -108,45 +119,15 @@ def sms_submit():
     return redirect(url_for("password_reset.new_password_page"))
 
 
-@bp.route("/face", methods=["GET"])
-def face_start():
-    try:
-        pending = pending_reset(VERIFY)
-        url = start_reset_face_check(
-            pending, current_settings().ISSUER + url_for("password_reset.face_return") + "?check={check}")
-    except ResetExpired as error:
-        return _restart(error)
-    except FaceConsentRequired:
-        return render_template("face_consent.html", action=url_for("password_reset.face_consent"),
-                               sms_url=url_for("password_reset.verify_page"))
-    except FACE_PAGE_ERRORS as error:
-        return _face_refusal(error)
-    db.session.commit()
-    return redirect(url)
-
-
-@bp.route("/face/consent", methods=["POST"])
-def face_consent():
-    try:
-        pending = pending_reset(VERIFY)
-    except ResetExpired as error:
-        return _restart(error)
-    record_face_consent(FaceIdentity.of(pending.person))
-    db.session.commit()
-    return redirect(url_for("password_reset.face_start"))
-
-
-@bp.route("/face/return", methods=["GET"])
-def face_return():
-    """Back from the face provider: only a trigger to fetch the provider's own result."""
-    try:
-        verify_reset(pending_reset(VERIFY), "face", request.args.get("check", ""))
-    except ResetExpired as error:
-        return _restart(error)
-    except FACE_PAGE_ERRORS as error:
-        return _face_refusal(error)
-    db.session.commit()
-    return redirect(url_for("password_reset.new_password_page"))
+add_face_routes(bp, "/face", FaceStep(
+    purpose=PURPOSE,
+    person=lambda: pending_reset(VERIFY).person,
+    passed=_face_passed,
+    gone=(ResetExpired,),
+    on_gone=lambda error: _restart(ResetExpired()),
+    refusal_page=_face_result_page,
+    consent_context=lambda: {"sms_url": url_for("password_reset.verify_page")},
+))
 
 
 @bp.route("/new", methods=["GET"])

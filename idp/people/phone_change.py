@@ -7,9 +7,6 @@ bound to the person, and is re-checked against other accounts before it is store
 
 from __future__ import annotations
 
-import time
-
-from flask import session
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,9 +19,12 @@ from idp.factors.sms_code import consume_sms_code, send_sms_code
 from idp.models import Person
 from idp.people.accounts import AccountError, normalise_phone
 from idp.people.identity_documents import LocalizedValueError, mask_phone
+from idp.protocol.pending_steps import PendingSteps
 
 PURPOSE = "change_phone"
-PENDING_KEY = "account_phone_change"
+#: The new phone waiting for its code; it lives as long as the code (``SMS_CODE_TTL``).
+PENDING = PendingSteps("account_phone_change", ttl=lambda: current_settings().SMS_CODE_TTL)
+CODE = "code"
 
 
 class PhoneChangeRefused(LocalizedValueError):
@@ -76,15 +76,14 @@ def start_phone_change(person: Person, new_phone: str) -> str:
     except (PhoneChangeRefused, FactorError) as error:
         _refused(person, error, new_phone=mask_phone(phone))
         raise
-    ttl = current_settings().SMS_CODE_TTL
-    session[PENDING_KEY] = {"person_id": person.id, "phone": phone, "expires": int(time.time()) + ttl}
+    PENDING.start(CODE, person_id=person.id, phone=phone)
     return mask_phone(phone)
 
 
 def pending_phone_change(person: Person) -> str | None:
     """The new phone waiting for its code, if a code was sent to it for this person and is live."""
-    pending = session.get(PENDING_KEY)
-    if not pending or pending["person_id"] != person.id or pending["expires"] < time.time():
+    pending = PENDING.read(CODE)
+    if pending is None or pending["person_id"] != person.id:
         return None
     return pending["phone"]
 
@@ -114,5 +113,5 @@ def finish_phone_change(person: Person, *, code: str, password: str) -> None:
     except (PhoneChangeRefused, FactorError) as error:
         _refused(person, error, **detail)
         raise
-    session.pop(PENDING_KEY, None)
+    PENDING.finish()
     record_event("phone.changed", subject=person.sub, old_phone=mask_phone(old_phone), new_phone=mask_phone(phone))

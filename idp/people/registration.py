@@ -26,16 +26,9 @@ from idp.audit.log import record_event
 from idp.core.clock import utcnow
 from idp.core.database import db, rows_changed
 from idp.core.settings import current_settings
+from idp.factors import face_factor
 from idp.factors.base import FactorError, WrongCredential
-from idp.factors.face import (
-    FaceCheckExpired,
-    FaceConsentRequired,
-    FaceIdentity,
-    FaceNotPassed,
-    complete_face_check,
-    record_face_consent,
-    start_face_check,
-)
+from idp.factors.face import FaceCheckExpired, FaceConsentRequired, FaceIdentity, FaceNotPassed, record_face_consent
 from idp.factors.password import hash_password
 from idp.factors.sms_code import consume_sms_code, send_sms_code
 from idp.models import Person, RealnameRecord, Registration
@@ -248,14 +241,14 @@ def start_registration_face(registration: Registration, return_url: str) -> tupl
     """
     _expect(registration, "face")
     try:
-        check, url = start_face_check(_identity(registration), PURPOSE, return_url)
+        started = face_factor().begin_for(_identity(registration), PURPOSE, return_url)
     except FaceConsentRequired:
         # Consent withdrawn since it was given: it is asked again before any scan.
         registration.step = "face_consent"
         raise RegistrationError("wrong_step", step="face_consent") from None
-    registration.face_check_id = check.id
+    registration.face_check_id = started["check_id"]
     _audit("face_started", registration, attempt=registration.face_failures + 1)
-    return check.id, url
+    return started["check_id"], started["url"]
 
 
 def complete_registration_face(registration: Registration, check_id: str) -> Person:
@@ -271,7 +264,7 @@ def complete_registration_face(registration: Registration, check_id: str) -> Per
     if not current or not isinstance(check_id, str) or not hmac.compare_digest(check_id.encode(), current.encode()):
         raise FaceCheckExpired()
     try:
-        complete_face_check(check_id, _identity(registration), PURPOSE)
+        face_factor().verify_for(_identity(registration), check_id, PURPOSE)
     except FaceNotPassed as error:
         # Counted in one statement: two tabs returning from scans at once both count.
         failures = db.session.execute(

@@ -1,7 +1,10 @@
 """Self-registration pages (docs/domain.md §1.3, §1.5, §1.6, §1.7): one page per step of :mod:`idp.people.registration`.
 
-The browser session holds only the registration's id; the registration record decides which
-step comes next, and a page for another step sends the person to the right one.
+The browser session holds only the registration's id and the relying party's request it was
+started for (a pending step, docs/architecture.md §5.3); the registration record decides which
+step comes next, and a page for another step sends the person to the right one.  Started from an
+app's login page, the new account is signed in at the end (by what the registration verified) and
+the app's request continues; otherwise the person is pointed to the natural-person login.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import inspect
 
@@ -21,6 +24,7 @@ from idp.factors.face import FacePending
 from idp.factors.face_pages import face_refusal
 from idp.factors.face_provider import FaceProviderError
 from idp.factors.sms_gateway import SmsDeliveryFailed
+from idp.login.record import create_login_session
 from idp.models import Person, Registration
 from idp.people.identity_documents import COUNTRY_REQUIRED, DOCUMENT_TYPES, mask_phone
 from idp.people.registration import (
@@ -37,10 +41,14 @@ from idp.people.registration import (
     verify_registration_phone,
 )
 from idp.people.registration_refusals import Refusal, RegistrationRefusal, describe_refusal, refusal_status
+from idp.protocol.interactions import find_interaction, login_url
+from idp.protocol.pending_steps import PendingSteps
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
-SESSION_KEY = "registration_id"
+#: This browser's registration: "registering" with its id, then "done" with the level reached.
+REGISTRATION = PendingSteps("registration", ttl=lambda: current_settings().REGISTRATION_TTL)
+REGISTERING, DONE = "registering", "done"
 #: The page that serves each step.
 STEP_PAGES = {"phone": ".phone_page", "username": ".username_page", "password": ".password_page",
               "face_consent": ".face_page", "face": ".face_page", HALL_ROUTE: ".hall_page"}
@@ -50,15 +58,29 @@ T = TypeVar("T")
 def _render(template: str, registration: Registration | None = None, error: RegistrationRefusal | None = None,
             status: int = 200, **context):
     code, message = describe_refusal(error) if error is not None else (None, None)
+    interaction = context.pop("interaction", None) or _interaction_id()
     return render_template(template, registration=registration, error_code=code, error=message,
-                           **context), status
+                           interaction=interaction or "", login_url=login_url(interaction), **context), status
 
 
-def _render_start(error: RegistrationRefusal | None = None, form: dict | None = None, status: int = 200):
+def _interaction_id() -> str | None:
+    """The relying party's request this registration serves: the one the start page was opened or
+    submitted for, else the running (or timed-out) registration's, while this browser holds it."""
+    asked = request.values.get("interaction") if "interaction" in request.values else REGISTRATION.interaction_id()
+    return asked if find_interaction(asked) else None
+
+
+def _registration_id() -> str | None:
+    running = REGISTRATION.read(REGISTERING)
+    return running["registration_id"] if running else None
+
+
+def _render_start(error: RegistrationRefusal | None = None, form: dict | None = None, status: int = 200,
+                  interaction: str | None = None):
     documents = [(doc.code, doc.name_en if current_locale() == "en" else doc.name_zh, doc.code in COUNTRY_REQUIRED)
                  for doc in DOCUMENT_TYPES.values()]
     return _render("registration_start.html", error=error, status=status, documents=documents,
-                   form=form or {})
+                   form=form or {}, interaction=interaction)
 
 
 def _render_step(registration: Registration, error: RegistrationRefusal | None = None, status: int = 200,
@@ -90,8 +112,9 @@ def _refused(error: RegistrationRefusal, registration: Registration | None):
         error = RegistrationError("expired")
     if isinstance(error, RegistrationError):
         if error.code in ("expired", "conflict") or registration is None:
-            session.pop(SESSION_KEY, None)
-            return _render_start(error, status=refusal_status(error))
+            interaction = _interaction_id()
+            REGISTRATION.finish()
+            return _render_start(error, status=refusal_status(error), interaction=interaction)
         if error.code == "wrong_step":
             return redirect(url_for(STEP_PAGES[str(error.params["step"])]))
         if error.code == "face_hall_route":
@@ -103,7 +126,7 @@ def _refused(error: RegistrationRefusal, registration: Registration | None):
 def _step_page(*steps: str):
     """Show the page of the registration's current step, if it is one of ``steps``."""
     try:
-        registration = load_registration(session.get(SESSION_KEY))
+        registration = load_registration(_registration_id())
     except RegistrationError as error:
         return _refused(error, None)
     if registration.step not in steps:
@@ -126,17 +149,23 @@ def start_submit():
         db.session.commit()  # refusals (hall first, existing account) are audited
         return _render_start(error, form, refusal_status(error))
     db.session.commit()
-    session[SESSION_KEY] = registration.id
+    REGISTRATION.start(REGISTERING, _interaction_id(), registration_id=registration.id)
     return redirect(url_for(".phone_page"))
 
 
 def _next_page(registration: Registration, person: Person | None):
-    """The page of the step that is next or, once ``person`` (the new account) exists, the one
-    telling the person how to log in."""
-    if person is not None:
-        session.pop(SESSION_KEY, None)
-        return redirect(url_for(".done_page"))
-    return redirect(url_for(STEP_PAGES[registration.step]))
+    """The page of the step that is next or, once ``person`` (the new account) exists, the done page."""
+    if person is None:
+        return redirect(url_for(STEP_PAGES[registration.step]))
+    interaction = _interaction_id()
+    if find_interaction(interaction) is not None:
+        # Started for an app: signed in by what was verified here, docs/domain.md §13 (the password
+        # just set and the SMS code: loa:2; with the face scan: loa:3), and the app's request goes on.
+        amr = ["pwd", "sms"] + ([] if registration.via_service_hall else ["face"])
+        create_login_session(person, amr)
+        db.session.commit()
+    REGISTRATION.start(DONE, interaction, level=person.realname_level)
+    return redirect(url_for(".done_page"))
 
 
 def _take_step(action: Callable[[Registration], T],
@@ -147,7 +176,7 @@ def _take_step(action: Callable[[Registration], T],
     it returned; a refusal is shown where the person can act on it."""
     registration = None
     try:
-        registration = load_registration(session.get(SESSION_KEY))
+        registration = load_registration(_registration_id())
         result = action(registration)
     except (FacePending, FaceProviderError) as error:
         # Pending or unreachable, as on every face page; a refused scan is a refusal like any (below).
@@ -245,10 +274,15 @@ def face_return():
 @bp.route("/hall", methods=["GET"])
 def hall_page():
     """docs/domain.md §1.7's last resort: real-name collection at a service hall, then register again."""
-    return render_template("registration_hall.html")
+    interaction = _interaction_id()
+    return render_template("registration_hall.html", interaction=interaction or "", login_url=login_url(interaction))
 
 
 @bp.route("/complete", methods=["GET"])
 def done_page():
-    """docs/domain.md §1.3: registered people log in through the natural-person entry."""
-    return render_template("registration_done.html")
+    """The real-name level reached (docs/domain.md §1.5), then back to the app that asked for the login,
+    or, docs/domain.md §1.3: registered people log in through the natural-person entry."""
+    done = REGISTRATION.read(DONE)
+    interaction = done.interaction if done else None
+    return render_template("registration_done.html", level=done["level"] if done else None,
+                           continue_url=interaction.resume_url() if interaction else None)

@@ -107,7 +107,7 @@ def _render_login(error: FactorError | None = None, status: int = 200):
         error, status = error or refusal, max(status, 400)
     return render_template("login_security_key.html", options=options,
                            error=error_key(error) if error else None,
-                           error_params=error.params if error else {}), status
+                           error_params=error.params if error else {}, interaction=pending.interaction), status
 
 
 @bp.route("/login/security-key", methods=["GET"])

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from authlib.oauth2 import OAuth2Error
-from flask import g, request
+from flask import request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
@@ -31,7 +31,6 @@ DPOP_ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
 #: Seconds a proof's ``iat`` may lie ahead of our clock.
 CLOCK_SKEW = 5
 NONCE_HEADER = "DPoP-Nonce"
-G_PROOF = "idp_dpop_proof"
 
 
 class DpopError(OAuth2Error):
@@ -210,24 +209,17 @@ def endpoint_url() -> str:
 
 
 def accept_request_proof() -> DpopProof | None:
-    """Validate this request's DPoP proof, if it has one, and keep it for the rest of the
-    request (token and PAR endpoints, where the client presents no access token)."""
+    """Validate this request's DPoP proof, if it has one (token and PAR endpoints, where the
+    client presents no access token). The caller keeps it on authlib's OAuth request
+    (``idp.protocol.server.IdpOAuth2Request.dpop_proof``), where grants and ``save_token`` read it."""
     value = request_proof_header()
-    proof = validate_dpop_proof(value, method=request.method, url=endpoint_url()) if value is not None else None
-    setattr(g, G_PROOF, proof)
-    return proof
+    return validate_dpop_proof(value, method=request.method, url=endpoint_url()) if value is not None else None
 
 
-def current_dpop_proof() -> DpopProof | None:
-    """The proof :func:`accept_request_proof` accepted for this request, if any."""
-    return getattr(g, G_PROOF, None)
-
-
-def check_dpop_binding(client, bound_jkt: str | None) -> str | None:
+def check_dpop_binding(proof: DpopProof | None, client, bound_jkt: str | None) -> str | None:
     """The key thumbprint new tokens get bound to; refuses a request without a proof when the
     client registered ``dpop_bound_access_tokens`` or the presented credential is bound, and a
     proof by another key than the credential's (sections 5 and 10)."""
-    proof = current_dpop_proof()
     if proof is None:
         if bound_jkt or getattr(client, "dpop_bound_access_tokens", False):
             raise InvalidDpopProofError("A DPoP proof is required.")

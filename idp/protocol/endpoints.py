@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from idp.core.database import db
 from idp.login.record import BrowserLogin, current_browser_login, end_login_session
-from idp.protocol.dpop import accept_request_proof, with_dpop_nonce
+from idp.protocol.dpop import with_dpop_nonce
 from idp.protocol.server import authorization_server
 from idp.protocol.subjects import check_subject_names
 
@@ -68,11 +68,7 @@ def _token_response() -> Response:
         # RFC 6749 section 5.2: a missing parameter (a JSON or undecodable body has none) is
         # invalid_request; authlib would call it an unsupported grant type.
         return _server().handle_error_response(None, InvalidRequestError("Missing 'grant_type'."))
-    try:
-        # RFC 9449 section 5: the proof is checked before any code or refresh token is spent.
-        accept_request_proof()
-    except OAuth2Error as error:
-        return _server().handle_error_response(None, error)
+    # RFC 9449 section 5: the server checks the DPoP proof before any grant runs (with_dpop_proof).
     return _server().create_token_response()
 
 

@@ -1,8 +1,12 @@
-"""Authorization requests handed over to the provider's pages and resumed afterwards.
+"""The relying party's pending authorization request, handed over to the provider's pages and
+resumed afterwards (docs/architecture.md §5.2).
 
 The original parameters stay on the server; the resumed request must repeat them exactly,
 so an ``interaction`` id cannot be grafted onto another request.  Each interaction records
-which steps (login, role review, taxpayer choice, consent) were done for it.
+which steps (login, role review, taxpayer choice, consent) were done for it.  Every flow a
+person takes on behalf of the request (login, registration, reset, step-up, …) carries its id
+(:mod:`idp.protocol.pending_steps`) and returns to it through :meth:`Interaction.resume_url`
+or, when the person must log in (again), :meth:`Interaction.login_url`.
 """
 
 from __future__ import annotations
@@ -10,10 +14,13 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from flask import session
+from flask import session, url_for
 from werkzeug.datastructures import MultiDict
+
+from idp.core.settings import current_settings
+from idp.protocol.client_registry import client_registry
 
 INTERACTIONS_KEY = "interactions"
 #: Oldest pending requests are dropped beyond this many per browser.
@@ -22,19 +29,72 @@ RESUME_PARAM = "interaction"
 
 
 @dataclass(frozen=True)
+class ReturnTarget:
+    """Where a person who gives up goes back to: the app's name and its ``access_denied`` answer."""
+
+    client_name: str
+    redirect_uri: str
+    state: str | None
+    #: ``redirect_uri`` with ``error=access_denied``, ``state`` and ``iss`` (RFC 6749 section 4.1.2.1, RFC 9207).
+    url: str
+
+
+@dataclass(frozen=True)
 class Interaction:
+    """A relying party's authorization request waiting in this browser for the person."""
+
     id: str
     #: When the pages took over this request; a login after it is "fresh".
     started_at: int
     done: frozenset[str]
+    #: The request as resolved (a pushed or signed request already unpacked).
+    params: MultiDict
+    #: What the browser sent, repeated by the resumed request (differs from ``params`` for PAR).
+    query: tuple[tuple[str, str], ...]
+
+    def param(self, name: str) -> str | None:
+        """A parameter of the request (``login_hint``, ``ui_locales``) for the pages."""
+        return self.params.get(name)
+
+    def resume_url(self) -> str:
+        """Where the pages send the browser when they are done."""
+        return "/authorize?" + urlencode(list(self.query) + [(RESUME_PARAM, self.id)])
+
+    def login_url(self) -> str:
+        """The login page serving this request (after a reset or forced change: log in again)."""
+        return url_for("login.login_page", interaction=self.id)
+
+    def return_target(self) -> ReturnTarget | None:
+        """The app's name and its ``access_denied`` redirect, while the client and this redirect URI
+        are still registered; None otherwise (then only a restart of the login is offered)."""
+        client = client_registry().query_client(self.params.get("client_id", ""))
+        if client is None:
+            return None
+        redirect_uri = self.params.get("redirect_uri") or client.get_default_redirect_uri()
+        if not redirect_uri or not client.check_redirect_uri(redirect_uri):
+            return None
+        state = self.params.get("state")
+        answer = [("error", "access_denied")] + ([("state", state)] if state else []) + [
+            ("iss", current_settings().ISSUER)]
+        parts = urlsplit(redirect_uri)
+        query = "&".join(q for q in (parts.query, urlencode(answer)) if q)
+        return ReturnTarget(client.name, redirect_uri, state, urlunsplit(parts._replace(query=query)))
 
 
 def _params_without_resume(params: MultiDict) -> list[list[str]]:
     return sorted([k, v] for k, v in params.items(multi=True) if k != RESUME_PARAM)
 
 
-def _entry(interaction_id: str | None) -> dict | None:
-    return session.get(INTERACTIONS_KEY, {}).get(interaction_id) if interaction_id else None
+def find_interaction(interaction_id: object) -> Interaction | None:
+    """The pending request with this id in this browser, or None (unknown, finished or dropped)."""
+    if not isinstance(interaction_id, str) or not interaction_id:
+        return None
+    entry = session.get(INTERACTIONS_KEY, {}).get(interaction_id)
+    if entry is None:
+        return None
+    params = [(k, v) for k, v in entry["params"]]
+    return Interaction(interaction_id, entry["started_at"], frozenset(entry.get("done", [])), MultiDict(params),
+                       tuple((k, v) for k, v in entry.get("query", entry["params"])))
 
 
 def start_interaction(params: MultiDict, query: MultiDict | None = None) -> str:
@@ -54,11 +114,10 @@ def start_interaction(params: MultiDict, query: MultiDict | None = None) -> str:
 
 def resumed_interaction(params: MultiDict) -> Interaction | None:
     """The interaction this very request resumes, if any."""
-    interaction_id = params.get(RESUME_PARAM)
-    entry = _entry(interaction_id)
-    if interaction_id is None or entry is None or entry.get("query", entry["params"]) != _params_without_resume(params):
+    interaction = find_interaction(params.get(RESUME_PARAM))
+    if interaction is None or [list(p) for p in interaction.query] != _params_without_resume(params):
         return None
-    return Interaction(interaction_id, entry["started_at"], frozenset(entry.get("done", [])))
+    return interaction
 
 
 #: The step-up page's cancel: the resumed request answers the app ``access_denied``.
@@ -76,23 +135,20 @@ def mark_done(interaction_id: str, step: str) -> None:
 
 def interaction_params(interaction_id: str | None) -> MultiDict | None:
     """The parameters of a pending authorization request, for the pages that serve it."""
-    entry = _entry(interaction_id)
-    return MultiDict([tuple(p) for p in entry["params"]]) if entry else None
-
-
-def interaction_param(interaction_id: str | None, name: str) -> str | None:
-    """A parameter of the pending request (``login_hint``, ``ui_locales``) for the login pages."""
-    params = interaction_params(interaction_id)
-    return params.get(name) if params is not None else None
+    interaction = find_interaction(interaction_id)
+    return interaction.params if interaction else None
 
 
 def resume_url(interaction_id: str | None) -> str | None:
     """Where the pages send the browser when they are done."""
-    entry = _entry(interaction_id)
-    if entry is None:
-        return None
-    pairs = [tuple(p) for p in entry.get("query", entry["params"])]
-    return "/authorize?" + urlencode(pairs + [(RESUME_PARAM, interaction_id)])
+    interaction = find_interaction(interaction_id)
+    return interaction.resume_url() if interaction else None
+
+
+def login_url(interaction_id: str | None) -> str:
+    """The login page, serving the pending request when this browser still holds it."""
+    interaction = find_interaction(interaction_id)
+    return interaction.login_url() if interaction else url_for("login.login_page")
 
 
 def finish_interaction(params: MultiDict) -> None:

@@ -29,7 +29,7 @@ from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.grants.auth_methods import TOKEN_ENDPOINT_AUTH_METHODS
 from idp.models import PushedAuthorizationRequest
-from idp.protocol.dpop import InvalidDpopProofError, accept_request_proof
+from idp.protocol.dpop import DpopProof, InvalidDpopProofError
 from idp.protocol.request_objects import authorization_request_with, parameters_from_request_object
 from idp.protocol.tokens import digest
 
@@ -76,7 +76,7 @@ class PushedAuthorizationEndpoint(Endpoint):
         try:
             if "request" in values:
                 values = parameters_from_request_object(self.server, values)
-            self._bind_dpop_key(values)
+            self._bind_dpop_key(request.dpop_proof, values)
             validate_as_authorization_request(self.server, values)
         except OAuth2Error as error:
             # Section 2.3: errors go back in this response, never to the redirect URI.
@@ -85,9 +85,8 @@ class PushedAuthorizationEndpoint(Endpoint):
         return PushedRequest(request=request, client=client, params=values)
 
     @staticmethod
-    def _bind_dpop_key(values: MultiDict) -> None:
+    def _bind_dpop_key(proof: DpopProof | None, values: MultiDict) -> None:
         """RFC 9449 section 10.1: a DPoP proof at /par binds the code like ``dpop_jkt``."""
-        proof = accept_request_proof()
         if proof is None:
             return
         if values.get("dpop_jkt", proof.jkt) != proof.jkt:

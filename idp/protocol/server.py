@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, MissingAuthorizationError
 from authlib.oauth2.rfc6749 import UnsupportedTokenTypeError as AuthlibUnsupportedTokenTypeError
@@ -17,7 +19,7 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
-from flask import Flask, current_app
+from flask import Flask, Response, current_app
 from flask import request as flask_request
 from joserfc.jwk import KeySet, KeySetSerialization
 from werkzeug.exceptions import HTTPException
@@ -33,12 +35,13 @@ from idp.keyring import current_keyring
 from idp.models import UsedAssertion
 from idp.protocol.claims import generate_user_info
 from idp.protocol.client_registry import client_registry
+from idp.protocol.dpop import DpopProof, accept_request_proof
 from idp.protocol.dpop_resource import DpopAccessTokenValidator
 from idp.protocol.pushed_requests import PushedAuthorizationEndpoint
 from idp.protocol.tokens import (
     AccessToken,
+    AccessTokenGenerator,
     TokenHolder,
-    create_token_generator,
     digest,
     load_access_token,
     query_any_token,
@@ -189,11 +192,52 @@ class EndSession(EndSessionEndpoint):
         """Ending happens in the view before this response is created."""
 
 
+class IdpOAuth2Request(FlaskOAuth2Request):
+    """authlib's request at /token and /par, carrying the client's DPoP proof (RFC 9449)."""
+
+    #: Accepted by :meth:`IdpAuthorizationServer.with_dpop_proof` before any grant or endpoint
+    #: runs; grants read it as ``self.request.dpop_proof``, ``save_token`` from its request.
+    dpop_proof: DpopProof | None = None
+
+
 class IdpAuthorizationServer(AuthorizationServer):
+    #: Issues every token; set by :func:`create_authorization_server`.
+    token_generator: AccessTokenGenerator
+    #: The endpoints besides /token where a client may send a DPoP proof (RFC 9449 section 10.1).
+    DPOP_ENDPOINTS = frozenset({PushedAuthorizationEndpoint.ENDPOINT_NAME})
+
     def create_oauth2_request(self, request) -> OAuth2Request:
         # A request whose parameters came from a pushed request or a request object arrives
         # already built (idp.protocol.request_objects.authorization_request_with).
-        return request if isinstance(request, OAuth2Request) else super().create_oauth2_request(request)
+        return request if isinstance(request, OAuth2Request) else IdpOAuth2Request(flask_request)
+
+    def with_dpop_proof(self, request, respond: Callable[[OAuth2Request], Response]) -> Response:
+        """Accept the request's DPoP proof, if any, onto the OAuth request, then ``respond``.
+        RFC 9449 section 5: a bad proof is answered first, before any code or refresh token
+        is spent or any pushed request stored."""
+        oauth_request = self.create_oauth2_request(request)
+        try:
+            oauth_request.dpop_proof = accept_request_proof()
+        except OAuth2Error as error:
+            return self.handle_error_response(oauth_request, error)
+        return respond(oauth_request)
+
+    def create_token_response(self, request=None) -> Response:
+        return self.with_dpop_proof(request, super().create_token_response)
+
+    def create_endpoint_response(self, name, request=None):
+        if name not in self.DPOP_ENDPOINTS:
+            return super().create_endpoint_response(name, request)
+        return self.with_dpop_proof(request, partial(super().create_endpoint_response, name))
+
+    def generate_token(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True,
+                       *, dpop_jkt: str | None):
+        """authlib's hook, with the DPoP key thumbprint the tokens are bound to, which every
+        grant passes from its request (``idp.grants.dpop_bound``): required, so a grant that
+        forgot it fails loudly instead of issuing unbound tokens to a client that proved a key."""
+        return self.token_generator.bound_to(dpop_jkt).generate(
+            grant_type, client, user=user, scope=scope, expires_in=expires_in,
+            include_refresh_token=include_refresh_token)
 
     def validate_requested_scope(self, scope) -> None:
         """Unknown scopes are dropped, not refused (RFC 6749 section 3.3): the client's
@@ -349,7 +393,7 @@ def create_authorization_server(app: Flask) -> AuthorizationServer:
     settings = current_settings(app)
     server = IdpAuthorizationServer()
     server.init_app(app, query_client=client_registry(app).query_client, save_token=save_token)
-    server.register_token_generator("default", create_token_generator(settings.ISSUER, settings.ACCESS_TOKEN_TTL))
+    server.token_generator = AccessTokenGenerator(settings.ISSUER, settings.ACCESS_TOKEN_TTL)
     server.register_client_auth_method("private_key_jwt", PrivateKeyJwtAuthentication())
     register_grants(server)
     server.register_endpoint(Introspection())

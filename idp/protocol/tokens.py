@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jws, jwt
@@ -27,10 +28,9 @@ from idp.core.database import conflict_insert, db, read_committed_row
 from idp.core.metrics import count_token_issued
 from idp.core.settings import current_settings
 from idp.keyring import current_keyring
-from idp.models import Client, Grant, RefreshToken, RevokedToken
+from idp.models import Client, Grant, LoginSession, RefreshToken, RevokedToken
 from idp.protocol.claims import business_claims
 from idp.protocol.client_registry import client_registry
-from idp.protocol.dpop import current_dpop_proof
 from idp.protocol.subjects import Account, query_grant_and_account, subject_for_client_id
 
 
@@ -66,7 +66,26 @@ class TokenHolder:
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
-    """RFC 9068 access tokens signed by the keyring's active key, with the login context."""
+    """RFC 9068 access tokens signed by the keyring's active key, with the login context.
+
+    authlib calls a generator without the request, so the DPoP binding is not read from it:
+    :meth:`bound_to` makes the generator of one request's tokens, which the grants ask for with
+    the key of the request's proof (``idp.grants.dpop_bound``)."""
+
+    def __init__(self, issuer: str, access_token_ttl: int, dpop_jkt: str | None = None):
+        super().__init__(
+            issuer=issuer,
+            alg="ES256",
+            refresh_token_generator=lambda client, grant_type, user, scope: generate_opaque_token(),
+            expires_generator=lambda client, grant_type: access_token_ttl,
+        )
+        self.access_token_ttl = access_token_ttl
+        #: RFC 7638 thumbprint of the DPoP key this generator's tokens are bound to, if any.
+        self.dpop_jkt = dpop_jkt
+
+    def bound_to(self, jkt: str | None) -> AccessTokenGenerator:
+        """This generator for tokens bound to the DPoP key ``jkt`` (RFC 9449 section 6.1); itself for None."""
+        return self if jkt is None else AccessTokenGenerator(self.issuer, self.access_token_ttl, jkt)
 
     def get_jwks(self) -> KeySet:
         # A one-key set makes joserfc put that key's kid in the header.
@@ -86,10 +105,8 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         return list(user.grant.amr) if user else None
 
     def get_extra_claims(self, client, grant_type, user: TokenSubject | None, scope) -> dict:
-        claims: dict = {}
-        if proof := current_dpop_proof():
-            # RFC 9449 section 6.1: the token is bound to the key of the request's DPoP proof.
-            claims["cnf"] = {"jkt": proof.jkt}
+        # RFC 9449 section 6.1: the token is bound to the key of the request's DPoP proof.
+        claims: dict = {"cnf": {"jkt": self.dpop_jkt}} if self.dpop_jkt else {}
         if not user:
             return claims
         grant = user.grant
@@ -99,18 +116,9 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
         token = super().generate(grant_type, client, user=user, scope=scope, expires_in=expires_in,
                                  include_refresh_token=include_refresh_token)
-        if current_dpop_proof() is not None:
+        if self.dpop_jkt:
             token["token_type"] = "DPoP"  # RFC 9449 section 5
         return token
-
-
-def create_token_generator(issuer: str, access_token_ttl: int) -> AccessTokenGenerator:
-    return AccessTokenGenerator(
-        issuer=issuer,
-        alg="ES256",
-        refresh_token_generator=lambda client, grant_type, user, scope: generate_opaque_token(),
-        expires_generator=lambda client, grant_type: access_token_ttl,
-    )
 
 
 #: A plain Core INSERT, built once: nothing reads the row back in this request, so no ORM
@@ -120,7 +128,8 @@ _INSERT_REFRESH_TOKEN = insert(RefreshToken.__table__)
 
 def save_token(token: dict, request) -> None:
     """authlib's save hook: only refresh tokens are stored (access tokens are JWTs). Every
-    grant saves what it issued here, so this is where issued tokens are counted and audited."""
+    grant saves what it issued here, so this is where issued tokens are counted and audited.
+    A refresh token is bound to the key of the request's DPoP proof, as its access token is."""
     count_token_issued(request.payload.grant_type)
     subject: TokenSubject | None = request.user
     _audit_token_issued(token, request, subject)
@@ -140,7 +149,7 @@ def save_token(token: dict, request) -> None:
         "scope": request.refresh_token.scope if request.refresh_token else token.get("scope", ""),
         "issued_at": utcnow(),
         "expires_at": expires_at,
-        "dpop_jkt": proof.jkt if (proof := current_dpop_proof()) else None,
+        "dpop_jkt": proof.jkt if (proof := request.dpop_proof) else None,
     })
 
 
@@ -162,6 +171,46 @@ def _audit_token_issued(token: dict, request, subject: TokenSubject | None) -> N
         with_refresh_token="refresh_token" in token,
         dpop="cnf" in claims,
     )
+
+
+class ActingFor(Protocol):
+    """Whom tokens act for: a business entry and taxpayer, as a login session, a grant and a
+    taxpayer choice (``idp.consent.choices.Choice``) each carry them."""
+
+    @property
+    def business(self) -> str: ...
+    @property
+    def entity_id(self) -> int | None: ...
+    @property
+    def entity(self) -> dict | None: ...
+    @property
+    def act(self) -> dict | None: ...
+
+
+def open_grant(login: LoginSession | Grant, client_id: str, scope: str, acting_for: ActingFor | None = None) -> Grant:
+    """A new grant (token family) of ``client_id``, written now, copying its login record
+    (docs/architecture.md §5.4): the subject, ``auth_time``, ``acr``, ``amr``, and whom it acts for.
+
+    ``login`` is the login session a code or a QR approval comes from (the grant ends
+    ``REFRESH_TOKEN_ABSOLUTE_TTL`` from now), or the grant a token exchange replaces (the new one
+    keeps its login session and its end); ``acting_for`` is the taxpayer switched to, if any.
+    """
+    if isinstance(login, Grant):
+        login_session_id, expires_at = login.login_session_id, login.expires_at
+    else:
+        login_session_id = login.id
+        expires_at = utcnow() + timedelta(seconds=current_settings().REFRESH_TOKEN_ABSOLUTE_TTL)
+    taxpayer: ActingFor = acting_for or login
+    grant = Grant(
+        id=secrets.token_urlsafe(32), person_id=login.person_id, legacy_account_id=login.legacy_account_id,
+        client_id=client_id, login_session_id=login_session_id, scope=scope,
+        auth_time=login.auth_time, acr=login.acr, amr=list(login.amr),
+        business=taxpayer.business, entity_id=taxpayer.entity_id, entity=taxpayer.entity, act=taxpayer.act,
+        expires_at=expires_at,
+    )
+    db.session.add(grant)
+    db.session.flush()  # rows that reference the grant (a code, a refresh token) follow it
+    return grant
 
 
 def revoke_grant(grant_id: str, reason: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e.accessibility import assert_accessible
 from e2e.browser import starts_with
 from e2e.live_provider import LiveProvider, LiveServer
 
@@ -97,3 +98,13 @@ def test_wrong_sms_code_is_refused_in_chinese_and_the_right_code_then_logs_in(
     page.get_by_role("button", name="登录").click()
 
     expect_logged_in_at_relying_party(page, relying_party, person)
+
+
+@pytest.mark.parametrize("size", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
+                         ids=["desktop", "phone"])
+def test_an_expired_apps_request_is_said_on_the_login_page(page: Page, live_provider: LiveProvider, size: dict):
+    """An interaction id this browser no longer holds: a notice, not a silent ordinary login."""
+    page.set_viewport_size(size)
+    page.goto(f"{live_provider.url}/login?interaction=expired-long-ago")
+    expect(page.get_by_role("status")).to_contain_text("您从应用发起的登录请求已失效或已完成")
+    assert_accessible(page)

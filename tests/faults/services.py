@@ -198,7 +198,9 @@ class Node:
                 raise AssertionError(f"idp serve exited with {self.process.returncode}:\n{self.log()[-3000:]}")
             try:
                 return requests.get(f"{self.url}/.well-known/openid-configuration", timeout=2).status_code == 200
-            except requests.ConnectionError:
+            # Timeout too: the port takes connections before a worker is ready to answer (gunicorn's
+            # workers boot after its master listens), which on a busy machine can take seconds.
+            except (requests.ConnectionError, requests.Timeout):
                 return False
 
         wait_until(answers, seconds, f"idp serve on {self.port} did not answer")

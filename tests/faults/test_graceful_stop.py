@@ -1,7 +1,8 @@
 """SIGTERM stops a node without failing a request, under either server and whether it reaches
 every process (systemd) or the main one only (``kill``, a container's PID 1): the port closes at
 once, so a balancer sends new requests elsewhere, and the requests in flight are answered (a QR
-login page's status check waits IDP_QR_WAIT_SECONDS, 20 s) before the node exits."""
+login page's status check waits IDP_QR_WAIT_SECONDS, 20 s by default, QR_WAIT_SECONDS here) before
+the node exits."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ import requests
 from idp.web.serving import SERVERS
 
 from faults.services import Node, make_node, register_client, wait_until
+
+#: The nodes' IDP_QR_WAIT_SECONDS: short, so each stop drains in seconds rather than 20, yet longer
+#: than the second the status check is in flight before SIGTERM, so it is still waiting when the
+#: node is told to stop and must be answered during the drain (its cap: this + DRAIN_MARGIN).
+QR_WAIT_SECONDS = 4
 
 
 def start_qr_status_check(node: Node, pool: ThreadPoolExecutor) -> Future:
@@ -56,7 +62,7 @@ def refuses_connections(node: Node) -> bool:
 @pytest.mark.parametrize("target", ["every process", "main process"])
 def test_sigterm_closes_the_port_and_answers_requests_in_flight(server: str, target: str, nodes: list[Node],
                                                                  tmp_path: Path):
-    node = make_node(tmp_path, "a")
+    node = make_node(tmp_path, "a", QR_WAIT_SECONDS=str(QR_WAIT_SECONDS))
     client = register_client(node)
     nodes.append(node.start("--server", server, "--workers", "2", "--threads", "4"))
     with ThreadPoolExecutor(1) as pool:
@@ -64,6 +70,7 @@ def test_sigterm_closes_the_port_and_answers_requests_in_flight(server: str, tar
         token_requests = [start_token_request(node, client) for _ in range(3)]
         time.sleep(1)
 
+        assert not status_check.done(), "the status check was answered before the node was told to stop"
         stopped = time.monotonic()
         (os.killpg if target == "every process" else os.kill)(node.process.pid, signal.SIGTERM)
         wait_until(lambda: refuses_connections(node), 5, "the stopping node still took connections")

@@ -2,7 +2,8 @@
 (SIGTERM, start again) under continuous load fail no request, under either server: a stopping
 node closes its port at once, nginx resends what it refuses (or resets, from the closing port's
 backlog) to the other node, and the node answers what it had taken in, a QR login page's status
-check waiting 20 s included."""
+check waiting IDP_QR_WAIT_SECONDS included (20 s by default; QR_WAIT_SECONDS here, so that each
+stop drains in seconds)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from faults.services import (
     wait_until,
 )
 
+QR_WAIT_SECONDS = 4
+
 
 def qr_page_polls(base_url: str) -> Callable[[requests.Session, int, float], requests.Response]:
     """For :class:`Load`: a QR login page, then its status checks, each waiting for news."""
@@ -51,7 +54,8 @@ def test_a_rolling_restart_behind_nginx_fails_no_request(server: str, postgres: 
                                                         tmp_path: Path):
     port = free_port()
     shared = {"DATABASE_URL": postgres.url, "KEYRING_STORE": "database", "ISSUER": f"https://127.0.0.1:{port}",
-              "SECRET_KEY": secrets.token_hex(32), "TRUSTED_PROXY_HOPS": "1"}
+              "SECRET_KEY": secrets.token_hex(32), "TRUSTED_PROXY_HOPS": "1",
+              "QR_WAIT_SECONDS": str(QR_WAIT_SECONDS)}
     pair = [make_node(tmp_path, name, **shared) for name in ("a", "b")]
     client = register_client(pair[0])
     for node in pair:

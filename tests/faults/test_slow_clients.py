@@ -1,6 +1,6 @@
 """Slow clients cannot starve a node. Behind the shipped nginx (docs/deploy/nginx.conf), 50
 clients sending a token request's body at 1 byte/s and 50 sending their headers at 1 byte/s, for
-30 s, leave every other request answered promptly: nginx reads requests whole before a node sees
+20 s, leave every other request answered promptly: nginx reads requests whole before a node sees
 them and cuts off headers slower than client_header_timeout. Straight to a node, 12 such bodies
 (2 workers x 6 threads) held every thread, JWKS included. A node itself cuts off a client slow
 to send its headers after idp.web.serving.HEADER_READ_TIMEOUT (granian)."""
@@ -22,7 +22,9 @@ from idp.web.serving import HEADER_READ_TIMEOUT
 from faults.services import Node, PrivateNginx, free_port, make_node, register_client
 
 SLOW_CLIENTS = 50
-HOLD_SECONDS = 30
+#: Long enough for nginx to cut off every slow header (client_header_timeout 10s) with seconds to
+#: spare, and to hold every slow body past its client_body_timeout (a byte a second keeps it open).
+HOLD_SECONDS = 20
 #: Other requests must be answered within this while the slow clients hold their connections.
 PROMPT_SECONDS = 5
 
