@@ -21,6 +21,7 @@ from idp.core.personal_data_cipher import PERSONAL_DATA_EXTENSION, PersonalDataK
 from idp.core.settings import SETTINGS_KEY, Settings, load_settings
 from idp.factors.face_provider import FACE_PROVIDER_EXTENSION, create_face_provider
 from idp.factors.sms_gateway import SMS_EXTENSION, create_sms_gateway
+from idp.housekeeping.audit_chainer import install_audit_chainer
 from idp.housekeeping.session_expiry import install_session_sweep
 from idp.keyring import KEYRING_EXTENSION, create_keyring
 from idp.keyring.schedule import install_rotation_schedule
@@ -120,6 +121,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     install_rotation_schedule(app)
     install_logout_worker(app)
     install_session_sweep(app)
+    install_audit_chainer(app)
     install_periodic_checkpoints(app)
     app.extensions[CLIENTS_EXTENSION] = ClientRegistry(settings.CLIENT_CACHE_TTL)
     app.extensions[SMS_EXTENSION] = create_sms_gateway(settings)

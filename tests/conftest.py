@@ -92,10 +92,12 @@ def make_settings(database_url: str, instance_dir: Path, **overrides) -> dict:
         # checks the limit itself with the production-like value.
         "LOGIN_RATE_LIMIT": "100000 per minute",
         "QR_PAGE_RATE_LIMIT": "100000 per minute",
-        # Tests deliver back-channel logouts, sweep sessions and purge spent rows when they choose to.
+        # Tests deliver back-channel logouts, sweep sessions, purge spent rows and chain audit
+        # records when they choose to.
         "BACKCHANNEL_LOGOUT_WORKER": False,
         "SESSION_SWEEP_SECONDS": 0,
         "RETENTION_PURGE_SECONDS": 0,
+        "AUDIT_CHAIN_INTERVAL_MS": 0,
         **overrides,
     }
 

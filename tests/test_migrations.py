@@ -63,4 +63,11 @@ def test_the_audit_chain_migration_chains_the_records_already_there(fresh_databa
         assert [(r.seq, r.event) for r in rows] == [(1, "login.password"), (2, "login.succeeded")]
         assert verify_chain(session, 0, GENESIS)[2] is None
         assert session.get(AuditChain, 1).head_seq == 2
+    # 0018: a request writes its record unchained; the chain before it still verifies.
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO audit_event (at, event, outcome, detail)"
+                                " VALUES (:at, 'token.issued', 'success', '{}')"), {"at": datetime.now(UTC)})
+    with Session(engine) as session:
+        assert [r.seq for r in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()] == [1, 2, None]
+        assert verify_chain(session, 0, GENESIS)[2] is None
     engine.dispose()

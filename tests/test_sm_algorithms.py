@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import select
 
 from idp.app import create_app
-from idp.audit.chain import canonical, verify_chain
+from idp.audit.chain import canonical, link_all, verify_chain
 from idp.audit.checkpoints import GENESIS
 from idp.audit.log import record_event
 from idp.core.crypto_suites import SUITES
@@ -88,12 +88,15 @@ def test_the_audit_chain_goes_on_with_sm3_and_still_verifies(app, sm_app, cli):
     """A deployment that turns the SM suite on keeps its SHA-256 records; the new ones carry SM3,
     and ``idp audit verify`` checks both, and finds an altered SM3 record."""
     sm, _ = sm_app
+    # Each linked by its own deployment's chainer, which writes that deployment's digests.
     with app.test_request_context():
         record_event("test.before", detail="sha-256")
         db.session.commit()
+        link_all(db.session())
     with sm.test_request_context():
         record_event("test.after", detail="sm3")
         db.session.commit()
+        link_all(db.session())
     with app.app_context():
         rows = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
         by_event = {row.event: row.digest for row in rows}

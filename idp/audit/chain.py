@@ -5,9 +5,13 @@ With ``CRYPTO_SUITE = "sm"`` new records carry SM3 instead, written ``sm3:<hex>`
 names its algorithm, so a chain begun under SHA-256 goes on under SM3 and verifies throughout
 (changing a record's algorithm changes its digest, which the next record covers).
 
-Order is exact across processes and nodes: before a transaction inserts its audit records it
-moves the single ``audit_chain`` head row (an UPDATE: a row lock on PostgreSQL, the write
-lock on SQLite) held until it commits, so sequence numbers are gapless and follow commit order.
+Requests write their records unchained (``seq`` and ``digest`` NULL) and never touch the
+chain's head: a head row that every writer locked until COMMIT serialised all token issuance
+on all nodes (issue 21).  A chainer (:func:`link_unchained`, run by every serving process's
+housekeeping and by ``idp audit chain``) links the committed records, in small batches under
+the head row's lock: one chainer at a time, so sequence numbers are gapless and exact across
+processes and nodes.  Until then, moments after its commit, a record is not yet covered
+(docs/architecture.md §10).
 A plain hash, not an HMAC: anyone may verify with no secret; a writer with database access
 could recompute the chain, which the signed checkpoints (idp.audit.checkpoints) kept off the
 database expose.
@@ -16,26 +20,22 @@ database expose.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import has_app_context
-from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from idp.audit.checkpoints import GENESIS
-from idp.core.columns import utcnow
 from idp.core.crypto_suites import SUITES
 from idp.core.database import conflict_insert
 from idp.core.settings import current_settings
 from idp.models import AuditChain, AuditEvent
 
 SM3_PREFIX = "sm3:"
-#: Order of ``record_event`` calls within one transaction (``session.new`` is unordered).
-_added = itertools.count()
 
 
 def canonical(row: AuditEvent) -> bytes:
@@ -69,10 +69,9 @@ PENDING = "idp.audit_pending"
 def add_at_commit(session: Session, row: AuditEvent) -> None:
     """Keep ``row`` for the commit of ``session``'s transaction (rolled back with it).
 
-    The head row is locked only then, as the last thing a transaction does: a transaction that
-    took it earlier and then waited for another lock (a person's row) could deadlock with one
-    holding that lock and writing its own audit record."""
-    row.chain_order = next(_added)  # type: ignore[attr-defined]
+    Inserted only then, as the last thing a transaction does: on SQLite the insert takes the
+    database's write lock, which a transaction that recorded an event early and went on (a
+    person's row, a slow check) would otherwise hold all that time."""
     if not session.in_transaction():
         session.begin()
     # The innermost transaction: a record made inside a savepoint goes if the savepoint is rolled back.
@@ -102,50 +101,77 @@ def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction
         session.info[PENDING] = [row for row in pending if not within(row.chain_transaction)]
 
 
-# The head's two statements, built once: every token and login step runs them, the second while
-# holding the head's lock, and building an UPDATE and its cache key costs SQLAlchemy ~0.15 ms of
-# CPU per request (bench/README.md, "Parity with node-oidc-provider").
-_MOVE_HEAD = update(AuditChain).where(AuditChain.id == 1) \
-    .values(head_seq=AuditChain.head_seq + bindparam("count")) \
-    .returning(AuditChain.head_seq, AuditChain.head_digest)
-_SET_HEAD_DIGEST = update(AuditChain).where(AuditChain.id == 1).values(head_digest=bindparam("digest"))
-
-
-def _advance_head(connection, count: int) -> tuple[int, str]:
-    """Move the head ``count`` places under its lock; the seq before and the digest there."""
-    row = connection.execute(_MOVE_HEAD, {"count": count}).first()
-    if row is None:  # a new (or emptied) database: the genesis head, then move it
-        connection.execute(conflict_insert(AuditChain).values(
-            id=1, head_seq=0, head_digest=GENESIS, anchor_seq=0, anchor_digest=GENESIS, anchor_signature=""
-        ).on_conflict_do_nothing())
-        row = connection.execute(_MOVE_HEAD, {"count": count}).one()
-    return row.head_seq - count, row.head_digest
-
-
-def _chain_new_records(session: Session, flush_context, instances) -> None:
-    now = utcnow()
-    pending = sorted((o for o in session.new if isinstance(o, AuditEvent)),
-                     key=lambda o: (o.at or now, getattr(o, "chain_order", 0)))
-    if not pending:
-        return
-    connection = session.connection()
-    seq, previous = _advance_head(connection, len(pending))
-    algorithm = _writing_algorithm()
-    for row in pending:
-        seq += 1
-        row.seq = seq
-        row.at = row.at or now
-        row.detail = row.detail or {}
-        row.digest = previous = chain_digest(previous, row, algorithm)
-    connection.execute(_SET_HEAD_DIGEST, {"digest": previous})
-
-
 def install_audit_chain(session) -> None:
-    """Chain every audit record ``session`` (the app's scoped session) flushes."""
-    if not event.contains(session, "before_flush", _chain_new_records):
+    """Insert the audit records ``session`` (the app's scoped session) keeps at commit."""
+    if not event.contains(session, "before_commit", _add_pending):
         event.listen(session, "before_commit", _add_pending)
         event.listen(session, "after_soft_rollback", _drop_rolled_back)
-        event.listen(session, "before_flush", _chain_new_records)
+
+
+#: Records one chainer transaction links at most: its locks (the head row, the records it
+#: links, which no request touches) last milliseconds; a backlog goes over the next runs.
+CHAIN_BATCH = 500
+
+_GENESIS_HEAD = {"id": 1, "head_seq": 0, "head_digest": GENESIS, "anchor_seq": 0, "anchor_digest": GENESIS,
+                 "anchor_signature": ""}
+_UNCHAINED = AuditEvent.seq.is_(None)
+
+
+def link_unchained(session: Session, limit: int = CHAIN_BATCH) -> int:
+    """Link up to ``limit`` committed records not chained yet, in the order of their ids, and
+    commit; returns how many (0: none waiting, or another chainer is at work right now).
+
+    Safe with any number of chainers on any number of nodes: the head row is taken with
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (the others skip rather than wait; on SQLite the
+    genesis INSERT has already taken the database's write lock), and the records are read after
+    it, so no two chainers link the same record.  A record committed later with a smaller id
+    (its transaction was slower) is linked by a later run, after the others: the chain's order is
+    the order of ``seq``, fixed here once.  A chainer that dies mid-batch is rolled back by the
+    database and leaves its records to the next run."""
+    if session.execute(select(AuditEvent.id).where(_UNCHAINED).limit(1)).first() is None:
+        session.rollback()
+        return 0
+    session.execute(conflict_insert(AuditChain).values(**_GENESIS_HEAD).on_conflict_do_nothing())
+    head = session.execute(select(AuditChain).where(AuditChain.id == 1).with_for_update(skip_locked=True)
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    if head is None:
+        session.rollback()
+        return 0
+    rows = session.execute(select(AuditEvent).where(_UNCHAINED).order_by(AuditEvent.id).limit(limit)
+                           .execution_options(populate_existing=True)).scalars().all()
+    seq, previous = head.head_seq, head.head_digest
+    algorithm = _writing_algorithm()
+    for row in rows:
+        seq += 1
+        row.seq = seq
+        row.digest = previous = chain_digest(previous, row, algorithm)
+    head.head_seq, head.head_digest = seq, previous
+    session.commit()
+    return len(rows)
+
+
+def link_all(session: Session) -> int:
+    """Link every committed record not chained yet (``idp audit chain``); returns how many.
+    Stops early when another chainer holds the head: it is linking them."""
+    total = 0
+    while linked := link_unchained(session):
+        total += linked
+        if linked < CHAIN_BATCH:
+            break
+    return total
+
+
+@dataclass(frozen=True)
+class UnchainedTail:
+    """The committed records not linked yet: how many, and when the oldest was written."""
+
+    count: int
+    oldest: datetime | None
+
+
+def unchained_tail(session: Session) -> UnchainedTail:
+    count, oldest = session.execute(select(func.count(), func.min(AuditEvent.at)).where(_UNCHAINED)).one()
+    return UnchainedTail(count, oldest)
 
 
 @dataclass(frozen=True)
@@ -169,6 +195,7 @@ def verify_chain(session: Session, start_seq: int, start_digest: str,
     the record there must exist and carry that digest."""
     seq, previous = start_seq, start_digest
     for row in walk(session, start_seq):
+        assert row.seq is not None and row.digest is not None  # walk reads chained records only
         if row.seq != seq + 1:
             return seq, previous, Break(seq + 1, f"records {seq + 1}..{row.seq - 1} were removed")
         if chain_digest(previous, row, digest_algorithm(row.digest)) != row.digest:

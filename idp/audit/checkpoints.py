@@ -63,8 +63,10 @@ def verify_signature(key: Ed25519PrivateKey, seq: int, digest: str, signature: s
 
 
 def write_checkpoint(session: Session, key: Ed25519PrivateKey, out: Path) -> dict:
-    """Sign the chain's newest record (seq 0 and the genesis digest while there is none) into ``out``."""
-    head = session.execute(select(AuditEvent.seq, AuditEvent.digest).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    """Sign the chain's newest record (seq 0 and the genesis digest while there is none) into ``out``;
+    records not chained yet are not covered (their turn comes with the next checkpoint)."""
+    head = session.execute(select(AuditEvent.seq, AuditEvent.digest).where(AuditEvent.seq.is_not(None))
+                           .order_by(AuditEvent.seq.desc()).limit(1)).first()
     seq, digest = (head.seq, head.digest) if head else (0, GENESIS)
     checkpoint = {"seq": seq, "digest": digest, "at": datetime.now(UTC).isoformat(timespec="seconds"),
                   "signature": sign(key, seq, digest)}

@@ -11,9 +11,10 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from idp.audit.chain import GENESIS, verify_chain
+from idp.audit.chain import GENESIS, link_all, unchained_tail, verify_chain
 from idp.audit.checkpoints import CheckpointError, checkpoint_key, read_checkpoint, verify_signature, write_checkpoint
 from idp.audit.log import record_event
+from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.keyring import KeyringError, current_keyring
@@ -140,7 +141,8 @@ def register_audit_commands(main: click.Group, with_app) -> None:
     @with_app
     def audit_tail(app: Flask, event: str | None, since: str | None, limit: int, as_json: bool) -> None:
         """The newest audit events, oldest first (identifiers are stored masked)."""
-        query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+        # In the order written (ids), chained or not yet.
+        query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
         if event:
             query = query.where((AuditEvent.event == event) | AuditEvent.event.startswith(event + "."))
         if start := parse_since(since):
@@ -156,25 +158,42 @@ def register_audit_commands(main: click.Group, with_app) -> None:
                            f"subject={row.subject or '-'} client={row.client_id or '-'} ip={row.ip or '-'} "
                            f"{json.dumps(row.detail, ensure_ascii=False)}")
 
+    @audit.command("chain")
+    @with_app
+    def audit_chain(app: Flask) -> None:
+        """Link every committed audit record not chained yet (the serving workers do it every
+        AUDIT_CHAIN_INTERVAL_MS; this is for a stopped service or a backlog)."""
+        click.echo(f"{link_all(db.session())} records chained")
+        tail = unchained_tail(db.session())
+        if tail.count:
+            click.echo(f"{tail.count} records still unchained (another chainer is at work, or just written)")
+
     @audit.command("verify")
     @click.option("--since", default=None, help="start at the first record of this time (30m, 2h, 7d, ISO 8601)")
     @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                   help="a file of 'idp audit checkpoint': its record must still be there, unchanged")
+    @click.option("--no-chain", "read_only", is_flag=True,
+                  help="do not link the records not chained yet first (a read-only database user)")
     @with_app
-    def audit_verify(app: Flask, since: str | None, checkpoint_file: Path | None) -> None:
-        """Check the hash chain; name the first altered, removed or reordered record (exit status 1)."""
-        key = checkpoint_key(current_settings(app))
+    def audit_verify(app: Flask, since: str | None, checkpoint_file: Path | None, read_only: bool) -> None:
+        """Check the hash chain; name the first altered, removed or reordered record (exit status 1).
+        Records not chained yet are linked first, and those left are reported: any older than
+        AUDIT_UNCHAINED_MAX_SECONDS means no chainer has run (exit status 1)."""
+        settings = current_settings(app)
+        if not read_only:
+            link_all(db.session())
+        key = checkpoint_key(settings)
         chain = db.session.get(AuditChain, 1)
         start_seq, start_digest = (chain.anchor_seq, chain.anchor_digest) if chain else (0, GENESIS)
         if chain and start_seq and not verify_signature(key, start_seq, start_digest, chain.anchor_signature):
             raise click.ClickException(f"the retention anchor at record {start_seq} is not signed by this instance")
         if start := parse_since(since):
-            first = db.session.execute(select(AuditEvent).where(AuditEvent.at >= start)
+            first = db.session.execute(select(AuditEvent).where(AuditEvent.at >= start, AuditEvent.seq.is_not(None))
                                        .order_by(AuditEvent.seq).limit(1)).scalar_one_or_none()
             before = db.session.execute(select(AuditEvent).where(AuditEvent.seq < first.seq)
                                         .order_by(AuditEvent.seq.desc()).limit(1)).scalar_one_or_none() \
                 if first else None
-            if before is not None:
+            if before is not None and before.seq is not None and before.digest is not None:
                 start_seq, start_digest = before.seq, before.digest
         try:
             until = read_checkpoint(key, checkpoint_file) if checkpoint_file else None
@@ -184,6 +203,14 @@ def register_audit_commands(main: click.Group, with_app) -> None:
         if broken:
             raise click.ClickException(f"audit chain broken at record {broken.seq}: {broken.problem}")
         click.echo(f"audit chain intact: records {start_seq + 1}..{seq}")
+        tail = unchained_tail(db.session())
+        if tail.count and tail.oldest is not None:
+            age = (utcnow() - tail.oldest).total_seconds()
+            message = f"{tail.count} records not chained yet, the oldest written {age:.0f} s ago"
+            if age > settings.AUDIT_UNCHAINED_MAX_SECONDS:
+                raise click.ClickException(f"{message}: more than AUDIT_UNCHAINED_MAX_SECONDS"
+                                           f" ({settings.AUDIT_UNCHAINED_MAX_SECONDS}), is no chainer running?")
+            click.echo(message)
 
     @audit.command("checkpoint")
     @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -199,8 +226,11 @@ def register_audit_commands(main: click.Group, with_app) -> None:
     @click.option("--until", default=None, help="an ISO 8601 time (exclusive)")
     @with_app
     def audit_export(app: Flask, since: str | None, until: str | None) -> None:
-        """Every record in the window as JSON lines, in chain order, with seq and digest."""
-        query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
+        """Every record in the window as JSON lines, in chain order, with seq and digest (records
+        not chained yet are linked first)."""
+        link_all(db.session())
+        query = select(AuditEvent).where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq) \
+            .execution_options(yield_per=2000)
         if start := parse_since(since):
             query = query.where(AuditEvent.at >= start)
         if end := parse_since(until):

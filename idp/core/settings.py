@@ -214,6 +214,11 @@ class Settings:
     AUDIT_CHECKPOINT_DIR: str = ""
     #: Seconds between a worker's checkpoints: records after the last one could be rewritten unseen.
     AUDIT_CHECKPOINT_SECONDS: int = 3600
+    #: Milliseconds between a worker's runs of the audit chainer, which links committed audit records
+    #: into the hash chain (idp/housekeeping/audit_chainer.py); 0 leaves it to `idp audit chain`.
+    AUDIT_CHAIN_INTERVAL_MS: int = 250
+    #: Seconds a committed audit record may wait to be chained before `idp audit verify` calls it a problem.
+    AUDIT_UNCHAINED_MAX_SECONDS: int = 300
 
     extra: Mapping[str, Any] = field(default_factory=dict)
 

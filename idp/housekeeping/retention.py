@@ -29,7 +29,7 @@ from functools import partial
 from flask import Flask
 from sqlalchemy import ColumnElement, SQLColumnExpression, delete, exists, func, or_, select
 
-from idp.audit.chain import move_anchor, purge_boundary
+from idp.audit.chain import link_all, move_anchor, purge_boundary
 from idp.audit.checkpoints import checkpoint_key, sign
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
@@ -208,6 +208,7 @@ def purge_expired(now: datetime, *, dry_run: bool = False, batch_size: int = PUR
         if cutoff is None:
             continue
         if rule.model is AuditEvent and not dry_run:
+            link_all(db.session())  # only chained records are purged (a prefix of the chain)
             move_anchor(db.session(), cutoff, partial(sign, checkpoint_key(settings)))
         counts[rule.table] = _count(rule, cutoff) if dry_run else _delete_in_batches(rule, cutoff, batch_size)
     if dry_run:

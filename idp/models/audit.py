@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint, column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.core.columns import JSONType, UTCDateTime, utcnow
@@ -13,7 +13,12 @@ from idp.core.database import Model
 
 class AuditEvent(Model):
     __tablename__ = "audit_event"
-    __table_args__ = (UniqueConstraint("seq", name="uq_audit_event_seq"),)
+    __table_args__ = (
+        UniqueConstraint("seq", name="uq_audit_event_seq"),
+        # The chainer's work list (idp.audit.chain.link_unchained): only the few records not chained yet.
+        Index("ix_audit_event_unchained", "id", postgresql_where=column("seq").is_(None),
+              sqlite_where=column("seq").is_(None)),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
@@ -25,15 +30,16 @@ class AuditEvent(Model):
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: Masked details only: never secrets, codes, tokens or full identifiers.
     detail: Mapped[dict] = mapped_column(JSONType, nullable=False, default=dict)
-    #: Position in the hash chain (idp.audit.chain): gapless, in commit order across nodes.
-    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    #: Position in the hash chain (idp.audit.chain): gapless across nodes; NULL until the chainer
+    #: links the committed record (moments after its request, off the request's path).
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     #: SHA-256 (64 hex digits) or SM3 ("sm3:" and 64 hex digits) over the previous record's
-    #: digest and this record's canonical form (idp.audit_chain).
-    digest: Mapped[str] = mapped_column(String(72), nullable=False)
+    #: digest and this record's canonical form (idp.audit.chain); NULL with seq.
+    digest: Mapped[str | None] = mapped_column(String(72), nullable=True)
 
 
 class AuditChain(Model):
-    """The one row holding the chain's head (locked by every writer: the order is exact) and
+    """The one row holding the chain's head (locked by the one chainer at work: the order is exact) and
     its anchor: the last record retention purged, signed, where verification starts."""
 
     __tablename__ = "audit_chain"
