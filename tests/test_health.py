@@ -8,10 +8,11 @@ import socket
 import time
 
 import pytest
+from test_audit import audit_rows
 
 from idp.app import create_app
 
-from conftest import make_settings
+from conftest import dispose_engines, make_settings, register_client
 
 
 def _closed_port() -> int:
@@ -107,3 +108,25 @@ def test_the_trusted_proxys_request_id_is_kept_and_a_malformed_one_replaced(data
         .headers["X-Request-Id"] == "0af7651916cd43dd8448eb211c80319c"
     forged = client.get("/healthz", headers={"X-Request-Id": "x\" injected=1"}).headers["X-Request-Id"]
     assert re.fullmatch(r"[0-9a-f]{32}", forged)
+
+
+def test_probes_never_start_housekeeping_and_a_persons_request_does(app, database_url, instance_dir):
+    """A sweep or chaining batch stuck on a silent database must not hold a load balancer's probe:
+    the audit chainer, which runs before requests, stands for all housekeeping here."""
+    provider = create_app(make_settings(database_url, instance_dir, AUDIT_CHAIN_INTERVAL_MS=1))
+    machine = register_client(app, grant_types=["client_credentials"], redirect_uris=[])
+    web = provider.test_client()
+    try:
+        assert web.post("/token", headers=machine.basic_auth,
+                        data={"grant_type": "client_credentials"}).status_code == 200
+        for probe in ("/healthz", "/readyz", "/healthz"):
+            time.sleep(0.01)  # past the chainer's interval of 1 ms
+            assert web.get(probe).status_code == 200
+        [issued] = audit_rows(app, "token.issued")
+        assert issued.seq is None, "a probe ran the audit chainer"
+        time.sleep(0.01)
+        assert web.get("/login").status_code == 200
+        [issued] = audit_rows(app, "token.issued")
+        assert issued.seq is not None, "a person's request did not run the audit chainer"
+    finally:
+        dispose_engines(provider)

@@ -14,6 +14,7 @@ from idp.audit.chain import link_unchained
 from idp.core.database import db
 from idp.core.database_outages import log_task_failure
 from idp.core.settings import current_settings
+from idp.housekeeping.hooks import before_ordinary_requests
 from idp.housekeeping.interval_gate import IntervalGate
 
 log = logging.getLogger(__name__)
@@ -42,4 +43,4 @@ def install_audit_chainer(app: Flask) -> None:
     """Chain audit records every ``AUDIT_CHAIN_INTERVAL_MS`` per worker (0: only ``idp audit chain``)."""
     interval = current_settings(app).AUDIT_CHAIN_INTERVAL_MS
     if interval > 0:
-        app.before_request(PeriodicChainer(interval))
+        before_ordinary_requests(app, PeriodicChainer(interval))

@@ -36,6 +36,7 @@ from idp.core.clock import utcnow
 from idp.core.database import Model, db, rows_changed
 from idp.core.database_outages import log_task_failure
 from idp.core.settings import Settings, current_settings
+from idp.housekeeping.hooks import before_ordinary_requests
 from idp.housekeeping.interval_gate import IntervalGate
 from idp.models import (
     AuditEvent,
@@ -255,4 +256,4 @@ def install_retention_purge(app: Flask) -> None:
     """Purge in the background every ``RETENTION_PURGE_SECONDS`` per worker (0: only ``idp purge``)."""
     interval = current_settings(app).RETENTION_PURGE_SECONDS
     if interval > 0:
-        app.before_request(BackgroundRetentionPurge(app, interval))
+        before_ordinary_requests(app, BackgroundRetentionPurge(app, interval))

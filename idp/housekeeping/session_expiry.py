@@ -18,6 +18,7 @@ from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.database_outages import log_task_failure
 from idp.core.settings import current_settings
+from idp.housekeeping.hooks import before_ordinary_requests
 from idp.housekeeping.interval_gate import IntervalGate
 from idp.housekeeping.retention import install_retention_purge
 from idp.login.record import end_login_session
@@ -67,5 +68,5 @@ def install_session_sweep(app: Flask) -> None:
     (:mod:`idp.housekeeping.retention`)."""
     interval = current_settings(app).SESSION_SWEEP_SECONDS
     if interval > 0:
-        app.before_request(OpportunisticSweep(interval))
+        before_ordinary_requests(app, OpportunisticSweep(interval))
     install_retention_purge(app)

@@ -9,6 +9,7 @@ from flask import Flask
 from idp.audit.log import record_event
 from idp.core.database import db
 from idp.core.settings import current_settings
+from idp.housekeeping.hooks import before_ordinary_requests
 from idp.keyring import current_keyring
 from idp.keyring.records import KeyringError
 
@@ -31,4 +32,4 @@ def rotate_when_due() -> None:
 
 def install_rotation_schedule(app: Flask) -> None:
     if current_settings(app).KEY_ROTATION_DAYS > 0:
-        app.before_request(rotate_when_due)
+        before_ordinary_requests(app, rotate_when_due)
