@@ -110,7 +110,7 @@ def test_csrf_refusal_page_follows_the_chosen_language(client, person):
     client.get("/lang/en?next=/login")
     response = client.post("/login", data={"identifier": "zhangsan", "password": person["password"]})
     assert response.status_code == 400
-    assert "This page has expired; to protect your account, what you sent was not processed." in (
+    assert "To protect your account, what you sent was not processed." in (
         response.get_data(as_text=True))
 
 

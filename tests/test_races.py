@@ -34,7 +34,7 @@ WRONG_CODE = "短信验证码错误，请重新输入"
 WRONG_PASSWORD = "个人账号或密码错误"
 LOCKED = "连续认证错误次数过多"
 SPENT = "验证码已失效，请重新获取"
-STALE_SESSION = "页面已过期，为保护您的账号安全"
+STALE_SESSION = "为保护您的账号安全，刚才提交的内容未被处理"
 
 
 def error_code(response) -> str | None:

@@ -11,9 +11,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "error_csrf_title": {"zh-CN": "页面已过期", "en": "This page has expired"},
     "error_csrf": {
-        "zh-CN": "页面已过期，为保护您的账号安全，刚才提交的内容未被处理。请重新开始这一步。",
-        "en": "This page has expired; to protect your account, what you sent was not processed. "
-              "Please start this step again.",
+        "zh-CN": "为保护您的账号安全，刚才提交的内容未被处理。请重新开始这一步。",
+        # The title already says the page expired (error_csrf_title): the message says what follows.
+        "en": "To protect your account, what you sent was not processed. Please start this step again.",
     },
     "error_not_found": {"zh-CN": "页面不存在", "en": "Page not found"},
     "error_internal": {"zh-CN": "系统繁忙，请稍后再试", "en": "Something went wrong; please try again later."},
