@@ -44,6 +44,9 @@ def test_a_killed_worker_is_replaced_and_the_node_keeps_serving(server: str, nod
           f"{replaced - killed:.1f} s")
     assert node.process.poll() is None, f"the node stopped:\n{node.log()[-2000:]}"
     assert load.answered_since(killed) > 0 and load.answered_since(replaced + 1) > 0
-    # At most what the killed worker had in flight: one request per client.
-    assert len(failed) <= THREADS, failed
+    # At most what the killed worker held: each client's request in flight on it, and one more
+    # connection the kernel put in the dying worker's accept queue (SO_REUSEPORT) before its socket
+    # closed; net.ipv4.tcp_migrate_req=1 (README) moves those, and CI machines need not set it. A
+    # node that stopped, the defect this test is for, fails thousands.
+    assert len(failed) <= 2 * THREADS, failed
     assert all(outcome.started < killed + 1 for outcome in failed), failed
