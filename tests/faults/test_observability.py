@@ -141,8 +141,11 @@ def test_a_killed_worker_leaves_the_worker_count_and_its_counts_stay(tmp_path, n
         assert requests.get(f"{node.url}/healthz", timeout=5).status_code == 200
     healthz = ("idp_http_request_duration_seconds_count",
                frozenset({"endpoint": "health.healthz", "method": "GET", "status": "200"}.items()))
+    # The node is ready once one worker is; the other counts itself when its app is built.
+    wait_until(lambda: _samples(metrics_url).get(("idp_workers", frozenset())) == WORKERS, 30,
+               "the second worker never counted itself")
     before = _samples(metrics_url)
-    assert before[("idp_workers", frozenset())] == WORKERS and before[healthz] == 10
+    assert before[healthz] == 10
 
     def booted() -> list[int]:
         return [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", node.log())]
