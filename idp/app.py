@@ -57,6 +57,7 @@ from idp.web.rate_limits import install_rate_limits
 from idp.web.readiness import install_readiness
 from idp.web.request_telemetry import install_request_telemetry
 from idp.web.reverse_proxy import install_reverse_proxy
+from idp.web.transactions import install_transactions
 
 
 class IssuerInResponse(IssuerParameter):
@@ -157,4 +158,5 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, check_keys: bool =
     install_published_documents(app)
     install_readiness(app)
     install_request_telemetry(app)
+    install_transactions(app)
     return app

@@ -63,11 +63,14 @@ def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> in
     ``SMS_DAILY_CAP`` (codes per phone and purpose in the local day: anyone who knows a phone
     number can ask for reset codes, and that must not use up the person's login codes),
     parallel requests included.
-    The row is inserted before the gateway is called so a failed send rolls back with it.
-    The phone stays locked until the caller commits, after the gateway call: a parallel send
-    must wait for this code's row to be visible, or it would pass the cooldown too.
+    The row is inserted before the gateway is called, inside a savepoint, so a failed send
+    takes its row back with it while the request's other work (the password step before it)
+    stands.  The phone stays locked until the request commits, after the gateway call: a
+    parallel send must wait for this code's row to be visible, or it would pass the cooldown too.
     """
     settings = current_settings()
+    # The lock's statement opens the transaction on both databases, so the savepoint below is
+    # nested in it (on SQLite a savepoint outside a transaction would commit on release).
     _lock_phone(phone)
     # Taken after the lock: every committed code is then older than ``now``.
     now = utcnow()
@@ -85,37 +88,41 @@ def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> in
     sent_today = select(func.count()).where(SmsCode.phone == phone, SmsCode.purpose == purpose,
                                             SmsCode.local_day == today)
     columns = SmsCode.__table__.c
-    row_id = db.session.execute(
-        insert(SmsCode)
-        .from_select(
-            ["phone", "purpose", "code_hmac", "sent_at", "local_day", "expires_at", "tries"],
-            select(
-                literal(phone, columns.phone.type),
-                literal(purpose, columns.purpose.type),
-                literal(code_hmac, columns.code_hmac.type),
-                literal(now, columns.sent_at.type),
-                literal(today, columns.local_day.type),
-                literal(now + timedelta(seconds=settings.SMS_CODE_TTL), columns.expires_at.type),
-                literal(0, columns.tries.type),
-            ).where(~exists(outstanding), sent_today.scalar_subquery() < settings.SMS_DAILY_CAP),
-        )
-        .returning(SmsCode.id)
-    ).scalar_one_or_none()
+    with db.session.begin_nested():
+        row_id = db.session.execute(
+            insert(SmsCode)
+            .from_select(
+                ["phone", "purpose", "code_hmac", "sent_at", "local_day", "expires_at", "tries"],
+                select(
+                    literal(phone, columns.phone.type),
+                    literal(purpose, columns.purpose.type),
+                    literal(code_hmac, columns.code_hmac.type),
+                    literal(now, columns.sent_at.type),
+                    literal(today, columns.local_day.type),
+                    literal(now + timedelta(seconds=settings.SMS_CODE_TTL), columns.expires_at.type),
+                    literal(0, columns.tries.type),
+                ).where(~exists(outstanding), sent_today.scalar_subquery() < settings.SMS_DAILY_CAP),
+            )
+            .returning(SmsCode.id)
+        ).scalar_one_or_none()
+        if row_id is not None:
+            _deliver(phone, purpose, code, f"sms-{row_id}-{code_hmac[:16]}")
     if row_id is None:
         _refuse_send(phone, purpose, now, today, subject)
-    text = MESSAGE_TEMPLATE.format(
-        purpose=PURPOSE_NAMES.get(purpose, ""), code=code, minutes=settings.SMS_CODE_TTL // 60
-    )
-    try:
-        current_sms_gateway().send(
-            SmsMessage(phone=phone, text=text, code=code, idempotency_key=f"sms-{row_id}-{code_hmac[:16]}")
-        )
-    except SmsDeliveryFailed:
-        count_sms(purpose, "failed")
-        raise
     count_sms(purpose, "sent")
     record_event("sms.sent", subject=subject, phone=mask_phone(phone), purpose=purpose)
     return settings.SMS_CODE_TTL
+
+
+def _deliver(phone: str, purpose: str, code: str, idempotency_key: str) -> None:
+    text = MESSAGE_TEMPLATE.format(
+        purpose=PURPOSE_NAMES.get(purpose, ""), code=code, minutes=current_settings().SMS_CODE_TTL // 60
+    )
+    try:
+        current_sms_gateway().send(SmsMessage(phone=phone, text=text, code=code, idempotency_key=idempotency_key))
+    except SmsDeliveryFailed:
+        count_sms(purpose, "failed")
+        raise
 
 
 def _refuse_send(phone: str, purpose: str, now: datetime, today: date, subject: str | None) -> NoReturn:
