@@ -129,6 +129,29 @@ def test_a_failed_operator_command_is_audited_as_a_failure(app, cli):
     assert rows[1].detail["reason"]
 
 
+def test_an_operator_command_that_fails_midway_keeps_nothing_but_its_failure_record(app, cli, monkeypatch):
+    """The command's one transaction (cli/command_audit.py): a client written before the
+    command fails is not registered, and the failure is audited all the same."""
+    from click.testing import CliRunner
+
+    import idp.cli.main as cli_main
+
+    cli("audit", "tail")  # the environment of the cli fixture
+    real_create_client = cli_main.create_client
+
+    def create_then_fail(**options):
+        real_create_client(**options)
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(cli_main, "create_client", create_then_fail)
+    result = CliRunner().invoke(cli_main.main, ["clients", "add", "--name", "半途", "--redirect-uri", "https://rp.test/cb"])
+    assert result.exit_code != 0
+    assert "半途" not in cli("clients", "list")
+    rows = audit_rows(app, "admin.command")
+    assert [(r.detail["command"], r.outcome, r.detail.get("reason")) for r in rows] == [
+        ("audit tail", "success", None), ("clients add", "failure", "RuntimeError"), ("clients list", "success", None)]
+
+
 @pytest.mark.parametrize("command", [("keys", "list"), ("purge",)])
 def test_key_and_retention_commands_are_audited(app, cli, command):
     cli(*command)

@@ -63,6 +63,9 @@ def test_bad_rows_are_reported_by_line_and_leave_nothing_behind(app, cli, tmp_pa
         failures = db.session.execute(select(AuditEvent).where(AuditEvent.event == "entities.import_row",
                                                                AuditEvent.outcome == "failure")).all()
         assert len(failures) == 3
+        # The command answered with status 1: audited as failed, its good rows kept all the same.
+        [command] = db.session.execute(select(AuditEvent).where(AuditEvent.event == "admin.command")).scalars()
+        assert (command.outcome, command.detail["command"]) == ("failure", "entities import")
 
 
 def test_a_role_is_pending_until_confirmed_and_removal_is_audited(app, cli, person, tmp_path):

@@ -178,9 +178,13 @@ def test_a_removed_role_ends_the_grant_at_refresh(app, client, person, rp):
 
         db.session.query(EntityRole).update({"status": "removed"})
         db.session.commit()
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.get("/userinfo", headers=bearer).status_code == 200
     refreshed = client.post("/token", headers=rp.basic_auth, data={"grant_type": "refresh_token",
                                                                     "refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 400 and refreshed.get_json()["error"] == "invalid_grant"
+    # The grant ended with the refusal, and stays ended: its access token stops working too.
+    assert client.get("/userinfo", headers=bearer).status_code == 401
 
 
 def test_removing_a_role_by_command_revokes_the_grant_at_once(app, client, person, rp):

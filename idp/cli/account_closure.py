@@ -70,5 +70,4 @@ def register_account_closure_commands(main: click.Group, with_app) -> None:
             click.confirm("Close this account and erase its personal data? This cannot be undone", abort=True)
         if not close_account(person, "operator", reason=reason, os_user=operator()):
             raise click.UsageError(f"the account {person.sub} was closed meanwhile")
-        db.session.commit()
         click.echo(f"closed {person.sub}")

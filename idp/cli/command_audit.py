@@ -1,5 +1,6 @@
-"""Auditing the operator's ``idp`` commands: which command, by which OS user, with which
-options, and how it ended (GB/T 22239-2019 8.1.4.3 asks the same of administrators as of users).
+"""The operator's ``idp`` commands as units of work, each audited: which command, by which OS
+user, with which options, and how it ended (GB/T 22239-2019 8.1.4.3 asks the same of
+administrators as of users).
 
 Option values are not recorded: some are secrets (``users add --password``) or personal data;
 the commands that change something record what they changed in their own events.
@@ -34,27 +35,53 @@ def _given_options(ctx: click.Context) -> list[str]:
 
 
 def _record(ctx: click.Context, outcome: str, **detail) -> None:
+    """Commit the session with the command's audit record in it."""
     sudo = {"sudo_user": os.environ["SUDO_USER"]} if os.environ.get("SUDO_USER") else {}
     record_event("admin.command", outcome, command=ctx.command_path.removeprefix(f"{ctx.find_root().info_name} "),
                  os_user=operator(), **sudo, options=_given_options(ctx), **detail)
+    db.session.commit()
+
+
+def _record_failure(ctx: click.Context, reason: str) -> None:
+    """Roll the command's work back and keep its failure record alone; a database that cannot
+    take even that loses only the record (logged), not the command's own error."""
+    db.session.rollback()
     try:
-        db.session.commit()
+        _record(ctx, "failure", reason=reason[:200])
     except SQLAlchemyError as error:
         report_lost_events(error)
         db.session.rollback()
 
 
+def _commit(ctx: click.Context, outcome: str) -> None:
+    """Commit the command's work with its record; a commit that fails keeps neither, but
+    records the failure, and raises."""
+    try:
+        _record(ctx, outcome)
+    except SQLAlchemyError as error:
+        report_lost_events(error)
+        _record_failure(ctx, type(error).__name__)
+        raise
+
+
 @contextmanager
 def audited_command(ctx: click.Context) -> Iterator[None]:
-    """Record the command run inside this block once it ends, successful or not."""
+    """The block as one unit of work with its audit record (docs/architecture.md §12.2): a
+    command that ends, with any exit status it chose, commits its work; one that raises keeps
+    nothing but the record of its failure.  Commands therefore do not commit, except to split
+    a long run into batches that stand on their own."""
     try:
         yield
     except click.exceptions.Exit as done:
-        _record(ctx, "success" if done.exit_code == 0 else "failure")
+        # An exit status is the command's answer, as a refusal is a view's: a CSV import that
+        # reports its bad rows with status 1 keeps the good ones.
+        _commit(ctx, "success" if done.exit_code == 0 else "failure")
         raise
     except Exception as error:
-        db.session.rollback()
         reason = error.format_message() if isinstance(error, click.ClickException) else type(error).__name__
-        _record(ctx, "failure", reason=reason[:200])
+        _record_failure(ctx, reason)
         raise
-    _record(ctx, "success")
+    except BaseException as error:  # an interrupt, a SystemExit of a setting read late
+        _record_failure(ctx, type(error).__name__)
+        raise
+    _commit(ctx, "success")

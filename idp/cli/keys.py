@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from idp.audit.chain import GENESIS, link_all, unchained_tail, verify_chain
 from idp.audit.checkpoints import CheckpointError, checkpoint_key, read_checkpoint, verify_signature, write_checkpoint
-from idp.audit.log import record_event
+from idp.audit.log import record_event, record_event_at_once
 from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.settings import current_settings
@@ -69,12 +69,11 @@ def register_key_commands(main: click.Group, with_app) -> None:
         try:
             records = _keyring().rotate(force=force)
         except KeyringError as error:
-            record_event("keys.rotate", "failure", reason=str(error)[:200])
-            db.session.commit()
+            # Refused before anything changed: the refusal's own record stands beside the error.
+            record_event_at_once("keys.rotate", "failure", reason=str(error)[:200])
             raise click.ClickException(str(error)) from None
         record_event("keys.rotate", forced=force,
                      active=[r.kid[:12] for r in records if r.state == "active"])
-        db.session.commit()
         _print_keys(records, False)
 
     # A kid is a base64url thumbprint and may begin with "-": taken as the argument, not an option.
@@ -92,7 +91,6 @@ def register_key_commands(main: click.Group, with_app) -> None:
         except KeyringError as error:
             raise click.ClickException(str(error)) from None
         record_event("keys.revoke", kid=kid[:12])
-        db.session.commit()
         _print_keys(records, False)
 
     @keys.command("prune")
@@ -103,7 +101,6 @@ def register_key_commands(main: click.Group, with_app) -> None:
         records = _keyring().prune()
         removed = sorted(before - {r.kid for r in records})
         record_event("keys.prune", removed=[k[:12] for k in removed])
-        db.session.commit()
         click.echo(f"removed {len(removed)} key(s)")
         _print_keys(records, False)
 

@@ -22,7 +22,7 @@ from idp.cli.pii import register_pii_commands
 from idp.cli.registration import register_registration_commands
 from idp.cli.relying_parties import register_logout_commands, relying_party_options
 from idp.cli.retention import register_retention_commands
-from idp.core.database import DatabaseUnavailable, check_database, db, upgrade_database
+from idp.core.database import DatabaseUnavailable, check_database, upgrade_database
 from idp.core.personal_data_cipher import PersonalDataKeysError, load_personal_data_cipher
 from idp.core.settings import Settings, load_settings
 from idp.dev.app_commands import qr_approver_option, register_app_commands
@@ -214,7 +214,6 @@ def clients_add(app: Flask, name, redirect_uris, post_logout_redirect_uris, publ
         )
     except ClientRegistrationError as error:
         raise click.UsageError(str(error)) from None
-    db.session.commit()
     result = {"client_id": client.client_id, "name": client.name,
               "token_endpoint_auth_method": client.token_endpoint_auth_method}
     if secret:
@@ -269,7 +268,6 @@ def users_add(app: Flask, doc_type, doc_number, country, name, phone, password, 
         raise click.UsageError(error.message("en")) from None
     except AccountError as error:
         raise click.UsageError(str(error)) from None
-    db.session.commit()
     click.echo(f"created {person.sub} ({mask_document_number(person.doc_number)})")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from idp.core.database import db
 from idp.people.accounts import AccountError
 from idp.people.identity_documents import DOCUMENT_TYPES, DocumentNumberError, mask_document_number
 from idp.people.realname_records import RealnameRecordError, delete_expired_realname_records, save_realname_record
@@ -40,7 +39,6 @@ def register_registration_commands(main: click.Group, with_app) -> None:
             raise click.UsageError(error.message("en")) from None
         except (AccountError, RealnameRecordError) as error:
             raise click.UsageError(str(error)) from None
-        db.session.commit()
         click.echo(f"recorded {doc_type} {mask_document_number(record.doc_number)} at real-name level "
                    f"{record.realname_level}; register online before {record.expires_at.date().isoformat()}")
 
@@ -49,7 +47,6 @@ def register_registration_commands(main: click.Group, with_app) -> None:
     def realname_purge(app: Flask) -> None:
         """Delete hall records that lapsed unused."""
         deleted = delete_expired_realname_records()
-        db.session.commit()
         click.echo(f"deleted {deleted} expired real-name record(s)")
 
     @main.group()
@@ -61,5 +58,4 @@ def register_registration_commands(main: click.Group, with_app) -> None:
     def registrations_purge(app: Flask) -> None:
         """Delete expired registrations (they never created an account)."""
         deleted = delete_expired_registrations()
-        db.session.commit()
         click.echo(f"deleted {deleted} expired registration(s)")

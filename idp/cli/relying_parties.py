@@ -53,6 +53,8 @@ def register_logout_commands(main: click.Group, with_app: Callable) -> None:
         """End every session past its lifetime (revoking its grants, queueing back-channel logouts)."""
         total = 0
         while ended := expire_login_sessions(batch):
+            # Each batch stands on its own: a run over many sessions holds no long transaction,
+            # and one stopped midway keeps the sessions it ended.
             db.session.commit()
             total += ended
         click.echo(f"ended {total} expired session(s)")
@@ -70,7 +72,6 @@ def register_logout_commands(main: click.Group, with_app: Callable) -> None:
             LoginSession.person_id == person.id, LoginSession.ended_at.is_(None))).scalar_one()
         end_every_session(person, "ended_by_administrator")
         record_event("sessions.ended_by_administrator", subject=person.sub, sessions_ended=live)
-        db.session.commit()
         click.echo(f"ended {live} session(s) of {person.sub}")
 
     @main.group("logout-queue")

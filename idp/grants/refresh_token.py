@@ -62,7 +62,6 @@ class RefreshTokenGrant(DpopBoundGrant, grants.RefreshTokenGrant):
             # A removed role, ended agreement or closed registration ends the grant, never a
             # token for a taxpayer the person no longer acts for.
             revoke_grant(grant.id, "role_ended")
-            db.session.commit()
             return None
         return RotatedRefreshToken(client.client_id, consumed.scope, grant, account)
 

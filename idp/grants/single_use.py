@@ -65,5 +65,5 @@ class SingleUseCredential:
         if row.used_at is not None:
             revoke_grant(row.grant_id, f"{self.name}_reused")
             record_event(f"{self.name}.reused", "failure", client_id=client.client_id)
-            # The revocation must outlive the error response that follows.
-            db.session.commit()
+            # The revocation outlives the invalid_grant that follows: authlib returns that
+            # answer from the view, and the request's boundary commits it (web/transactions.py).

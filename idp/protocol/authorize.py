@@ -23,7 +23,6 @@ from idp.consent.policy import (
     requested_entries,
     selection_required_reason,
 )
-from idp.core.database import db
 from idp.core.i18n import match_locale
 from idp.core.settings import current_settings
 from idp.factors.face import FaceIdentity, check_face_consent_withdrawn
@@ -204,13 +203,10 @@ def authorize():
         page = _next_page(ctx, grant, params, interaction)
     except OAuth2Error as error:
         error.state = params.get("state")
-        db.session.commit()
         return _error_response(error)
     if page is not None:
-        db.session.commit()  # a consumed request_uri stays consumed while the person logs in
-        return page
+        return page  # the boundary commits: a consumed request_uri stays consumed while the person logs in
 
     response = _server().create_authorization_response(request=grant.request, grant=grant, grant_user=login)
     finish_interaction(request.values)
-    db.session.commit()
     return response

@@ -216,6 +216,8 @@ def _send_in_app_context(app, message: ClaimedLogout) -> str | None:
 
 def deliver_due_logouts(limit: int = 20) -> DeliveryReport:
     """Claim and send up to ``limit`` due logout messages; each result is committed on its own.
+    It runs in the logout worker thread or ``idp logout-queue run``, never in a view: the
+    claim and the results are its own commits, outside any request's transaction.
 
     The claimed messages are sent all at once: one after another, a relying party that answers
     only at the timeout held up every message behind it (and the claim's lease ran out under

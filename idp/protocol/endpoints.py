@@ -24,11 +24,10 @@ def _server():
     return authorization_server()
 
 
-def _committed(response):
-    """Persist what the endpoint changed (spent codes count even when the answer is an error);
-    a request that never used the session (a client_credentials token) commits nothing."""
-    if db.session.registry.has() and db.session().in_transaction():
-        db.session.commit()
+def _not_stored(response):
+    """Tokens, introspection answers and refusals are never cached (RFC 6749 section 5.1).
+    What the endpoint changed, a spent code's revocation beside its error included, is
+    committed by the request's boundary (web/transactions.py)."""
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -60,7 +59,11 @@ def request_too_large(error: RequestEntityTooLarge):
     if request.endpoint == "protocol.end_session":
         return error_page("error_bad_request_title", "error_bad_request_title", 413)
     too_large = InvalidRequestError("The request body is too large.", status_code=413)
-    return _committed(_server().handle_error_response(None, too_large))
+    response = _not_stored(_server().handle_error_response(None, too_large))
+    # An error handler answers after the view's boundary rolled back (web/transactions.py):
+    # the refusal's audit row, written just now, is the handler's own to commit.
+    db.session.commit()
+    return response
 
 
 def _token_response() -> Response:
@@ -74,29 +77,29 @@ def _token_response() -> Response:
 
 @bp.route("/token", methods=["POST"])
 def token():
-    return _committed(with_dpop_nonce(_body_parameters_only(_token_response)))
+    return _not_stored(with_dpop_nonce(_body_parameters_only(_token_response)))
 
 
 @bp.route("/par", methods=["POST"])
 def pushed_authorization_request():
     """RFC 9126: the client pushes its authorization request and gets a request_uri for /authorize."""
-    return _committed(with_dpop_nonce(_body_parameters_only(
+    return _not_stored(with_dpop_nonce(_body_parameters_only(
         lambda: _server().create_endpoint_response("pushed_authorization"))))
 
 
 @bp.route("/introspect", methods=["POST"])
 def introspect():
-    return _committed(_body_parameters_only(lambda: _server().create_endpoint_response("introspection")))
+    return _not_stored(_body_parameters_only(lambda: _server().create_endpoint_response("introspection")))
 
 
 @bp.route("/revoke", methods=["POST"])
 def revoke():
-    return _committed(_body_parameters_only(lambda: _server().create_endpoint_response("revocation")))
+    return _not_stored(_body_parameters_only(lambda: _server().create_endpoint_response("revocation")))
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo():
-    return _committed(with_dpop_nonce(_server().create_endpoint_response("userinfo")))
+    return _not_stored(with_dpop_nonce(_server().create_endpoint_response("userinfo")))
 
 
 def _hint_names_someone_else(logout_request: EndSessionRequest, login: BrowserLogin | None) -> bool:
@@ -124,7 +127,6 @@ def end_session():
     if login is not None:
         end_login_session(login.session, "rp_logout" if logout_request.client else "user_logout")
     session.clear()
-    db.session.commit()
     if logout_request.redirect_uri:
         return redirect(logout_request.redirect_uri)
     return render_template("signed_out.html", title_key="logout_title", message_key="logged_out")
