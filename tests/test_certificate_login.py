@@ -329,3 +329,24 @@ def test_signing_agent_refuses_a_key_that_is_neither_ec_nor_rsa(tmp_path):
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     result = CliRunner().invoke(main, ["certs", "sign-challenge", "--key", str(key_path), "--challenge", "abc"])
     assert result.exit_code == 2 and "EC or RSA" in result.output, result.output
+
+
+@pytest.mark.parametrize("path", ["/login/certificate/challenge", "/login/certificate"])
+def test_an_expired_certificate_page_is_told_in_json_its_script_shows(client, path):
+    """Issue 18: the page's script posts JSON and reads JSON back; a stale token (the browser session
+    ended meanwhile) answers in the app API shape (docs/architecture.md §12.1), not with the HTML page."""
+    _page_csrf(client)
+    response = client.post(path, json={}, headers={"X-CSRFToken": "stale"})
+    assert response.status_code == 400 and response.is_json
+    body = response.get_json()
+    assert body == {"error": "page_expired", "error_description": body["message"],
+                    "message": "页面已过期，刚才的操作未被处理。请重新开始这一步。"}
+    english = client.post(path, json={}, headers={"X-CSRFToken": "stale"}, query_string={"ui_locales": "en"})
+    assert english.get_json()["message"].startswith("This page has expired")
+
+
+def test_an_expired_form_still_gets_the_error_page(client):
+    """Forms are read by people: a stale form's answer stays the page with 重新开始这一步."""
+    response = client.post("/login/certificate/person", data={"csrf_token": "stale", "person": "x"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "页面已过期" in response.get_data(as_text=True)

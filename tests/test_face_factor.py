@@ -160,6 +160,22 @@ def test_five_failed_scans_lock_the_face_method_only(app, client, person):
     assert client.get("/login/sms").status_code == 200
 
 
+def test_a_locked_face_method_offers_forgot_password_for_the_apps_request(app, client, person, rp):
+    """Issue 18: the result page of a locked face method, on return and on a later start, links
+    忘记密码 with the app's request, as the login page's own link does."""
+    login_url = client.get("/authorize", query_string=authorization_request(rp).params).headers["Location"]
+    interaction = hidden_value(client.get(login_url).get_data(as_text=True), "interaction")
+    forgot = f'href="/password/forgot?interaction={interaction}" id="forgot-after-lock"'
+    password_step(client, interaction)
+    consent(client)
+    for _ in range(5):
+        session_id = start_scan(client)
+        decide(client, session_id, "fail")
+        page = client.get(f"/login/face/return?check={check_id_for(app, session_id)}").get_data(as_text=True)
+    assert forgot in page
+    assert forgot in client.get("/login/face").get_data(as_text=True)
+
+
 def test_face_images_are_never_stored():
     for table in (FaceCheck, FaceConsent, DevFaceSession):
         columns = {c.name for c in table.__table__.columns}

@@ -90,3 +90,42 @@ def test_a_reset_from_an_apps_login_returns_to_it_and_ends_at_the_app_with_a_cod
         callback = log_in_over_http(base, relogin, redirect_uri, live_provider.last_sms_code,
                                     password=RESET_PASSWORD, browser=browser)
         assert_code_for(callback, redirect_uri, params)
+
+
+def test_forgot_password_after_a_face_lockout_keeps_the_apps_request_and_ends_at_the_app(
+    live_provider: LiveProvider, person: dict
+):
+    """Issue 18: the fifth failed scan locks face login (docs/domain.md §1.14); the result page's
+    忘记密码 carries the app's request like the login page's own link, so the reset ends at the app."""
+    base = live_provider.url
+    with requests.Session() as browser:
+        redirect_uri, params, login = apps_login_page(browser, live_provider)
+        interaction = hidden_value(login.text, "interaction")
+        next_page(browser, post(browser, f"{base}/login", login, interaction=interaction,
+                                identifier="zhangsan", password=person["password"]))
+        consent = browser.get(f"{base}/login/face", timeout=10)
+        assert consent.status_code == 200
+        post(browser, f"{base}/login/face/consent", consent)
+        for _ in range(5):
+            provider_page = next_page(browser, browser.get(f"{base}/login/face", allow_redirects=False, timeout=10))
+            result = next_page(browser, post(browser, provider_page.url, provider_page, outcome="fail"))
+        assert result.status_code == 400 and "连续认证错误次数过多" in result.text
+        forgot = link(result.text, "forgot-after-lock")
+        assert forgot == f"/password/forgot?interaction={interaction}"
+
+        identify = browser.get(urljoin(base, forgot), timeout=10)
+        assert hidden_value(identify.text, "interaction") == interaction
+        verify = next_page(browser, post(browser, f"{base}/password/forgot", identify, identifier="zhangsan",
+                                         interaction=interaction))
+        let_sms_cooldown_pass(live_provider.app)  # the login's code went to this phone moments ago
+        sent = post(browser, f"{base}/password/forgot/sms/send", verify)
+        new = next_page(browser, post(browser, f"{base}/password/forgot/sms", sent,
+                                      code=live_provider.last_sms_code()))
+        done = post(browser, f"{base}/password/forgot/new", new, new_password=RESET_PASSWORD,
+                    confirm_password=RESET_PASSWORD)
+        relogin = urljoin(base, link(done.text, "relogin"))
+        assert relogin == login.url
+        let_sms_cooldown_pass(live_provider.app)
+        callback = log_in_over_http(base, relogin, redirect_uri, live_provider.last_sms_code,
+                                    password=RESET_PASSWORD, browser=browser)
+        assert_code_for(callback, redirect_uri, params)

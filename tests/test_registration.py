@@ -7,6 +7,7 @@ an account at real-name level 4, created only at the very end.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -194,6 +195,60 @@ def test_a_wrong_sms_code_leaves_the_phone_unverified(app, client):
     assert "短信验证码错误" in response.get_data(as_text=True)
     row = registration_row(app)
     assert (row.step, row.phone_verified) == ("phone", False)
+
+
+def test_after_the_code_is_sent_the_page_shows_the_masked_number_not_an_empty_field(app, client):
+    """Issue 18: the number just typed is not asked for again; it is shown masked, with 更换号码
+    for a person who typed the wrong one and 重新发送验证码 counting down the resend cooldown."""
+    start(client)
+    post(client, "/register/phone", phone=NEW_PHONE)
+    page = client.get("/register/phone").get_data(as_text=True)
+    assert "验证码已发送至 139****5678" in page
+    assert 'name="phone"' not in page
+    assert re.search(r'<a href="/register/phone\?change=1" id="change-phone">更换号码</a>', page)
+    resend = re.search(r'<form method="post" action="/register/phone/resend"[^>]*data-wait="(\d+)"', page)
+    assert resend and int(resend[1]) in (59, 60)
+    assert "sms_countdown.js" in page
+
+    changing = client.get("/register/phone?change=1").get_data(as_text=True)
+    assert re.search(r'<input id="phone" name="phone"[^>]*>', changing) and 'value="' not in \
+        re.search(r'<input id="phone"[^>]*>', changing)[0]
+    assert "/register/phone/verify" not in changing  # a new number first, then its code
+
+
+def test_resend_sends_a_new_code_to_the_stored_number_without_asking_for_it(app, client):
+    start(client)
+    post(client, "/register/phone", phone=NEW_PHONE)
+    too_soon = post(client, "/register/phone/resend")
+    assert too_soon.status_code == 429
+    assert "139****5678" in too_soon.get_data(as_text=True) and 'name="phone"' not in too_soon.get_data(as_text=True)
+    assert len(read_outbox(app)) == 1
+
+    let_sms_cooldown_pass(app)
+    resent = post(client, "/register/phone/resend")
+    assert resent.status_code == 302 and resent.headers["Location"] == "/register/phone"
+    assert [m["phone"] for m in read_outbox(app)] == [NEW_PHONE, NEW_PHONE]
+    verified = post(client, "/register/phone/verify", code=last_sms_code(app, NEW_PHONE))
+    assert verified.headers["Location"] == "/register/username"
+
+
+def test_resend_before_any_number_asks_for_the_number(app, client):
+    start(client)
+    response = post(client, "/register/phone/resend")
+    assert response.status_code == 400
+    assert 'name="phone"' in response.get_data(as_text=True)
+    assert read_outbox(app) == []
+
+
+def test_a_refused_new_number_is_shown_again_in_the_field_with_the_refusal(app, client, person):
+    """Changing the number: a refused one stays in the field to correct, not the masked old one."""
+    start(client)
+    post(client, "/register/phone", phone=NEW_PHONE)
+    refused = post(client, "/register/phone", phone=PHONE)
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "已被其他账户使用" in page
+    assert re.search(rf'<input id="phone" name="phone"[^>]*value="{PHONE}"', page)
 
 
 def test_the_registration_code_says_it_is_for_registration(app, client):

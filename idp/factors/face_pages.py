@@ -33,7 +33,8 @@ def face_message(error: FaceRefusal) -> tuple[str, dict]:
 
 def face_result_page(**links: str) -> FacePage:
     """The shared ``face_result.html``; ``face_url`` and ``sms_url`` replace the login's own
-    "try again" and "use an SMS code" links."""
+    "try again" and "use an SMS code" links, and ``interaction`` is the relying party's request
+    that 忘记密码 (after a lockout) carries on."""
 
     def page(error: FaceRefusal, status: int, retry: str | None) -> ResponseReturnValue:
         key, params = face_message(error)
@@ -42,11 +43,10 @@ def face_result_page(**links: str) -> FacePage:
     return page
 
 
-def face_refusal(error: FaceRefusal, page: FacePage | None = None) -> ResponseReturnValue:
+def face_refusal(error: FaceRefusal, page: FacePage) -> ResponseReturnValue:
     """No result yet (202, with a retry link), provider unreachable (503, nothing kept), or a
     refusal (400; failure counters, spent checks and audit rows are committed), shown on ``page``
-    (by default the login's :func:`face_result_page`)."""
-    page = page or face_result_page()
+    (the step's own, or :func:`face_result_page`)."""
     if isinstance(error, FacePending):
         return page(error, 202, request.full_path)
     if isinstance(error, FaceProviderError):

@@ -50,8 +50,8 @@ class FaceStep:
     gone: tuple[type[Exception], ...]
     #: … and where the browser goes then.
     on_gone: Callable[[Exception], ResponseReturnValue]
-    #: The page for a refused, pending or unreachable check (default: the login's result page).
-    refusal_page: Callable[[], FacePage] | None = None
+    #: The page for a refused, pending or unreachable check.
+    refusal_page: Callable[[], FacePage]
     #: The consent page and what it shows beside the notice (its way back, the step indicator).
     consent_template: str = "face_consent.html"
     consent_context: Callable[[], dict[str, Any]] = dict
@@ -68,7 +68,7 @@ def add_face_routes(bp: Blueprint, base: str, step: FaceStep, *, start_methods: 
     asks_consent = (FaceConsentRequired, FaceConsentWithdrawn) if step.renews_consent else (FaceConsentRequired,)
 
     def refused(error: FaceRefusal) -> ResponseReturnValue:
-        return face_refusal(error, step.refusal_page() if step.refusal_page else None)
+        return face_refusal(error, step.refusal_page())
 
     def start() -> ResponseReturnValue:
         try:

@@ -15,6 +15,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         # The title already says the page expired (error_csrf_title): the message says what follows.
         "en": "To protect your account, what you sent was not processed. Please start this step again.",
     },
+    # The same refusal told to a page's script (web/error_pages.py:PageExpired): one text, so it says both.
+    "error_page_expired": {
+        "zh-CN": "页面已过期，刚才的操作未被处理。请重新开始这一步。",
+        "en": "This page has expired; what you did was not processed. Please start this step again.",
+    },
     "error_not_found": {"zh-CN": "页面不存在", "en": "Page not found"},
     "error_internal": {"zh-CN": "系统繁忙，请稍后再试", "en": "Something went wrong; please try again later."},
     "error_unavailable_title": {"zh-CN": "系统暂时无法使用", "en": "Temporarily unavailable"},

@@ -28,6 +28,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "registration_phone_title": {"zh-CN": "验证手机号码", "en": "Verify your phone"},
     "registration_phone_label": {"zh-CN": "手机号码", "en": "Mobile phone number"},
     "registration_send_code": {"zh-CN": "获取短信验证码", "en": "Send me a code"},
+    "registration_change_phone": {"zh-CN": "更换号码", "en": "Use another number"},
     "registration_verify_phone": {"zh-CN": "验证并继续", "en": "Verify and continue"},
     "registration_username_title": {"zh-CN": "设置用户名（可选）", "en": "Choose a username (optional)"},
     "registration_username_label": {"zh-CN": "用户名", "en": "Username"},

@@ -187,6 +187,15 @@ def send_registration_code(registration: Registration, phone: str) -> int:
     return lifetime
 
 
+def resend_registration_code(registration: Registration) -> int:
+    """Send a new code to the number the last one went to, so the page need not ask for it again
+    (issue 18); refused with ``code_not_sent`` before any went out, else as :func:`send_registration_code`."""
+    _expect(registration, "phone")
+    if not registration.phone:
+        raise RegistrationError("code_not_sent")
+    return send_registration_code(registration, registration.phone)
+
+
 def verify_registration_phone(registration: Registration, code: str) -> None:
     """Spend the SMS code sent to the registration's phone; the phone step is then done."""
     _expect(registration, "phone")

@@ -23,6 +23,7 @@ from idp.core.settings import current_settings
 from idp.factors.face import FacePending
 from idp.factors.face_pages import face_refusal
 from idp.factors.face_provider import FaceProviderError
+from idp.factors.sms_code import seconds_until_resend
 from idp.factors.sms_gateway import SmsDeliveryFailed
 from idp.login.record import create_login_session
 from idp.models import Person, Registration
@@ -35,6 +36,7 @@ from idp.people.registration import (
     complete_registration_face,
     consent_to_face,
     load_registration,
+    resend_registration_code,
     send_registration_code,
     start_registration,
     start_registration_face,
@@ -88,8 +90,17 @@ def _render_step(registration: Registration, error: RegistrationRefusal | None =
     template = {"phone": "registration_phone.html", "username": "registration_username.html",
                 "password": "registration_password.html"}.get(registration.step, "registration_face.html")
     return _render(template, registration, error, status, retry=retry,
-                   phone=mask_phone(registration.phone) if registration.phone else None,
-                   minutes=current_settings().SMS_CODE_TTL // 60)
+                   minutes=current_settings().SMS_CODE_TTL // 60, **_phone_shown(registration))
+
+
+def _phone_shown(registration: Registration) -> dict[str, object]:
+    """The phone step's number: asked for until a code went to one, and again when the person
+    chooses 更换号码 or the number they typed was refused (left in the field to correct);
+    otherwise shown masked, with 重新发送验证码 counting down the resend cooldown (issue 18)."""
+    if registration.step != "phone" or not registration.phone or "change" in request.args \
+            or "phone" in request.form:
+        return {"phone": None, "typed_phone": request.form.get("phone", "")}
+    return {"phone": mask_phone(registration.phone), "resend_wait": seconds_until_resend(registration.phone)}
 
 
 def _still_there(registration: Registration | None) -> Registration | None:
@@ -203,6 +214,11 @@ def phone_send():
         send_registration_code(registration, request.form.get("phone", ""))
 
     return _take_step(send)
+
+
+@bp.route("/phone/resend", methods=["POST"])
+def phone_resend():
+    return _take_step(resend_registration_code, lambda r, lifetime: redirect(url_for(".phone_page")))
 
 
 @bp.route("/phone/verify", methods=["POST"])

@@ -4,11 +4,19 @@
   "use strict";
   const box = document.getElementById("certificate-login");
   const error = document.getElementById("error");
+  const restart = document.getElementById("certificate-restart");
   if (!box) { return; }
 
   function show(message) {
     error.textContent = message;
     error.hidden = false;
+  }
+
+  // The provider's refusal in the app API shape (docs/architecture.md §12.1). An expired page
+  // (its browser session ended) cannot try again: only a fresh copy of it can.
+  function refused(body) {
+    show(body.message);
+    restart.hidden = body.error !== "page_expired";
   }
 
   async function postJson(url, body, headers) {
@@ -22,8 +30,13 @@
 
   document.getElementById("certificate-start").addEventListener("click", async function () {
     error.hidden = true;
+    restart.hidden = true;
     const csrf = { "X-CSRFToken": box.dataset.csrf };
     const issued = await postJson(box.dataset.challenge, {}, csrf);
+    if (!issued.ok) {
+      refused(issued.body);
+      return;
+    }
     let signed;
     try {
       // The agent answers {"certificate_chain": [...], "signature": "...", "challenge": "..."}.
@@ -40,7 +53,7 @@
     if (result.ok) {
       window.location.assign(result.body.next);
     } else {
-      show(result.body.message);
+      refused(result.body);
     }
   });
 })();

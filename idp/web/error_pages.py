@@ -1,5 +1,6 @@
 """Every error the views leave unhandled, answered in the protocol's own format: RFC 6749
-section 5.2 JSON on the back-channel endpoints and the app APIs, a localized page elsewhere.
+section 5.2 JSON on the back-channel endpoints, the app API shape (``core/errors.py:error_json``)
+to the app APIs and the pages' own scripts, a localized page elsewhere.
 
 A database that cannot be reached is a 503 with ``Retry-After`` (``UNAVAILABLE_RETRY_AFTER``),
 never a 500. An error handler never fails itself: when the page cannot be built (the template,
@@ -22,6 +23,7 @@ from idp.core.database import db
 from idp.core.database_outages import DEPENDENCY as DATABASE
 from idp.core.database_outages import check_unavailable
 from idp.core.dependency_outages import current_outages
+from idp.core.errors import UserError, error_json
 from idp.core.i18n import translate
 from idp.core.settings import current_settings
 from idp.messages import MESSAGES
@@ -32,14 +34,26 @@ from idp.web.published_documents import DISCOVERY_PATHS
 log = logging.getLogger(__name__)
 
 #: Endpoints whose callers read JSON, not pages: the back-channel OAuth endpoints, the published
-#: documents, the QR login page's status poll, and (by prefix) the app APIs under /api/.
+#: documents, the QR login page's status poll; besides them, the calls of :func:`_app_call`.
 JSON_PATHS = frozenset({"/token", "/introspect", "/revoke", "/userinfo", "/par", "/device_authorization",
                         "/login/qr/status", "/jwks.json", *DISCOVERY_PATHS})
 UNAVAILABLE_DESCRIPTION = "The authorization server is temporarily unavailable; retry after Retry-After seconds."
 
 
+class PageExpired(UserError):
+    """The CSRF check refused a call that reads JSON (docs/architecture.md §12.1)."""
+
+    code = "page_expired"
+
+
 def _answers_in_json() -> bool:
-    return request.path in JSON_PATHS or request.path.startswith("/api/")
+    return request.path in JSON_PATHS or _app_call()
+
+
+def _app_call() -> bool:
+    """An app API, or a page's own script: it posts JSON (a form never does), reads JSON back and
+    shows the person its ``message`` (the certificate login's fetch calls)."""
+    return request.path.startswith("/api/") or (request.is_json and request.path not in JSON_PATHS)
 
 
 def _plain_page(title_key: str, message_key: str, status: int, headers: dict, params: dict) -> Response:
@@ -112,7 +126,7 @@ def _unavailable(error: BaseException) -> Response:
     headers = {"Retry-After": str(current_settings().UNAVAILABLE_RETRY_AFTER), "Cache-Control": "no-store"}
     if _answers_in_json():
         body = {"error": "temporarily_unavailable", "error_description": UNAVAILABLE_DESCRIPTION}
-        if request.path.startswith("/api/"):
+        if _app_call():
             body["message"] = _message("error_unavailable")  # the app shows it to the person
         return current_app.make_response((body, 503, headers))
     return error_page("error_unavailable_title", "error_unavailable", 503, headers)
@@ -126,6 +140,8 @@ def _internal(error: BaseException) -> Response:
 
 
 def _csrf_error(error: CSRFError) -> Response:
+    if _answers_in_json():
+        return error_json(PageExpired())
     return error_page("error_csrf_title", "error_csrf", 400, restart_step=True)
 
 

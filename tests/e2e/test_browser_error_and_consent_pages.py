@@ -100,6 +100,30 @@ def test_an_error_page_returns_to_the_app_with_access_denied(
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_an_expired_certificate_page_says_so_and_offers_a_fresh_copy(
+    page: Page, live_provider: LiveProvider, relying_party: LiveServer, size: str
+):
+    """Issue 18: the certificate login's script is told in JSON that the page expired, shows that,
+    and 重新开始这一步 opens the page again for the same app's request."""
+    page.set_viewport_size(SIZES[size])
+    page.goto(f"{relying_party.url}/login")
+    page.get_by_role("link", name="税务数字证书登录").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("税务数字证书登录")
+    certificate_page = page.url
+    page.evaluate("document.getElementById('certificate-login').dataset.csrf = 'stale'")
+    page.get_by_role("button", name="读取证书并登录").click()
+
+    expect(page.get_by_role("alert")).to_have_text("页面已过期，刚才的操作未被处理。请重新开始这一步。")
+    # Not assert_chinese_page: the page's note names docs/certificate-login.md, a path in Latin letters.
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "sideways scrolling"
+    page.get_by_role("link", name="重新开始这一步").click()
+    expect(page).to_have_url(certificate_page)
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(page.get_by_role("link", name="重新开始这一步")).to_be_hidden()
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_an_invalid_request_explains_itself_and_offers_the_login_not_the_unknown_app(
     page: Page, live_provider: LiveProvider, size: str
 ):

@@ -6,6 +6,8 @@ started from the plain login page, they log in afterwards with password + SMS.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -13,9 +15,10 @@ from sqlalchemy import select
 from idp.core.database import db
 from idp.models import Person
 
-from conftest import let_sms_cooldown_pass
+from conftest import let_sms_cooldown_pass, read_outbox
 from e2e.accessibility import assert_accessible
 from e2e.browser import starts_with
+from e2e.language import assert_chinese_only
 from e2e.live_provider import LiveProvider, LiveServer
 from e2e.screenshots import SIZES
 
@@ -23,6 +26,7 @@ pytestmark = pytest.mark.e2e
 
 WANG_WU = "440524188001010014"
 WANG_WU_PHONE = "13912345678"
+WANG_WU_OTHER_PHONE = "13912345600"
 PASSWORD = "Register#2026"
 
 
@@ -132,3 +136,44 @@ def test_register_with_a_face_scan_then_log_in_with_password_and_sms(
     expect(page.locator("#sub")).to_have_text(created.sub)
     expect(page.locator("#acr")).to_have_text("urn:qdtax:loa:2")
     expect(page.locator("#realname_level")).to_have_text("4")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_phone_step_shows_the_number_sent_to_and_resends_without_asking_again(
+    page: Page, live_provider: LiveProvider, size: str
+):
+    """Issue 18: once a code is sent the number is shown masked, not asked for again; 更换号码 brings
+    the empty field back, and 重新发送验证码 counts down the cooldown, then sends to the stored number."""
+    page.set_viewport_size(SIZES[size])
+    page.goto(f"{live_provider.url}/register")
+    page.get_by_label("证件类型").select_option(label="居民身份证")
+    page.get_by_label("证件号码").fill(WANG_WU)
+    page.get_by_label("姓名（与证件一致）").fill("王五")
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_label("手机号码").fill(WANG_WU_PHONE)
+    page.get_by_role("button", name="获取短信验证码").click()
+
+    expect(page.locator("#sms-sent")).to_contain_text("验证码已发送至 139****5678")
+    expect(page.get_by_label("手机号码")).to_have_count(0)
+    expect(page.get_by_role("button", name="重新发送验证码")).to_be_disabled()
+    expect(page.locator("#sms-resend-wait")).to_have_text(re.compile(r"^(59|60) 秒后可重新发送$"))
+    checked(page)
+    assert_chinese_only(page)
+
+    page.get_by_role("link", name="更换号码").click()
+    expect(page.get_by_label("手机号码")).to_have_value("")
+    checked(page)
+    assert_chinese_only(page)
+    page.get_by_label("手机号码").fill(WANG_WU_OTHER_PHONE)
+    page.get_by_role("button", name="获取短信验证码").click()
+    expect(page.locator("#sms-sent")).to_contain_text("验证码已发送至 139****5600")
+
+    let_sms_cooldown_pass(live_provider.app)
+    page.reload()
+    page.get_by_role("button", name="重新发送验证码").click()
+    expect(page.locator("#sms-sent")).to_contain_text("验证码已发送至 139****5600")
+    expect(page.get_by_role("button", name="重新发送验证码")).to_be_disabled()
+    assert [m["phone"] for m in read_outbox(live_provider.app)] == [WANG_WU_PHONE] + [WANG_WU_OTHER_PHONE] * 2
+    page.get_by_label("短信验证码").fill(live_provider.last_sms_code(WANG_WU_OTHER_PHONE))
+    page.get_by_role("button", name="验证并继续").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("设置用户名（可选）")
