@@ -116,7 +116,7 @@ def pending_login() -> PendingLogin:
 
 
 def timed_out_interaction() -> str | None:
-    """The app's request a login gone at its second factor (timed out, discarded) served: the login
+    """The app's request a login that timed out at its second factor served: the login
     starts again for it, not for the account centre (docs/architecture.md §5.2)."""
     return PENDING.interaction_id()
 
