@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+import time
+import types
 from pathlib import Path
 
 import pytest
@@ -208,6 +210,22 @@ def test_unacceptable_certificates_are_refused_and_audited(cert_app, client, off
     assert client.get("/login/certificate/person").headers["Location"] == "/login/certificate"
     assert ("failure", error) in [(outcome, detail["reason"]) for outcome, detail in
                                   audit_reasons(cert_app, "login.certificate")]
+
+
+def test_a_certificate_login_for_an_app_left_too_long_starts_again_for_that_app(cert_app, client, officer, dev_ca,
+                                                                                 rp, monkeypatch):
+    """Issue 18: past the step's time the person page sends the person back to the certificate
+    page for the app's request, not to a certificate login that would end at the account centre."""
+    response = client.get("/authorize", query_string=authorization_request(rp).params)
+    interaction = query_of(response.headers["Location"])["interaction"]
+    assert certificate_step(client, dev_ca, interaction=interaction).status_code == 200
+    csrf, [key] = person_form(client)
+    later = time.time() + current_settings(cert_app).LOGIN_STEP_TTL + 1
+    monkeypatch.setattr("idp.protocol.pending_steps.time", types.SimpleNamespace(time=lambda: later))
+    again = f"/login/certificate?interaction={interaction}"
+    assert client.get("/login/certificate/person").headers["Location"] == again
+    chosen = client.post("/login/certificate/person", data={"csrf_token": csrf, "person": key, "method": "sms"})
+    assert chosen.headers["Location"] == again
 
 
 def test_signature_by_another_key_is_refused(cert_app, client, officer, dev_ca):

@@ -225,6 +225,24 @@ def test_the_change_must_be_made_within_the_login_step_time(app, client, importe
     assert stored(app).password_is_initial is True
 
 
+def test_a_change_begun_for_an_app_and_left_too_long_starts_again_for_that_app(app, client, imported, rp,
+                                                                                monkeypatch):
+    """Issue 18: a person who comes back to the change page after its time logs in again for the app
+    that asked, not for the account centre (the app's request has its own, longer life)."""
+    request = authorization_request(rp)
+    login_url = client.get("/authorize", query_string=request.params).headers["Location"]
+    page = client.get(login_url).get_data(as_text=True)
+    interaction = hidden_value(page, "interaction")
+    client.post("/login", data={"csrf_token": csrf_from(page), "interaction": interaction,
+                                "identifier": LI_SI, "password": INITIAL})
+    assert sms_step(app, client).headers["Location"] == "/password/change-required"
+    ttl = current_settings(app).LOGIN_STEP_TTL
+    monkeypatch.setattr("idp.protocol.pending_steps.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
+    assert client.get("/password/change-required").headers["Location"] == f"/login?interaction={interaction}"
+    assert submit_new_password(client).headers["Location"] == f"/login?interaction={interaction}"
+    assert stored(app).password_is_initial is True
+
+
 def test_the_forced_change_is_audited_without_the_password(app, client, imported):
     """docs/architecture.md §10: the forced change and the password change are in the audit log."""
     log_in_with_initial_password(app, client)

@@ -189,6 +189,23 @@ def test_pending_login_expires_after_login_step_ttl(app, client, person, monkeyp
     assert login_sessions(app) == []
 
 
+def test_a_login_for_an_app_left_too_long_at_the_second_factor_starts_again_for_that_app(app, client, person, rp,
+                                                                                         monkeypatch):
+    """Issue 18: the login page that says the step timed out still serves the app's request (which
+    has its own, longer life, docs/architecture.md §5.2), so logging in again ends at that app."""
+    request = authorization_request(rp)
+    login_url = client.get("/authorize", query_string=request.params).headers["Location"]
+    interaction = hidden_value(client.get(login_url).get_data(as_text=True), "interaction")
+    assert submit_password(client, interaction=interaction).status_code == 302
+    ttl = current_settings(app).LOGIN_STEP_TTL
+    real_time = time.time
+    monkeypatch.setattr(pending_steps, "time", SimpleNamespace(time=lambda: real_time() + ttl + 1))
+    assert client.get("/login/sms").headers["Location"] == f"/login?interaction={interaction}"
+    page = submit_sms_code(client, last_sms_code(app)).get_data(as_text=True)
+    assert "登录已超时，请重新登录" in page
+    assert hidden_value(page, "interaction") == interaction
+
+
 @pytest.mark.parametrize("target", ["https://evil.test/", "//evil.test/", "/\\evil.test/", "/\t/evil.test/",
                                     "/\n/evil.test/", "\t//evil.test/", "javascript:alert(1)"])
 def test_language_switch_never_redirects_off_site(client, target):

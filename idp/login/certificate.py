@@ -99,6 +99,12 @@ def start_certificate_login(response: dict[str, Any], interaction: str | None) -
     return CertificateLogin(entity, proof.serial, interaction)
 
 
+def timed_out_certificate_interaction() -> str | None:
+    """The app's request a certificate login gone before its person was chosen served: the login
+    starts again for it, not for the account centre (docs/architecture.md §5.2)."""
+    return STATE.interaction_id()
+
+
 def certificate_login() -> CertificateLogin:
     """The verified certificate waiting for its person; raises :class:`LoginExpired` otherwise."""
     state = STATE.read(CHOOSE_PERSON)

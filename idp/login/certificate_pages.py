@@ -22,6 +22,7 @@ from idp.login.certificate import (
     choose_certificate_person,
     list_candidates,
     start_certificate_login,
+    timed_out_certificate_interaction,
 )
 from idp.login.password_steps import LoginExpired
 from idp.people.password_change import PasswordChangeRequired
@@ -64,11 +65,16 @@ def certificate_submit():
     return jsonify(next=url_for("certificate_login.person_page"))
 
 
+def _start_again():
+    """The certificate step is gone: the certificate page again, for the app's request it served."""
+    return redirect(url_for("certificate_login.certificate_page", interaction=timed_out_certificate_interaction()))
+
+
 def _render_person(error: FactorError | None = None, status: int = 200):
     try:
         login = certificate_login()
     except LoginExpired:
-        return redirect(url_for("certificate_login.certificate_page"))
+        return _start_again()
     candidates = list_candidates(login)
     return render_template(
         "certificate_person.html", entity=login.entity, candidates=candidates,
@@ -88,7 +94,7 @@ def person_submit():
         interaction = certificate_login().interaction
         login = choose_certificate_person(request.form.get("person", ""), method, request.form.get("password", ""))
     except LoginExpired:
-        return redirect(url_for("certificate_login.certificate_page"))
+        return _start_again()
     except PasswordChangeRequired:
         db.session.commit()
         return redirect(url_for("password_change.change_page"))

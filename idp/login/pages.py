@@ -25,11 +25,12 @@ from idp.login.password_steps import (
     send_code_or_offer_choice,
     send_second_factor_code,
     start_password_login,
+    timed_out_interaction,
 )
 from idp.messages import MESSAGES
 from idp.people.identity_documents import mask_phone
 from idp.people.password_change import PasswordChangeRequired
-from idp.protocol.interactions import find_interaction, resume_url
+from idp.protocol.interactions import find_interaction, login_url, resume_url
 
 bp = Blueprint("login", __name__)
 
@@ -111,7 +112,7 @@ def _render_sms(error: str | None = None, params: dict | None = None, status: in
     try:
         pending = pending_login()
     except LoginExpired:
-        return redirect(url_for("login.login_page"))
+        return redirect(login_url(timed_out_interaction()))
     offer = second_factor_offer(pending)
     return render_template(
         "sms.html", phone=mask_phone(pending.person.phone), error=error, error_params=params or {},
@@ -133,7 +134,7 @@ def sms_submit():
         pending = pending_login()
         finish_second_factor(pending, "sms", request.form.get("code", ""))
     except LoginExpired as error:
-        return _render_login(None, error)
+        return _render_login(timed_out_interaction(), error)
     except PasswordChangeRequired:
         db.session.commit()
         return redirect(url_for("password_change.change_page"))
@@ -150,7 +151,7 @@ def sms_resend():
     try:
         send_second_factor_code(pending_login())
     except LoginExpired as error:
-        return _render_login(None, error)
+        return _render_login(timed_out_interaction(), error)
     except FactorError as error:
         db.session.commit()
         return _render_sms(error.message_key, error.params, 429)

@@ -115,6 +115,12 @@ def pending_login() -> PendingLogin:
                         sms_sent=bool(pending.get("sms_sent")))
 
 
+def timed_out_interaction() -> str | None:
+    """The app's request a login that timed out at its second factor served: the login
+    starts again for it, not for the account centre (docs/architecture.md §5.2)."""
+    return PENDING.interaction_id()
+
+
 def send_second_factor_code(pending: PendingLogin) -> dict:
     """Send (or resend) the SMS code of the pending login; from then on its page asks for the code."""
     sent = FACTORS["sms"].begin(pending.person, purpose="login")

@@ -10,9 +10,9 @@ from flask import redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from idp.core.database import db
-from idp.login.password_steps import LoginExpired, finish_second_factor, pending_login
+from idp.login.password_steps import LoginExpired, finish_second_factor, pending_login, timed_out_interaction
 from idp.people.password_change import PasswordChangeRequired
-from idp.protocol.interactions import resume_url
+from idp.protocol.interactions import login_url, resume_url
 
 Refusal = TypeVar("Refusal", bound=Exception)
 
@@ -27,7 +27,7 @@ def finish_second_factor_page(method: str, response: str, refused: Callable[[Ref
         pending = pending_login()
         finish_second_factor(pending, method, response)
     except LoginExpired:
-        return redirect(url_for("login.login_page"))
+        return redirect(login_url(timed_out_interaction()))
     except PasswordChangeRequired:
         db.session.commit()
         return redirect(url_for("password_change.change_page"))

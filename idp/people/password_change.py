@@ -131,6 +131,12 @@ def pending_forced_change() -> ForcedChange:
     return ForcedChange(person, record.interaction_id)
 
 
+def forced_change_interaction() -> str | None:
+    """The relying party's request the forced change in this browser serves, even past the step's
+    time: the person logs in again for that app (docs/architecture.md §5.2)."""
+    return FORCED_CHANGE.interaction_id()
+
+
 def finish_forced_password_change(forced: ForcedChange, new_password: str, confirmation: str) -> None:
     """Store the new password; the person then logs in again with it (docs/domain.md §1.8)."""
     set_new_password(forced.person, new_password, confirmation, how="forced_change")

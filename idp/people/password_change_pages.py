@@ -6,8 +6,14 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from idp.core.database import db
 from idp.core.errors import LocalizedValueError
-from idp.people.password_change import PasswordStepExpired, finish_forced_password_change, pending_forced_change
+from idp.people.password_change import (
+    PasswordStepExpired,
+    finish_forced_password_change,
+    forced_change_interaction,
+    pending_forced_change,
+)
 from idp.people.password_policy import SYMBOLS
+from idp.protocol import interactions
 
 bp = Blueprint("password_change", __name__)
 
@@ -27,12 +33,18 @@ def render_relogin(message_key: str, interaction: str | None):
     return render_template("password_done.html", message_key=message_key, login_url=login_url)
 
 
+def _log_in_again():
+    """No live change step (never begun, past its time, or finished in another tab): the login
+    page, for the app whose request the step served while this browser still holds it."""
+    return redirect(interactions.login_url(forced_change_interaction()))
+
+
 @bp.route("/password/change-required", methods=["GET"])
 def change_page():
     try:
         pending_forced_change()
     except PasswordStepExpired:
-        return redirect(url_for("login.login_page"))
+        return _log_in_again()
     return render_new_password_form(url_for("password_change.change_submit"), "pw_forced_title",
                                     "pw_forced_note")
 
@@ -42,7 +54,7 @@ def change_submit():
     try:
         forced = pending_forced_change()
     except PasswordStepExpired:
-        return redirect(url_for("login.login_page"))
+        return _log_in_again()
     try:
         finish_forced_password_change(forced, request.form.get("new_password", ""),
                                       request.form.get("confirm_password", ""))
@@ -50,6 +62,6 @@ def change_submit():
         return render_new_password_form(url_for("password_change.change_submit"), "pw_forced_title",
                                         "pw_forced_note", error)
     except PasswordStepExpired:
-        return redirect(url_for("login.login_page"))  # finished in another tab meanwhile
+        return _log_in_again()  # finished in another tab meanwhile
     db.session.commit()
     return render_relogin("pw_forced_done", forced.interaction)

@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from idp.core.database import db
 from idp.core.errors import LocalizedValueError
 from idp.factors.base import FactorError
-from idp.login.password_steps import LoginExpired, begin_second_factor, pending_login
+from idp.login.password_steps import LoginExpired, begin_second_factor, pending_login, timed_out_interaction
 from idp.login.record import LoginContext
 from idp.login.second_factor_pages import finish_second_factor_page
 from idp.people.account_pages import error_text, fresh_login_required, local_time, login_required
@@ -22,6 +22,7 @@ from idp.people.security_keys import (
     rename_security_key,
     start_security_key_registration,
 )
+from idp.protocol.interactions import login_url
 
 bp = Blueprint("security_keys", __name__)
 
@@ -98,7 +99,7 @@ def _render_login(error: FactorError | None = None, status: int = 200):
     try:
         pending = pending_login()
     except LoginExpired:
-        return redirect(url_for("login.login_page"))
+        return redirect(login_url(timed_out_interaction()))
     options = None
     try:
         options = json.loads(begin_second_factor(pending, "webauthn")["options"])

@@ -23,6 +23,8 @@ from idp.dev.app_simulator import MobileAppSimulator
 from conftest import PASSWORD, make_settings
 from e2e.browser import starts_with
 from e2e.live_provider import LiveProvider, LiveServer, serve_on_free_port
+from e2e.screenshots import SIZES
+from e2e.test_browser_login_journey import check_page
 from qr_steps import APP_REDIRECT, register_bureau_app
 
 pytestmark = pytest.mark.e2e
@@ -42,10 +44,11 @@ def open_qr_tab(page: Page, relying_party: LiveServer, live_provider: LiveProvid
     """The person arrives from the relying party and picks the QR tab; returns the typed code."""
     page.goto(f"{relying_party.url}/login")
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login?interaction="))
+    check_page(page, "用户登录")
     page.get_by_role("link", name="扫码登录").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("扫码登录")
     expect(page.locator("#qr-code svg")).to_be_visible()
     expect(page.locator("#qr-countdown")).to_have_text(re.compile(r"二维码 1[01]\d 秒后失效"))
+    check_page(page, "扫码登录")
     return page.locator("#qr-user-code").inner_text()
 
 
@@ -71,13 +74,18 @@ def test_login_page_completes_after_idp_app_scan_approves(page: Page, live_provi
     expect_logged_in(page, relying_party, person, "urn:qdtax:loa:2", "pwd sms mca mfa")
 
 
+@pytest.mark.parametrize("size", SIZES)
 def test_page_shows_the_scan_and_logs_in_within_a_second_of_approval(page: Page, live_provider: LiveProvider,
                                                                     relying_party: LiveServer, phone,
-                                                                    person: dict):
+                                                                    person: dict, size: str):
+    """Issue 18: the journey from the app and back to it, every page checked at a laptop's and a
+    phone's size; the app holds the login once it redeemed the code and validated the ID token."""
+    page.set_viewport_size(SIZES[size])
     user_code = open_qr_tab(page, relying_party, live_provider)
     phone.login(person["username"], PASSWORD)
     phone.scan(user_code)
     expect(page.locator("#qr-status")).to_have_text(SCANNED)
+    check_page(page, "扫码登录", f"login-qr-scanned-{size}")
     # Logged in = the provider answered the page's completion with the login session made and
     # the authorization request resumed (what the relying party does next is its own time).
     with page.expect_response(lambda response: "/login/qr/complete" in response.url, timeout=5_000) as completed:
