@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 import threading
 import uuid
@@ -323,6 +324,35 @@ def submit_sms_code(client, code: str):
     """POST the SMS page (its CSRF token is the session's, taken from the first page)."""
     token = csrf_from(client.get("/login").get_data(as_text=True))
     return client.post("/login/sms", data={"csrf_token": token, "code": code})
+
+
+class SmsGatewaySwitch:
+    """Takes the SMS gateway down (the production HTTP adapter aimed at a loopback port nobody
+    listens on, so every send fails as when the real one is down) and brings the outbox back."""
+
+    def __init__(self, app):
+        from idp.factors.sms_gateway import SMS_EXTENSION
+
+        self.extensions, self.key = app.extensions, SMS_EXTENSION
+        self.working = app.extensions[SMS_EXTENSION]
+
+    def down(self) -> None:
+        from idp.factors.sms_gateway import HttpGateway
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.extensions[self.key] = HttpGateway(f"http://127.0.0.1:{port}/send", "gateway-secret")
+
+    def up(self) -> None:
+        self.extensions[self.key] = self.working
+
+
+@pytest.fixture
+def sms_gateway(app):
+    switch = SmsGatewaySwitch(app)
+    yield switch
+    switch.up()
 
 
 def let_sms_cooldown_pass(app) -> None:
