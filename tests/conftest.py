@@ -326,33 +326,41 @@ def submit_sms_code(client, code: str):
     return client.post("/login/sms", data={"csrf_token": token, "code": code})
 
 
-class SmsGatewaySwitch:
-    """Takes the SMS gateway down (the production HTTP adapter aimed at a loopback port nobody
-    listens on, so every send fails as when the real one is down) and brings the outbox back."""
+class OutsideService:
+    """Takes an outside service down and brings it back: ``down()`` puts in the production HTTP
+    adapter aimed at a loopback port nobody listens on, so every call fails as when the real
+    service is down; ``up()`` puts the development adapter back."""
 
-    def __init__(self, app):
-        from idp.factors.sms_gateway import SMS_EXTENSION
-
-        self.extensions, self.key = app.extensions, SMS_EXTENSION
-        self.working = app.extensions[SMS_EXTENSION]
+    def __init__(self, app, extension: str, unreachable: Callable[[str], object]):
+        self.extensions, self.extension, self.unreachable = app.extensions, extension, unreachable
+        self.working = app.extensions[extension]
 
     def down(self) -> None:
-        from idp.factors.sms_gateway import HttpGateway
-
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        self.extensions[self.key] = HttpGateway(f"http://127.0.0.1:{port}/send", "gateway-secret")
+        self.extensions[self.extension] = self.unreachable(f"http://127.0.0.1:{port}")
 
     def up(self) -> None:
-        self.extensions[self.key] = self.working
+        self.extensions[self.extension] = self.working
 
 
 @pytest.fixture
 def sms_gateway(app):
-    switch = SmsGatewaySwitch(app)
-    yield switch
-    switch.up()
+    from idp.factors.sms_gateway import SMS_EXTENSION, HttpGateway
+
+    service = OutsideService(app, SMS_EXTENSION, lambda url: HttpGateway(url + "/send", "gateway-secret"))
+    yield service
+    service.up()
+
+
+@pytest.fixture
+def face_provider(app):
+    from idp.factors.face_provider import FACE_PROVIDER_EXTENSION, HttpFaceProvider
+
+    service = OutsideService(app, FACE_PROVIDER_EXTENSION, lambda url: HttpFaceProvider(url, "idp", "provider-secret"))
+    yield service
+    service.up()
 
 
 def let_sms_cooldown_pass(app) -> None:
