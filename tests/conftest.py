@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 import threading
 import uuid
@@ -323,6 +324,43 @@ def submit_sms_code(client, code: str):
     """POST the SMS page (its CSRF token is the session's, taken from the first page)."""
     token = csrf_from(client.get("/login").get_data(as_text=True))
     return client.post("/login/sms", data={"csrf_token": token, "code": code})
+
+
+class OutsideService:
+    """Takes an outside service down and brings it back: ``down()`` puts in the production HTTP
+    adapter aimed at a loopback port nobody listens on, so every call fails as when the real
+    service is down; ``up()`` puts the development adapter back."""
+
+    def __init__(self, app, extension: str, unreachable: Callable[[str], object]):
+        self.extensions, self.extension, self.unreachable = app.extensions, extension, unreachable
+        self.working = app.extensions[extension]
+
+    def down(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.extensions[self.extension] = self.unreachable(f"http://127.0.0.1:{port}")
+
+    def up(self) -> None:
+        self.extensions[self.extension] = self.working
+
+
+@pytest.fixture
+def sms_gateway(app):
+    from idp.factors.sms_gateway import SMS_EXTENSION, HttpGateway
+
+    service = OutsideService(app, SMS_EXTENSION, lambda url: HttpGateway(url + "/send", "gateway-secret"))
+    yield service
+    service.up()
+
+
+@pytest.fixture
+def face_provider(app):
+    from idp.factors.face_provider import FACE_PROVIDER_EXTENSION, HttpFaceProvider
+
+    service = OutsideService(app, FACE_PROVIDER_EXTENSION, lambda url: HttpFaceProvider(url, "idp", "provider-secret"))
+    yield service
+    service.up()
 
 
 def let_sms_cooldown_pass(app) -> None:

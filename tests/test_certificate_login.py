@@ -21,7 +21,7 @@ from idp.core.database import db
 from idp.core.settings import SETTINGS_KEY, current_settings
 from idp.dev.certificate_ca import create_dev_ca
 from idp.dev.certificate_commands import agent_response
-from idp.models import AuditEvent, MethodLockout
+from idp.models import AuditEvent, MethodLockout, SmsCode
 from idp.people.accounts import create_person
 
 from conftest import (
@@ -316,6 +316,23 @@ def test_wrong_sms_codes_after_a_certificate_count_against_certificate_login(cer
         locks = dict(db.session.execute(select(MethodLockout.method, MethodLockout.failures)).all())
     assert locks["certificate"] == 1
     let_sms_cooldown_pass(cert_app)
+
+
+def test_sms_gateway_down_after_the_certificate_says_so_and_keeps_no_code(cert_app, client, officer, dev_ca,
+                                                                           sms_gateway):
+    """The page says the code could not be sent; nothing of the send is kept, so choosing SMS again
+    once the gateway is back sends the code at once (no cooldown of a code nobody got)."""
+    assert certificate_step(client, dev_ca).status_code == 200
+    _, keys = person_form(client)
+    sms_gateway.down()
+    response = choose_person(client, keys[0], "sms")
+    assert response.status_code == 503
+    assert "短信发送失败，请稍后再试" in response.get_data(as_text=True)
+    with cert_app.app_context():
+        assert db.session.execute(select(SmsCode)).first() is None
+    sms_gateway.up()
+    assert choose_person(client, keys[0], "sms").headers["Location"] == "/login/sms"
+    assert submit_sms_code(client, last_sms_code(cert_app)).headers["Location"] == "/"
 
 
 def test_certificate_login_without_trust_anchors_is_unavailable(app, client, person, dev_ca):

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from idp.core.database import db
 from idp.core.settings import current_settings
-from idp.models import AuditEvent, DevFaceSession, FaceCheck, FaceConsent, Person
+from idp.models import AuditEvent, DevFaceSession, FaceCheck, FaceConsent, MethodLockout, Person
 
 from conftest import PASSWORD, authorization_request, csrf_from, hidden_value, query_of, redeem
 
@@ -174,6 +174,29 @@ def test_a_locked_face_method_offers_forgot_password_for_the_apps_request(app, c
         page = client.get(f"/login/face/return?check={check_id_for(app, session_id)}").get_data(as_text=True)
     assert forgot in page
     assert forgot in client.get("/login/face").get_data(as_text=True)
+
+
+def test_face_provider_down_is_said_and_spends_or_counts_nothing(app, client, person, face_provider):
+    """Unreachable when the scan starts or when the browser comes back: the page says so and offers
+    the SMS code; nothing is spent or counted, so the same check completes once the provider is back."""
+    password_step(client)
+    consent(client)
+    face_provider.down()
+    page = client.get("/login/face")
+    assert page.status_code == 503
+    assert "人脸识别服务暂不可用" in page.get_data(as_text=True) and 'id="use-sms"' in page.get_data(as_text=True)
+    face_provider.up()
+    session_id = start_scan(client)
+    decide(client, session_id, "pass")
+    check = check_id_for(app, session_id)
+    face_provider.down()
+    page = client.get(f"/login/face/return?check={check}")
+    assert page.status_code == 503 and "人脸识别服务暂不可用" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(FaceCheck, check).used_at is None
+        assert not db.session.execute(select(MethodLockout).where(MethodLockout.failures > 0)).first()
+    face_provider.up()
+    assert client.get(f"/login/face/return?check={check}").headers["Location"] == "/"
 
 
 def test_face_images_are_never_stored():

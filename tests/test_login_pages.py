@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from idp.core.database import db
 from idp.core.settings import current_settings
-from idp.models import LoginSession
+from idp.models import AuditEvent, LoginSession, MethodLockout, SmsCode
 from idp.protocol import pending_steps
 
 from conftest import (
@@ -23,6 +23,7 @@ from conftest import (
     csrf_from,
     hidden_value,
     last_sms_code,
+    let_sms_cooldown_pass,
     login_through_pages,
     read_outbox,
     submit_password,
@@ -204,6 +205,52 @@ def test_a_login_for_an_app_left_too_long_at_the_second_factor_starts_again_for_
     page = submit_sms_code(client, last_sms_code(app)).get_data(as_text=True)
     assert "登录已超时，请重新登录" in page
     assert hidden_value(page, "interaction") == interaction
+
+
+def resend_code(client):
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login/sms/resend", data={"csrf_token": token})
+
+
+def sms_codes(app) -> list[SmsCode]:
+    with app.app_context():
+        return list(db.session.execute(select(SmsCode)).scalars())
+
+
+def test_sms_gateway_down_after_the_password_keeps_the_password_step_and_no_code(app, client, person,
+                                                                                   sms_gateway):
+    """The password step stands although its code could not be sent: its audit row and the end of
+    the run of failures are kept, and the page says the SMS failed.  No code row is kept, so the
+    resend asked for once the gateway is back is not refused by the cooldown of a code nobody got."""
+    assert submit_password(client, password="Wrong#2026").status_code == 400
+    sms_gateway.down()
+    response = submit_password(client)
+    assert response.status_code == 503
+    assert "短信发送失败，请稍后再试" in response.get_data(as_text=True)
+    with app.app_context():
+        steps = db.session.execute(select(AuditEvent.outcome).where(AuditEvent.event == "login.password")
+                                   .order_by(AuditEvent.id)).scalars().all()
+        assert steps == ["failure", "success"]
+        assert db.session.execute(select(MethodLockout.failures).where(MethodLockout.method == "password")
+                                  ).scalar_one() == 0
+    assert sms_codes(app) == []
+    sms_gateway.up()
+    assert resend_code(client).headers["Location"] == "/login/sms"
+    assert submit_sms_code(client, last_sms_code(app)).headers["Location"] == "/"
+
+
+def test_a_resend_the_gateway_fails_keeps_no_code_and_replaces_none(app, client, person, sms_gateway):
+    """The failed resend's code is not kept: the code sent before it still logs in."""
+    assert submit_password(client).status_code == 302
+    first = last_sms_code(app)
+    let_sms_cooldown_pass(app)
+    sms_gateway.down()
+    response = resend_code(client)
+    assert response.status_code == 503
+    assert "短信发送失败，请稍后再试" in response.get_data(as_text=True)
+    assert len(sms_codes(app)) == 1
+    sms_gateway.up()
+    assert submit_sms_code(client, first).headers["Location"] == "/"
 
 
 @pytest.mark.parametrize("target", ["https://evil.test/", "//evil.test/", "/\\evil.test/", "/\t/evil.test/",

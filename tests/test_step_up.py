@@ -141,3 +141,22 @@ def test_a_failed_face_check_leaves_the_session_at_loa2(app, client, person, rp)
         from idp.models import LoginSession
 
         assert db.session.execute(select(LoginSession.acr)).scalar() == LOA2
+
+
+def test_consent_given_with_the_scan_stands_when_the_provider_is_down(app, client, person, rp, face_provider):
+    """The step-up page's one button agrees and scans: with the provider unreachable the page says
+    so, and the agreement stands, so the page does not ask for it again."""
+    tokens_for(app, client, rp)
+    request = authorization_request(rp, acr_values=LOA3)
+    location = client.get("/authorize", query_string=request.params).headers["Location"]
+    html = client.get(location).get_data(as_text=True)
+    assert 'id="face-notice"' in html
+    face_provider.down()
+    response = client.post("/step-up", data={"csrf_token": csrf_from(html), "consent": "yes",
+                                             "interaction": hidden_value(html, "interaction")})
+    assert response.status_code == 503 and "人脸识别服务暂不可用" in response.get_data(as_text=True)
+    face_provider.up()
+    assert 'id="face-notice"' not in client.get(location).get_data(as_text=True)
+    back = scan_and_pass(app, client, location)
+    code = query_of(client.get(back.headers["Location"]).headers["Location"])["code"]
+    assert claims_of(client, redeem(client, rp, code, request.verifier).get_json()["id_token"])["acr"] == LOA3

@@ -8,7 +8,6 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from idp.consent.choices import BUSINESS_ENTRIES, available_choices, confirm_roles, find_choice, pending_roles
 from idp.consent.decisions import apply_choice, list_consents, revoke_consent, save_consent
 from idp.consent.policy import requested_entries
-from idp.core.database import db
 from idp.login.record import current_login
 from idp.people.identity_documents import mask_document_number
 from idp.protocol.claims_request import requested_scope
@@ -61,7 +60,6 @@ def select_page():
         apply_choice(login.session, login.person, choices[0])
         if interaction_id:
             mark_done(interaction_id, "selected")
-        db.session.commit()
         return _continue(interaction_id)
     return _render_select(business, entries, choices, interaction_id, params, login.session.entity,
                           200 if choices else 403, switching=switching)
@@ -99,7 +97,6 @@ def confirm_roles_submit():
     answers = {role.id: request.form.get(f"role-{role.id}") for role, _ in pending_roles(login.person)}
     confirm_roles(login.person, [i for i, a in answers.items() if a == "confirm"],
                   [i for i, a in answers.items() if a == "decline"])
-    db.session.commit()
     interaction_id = request.form.get("interaction") or None
     return redirect(url_for("selection.select_page", interaction=interaction_id))
 
@@ -121,7 +118,6 @@ def select_submit():
     apply_choice(login.session, login.person, choice)
     if interaction_id:
         mark_done(interaction_id, "selected")
-    db.session.commit()
     return _continue(interaction_id)
 
 
@@ -159,7 +155,6 @@ def consent_submit():
         mark_done(interaction_id, "consented")
     else:
         mark_done(interaction_id, "consent_denied")
-    db.session.commit()
     return _continue(interaction_id)
 
 
@@ -184,5 +179,4 @@ def consents_revoke():
     # No client has an id the column could not hold (PostgreSQL would refuse the query).
     if len(client_id) <= 64 and "\x00" not in client_id:
         revoke_consent(login.person, client_id)
-    db.session.commit()
     return redirect(url_for("selection.consents_page"))

@@ -66,7 +66,6 @@ def _decide(row: DevFaceSession, outcome: str) -> None:
         setattr(row, field, value)
     row.status = "completed"
     row.completed_at = utcnow()
-    db.session.commit()
 
 
 @bp.route("/<session_id>", methods=["GET"])

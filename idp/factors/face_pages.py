@@ -1,7 +1,7 @@
 """How every face step (login, step-up, password reset, real-name upgrade, registration) ends when its
 face check did not go through: still pending, refused, or the provider unreachable.
 
-The transaction ends the same way in each case; only the page differs, so each step passes its own.
+Each step passes its own page.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Callable
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
-from idp.core.database import db
 from idp.factors.base import FactorError
 from idp.factors.face import FacePending
 from idp.factors.face_provider import FaceProviderError
@@ -44,13 +43,14 @@ def face_result_page(**links: str) -> FacePage:
 
 
 def face_refusal(error: FaceRefusal, page: FacePage) -> ResponseReturnValue:
-    """No result yet (202, with a retry link), provider unreachable (503, nothing kept), or a
-    refusal (400; failure counters, spent checks and audit rows are committed), shown on ``page``
-    (the step's own, or :func:`face_result_page`)."""
+    """No result yet (202, with a retry link), provider unreachable (503), or a refusal (400),
+    shown on ``page`` (the step's own, or :func:`face_result_page`).
+
+    What the request did stands (docs/architecture.md §12.2): a refusal's failure count, spent
+    check and audit row, and a consent given with the scan.  An unreachable provider leaves
+    nothing to take back: the face factor calls it before writing anything."""
     if isinstance(error, FacePending):
         return page(error, 202, request.full_path)
     if isinstance(error, FaceProviderError):
-        db.session.rollback()
         return page(error, 503, None)
-    db.session.commit()
     return page(error, 400, None)

@@ -27,7 +27,6 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.factors import face_factor
 from idp.factors.face import FaceConsentRequired, FaceConsentWithdrawn, FaceIdentity, record_face_consent
@@ -84,7 +83,6 @@ def add_face_routes(bp: Blueprint, base: str, step: FaceStep, *, start_methods: 
                                    **step.consent_context())
         except FACE_PAGE_ERRORS as error:
             return refused(error)
-        db.session.commit()
         return redirect(url)
 
     def consent() -> ResponseReturnValue:
@@ -93,7 +91,6 @@ def add_face_routes(bp: Blueprint, base: str, step: FaceStep, *, start_methods: 
         except step.gone as error:
             return step.on_gone(error)
         record_face_consent(FaceIdentity.of(person), renewal=step.renews_consent)
-        db.session.commit()
         if step.renews_consent:
             return start()  # the account centre starts at once, from its own POST
         return redirect(url_for(f"{name}.face_start"))

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from idp.core.database import db
 from idp.core.errors import error_json
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError
@@ -47,7 +46,6 @@ def certificate_page():
 def challenge():
     """``{"challenge": <base64url, 256 bits>, "expires_in": <seconds>}``, stored server-side."""
     issued = CertificateFactor().begin()
-    db.session.commit()
     return jsonify(issued), 200, {"Cache-Control": "no-store"}
 
 
@@ -59,9 +57,7 @@ def certificate_submit():
     try:
         start_certificate_login(body if isinstance(body, dict) else {}, request.args.get("interaction") or None)
     except FactorError as error:
-        db.session.commit()  # the spent challenge and the audit row persist
         return error_json(error)
-    db.session.commit()
     return jsonify(next=url_for("certificate_login.person_page"))
 
 
@@ -70,7 +66,8 @@ def _start_again():
     return redirect(url_for("certificate_login.certificate_page", interaction=timed_out_certificate_interaction()))
 
 
-def _render_person(error: FactorError | None = None, status: int = 200):
+def _render_person(error: FactorError | str | None = None, status: int = 200):
+    """The person chooser; ``error`` is a refusal or a message key."""
     try:
         login = certificate_login()
     except LoginExpired:
@@ -78,7 +75,8 @@ def _render_person(error: FactorError | None = None, status: int = 200):
     candidates = list_candidates(login)
     return render_template(
         "certificate_person.html", entity=login.entity, candidates=candidates,
-        error=error.message_key if error else None, error_params=error.params if error else {},
+        error=error if isinstance(error, str) else error.message_key if error else None,
+        error_params=error.params if isinstance(error, FactorError) else {},
     ), status if candidates else 403
 
 
@@ -96,18 +94,14 @@ def person_submit():
     except LoginExpired:
         return _start_again()
     except PasswordChangeRequired:
-        db.session.commit()
         return redirect(url_for("password_change.change_page"))
     except NoConfirmedRole as error:
-        db.session.commit()
         return _render_person(error, 403)
     except FactorError as error:
-        db.session.commit()  # failure counters and audit rows must persist
         return _render_person(error, 400)
     except SmsDeliveryFailed:
-        db.session.rollback()
-        return _render_person(None, 503)
-    db.session.commit()
+        # Only the undelivered code is taken back (factors/sms_code.py); the person may choose again.
+        return _render_person("error_sms_unavailable", 503)
     if login is not None:
         return redirect(resume_url(interaction) or url_for("account.home"))
     return redirect(url_for("login.sms_page" if method == "sms" else "face_login.face_start"))

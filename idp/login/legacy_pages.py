@@ -11,7 +11,6 @@ from datetime import date
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from idp.core.database import db
 from idp.core.i18n import current_locale, remember_locale
 from idp.factors.base import FactorError
 from idp.login.legacy import BANNER_KEY, SUNSET, legacy_refusal_for_interaction, log_in_with_legacy_password
@@ -76,9 +75,7 @@ def login_submit():
     try:
         log_in_with_legacy_password(taxpayer_number, password, interaction)
     except FactorError as error:
-        db.session.commit()  # failure counters and audit rows must persist
         return _render(interaction, ERROR_KEYS.get(error.code, error.message_key), taxpayer_number, 400)
-    db.session.commit()
     return redirect(url_for("legacy_login.notice_page", interaction=interaction))
 
 

@@ -9,7 +9,6 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 
 from idp.consent.choices import NATURAL_PERSON
 from idp.consent.policy import requested_entries
-from idp.core.database import db
 from idp.core.i18n import LOCALE_COOKIE, remember_locale
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError, ResendTooSoon
@@ -83,26 +82,21 @@ def login_submit():
     try:
         start_password_login(identifier, password, interaction, business)
     except FactorError as error:
-        db.session.commit()  # failure counters and audit rows must persist
         return _render_login(interaction, error, identifier, business)
-    db.session.commit()
-    # The password step stands whatever happens to the SMS: the second-factor page reports a
-    # send problem and still offers the face scan.
+    # The password step stands whatever happens to the SMS (a failed send takes back only its own
+    # code, factors/sms_code.py): the second-factor page reports a send problem and still offers
+    # the face scan.
     try:
         send_code_or_offer_choice(pending_login())
     except ResendTooSoon:
         # A code went to this phone moments ago (the person came back to the password step): it
         # is still valid, so the page asks for it and counts down to the resend instead of erring.
-        db.session.commit()
         mark_code_sent()
         return redirect(url_for("login.sms_page"))
     except FactorError as error:
-        db.session.commit()
         return _render_sms(error.message_key, error.params, 429, code_sent=False)
     except SmsDeliveryFailed:
-        db.session.rollback()
         return _render_sms("error_sms_unavailable", {}, 503, code_sent=False)
-    db.session.commit()
     return redirect(url_for("login.sms_page"))
 
 
@@ -136,12 +130,9 @@ def sms_submit():
     except LoginExpired as error:
         return _render_login(timed_out_interaction(), error)
     except PasswordChangeRequired:
-        db.session.commit()
         return redirect(url_for("password_change.change_page"))
     except FactorError as error:
-        db.session.commit()
         return _render_sms(error.message_key, error.params, 400)
-    db.session.commit()
     return redirect(resume_url(pending.interaction) or url_for("account.home"))
 
 
@@ -153,12 +144,9 @@ def sms_resend():
     except LoginExpired as error:
         return _render_login(timed_out_interaction(), error)
     except FactorError as error:
-        db.session.commit()
         return _render_sms(error.message_key, error.params, 429)
     except SmsDeliveryFailed:
-        db.session.rollback()
         return _render_sms("error_sms_unavailable", {}, 503)
-    db.session.commit()
     return redirect(url_for("login.sms_page"))
 
 

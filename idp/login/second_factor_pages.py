@@ -9,7 +9,6 @@ from typing import TypeVar
 from flask import redirect, url_for
 from flask.typing import ResponseReturnValue
 
-from idp.core.database import db
 from idp.login.password_steps import LoginExpired, finish_second_factor, pending_login, timed_out_interaction
 from idp.people.password_change import PasswordChangeRequired
 from idp.protocol.interactions import login_url, resume_url
@@ -21,17 +20,14 @@ def finish_second_factor_page(method: str, response: str, refused: Callable[[Ref
                               refusals: tuple[type[Refusal], ...]) -> ResponseReturnValue:
     """Check ``response`` as the pending login's ``method`` factor, then go on to the relying party
     (or the account centre), to the forced password change (docs/domain.md §1.8), or back to the login page
-    when the pending login is gone.  One of ``refusals`` is shown by ``refused``, which also
-    decides what of the refused try is kept."""
+    when the pending login is gone.  One of ``refusals`` is shown by ``refused``."""
     try:
         pending = pending_login()
         finish_second_factor(pending, method, response)
     except LoginExpired:
         return redirect(login_url(timed_out_interaction()))
     except PasswordChangeRequired:
-        db.session.commit()
         return redirect(url_for("password_change.change_page"))
     except refusals as error:
         return refused(error)
-    db.session.commit()
     return redirect(resume_url(pending.interaction) or url_for("account.home"))

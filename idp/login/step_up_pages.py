@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from idp.core.database import db
 from idp.core.settings import current_settings
 from idp.factors import FACTORS
 from idp.factors.face import (
@@ -80,11 +79,9 @@ def step_up_start():
     try:
         url = FACTORS["face"].begin(login.person, purpose=PURPOSE, return_url=return_url)["url"]
     except FaceConsentRequired:
-        db.session.commit()
         return redirect(url_for("step_up.step_up_page", interaction=interaction))
     except FACE_PAGE_ERRORS as error:
         return _refused(error, interaction)
-    db.session.commit()
     return redirect(url)
 
 
@@ -112,5 +109,4 @@ def step_up_return():
         return _refused(error, request.args.get("interaction"))
     # A passed check raises the real-name level inside the face factor (docs/domain.md §1.5).
     step_up_login_session(login.session, login.person, result.amr)
-    db.session.commit()
     return redirect(resume_url(request.args.get("interaction")) or url_for("account.home"))

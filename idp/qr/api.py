@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify, request
 
-from idp.core.database import db
 from idp.core.errors import error_json
 from idp.core.i18n import translate
 from idp.models import QrLoginRequest
@@ -36,9 +35,7 @@ def _no_store(response: Response) -> Response:
 @bp.route("/device_authorization", methods=["POST"])
 def device_authorization():
     """RFC 8628 section 3.1 (the endpoint itself lives in :mod:`idp.grants.qr_scan`)."""
-    response = authorization_server().create_endpoint_response("device_authorization")
-    db.session.commit()
-    return response
+    return authorization_server().create_endpoint_response("device_authorization")
 
 
 def _body() -> dict:
@@ -89,13 +86,11 @@ def _call(action: Callable[[Approver, QrLoginRequest], None]):
         row = _target(approver)
         action(approver, row)
     except QrError as error:
-        db.session.commit()
         return _refused(error)
     body = describe(row, _requester_name(row))
     if approver.grant is not None:
         # The bureau app also sees as whom the web will be logged in (docs/domain.md §1.11).
         body["login"] = {"business": approver.grant.business, "entity": approver.grant.entity}
-    db.session.commit()
     return jsonify(body)
 
 

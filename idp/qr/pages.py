@@ -96,7 +96,6 @@ def qr_page():
         # The payload is a secret of this browser's page like the request id: kept server-side only.
         session[SHOWN_KEY] = {"request": issued.row.id, "interaction": interaction, "payload": issued.payload,
                               "user_code": issued.user_code}
-    db.session.commit()
     # segno writes only its own markup: the payload is a URL of our issuer with a random token.
     # Its <title> alone names the image for some screen readers only; role and label name it for all.
     title = translate("qr_svg_title")
@@ -141,7 +140,6 @@ def qr_complete():
     interaction = request.form.get("interaction") or None
     row = db.session.get(QrLoginRequest, request_id) if _owned(request_id) else None
     login = complete_login_page(row) if row is not None else None
-    db.session.commit()
     if login is None:
         return redirect(url_for("qr_login.qr_page", interaction=interaction, failed=1))
     return redirect(resume_url(interaction) or url_for("account.home"))
