@@ -106,8 +106,13 @@ def test_returning_before_the_provider_has_a_result_only_waits(app, client, pers
     session_id = start_scan(client)
     check = check_id_for(app, session_id)
     assert client.get(f"/login/face/return?check={check}").status_code == 202
+    assert client.get(f"/login/face/return?check={check}").status_code == 202
     decide(client, session_id, "pass")
     assert client.get(f"/login/face/return?check={check}").status_code == 302
+    with app.app_context():
+        # Waiting is not a failed try: the audit log has the one scan, passed.
+        outcomes = db.session.execute(select(AuditEvent.outcome).where(AuditEvent.event == "login.face")).scalars()
+        assert list(outcomes) == ["success"]
 
 
 def test_a_result_is_used_once(app, client, person):

@@ -24,6 +24,8 @@ class FactorError(UserError):
     """A factor refused (docs/architecture.md §12.1); each subclass names its ``code``."""
 
     code = "factor_failed"
+    #: Whether the refusal ends a try that the audit log records as failed; "no result yet" does not.
+    is_attempt = True
 
     def __init__(self, **params: Any):
         super().__init__(**params)

@@ -42,7 +42,10 @@ class FaceConsentWithdrawn(FactorError):
 
 
 class FacePending(FactorError):
+    """The provider has no result yet: the person polls again, which is not a failed try."""
+
     code = "face_pending"
+    is_attempt = False
 
 
 class FaceCheckExpired(FactorError):

@@ -174,6 +174,8 @@ def finish_second_factor(pending: PendingLogin, method: str, response: str) -> L
     try:
         result = FACTORS[method].verify(pending.person, response, purpose="login")
     except FactorError as error:
+        if not error.is_attempt:
+            raise
         record_event(f"login.{method}", "failure", subject=pending.person.sub, reason=error.code, **audit)
         if pending.via and isinstance(error, COUNTED_FAILURES):
             record_failure(pending.person, pending.via)

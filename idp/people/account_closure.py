@@ -69,6 +69,8 @@ def confirm_and_close(person: Person, method: str, response: str) -> None:
     try:
         FACTORS[method].verify(person, response, purpose=PURPOSE)
     except FactorError as error:
+        if not error.is_attempt:
+            raise
         record_event("account.close", "failure", subject=person.sub, method=method, reason=error.code)
         raise
     close_account(person, method)

@@ -87,6 +87,8 @@ def verify_reset(pending: PendingReset, method: str, response: str) -> None:
     try:
         FACTORS[method].verify(pending.person, response, purpose=PURPOSE)
     except FactorError as error:
+        if not error.is_attempt:
+            raise
         record_event("password.reset.verify", "failure", subject=pending.person.sub, method=method,
                      reason=error.code, **audit)
         raise
