@@ -67,3 +67,17 @@ def test_qr_login_pages_have_a_budget_of_their_own(database_url, instance_dir, a
     assert refused.status_code == 429 and refused.headers["Retry-After"]
     assert "请求过于频繁" in refused.get_data(as_text=True)
     assert post_login(client).status_code == 400  # a wrong password, not 429
+
+
+def test_a_script_posting_json_is_told_in_json_with_retry_after(database_url, instance_dir, app):
+    """Issue 18: past the limit, a caller that reads JSON (a page's own script posts JSON, as the
+    certificate login's does) gets the app API shape (docs/architecture.md §12.1), not the page."""
+    limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="1 per minute"))
+    client = limited.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    post_login(client)
+    refused = client.post("/login", json={}, headers={"X-CSRFToken": token}, query_string={"ui_locales": "en"})
+    assert refused.status_code == 429 and refused.is_json
+    assert refused.get_json() == {"error": "too_many_requests", "error_description": "Too many requests; please "
+                                  "wait a moment.", "message": "Too many requests; please wait a moment."}
+    assert int(refused.headers["Retry-After"]) > 0
