@@ -4,6 +4,7 @@ login page's fresh codes."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 
 import pytest
@@ -81,3 +82,17 @@ def test_a_script_posting_json_is_told_in_json_with_retry_after(database_url, in
     assert refused.get_json() == {"error": "too_many_requests", "error_description": "Too many requests; please "
                                   "wait a moment.", "message": "Too many requests; please wait a moment."}
     assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_certificate_login_draws_on_the_login_budget(database_url, instance_dir, app):
+    """Its answer is a login attempt, and its person step checks a password or sends an SMS: past
+    the budget the page's script is told in JSON, the person step's form by the page."""
+    limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="2 per minute"))
+    client = limited.test_client()
+    page = client.get("/login/certificate").get_data(as_text=True)
+    token = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    answers = [client.post("/login/certificate", json={}, headers={"X-CSRFToken": token}) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [400, 400, 429]
+    assert answers[2].get_json()["message"] == "请求过于频繁，请稍后再试" and answers[2].headers["Retry-After"]
+    person_step = client.post("/login/certificate/person", data={"csrf_token": token, "person": "x", "password": "x"})
+    assert person_step.status_code == 429 and "请求过于频繁" in person_step.get_data(as_text=True)
