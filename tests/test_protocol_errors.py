@@ -134,7 +134,7 @@ CASES = [
     Case("authorize-10kb-state", "GET", "/authorize", lambda c: c.authorize(state="s" * 10 * KB), 302, LOGIN),
     Case("authorize-nul-login-hint", "GET", "/authorize", lambda c: c.authorize(login_hint="a\x00"), 302, LOGIN),
     # /token
-    Case("token-get", "GET", "/token", lambda c: {}, 405, PAGE),
+    Case("token-get", "GET", "/token", lambda c: {}, 405, "invalid_request"),
     Case("token-no-parameters", "POST", "/token", lambda c: {}, 400, "invalid_request"),
     Case("token-empty-grant", "POST", "/token", lambda c: form(("grant_type", "")), 400, "invalid_request"),
     Case("token-unknown-grant", "POST", "/token", lambda c: form(("grant_type", "password")), 400,
@@ -213,7 +213,7 @@ CASES = [
         [*with_code(c, lambda v: v)["data"].items(multi=True), ("code_verifier", "w" * 43)]),
         "headers": c.rp.basic_auth}, 400, "invalid_request"),
     # /introspect
-    Case("introspect-get", "GET", "/introspect", lambda c: {}, 405, PAGE),
+    Case("introspect-get", "GET", "/introspect", lambda c: {}, 405, "invalid_request"),
     Case("introspect-no-client", "POST", "/introspect", lambda c: form(("token", "x")), 401, "invalid_client"),
     Case("introspect-no-token", "POST", "/introspect", lambda c: {"headers": c.rp.basic_auth}, 400,
          "invalid_request"),

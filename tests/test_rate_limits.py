@@ -4,6 +4,7 @@ login page's fresh codes."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 
 import pytest
@@ -67,3 +68,31 @@ def test_qr_login_pages_have_a_budget_of_their_own(database_url, instance_dir, a
     assert refused.status_code == 429 and refused.headers["Retry-After"]
     assert "请求过于频繁" in refused.get_data(as_text=True)
     assert post_login(client).status_code == 400  # a wrong password, not 429
+
+
+def test_a_script_posting_json_is_told_in_json_with_retry_after(database_url, instance_dir, app):
+    """Issue 18: past the limit, a caller that reads JSON (a page's own script posts JSON, as the
+    certificate login's does) gets the app API shape (docs/architecture.md §12.1), not the page."""
+    limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="1 per minute"))
+    client = limited.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    post_login(client)
+    refused = client.post("/login", json={}, headers={"X-CSRFToken": token}, query_string={"ui_locales": "en"})
+    assert refused.status_code == 429 and refused.is_json
+    assert refused.get_json() == {"error": "too_many_requests", "error_description": "Too many requests; please "
+                                  "wait a moment.", "message": "Too many requests; please wait a moment."}
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_certificate_login_draws_on_the_login_budget(database_url, instance_dir, app):
+    """Its answer is a login attempt, and its person step checks a password or sends an SMS: past
+    the budget the page's script is told in JSON, the person step's form by the page."""
+    limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="2 per minute"))
+    client = limited.test_client()
+    page = client.get("/login/certificate").get_data(as_text=True)
+    token = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    answers = [client.post("/login/certificate", json={}, headers={"X-CSRFToken": token}) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [400, 400, 429]
+    assert answers[2].get_json()["message"] == "请求过于频繁，请稍后再试" and answers[2].headers["Retry-After"]
+    person_step = client.post("/login/certificate/person", data={"csrf_token": token, "person": "x", "password": "x"})
+    assert person_step.status_code == 429 and "请求过于频繁" in person_step.get_data(as_text=True)

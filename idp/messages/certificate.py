@@ -14,9 +14,15 @@ MESSAGES = {
         "zh-CN": "未能连接本机证书助手，请确认已安装并启动后重试。",
         "en": "The certificate assistant on this computer did not answer; start it and try again.",
     },
-    "certificate_contract_note": {
-        "zh-CN": "证书助手接口说明见 docs/certificate-login.md。",
-        "en": "The assistant's interface is described in docs/certificate-login.md.",
+    # What a taxpayer needs when the assistant is missing: where it comes from and whom to call.
+    "certificate_help": {
+        "zh-CN": "证书助手是随税务数字证书（UKey）提供的本机程序，请按证书发放单位的说明安装并启动。"
+                 "如未安装或无法读取证书，请联系证书发放单位或主管税务机关，"
+                 "也可拨打纳税缴费服务热线 {hotline}。",
+        "en": "The certificate assistant is a program for this computer that comes with the tax digital "
+              "certificate (UKey); install and start it as the certificate's issuer explains. If it is not "
+              "installed or cannot read the certificate, contact the issuer or your tax office, or call the "
+              "taxpayer hotline {hotline}.",
     },
     "certificate_person_title": {"zh-CN": "选择办税人员", "en": "Who is acting for the enterprise?"},
     "certificate_person_intro": {

@@ -19,13 +19,19 @@
     restart.hidden = body.error !== "page_expired";
   }
 
+  // Every answer of the provider's is JSON, its refusals included (docs/architecture.md §12.1);
+  // no answer at all, or another's (a proxy's page), still tells the person something.
   async function postJson(url, body, headers) {
-    const response = await fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: Object.assign({ "Content-Type": "application/json" }, headers || {}),
-      body: JSON.stringify(body),
-    });
-    return { ok: response.ok, body: await response.json() };
+    try {
+      const response = await fetch(url, {
+        method: "POST", credentials: "same-origin",
+        headers: Object.assign({ "Content-Type": "application/json" }, headers || {}),
+        body: JSON.stringify(body),
+      });
+      return { ok: response.ok, body: await response.json() };
+    } catch (e) {
+      return { ok: false, body: { message: box.dataset.noAnswer } };
+    }
   }
 
   document.getElementById("certificate-start").addEventListener("click", async function () {

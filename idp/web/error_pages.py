@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,8 +23,8 @@ from idp.core.database import db
 from idp.core.database_outages import DEPENDENCY as DATABASE
 from idp.core.database_outages import check_unavailable
 from idp.core.dependency_outages import current_outages
-from idp.core.errors import UserError, error_json
-from idp.core.i18n import translate
+from idp.core.errors import DEFAULT_LOCALE, UserError, error_json
+from idp.core.i18n import current_locale
 from idp.core.settings import current_settings
 from idp.messages import MESSAGES
 from idp.web.browser_session import keep_stored_session
@@ -37,13 +37,28 @@ log = logging.getLogger(__name__)
 #: documents, the QR login page's status poll; besides them, the calls of :func:`_app_call`.
 JSON_PATHS = frozenset({"/token", "/introspect", "/revoke", "/userinfo", "/par", "/device_authorization",
                         "/login/qr/status", "/jwks.json", *DISCOVERY_PATHS})
-UNAVAILABLE_DESCRIPTION = "The authorization server is temporarily unavailable; retry after Retry-After seconds."
+#: An HTTP error's code and text for a caller that reads JSON; any other is ``invalid_request``.
+HTTP_JSON_ERRORS = {404: ("not_found", "error_not_found"), 429: ("too_many_requests", "error_too_many_requests")}
 
 
 class PageExpired(UserError):
     """The CSRF check refused a call that reads JSON (docs/architecture.md §12.1)."""
 
     code = "page_expired"
+
+
+class PipelineError(UserError):
+    """What the pipeline answers before or instead of a view (no such address, a method it does
+    not take, a rate limit, a crash, an outage), told to a caller that reads JSON in the text its
+    error page shows (docs/architecture.md §12.1)."""
+
+    def __init__(self, code: str, status: int, message_key: str) -> None:
+        self._message_key = message_key
+        super().__init__(code, status)
+
+    @property
+    def message_key(self) -> str:
+        return self._message_key
 
 
 def _answers_in_json() -> bool:
@@ -54,6 +69,21 @@ def _app_call() -> bool:
     """An app API, or a page's own script: it posts JSON (a form never does), reads JSON back and
     shows the person its ``message`` (the certificate login's fetch calls)."""
     return request.path.startswith("/api/") or (request.is_json and request.path not in JSON_PATHS)
+
+
+def _json_error(error: UserError, headers: dict[str, str]) -> Response:
+    """The one answer to a caller that reads JSON: the app API shape to the app APIs and the pages'
+    scripts, which show ``message``; RFC 6749 section 5.2 to the back-channel callers, whose
+    ``error_description`` must be ASCII, hence English."""
+    if _app_call():
+        _settle_locale()
+        response = error_json(error)
+    else:
+        response = jsonify(error=error.code, error_description=error.message("en"))
+        response.status_code = error.status
+    # An error answers this request only (RFC 6749 section 5.1 asks it of the token endpoint's).
+    response.headers.update({"Cache-Control": "no-store", **headers})
+    return response
 
 
 def _plain_page(title_key: str, message_key: str, status: int, headers: dict, params: dict) -> Response:
@@ -101,12 +131,14 @@ def error_page(title_key: str, message_key: str, status: int, headers: dict | No
         return _plain_page(title_key, message_key, status, headers, params)
 
 
-def _message(key: str) -> str:
+def _settle_locale() -> None:
+    """The request's language, or Chinese when it cannot be read (the session that holds it could
+    not be opened, its database is down): the answer is still given."""
     try:
-        return translate(key)
+        current_locale()
     except Exception:
-        log.exception("message %s could not be translated", key)
-        return MESSAGES[key]["zh-CN"]
+        log.debug("the request's language could not be read; answering in Chinese", exc_info=True)
+        g.locale = DEFAULT_LOCALE
 
 
 def _roll_back() -> None:
@@ -125,10 +157,7 @@ def _unavailable(error: BaseException) -> Response:
     _roll_back()
     headers = {"Retry-After": str(current_settings().UNAVAILABLE_RETRY_AFTER), "Cache-Control": "no-store"}
     if _answers_in_json():
-        body = {"error": "temporarily_unavailable", "error_description": UNAVAILABLE_DESCRIPTION}
-        if _app_call():
-            body["message"] = _message("error_unavailable")  # the app shows it to the person
-        return current_app.make_response((body, 503, headers))
+        return _json_error(PipelineError("temporarily_unavailable", 503, "error_unavailable"), headers)
     return error_page("error_unavailable_title", "error_unavailable", 503, headers)
 
 
@@ -136,12 +165,14 @@ def _internal(error: BaseException) -> Response:
     if check_unavailable(error):
         return _unavailable(error)
     _roll_back()
+    if _answers_in_json():
+        return _json_error(PipelineError("server_error", 500, "error_internal"), {})
     return error_page("error_internal", "error_internal", 500)
 
 
 def _csrf_error(error: CSRFError) -> Response:
     if _answers_in_json():
-        return error_json(PageExpired())
+        return _json_error(PageExpired(), {})
     return error_page("error_csrf_title", "error_csrf", 400, restart_step=True)
 
 
@@ -150,17 +181,17 @@ def _http_error(error: HTTPException) -> Response:
         # Flask hands an error raised outside the view (saving the session, an after_request
         # hook) over as a 500 that carries it; it has logged it already.
         return _internal(getattr(error, "original_exception", None) or error)
+    # What the caller needs to try again: the methods the address takes, when the limit lifts.
+    headers = {name: value for name, value in error.get_headers() if name in ("Allow", "Retry-After")}
+    if _answers_in_json():
+        code, message_key = HTTP_JSON_ERRORS.get(error.code or 400, ("invalid_request", "error_bad_request_title"))
+        return _json_error(PipelineError(code, error.code or 400, message_key), headers)
     if error.code == 429:
-        retry_after = getattr(error, "retry_after", None)
-        retry = {"Retry-After": str(retry_after)} if retry_after else {}
-        if request.path.startswith("/api/"):
-            body = {"error": "too_many_requests", "message": _message("error_too_many_requests")}
-            return current_app.make_response((body, 429, retry))
-        return error_page("error_too_many_requests", "error_too_many_requests", 429, retry)
+        return error_page("error_too_many_requests", "error_too_many_requests", 429, headers)
     if error.code == 404:
         # Where to go next rather than a dead end: home too, besides the login and the hotline.
         return error_page("error_not_found", "not_found_text", 404, home=True)
-    return error_page("error_bad_request_title", "error_bad_request_title", error.code or 400)
+    return error_page("error_bad_request_title", "error_bad_request_title", error.code or 400, headers)
 
 
 def _database_error(error: SQLAlchemyError) -> Response:

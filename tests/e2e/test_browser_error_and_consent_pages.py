@@ -114,13 +114,30 @@ def test_an_expired_certificate_page_says_so_and_offers_a_fresh_copy(
     page.get_by_role("button", name="读取证书并登录").click()
 
     expect(page.get_by_role("alert")).to_have_text("页面已过期，刚才的操作未被处理。请重新开始这一步。")
-    # Not assert_chinese_page: the page's note names docs/certificate-login.md, a path in Latin letters.
-    assert_accessible(page)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "sideways scrolling"
+    assert_chinese_page(page)
     page.get_by_role("link", name="重新开始这一步").click()
     expect(page).to_have_url(certificate_page)
     expect(page.get_by_role("alert")).to_be_hidden()
     expect(page.get_by_role("link", name="重新开始这一步")).to_be_hidden()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_certificate_page_tells_a_taxpayer_what_to_run_and_whom_to_call(
+    page: Page, live_provider: LiveProvider, size: str
+):
+    """Issue 18: the page names the certificate assistant and where help comes from, in Chinese
+    (not a developer's document), and when the provider cannot be reached its script says so."""
+    page.set_viewport_size(SIZES[size])
+    page.goto(f"{live_provider.url}/login/certificate")
+    help_text = page.locator("#certificate-help")
+    expect(help_text).to_contain_text("证书助手")
+    expect(help_text).to_contain_text("纳税缴费服务热线 12366")
+    assert_chinese_page(page)
+
+    page.route("**/login/certificate/challenge", lambda route: route.abort("connectionrefused"))
+    page.get_by_role("button", name="读取证书并登录").click()
+    expect(page.get_by_role("alert")).to_have_text("系统暂时无法使用，请稍后再试。")
+    assert_chinese_page(page)
 
 
 @pytest.mark.parametrize("size", SIZES)
