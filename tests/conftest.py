@@ -13,8 +13,9 @@ import socket
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -168,6 +169,31 @@ def last_sms_code(app, phone: str = PHONE) -> str:
     codes = [m["code"] for m in read_outbox(app) if m["phone"] == phone]
     assert codes, f"no SMS was sent to {phone}"
     return codes[-1]
+
+
+@contextmanager
+def sms_gateway_down(app) -> Iterator[None]:
+    """Within: the SMS gateway refuses every message, as a gateway answering 503 does."""
+    from idp.factors.sms_gateway import SMS_EXTENSION, SmsDeliveryFailed
+
+    gateway = app.extensions[SMS_EXTENSION]
+
+    def refuse(message) -> None:
+        raise SmsDeliveryFailed("SMS gateway answered 503")
+
+    gateway.send = refuse
+    try:
+        yield
+    finally:
+        del gateway.send
+
+
+def stored_sms_codes(app, phone: str = PHONE) -> int:
+    """How many codes the database holds for ``phone``: a code that never went out is not one."""
+    from idp.models import SmsCode
+
+    with app.app_context():
+        return db.session.execute(sa.select(sa.func.count()).where(SmsCode.phone == phone)).scalar_one()
 
 
 @pytest.fixture

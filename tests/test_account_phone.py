@@ -13,7 +13,7 @@ from account_steps import (
     post_form,
     post_with_token,
 )
-from conftest import PASSWORD, last_sms_code, read_outbox
+from conftest import PASSWORD, last_sms_code, read_outbox, sms_gateway_down, stored_sms_codes
 
 
 def ask_code(client, new_phone: str = NEW_PHONE):
@@ -88,6 +88,7 @@ def test_a_phone_of_another_account_is_refused_before_any_code_is_sent(app, clie
     assert response.status_code == 400
     assert "该手机号码已被其他账户绑定" in response.get_data(as_text=True)
     assert len(read_outbox(app)) == sent_before
+    assert audit_events(app, "phone.change")[-1].detail["reason"] == "taken"
 
 
 def test_a_phone_taken_by_another_account_after_the_code_was_sent_is_refused(app, client, person):
@@ -121,3 +122,15 @@ def test_a_second_code_within_the_resend_cooldown_is_refused(app, client, person
     response = ask_code(client)
     assert response.status_code == 429
     assert "验证码发送过于频繁" in response.get_data(as_text=True)
+
+
+def test_a_code_the_gateway_could_not_send_is_not_kept_and_the_next_send_needs_no_wait(app, client, person):
+    """The SMS gateway down: no code waits for the new phone, and asking again works at once."""
+    log_in(app, client)
+    with sms_gateway_down(app):
+        refused = ask_code(client)
+    assert refused.status_code == 503 and "短信发送失败，请稍后再试" in refused.get_data(as_text=True)
+    assert stored_sms_codes(app, NEW_PHONE) == 0
+    assert "验证码已发送至新手机号码" not in client.get("/account/phone").get_data(as_text=True)
+    assert ask_code(client).headers["Location"] == "/account/phone"
+    assert confirm(client, last_sms_code(app, NEW_PHONE)).headers["Location"] == "/account"

@@ -39,6 +39,8 @@ from conftest import (
     last_sms_code,
     let_sms_cooldown_pass,
     register_client,
+    sms_gateway_down,
+    stored_sms_codes,
     submit_password,
     tokens_for,
 )
@@ -264,6 +266,17 @@ def test_closing_needs_a_recent_login_a_code_sent_for_it_and_the_confirmation(ap
     assert close_with(client, "000000" if code != "000000" else "111111").status_code == 400
     assert person_row(app, person["id"]).status == "active"
     assert [e.detail["reason"] for e in audit_events(app, "account.close")] == ["code_expired", "wrong_credential"]
+
+
+def test_a_closure_code_the_gateway_could_not_send_is_not_kept_and_the_next_send_needs_no_wait(app, client, person):
+    log_in(app, client)
+    codes_before = stored_sms_codes(app)
+    with sms_gateway_down(app):
+        refused = send_close_code(client)
+    assert refused.status_code == 503 and "短信发送失败，请稍后再试" in refused.get_data(as_text=True)
+    assert stored_sms_codes(app) == codes_before
+    assert send_close_code(client).status_code == 200
+    assert "您的账号已注销" in close_with(client, last_sms_code(app)).get_data(as_text=True)
 
 
 def close_account(app, client) -> None:

@@ -128,6 +128,7 @@ def test_a_generator_is_enrolled_only_after_a_current_code_confirms_it(app, clie
         "csrf_token": csrf_from(html), "code": pyotp.TOTP(secret).at(NOW - 300)})
     assert wrong.status_code == 400 and "动态口令不正确" in wrong.get_data(as_text=True)
     assert secret not in wrong.get_data(as_text=True)
+    assert [e.detail["reason"] for e in audit_events(app, "app_code.enrol")] == ["wrong_code"]
     submit_password(app.test_client())
     assert "use-app-code" not in app.test_client().get("/login/sms").get_data(as_text=True)
     right = client.post("/account/app-code/new", data={"csrf_token": csrf_from(html),

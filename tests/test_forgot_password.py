@@ -32,6 +32,8 @@ from conftest import (
     query_of,
     read_outbox,
     redeem,
+    sms_gateway_down,
+    stored_sms_codes,
     submit_password,
     submit_sms_code,
     tokens_for,
@@ -238,6 +240,18 @@ def test_wrong_reset_codes_count_towards_the_sms_lockout(app, client, person):
         assert "短信验证码错误" in enter_code(client, wrong).get_data(as_text=True)
     assert "连续认证错误次数过多" in enter_code(client, wrong).get_data(as_text=True)
     assert "连续认证错误次数过多" in enter_code(client, code).get_data(as_text=True)
+
+
+def test_a_code_the_gateway_could_not_send_is_not_kept_and_the_next_send_needs_no_wait(app, client, person):
+    """The SMS gateway down: the person is told, stays at the verify step, and may ask again at once
+    (a code that never went out starts no resend cooldown)."""
+    identify(client)
+    with sms_gateway_down(app):
+        refused = send_code(client)
+    assert refused.status_code == 503 and "短信发送失败，请稍后再试" in refused.get_data(as_text=True)
+    assert stored_sms_codes(app) == 0
+    assert send_code(client).status_code == 200
+    assert enter_code(client, last_sms_code(app)).headers["Location"] == "/password/forgot/new"
 
 
 def start_face(client) -> str:

@@ -30,6 +30,8 @@ from conftest import (
     let_sms_cooldown_pass,
     make_settings,
     read_outbox,
+    sms_gateway_down,
+    stored_sms_codes,
     submit_password,
     submit_sms_code,
 )
@@ -183,6 +185,9 @@ def test_a_phone_of_another_account_is_refused_before_any_code_is_sent(app, clie
     assert response.status_code == 409
     assert "已被其他账户使用" in response.get_data(as_text=True)
     assert read_outbox(app) == []
+    with app.app_context():
+        refused = db.session.execute(select(AuditEvent).where(AuditEvent.event == "registration.phone")).scalar_one()
+        assert (refused.outcome, refused.detail["reason"]) == ("failure", "phone_taken")
 
 
 def test_a_wrong_sms_code_leaves_the_phone_unverified(app, client):
@@ -249,6 +254,19 @@ def test_a_refused_new_number_is_shown_again_in_the_field_with_the_refusal(app, 
     page = refused.get_data(as_text=True)
     assert "已被其他账户使用" in page
     assert re.search(rf'<input id="phone" name="phone"[^>]*value="{PHONE}"', page)
+
+
+def test_a_code_the_gateway_could_not_send_is_not_kept_and_the_phone_is_asked_again(app, client):
+    """The SMS gateway down: the page asks for the phone again (no code went out), the registration
+    stays at the phone step, and sending again works at once."""
+    start(client)
+    with sms_gateway_down(app):
+        refused = post(client, "/register/phone", phone=NEW_PHONE)
+    assert refused.status_code == 503 and "短信发送失败，请稍后再试" in refused.get_data(as_text=True)
+    assert stored_sms_codes(app, NEW_PHONE) == 0
+    row = registration_row(app)
+    assert (row.step, row.phone) == ("phone", None)
+    assert verify_phone(app, client).headers["Location"] == "/register/username"
 
 
 def test_the_registration_code_says_it_is_for_registration(app, client):

@@ -12,7 +12,7 @@ from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.models import AuditEvent, FaceCheck, Person, Registration
 
-from conftest import PHONE, last_sms_code
+from conftest import PHONE, last_sms_code, sms_gateway_down, stored_sms_codes
 
 NEW_DOC = "440524188001010014"
 NEW_PHONE = "13912345678"
@@ -182,6 +182,15 @@ def test_a_wrong_code_does_not_verify_the_phone_and_resending_is_rate_limited(ap
     assert resend["error"] == "resend_too_soon" and "秒后再试" in resend["message"]
 
 
+def test_a_code_the_gateway_could_not_send_is_not_kept_and_the_next_send_needs_no_wait(app, client):
+    rid = started(client)
+    with sms_gateway_down(app):
+        refused = call(client, "phone", rid, status=503, phone=NEW_PHONE)
+    assert refused["error"] == "sms_unavailable" and refused["message"] == "短信发送失败，请稍后再试"
+    assert stored_sms_codes(app, NEW_PHONE) == 0
+    assert call(client, "phone", rid, phone=NEW_PHONE)["next"] == "phone/verify"
+
+
 @pytest.mark.parametrize("username,error", [("abc", "username_length"), ("13812345678", "username_phone_shape"),
                                             ("20260101", "username_all_digits"), ("li si", "username_characters")])
 def test_the_username_rules_apply(app, client, username, error):
@@ -260,3 +269,20 @@ def test_two_registrations_of_one_document_create_one_account(app, client):
     assert scan(client, second, "pass", 409)["error"] == "conflict"
     with app.app_context():
         assert [p.phone for p in db.session.execute(select(Person)).scalars()] == [NEW_PHONE]
+
+
+def test_a_username_taken_while_the_account_was_being_created_refuses_the_registration(app, client, person,
+                                                                                       monkeypatch):
+    """The database's unique index settles a race the checks before the insert lost (simulated here by
+    checks that see no clash): the registration is refused as a conflict, audited, and no account is half
+    made."""
+    for module in ("idp.people.registration", "idp.people.accounts"):
+        monkeypatch.setattr(f"{module}.check_username_taken", lambda *args, **kwargs: False)
+    rid = through_password(app, client, username=person["username"].upper())
+    call(client, "face/consent", rid)
+    assert scan(client, rid, "pass", 409)["error"] == "conflict"
+    assert count(app, Person) == 1
+    with app.app_context():
+        refused = db.session.execute(select(AuditEvent).where(AuditEvent.event == "registration.completed")
+                                     ).scalar_one()
+        assert (refused.outcome, refused.detail["reason"]) == ("failure", "conflict")

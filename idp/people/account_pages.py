@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from idp.core.database import db
 from idp.core.errors import LocalizedValueError, UserError
 from idp.core.i18n import translate
 from idp.core.settings import current_settings
@@ -122,9 +121,7 @@ def password(login: LoginContext):
                         new=request.form.get("new_password", ""),
                         confirmation=request.form.get("confirm_password", ""))
     except (FactorError, LocalizedValueError) as error:
-        db.session.commit()  # lockout counters and the audit row persist
         return render_template("account_password.html", error=error_text(error)), 400
-    db.session.commit()
     flash("acct_saved_password")
     return redirect(url_for("account.overview"))
 
@@ -148,9 +145,7 @@ def username(login: LoginContext):
     try:
         change_username(login.person, requested)
     except LocalizedValueError as error:
-        db.session.commit()  # the audit row of the refusal
         return _render_username(login, error, requested)
-    db.session.commit()
     flash("acct_saved_username")
     return redirect(url_for("account.overview"))
 
@@ -179,7 +174,6 @@ def end_session(login: LoginContext):
         end_session_by_ref(login, request.form.get("session", ""))
     except SessionChangeRefused as error:
         return _render_sessions(login, error)
-    db.session.commit()
     flash("acct_saved_session_ended")
     return redirect(url_for("account.sessions"))
 
@@ -189,6 +183,5 @@ def end_session(login: LoginContext):
 def end_everywhere(login: LoginContext):
     end_all_sessions(login)
     session.pop("login_session_id", None)
-    db.session.commit()
     return render_template("signed_out.html", title_key="acct_sign_out_everywhere",
                            message_key="acct_signed_out_everywhere")

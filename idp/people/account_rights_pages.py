@@ -10,7 +10,6 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
-from idp.core.database import db
 from idp.core.errors import LocalizedValueError
 from idp.core.i18n import translate
 from idp.core.settings import current_settings
@@ -53,7 +52,6 @@ def export(login: LoginContext):
     document = export_personal_data(login.person)
     record_event("account.data_exported", subject=login.person.sub,
                  audit_events=len(document["audit_events"]), sessions=len(document["sessions"]))
-    db.session.commit()
     filename = f"qdtax-personal-data-{utcnow():%Y%m%d}.json"
     return Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
@@ -64,7 +62,6 @@ def export(login: LoginContext):
 @login_required
 def face_withdraw(login: LoginContext):
     withdraw_face_consent(login.person)
-    db.session.commit()
     flash("acct_saved_face_withdrawn")
     return redirect(url_for("account_rights.privacy"))
 
@@ -77,7 +74,6 @@ def face_consent(login: LoginContext):
         return render_template("account_face_consent.html", action=url_for("account_rights.face_consent"),
                                back=url_for("account_rights.privacy"))
     record_face_consent(FaceIdentity.of(login.person), renewal=True)
-    db.session.commit()
     flash("acct_saved_face_given")
     return redirect(url_for("account_rights.privacy"))
 
@@ -97,7 +93,6 @@ def _check_confirmed() -> None:
 
 def _closed():
     """The account is gone: this browser's session with it."""
-    db.session.commit()
     session.clear()
     return render_template("message.html", title_key="acct_close_done_title", message_key="acct_close_done",
                            params={})
@@ -115,12 +110,9 @@ def close_code(login: LoginContext):
     try:
         send_closure_code(login.person)
     except FactorError as error:
-        db.session.commit()
         return _render_close(login, error_text(error), 429)
     except SmsDeliveryFailed:
-        db.session.rollback()
         return _render_close(login, translate("error_sms_unavailable"), 503)
-    db.session.commit()
     return _render_close(login, code_sent=True)
 
 
@@ -131,7 +123,6 @@ def close_with_code(login: LoginContext):
         _check_confirmed()
         confirm_and_close(login.person, "sms", request.form.get("code", ""))
     except (FactorError, LocalizedValueError) as error:
-        db.session.commit()  # lockout counters, the spent try and the audit row persist
         return _render_close(login, error_text(error), 400, code_sent=True)
     return _closed()
 
@@ -160,7 +151,6 @@ def close_face(login: LoginContext):
         url = start_closure_face_check(login.person, return_url)
     except FACE_PAGE_ERRORS as error:
         return face_refusal(error, _close_face_page(login))
-    db.session.commit()
     return redirect(url)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from idp.core.database import db
 from idp.core.errors import LocalizedValueError
 from idp.core.i18n import translate
 from idp.factors import FACTORS
@@ -48,15 +47,11 @@ def phone_code(login: LoginContext):
     try:
         start_phone_change(login.person, new_phone)
     except LocalizedValueError as error:
-        db.session.commit()  # the audit row of the refusal
         return _render_phone(login, error_text(error), 400, new_phone)
     except FactorError as error:
-        db.session.commit()
         return _render_phone(login, error_text(error), 429, new_phone)
     except SmsDeliveryFailed:
-        db.session.rollback()
         return _render_phone(login, translate("error_sms_unavailable"), 503, new_phone)
-    db.session.commit()
     return redirect(url_for("account_verify.phone"))
 
 
@@ -67,9 +62,7 @@ def phone_submit(login: LoginContext):
         finish_phone_change(login.person, code=request.form.get("code", ""),
                             password=request.form.get("password", ""))
     except (FactorError, LocalizedValueError) as error:
-        db.session.commit()  # lockout counters, the spent try and the audit row persist
         return _render_phone(login, error_text(error), 400)
-    db.session.commit()
     flash("acct_saved_phone")
     return redirect(url_for("account.overview"))
 
@@ -99,7 +92,6 @@ def _gone(error: Exception):
 def _passed(person: Person, check: str):
     """A pass makes level 4, inside the face factor's success (docs/domain.md §1.5)."""
     FACTORS["face"].verify(person, check, purpose=REALNAME_FACE_PURPOSE)
-    db.session.commit()
     flash("acct_saved_realname")
     return redirect(url_for("account_verify.realname"))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from idp.core.database import db
 from idp.core.errors import LocalizedValueError
 from idp.factors.base import FactorError
 from idp.login.password_steps import LoginExpired, begin_second_factor, pending_login, timed_out_interaction
@@ -41,7 +40,6 @@ def new(login: LoginContext):
         enrolment = start_app_code_enrolment(login.person)
     except LocalizedValueError as error:
         return _render_status(login, error_text(error), 400)
-    db.session.commit()
     return render_template("account_app_code_new.html", enrolment=enrolment)
 
 
@@ -51,10 +49,8 @@ def confirm(login: LoginContext):
     try:
         confirm_app_code_enrolment(login.person, request.form.get("code", ""))
     except LocalizedValueError as error:
-        db.session.commit()  # the audit row of the refusal
         # The secret is not shown again: the app scanned it already, the person types a newer code.
         return render_template("account_app_code_new.html", enrolment=None, error=error_text(error)), 400
-    db.session.commit()
     flash("otp_saved_enrolled")
     return redirect(url_for("app_codes.status"))
 
@@ -63,7 +59,6 @@ def confirm(login: LoginContext):
 @fresh_login_required("app_codes.status")
 def remove(login: LoginContext):
     remove_app_code(login.person)
-    db.session.commit()
     flash("otp_saved_removed")
     return redirect(url_for("app_codes.status"))
 
@@ -86,7 +81,6 @@ def login_page():
 
 
 def _login_refused(error: FactorError):
-    db.session.commit()  # failure counters and audit rows persist
     return _render_login(error, 400)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from idp.core.database import db
 from idp.core.errors import LocalizedValueError
 from idp.people.password_change import (
     PasswordStepExpired,
@@ -63,5 +62,4 @@ def change_submit():
                                         "pw_forced_note", error)
     except PasswordStepExpired:
         return _log_in_again()  # finished in another tab meanwhile
-    db.session.commit()
     return render_relogin("pw_forced_done", forced.interaction)

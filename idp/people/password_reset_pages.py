@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from idp.core.database import db
 from idp.core.errors import LocalizedValueError
 from idp.core.settings import current_settings
 from idp.factors.base import FactorError
@@ -63,7 +62,6 @@ def _face_result_page() -> FacePage:
 
 def _face_passed(person: Person, check: str):
     verify_reset(pending_reset(VERIFY), "face", check)
-    db.session.commit()
     return redirect(url_for("password_reset.new_password_page"))
 
 
@@ -79,9 +77,7 @@ def identify_submit():
     try:
         start_password_reset(identifier, interaction or None)
     except FactorError as error:
-        db.session.commit()  # the audit row of the attempt persists
         return _render_identify(interaction, identifier, error)
-    db.session.commit()
     return redirect(url_for("password_reset.verify_page"))
 
 
@@ -97,12 +93,9 @@ def sms_send():
     except ResetExpired as error:
         return _restart(error)
     except FactorError as error:
-        db.session.commit()
         return _render_verify(error.message_key, error.params, 429)
     except SmsDeliveryFailed:
-        db.session.rollback()
         return _render_verify("error_sms_unavailable", {}, 503)
-    db.session.commit()
     return _render_verify(sent=True)
 
 
@@ -113,9 +106,7 @@ def sms_submit():
     except ResetExpired as error:
         return _restart(error)
     except FactorError as error:
-        db.session.commit()  # failure counters and audit rows persist
         return _render_verify(error.message_key, error.params, 400, sent=True)
-    db.session.commit()
     return redirect(url_for("password_reset.new_password_page"))
 
 
@@ -157,5 +148,4 @@ def new_password_submit():
         return _new_password_form(error)
     except ResetExpired as error:
         return _restart(error)
-    db.session.commit()
     return render_relogin("pw_reset_done", interaction)

@@ -314,26 +314,34 @@ def _create_account(registration: Registration) -> Person:
         or _phone_has_account(registration.phone or "")
         or (registration.username and check_username_taken(registration.username))
     ):
-        _audit("completed", registration, "failure", reason="conflict")
-        raise RegistrationError("conflict")
+        raise _conflict(registration)
     level = record.realname_level if record is not None else FACE_VERIFIED_LEVEL
     try:
-        person = create_person(
-            doc_type=registration.doc_type, doc_number=registration.doc_number, name=registration.name,
-            phone=registration.phone or "", username=registration.username, realname_level=level,
-            country=registration.doc_country, password_hash=registration.password_hash,
-        )
+        # A savepoint, so a refused insert is taken back alone and the refusal stands as the one
+        # above does (on PostgreSQL a failed statement would abort the whole transaction).  It is
+        # nested in the transaction the step's own writes opened: the spent face check, or the
+        # password hash flushed before it.
+        with db.session.begin_nested():
+            person = create_person(
+                doc_type=registration.doc_type, doc_number=registration.doc_number, name=registration.name,
+                phone=registration.phone or "", username=registration.username, realname_level=level,
+                country=registration.doc_country, password_hash=registration.password_hash,
+            )
     except (AccountError, IntegrityError):
-        # A parallel registration took the document, phone or username after the checks above;
-        # nothing of this transaction may stand, so it is rolled back here, not half-committed.
-        db.session.rollback()
-        raise RegistrationError("conflict") from None
+        # A parallel registration took the document, phone or username after the checks above.
+        raise _conflict(registration) from None
     if record is not None:
         db.session.delete(record)
     _audit("completed", registration, subject=person.sub, level=level, via_service_hall=record is not None,
            phone=mask_phone(person.phone))
     db.session.delete(registration)
     return person
+
+
+def _conflict(registration: Registration) -> RegistrationError:
+    """The refusal of a registration whose document, phone or username another account holds, audited."""
+    _audit("completed", registration, "failure", reason="conflict")
+    return RegistrationError("conflict")
 
 
 def delete_expired_registrations() -> int:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from idp.core.database import db
 from idp.core.errors import error_json
 from idp.core.i18n import translate
 from idp.core.settings import current_settings
@@ -91,15 +90,9 @@ def _step(action: Callable[[Registration, dict], tuple]):
     """Run ``action`` on the registration the JSON body names; one transaction per call."""
     try:
         body = _body()
-        answer = action(load_registration(body.get("registration_id")), body)
-    except Refusal as error:
-        db.session.commit()  # refusals are audited
+        return action(load_registration(body.get("registration_id")), body)
+    except (Refusal, *Unavailable) as error:
         return _refusal(error)
-    except Unavailable as error:
-        db.session.rollback()
-        return _refusal(error)
-    db.session.commit()
-    return answer
 
 
 @bp.route("/start", methods=["POST"])
@@ -109,9 +102,7 @@ def start():
         registration = start_registration(doc_type=_text(body, "doc_type"), doc_number=_text(body, "doc_number"),
                                           name=_text(body, "name"), country=_text(body, "country") or None)
     except Refusal as error:
-        db.session.commit()
         return _refusal(error)
-    db.session.commit()
     return jsonify(registration_id=registration.id, next=_next(registration),
                    expires_in=current_settings().REGISTRATION_TTL), 201
 
@@ -184,7 +175,6 @@ def face_complete():
         try:
             return _registered(complete_registration_face(registration, _text(body, "check_id")))
         except FacePending:
-            db.session.rollback()
             return jsonify(status="pending", next="face/complete", message=translate("error_face_pending")), 202
 
     return _step(complete)

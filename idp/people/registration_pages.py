@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from idp.core.database import db
 from idp.core.i18n import current_locale
@@ -105,19 +105,20 @@ def _phone_shown(registration: Registration) -> dict[str, object]:
 
 def _still_there(registration: Registration | None) -> Registration | None:
     """``registration``, unless another tab of this browser finished it (its row deleted with
-    the account's creation) while this request ran; its attributes could not be read again."""
+    the account's creation) while this request ran: read again from the database, not from
+    the session, which still holds the copy loaded at the start."""
     if registration is None:
         return None
     identity = inspect(registration).identity
     if identity is None:  # never stored
         return None
     [registration_id] = identity
-    return registration if db.session.get(Registration, registration_id) is not None else None
+    stored = db.session.execute(select(Registration.id).where(Registration.id == registration_id)).first()
+    return registration if stored is not None else None
 
 
 def _refused(error: RegistrationRefusal, registration: Registration | None):
-    """Keep the refusal's audit rows, then show it where the person can act on it."""
-    db.session.commit()
+    """Show a refusal where the person can act on it (its audit rows are kept with the answer)."""
     registration = _still_there(registration)
     if registration is None and not isinstance(error, RegistrationError):
         error = RegistrationError("expired")
@@ -157,9 +158,7 @@ def start_submit():
         registration = start_registration(doc_type=form["doc_type"], doc_number=form["doc_number"],
                                           name=form["name"], country=form["country"] or None)
     except Refusal as error:
-        db.session.commit()  # refusals (hall first, existing account) are audited
         return _render_start(error, form, refusal_status(error))
-    db.session.commit()
     REGISTRATION.start(REGISTERING, _interaction_id(), registration_id=registration.id)
     return redirect(url_for(".phone_page"))
 
@@ -174,7 +173,6 @@ def _next_page(registration: Registration, person: Person | None):
         # just set and the SMS code: loa:2; with the face scan: loa:3), and the app's request goes on.
         amr = ["pwd", "sms"] + ([] if registration.via_service_hall else ["face"])
         create_login_session(person, amr)
-        db.session.commit()
     REGISTRATION.start(DONE, interaction, level=person.realname_level)
     return redirect(url_for(".done_page"))
 
@@ -196,10 +194,8 @@ def _take_step(action: Callable[[Registration], T],
     except Refusal as error:
         return _refused(error, registration)
     except SmsDeliveryFailed as error:
-        db.session.rollback()
         # No code went out: the page asks for the phone again, not for a code.
         return _render("registration_phone.html", registration, error, refusal_status(error))
-    db.session.commit()
     return answer(registration, result)
 
 

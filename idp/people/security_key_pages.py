@@ -8,7 +8,6 @@ import json
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from idp.core.database import db
 from idp.core.errors import LocalizedValueError
 from idp.factors.base import FactorError
 from idp.login.password_steps import LoginExpired, begin_second_factor, pending_login, timed_out_interaction
@@ -61,9 +60,7 @@ def new_key_submit(login: LoginContext):
     try:
         finish_security_key_registration(login.person, request.form.get("credential", ""), name)
     except (FactorError, LocalizedValueError) as error:
-        db.session.commit()  # the audit row of the refusal
         return _render_new_key(login, error_text(error), 400, name)
-    db.session.commit()
     flash("sk_saved_registered")
     return redirect(url_for("security_keys.keys"))
 
@@ -74,9 +71,7 @@ def rename(login: LoginContext, key_id: int):
     try:
         rename_security_key(login.person, key_id, request.form.get("name", ""))
     except LocalizedValueError as error:
-        db.session.rollback()
         return _render_keys(login, error_text(error), 400)
-    db.session.commit()
     flash("sk_saved_renamed")
     return redirect(url_for("security_keys.keys"))
 
@@ -87,9 +82,7 @@ def remove(login: LoginContext, key_id: int):
     try:
         remove_security_key(login.person, key_id)
     except LocalizedValueError as error:
-        db.session.rollback()
         return _render_keys(login, error_text(error), 400)
-    db.session.commit()
     flash("sk_saved_removed")
     return redirect(url_for("security_keys.keys"))
 
@@ -116,7 +109,6 @@ def login_page():
 
 
 def _login_refused(error: FactorError):
-    db.session.commit()  # failure counters and audit rows (a counter regression above all) persist
     return _render_login(error, 400)
 
 
