@@ -13,7 +13,9 @@ from idp.people.usernames import UsernameError
 #: Every refusal a registration step can raise (registration, factor and value errors); all are shown
 #: to the person, none is a crash.
 Refusal = UserError
-#: A service a step needs was out of reach: nothing of the step is kept, and the person may try again.
+#: A service a step needs was out of reach: nothing the service was to do is kept (no code sent, no
+#: check started) and the person may try again; what the person gave before the call stands, as a
+#: face consent given with the scan (docs/architecture.md §12.2).
 Unavailable = (SmsDeliveryFailed, FaceProviderError)
 #: Any of :data:`Refusal` and :data:`Unavailable`.
 RegistrationRefusal = UserError | SmsDeliveryFailed | FaceProviderError
