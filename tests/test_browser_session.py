@@ -152,7 +152,7 @@ def test_a_login_page_stores_the_session_in_the_transaction_of_its_own_work(app,
     assert commits == {
         "GET /authorize": 2,  # the request kept for the login pages; later the code
         "GET /login": 1,  # the form's CSRF token
-        "POST /login": 2,  # the password step stands even when the SMS cannot be sent
+        "POST /login": 1,  # the password step and the code; a failed send is undone alone (a savepoint)
         "GET /login/sms": 1,  # its reads end with the view (web/transactions.py), as a rollback would
         "POST /login/sms": 1,  # the login session and the session's new id
     }
