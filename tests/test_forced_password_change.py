@@ -171,9 +171,9 @@ def test_after_the_change_every_session_ends_and_only_the_new_password_logs_in(a
     assert stored_person(app, person["id"]).password_is_initial is False
 
 
-def test_the_relying_partys_request_continues_after_the_fresh_login(app, client, imported, rp):
-    """docs/domain.md §1.8 with OIDC Core 3.1.2: the authorization request that started it all is answered
-    after the login with the new password, with a fresh auth_time."""
+def sent_to_the_change_from_an_app(app, client, rp):
+    """An app's authorization request, the login with the initial password and its SMS step, which
+    sends the person to the forced change; returns the request and its interaction id."""
     request = authorization_request(rp)
     login_url = client.get("/authorize", query_string=request.params).headers["Location"]
     page = client.get(login_url).get_data(as_text=True)
@@ -181,6 +181,13 @@ def test_the_relying_partys_request_continues_after_the_fresh_login(app, client,
     client.post("/login", data={"csrf_token": csrf_from(page), "interaction": interaction,
                                 "identifier": LI_SI, "password": INITIAL})
     assert sms_step(app, client).headers["Location"] == "/password/change-required"
+    return request, interaction
+
+
+def test_the_relying_partys_request_continues_after_the_fresh_login(app, client, imported, rp):
+    """docs/domain.md §1.8 with OIDC Core 3.1.2: the authorization request that started it all is answered
+    after the login with the new password, with a fresh auth_time."""
+    request, interaction = sent_to_the_change_from_an_app(app, client, rp)
     relogin = relogin_link(submit_new_password(client).get_data(as_text=True))
     assert relogin == f"/login?interaction={interaction}"
 
@@ -229,13 +236,7 @@ def test_a_change_begun_for_an_app_and_left_too_long_starts_again_for_that_app(a
                                                                                 monkeypatch):
     """Issue 18: a person who comes back to the change page after its time logs in again for the app
     that asked, not for the account centre (the app's request has its own, longer life)."""
-    request = authorization_request(rp)
-    login_url = client.get("/authorize", query_string=request.params).headers["Location"]
-    page = client.get(login_url).get_data(as_text=True)
-    interaction = hidden_value(page, "interaction")
-    client.post("/login", data={"csrf_token": csrf_from(page), "interaction": interaction,
-                                "identifier": LI_SI, "password": INITIAL})
-    assert sms_step(app, client).headers["Location"] == "/password/change-required"
+    _, interaction = sent_to_the_change_from_an_app(app, client, rp)
     ttl = current_settings(app).LOGIN_STEP_TTL
     monkeypatch.setattr("idp.protocol.pending_steps.time", types.SimpleNamespace(time=lambda: time.time() + ttl + 1))
     assert client.get("/password/change-required").headers["Location"] == f"/login?interaction={interaction}"

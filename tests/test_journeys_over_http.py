@@ -47,6 +47,23 @@ def assert_code_for(callback: str, redirect_uri: str, params: dict) -> None:
     assert answer["state"] == params["state"] and answer["code"]
 
 
+
+def reset_by_sms_and_log_in_again(browser: requests.Session, live_provider: LiveProvider, verify: requests.Response,
+                                  login: requests.Response, redirect_uri: str, params: dict) -> None:
+    """From the reset's verification page: the SMS code, a new password, then 重新登录 leads back to
+    the app's own login page, and that login ends at the app with a code."""
+    base = live_provider.url
+    sent = post(browser, f"{base}/password/forgot/sms/send", verify)
+    new = next_page(browser, post(browser, f"{base}/password/forgot/sms", sent, code=live_provider.last_sms_code()))
+    done = post(browser, f"{base}/password/forgot/new", new, new_password=RESET_PASSWORD,
+                confirm_password=RESET_PASSWORD)
+    relogin = urljoin(base, link(done.text, "relogin"))
+    assert relogin == login.url
+    let_sms_cooldown_pass(live_provider.app)
+    callback = log_in_over_http(base, relogin, redirect_uri, live_provider.last_sms_code,
+                                password=RESET_PASSWORD, browser=browser)
+    assert_code_for(callback, redirect_uri, params)
+
 def test_a_registration_from_an_apps_login_ends_at_the_app_with_a_code(live_provider: LiveProvider):
     base = live_provider.url
     with requests.Session() as browser:
@@ -79,17 +96,7 @@ def test_a_reset_from_an_apps_login_returns_to_it_and_ends_at_the_app_with_a_cod
         identify = browser.get(urljoin(base, link(login.text, "forgot-password")), timeout=10)
         verify = next_page(browser, post(browser, f"{base}/password/forgot", identify, identifier="zhangsan",
                                          interaction=hidden_value(identify.text, "interaction")))
-        sent = post(browser, f"{base}/password/forgot/sms/send", verify)
-        new = next_page(browser, post(browser, f"{base}/password/forgot/sms", sent,
-                                      code=live_provider.last_sms_code()))
-        done = post(browser, f"{base}/password/forgot/new", new, new_password=RESET_PASSWORD,
-                    confirm_password=RESET_PASSWORD)
-        relogin = urljoin(base, link(done.text, "relogin"))
-        assert relogin == login.url
-        let_sms_cooldown_pass(live_provider.app)
-        callback = log_in_over_http(base, relogin, redirect_uri, live_provider.last_sms_code,
-                                    password=RESET_PASSWORD, browser=browser)
-        assert_code_for(callback, redirect_uri, params)
+        reset_by_sms_and_log_in_again(browser, live_provider, verify, login, redirect_uri, params)
 
 
 def test_forgot_password_after_a_face_lockout_keeps_the_apps_request_and_ends_at_the_app(
@@ -118,14 +125,4 @@ def test_forgot_password_after_a_face_lockout_keeps_the_apps_request_and_ends_at
         verify = next_page(browser, post(browser, f"{base}/password/forgot", identify, identifier="zhangsan",
                                          interaction=interaction))
         let_sms_cooldown_pass(live_provider.app)  # the login's code went to this phone moments ago
-        sent = post(browser, f"{base}/password/forgot/sms/send", verify)
-        new = next_page(browser, post(browser, f"{base}/password/forgot/sms", sent,
-                                      code=live_provider.last_sms_code()))
-        done = post(browser, f"{base}/password/forgot/new", new, new_password=RESET_PASSWORD,
-                    confirm_password=RESET_PASSWORD)
-        relogin = urljoin(base, link(done.text, "relogin"))
-        assert relogin == login.url
-        let_sms_cooldown_pass(live_provider.app)
-        callback = log_in_over_http(base, relogin, redirect_uri, live_provider.last_sms_code,
-                                    password=RESET_PASSWORD, browser=browser)
-        assert_code_for(callback, redirect_uri, params)
+        reset_by_sms_and_log_in_again(browser, live_provider, verify, login, redirect_uri, params)

@@ -184,7 +184,9 @@ def test_pending_login_expires_after_login_step_ttl(app, client, person, monkeyp
     monkeypatch.setattr(pending_steps, "time", SimpleNamespace(time=lambda: real_time() + ttl - 5))
     assert client.get("/login/sms").status_code == 200
     monkeypatch.setattr(pending_steps, "time", SimpleNamespace(time=lambda: real_time() + ttl + 1))
-    assert client.get("/login/sms").headers["Location"] == "/login"
+    timed_out = client.get("/login/sms").headers["Location"]
+    assert timed_out == "/login?timed_out=1"
+    assert "登录已超时，请重新登录" in client.get(timed_out).get_data(as_text=True)
     response = submit_sms_code(client, last_sms_code(app))
     assert "登录已超时，请重新登录" in response.get_data(as_text=True)
     assert login_sessions(app) == []
@@ -201,7 +203,11 @@ def test_a_login_for_an_app_left_too_long_at_the_second_factor_starts_again_for_
     ttl = current_settings(app).LOGIN_STEP_TTL
     real_time = time.time
     monkeypatch.setattr(pending_steps, "time", SimpleNamespace(time=lambda: real_time() + ttl + 1))
-    assert client.get("/login/sms").headers["Location"] == f"/login?interaction={interaction}"
+    timed_out = client.get("/login/sms").headers["Location"]
+    assert timed_out == f"/login?interaction={interaction}&timed_out=1"
+    again = client.get(timed_out).get_data(as_text=True)
+    # The page says why the person is back, and still serves the app's request.
+    assert "登录已超时，请重新登录" in again and hidden_value(again, "interaction") == interaction
     page = submit_sms_code(client, last_sms_code(app)).get_data(as_text=True)
     assert "登录已超时，请重新登录" in page
     assert hidden_value(page, "interaction") == interaction

@@ -9,9 +9,8 @@ from flask import Blueprint, redirect
 from idp.consent.choices import NATURAL_PERSON
 from idp.factors.face_pages import FACE_PAGE_ERRORS, FacePage, face_refusal, face_result_page
 from idp.factors.face_step import FaceStep, add_face_routes
-from idp.login.password_steps import PENDING, LoginExpired, pending_login, timed_out_interaction
+from idp.login.password_steps import PENDING, LoginExpired, login_again_url, pending_login
 from idp.login.second_factor_pages import finish_second_factor_page
-from idp.protocol.interactions import login_url
 
 bp = Blueprint("face_login", __name__)
 
@@ -29,7 +28,7 @@ add_face_routes(bp, "/login/face", FaceStep(
         "face", check, lambda error: face_refusal(error, _result_page()), FACE_PAGE_ERRORS),
     refusal_page=_result_page,
     gone=(LoginExpired,),
-    on_gone=lambda error: redirect(login_url(timed_out_interaction())),
+    on_gone=lambda error: redirect(login_again_url()),
     # The login's step indicator: the second step, a taxpayer step after it for the business entries.
     consent_context=lambda: {"step": 2, "taxpayer_step": pending_login().business != NATURAL_PERSON},
 ))

@@ -18,6 +18,7 @@ from idp.login.legacy_pages import legacy_login_offer
 from idp.login.password_steps import (
     LoginExpired,
     finish_second_factor,
+    login_again_url,
     mark_code_sent,
     pending_login,
     second_factor_offer,
@@ -29,7 +30,7 @@ from idp.login.password_steps import (
 from idp.messages import MESSAGES
 from idp.people.identity_documents import mask_phone
 from idp.people.password_change import PasswordChangeRequired
-from idp.protocol.interactions import find_interaction, login_url, resume_url
+from idp.protocol.interactions import TIMED_OUT_PARAM, find_interaction, resume_url
 
 bp = Blueprint("login", __name__)
 
@@ -49,7 +50,10 @@ def _render_login(interaction: str | None, error: FactorError | str | None = Non
     without it, to the account centre."""
     status = 200 if error is None else 400
     pending = find_interaction(interaction)
-    notice = "notice_interaction_unknown" if interaction and pending is None else None
+    if interaction and pending is None:
+        notice: str | None = "notice_interaction_unknown"
+    else:
+        notice = "notice_login_timed_out" if request.args.get(TIMED_OUT_PARAM) and error is None else None
     allowed, preselected = requested_entries(pending.params if pending else {})
     return render_template(
         "login.html",
@@ -106,7 +110,7 @@ def _render_sms(error: str | None = None, params: dict | None = None, status: in
     try:
         pending = pending_login()
     except LoginExpired:
-        return redirect(login_url(timed_out_interaction()))
+        return redirect(login_again_url())
     offer = second_factor_offer(pending)
     return render_template(
         "sms.html", phone=mask_phone(pending.person.phone), error=error, error_params=params or {},

@@ -25,6 +25,7 @@ from idp.models import LoginSession, Person
 from idp.people.accounts import find_person_by_identifier
 from idp.people.identity_documents import mask_identifier, mask_phone
 from idp.people.password_change import PasswordChangeRequired, check_initial_password_used, start_forced_password_change
+from idp.protocol.interactions import login_url
 from idp.protocol.pending_steps import PendingSteps
 
 #: The login waiting for its second factor; its one step is "second_factor".
@@ -119,6 +120,12 @@ def timed_out_interaction() -> str | None:
     """The app's request a login that timed out at its second factor served: the login
     starts again for it, not for the account centre (docs/architecture.md §5.2)."""
     return PENDING.interaction_id()
+
+
+def login_again_url() -> str:
+    """The login page again, for that request; it says the login timed out when it did (rather than
+    never began)."""
+    return login_url(timed_out_interaction(), timed_out=PENDING.timed_out())
 
 
 def send_second_factor_code(pending: PendingLogin) -> dict:

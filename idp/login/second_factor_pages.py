@@ -9,9 +9,14 @@ from typing import TypeVar
 from flask import redirect, url_for
 from flask.typing import ResponseReturnValue
 
-from idp.login.password_steps import LoginExpired, finish_second_factor, pending_login, timed_out_interaction
+from idp.login.password_steps import (
+    LoginExpired,
+    finish_second_factor,
+    login_again_url,
+    pending_login,
+)
 from idp.people.password_change import PasswordChangeRequired
-from idp.protocol.interactions import login_url, resume_url
+from idp.protocol.interactions import resume_url
 
 Refusal = TypeVar("Refusal", bound=Exception)
 
@@ -25,7 +30,7 @@ def finish_second_factor_page(method: str, response: str, refused: Callable[[Ref
         pending = pending_login()
         finish_second_factor(pending, method, response)
     except LoginExpired:
-        return redirect(login_url(timed_out_interaction()))
+        return redirect(login_again_url())
     except PasswordChangeRequired:
         return redirect(url_for("password_change.change_page"))
     except refusals as error:

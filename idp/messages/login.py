@@ -109,6 +109,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "logout_title": {"zh-CN": "退出登录", "en": "Sign out"},
     "logout_confirm": {"zh-CN": "确定要退出登录吗？", "en": "Do you want to sign out?"},
     "logged_out": {"zh-CN": "您已安全退出。", "en": "You have signed out."},
+    "notice_login_timed_out": {
+        "zh-CN": "登录已超时，请重新登录。",
+        "en": "Your sign-in timed out. Please sign in again.",
+    },
     "notice_interaction_unknown": {
         "zh-CN": "您从应用发起的登录请求已失效或已完成。登录后将进入个人中心；"
         "如需办理应用中的业务，请返回该应用重新发起登录。",

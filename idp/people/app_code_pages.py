@@ -7,7 +7,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from idp.core.errors import LocalizedValueError
 from idp.factors.base import FactorError
-from idp.login.password_steps import LoginExpired, begin_second_factor, pending_login, timed_out_interaction
+from idp.login.password_steps import (
+    LoginExpired,
+    begin_second_factor,
+    login_again_url,
+    pending_login,
+)
 from idp.login.record import LoginContext
 from idp.login.second_factor_pages import finish_second_factor_page
 from idp.people.account_pages import error_text, fresh_login_required, login_required
@@ -17,7 +22,6 @@ from idp.people.app_codes import (
     remove_app_code,
     start_app_code_enrolment,
 )
-from idp.protocol.interactions import login_url
 
 bp = Blueprint("app_codes", __name__)
 
@@ -68,7 +72,7 @@ def _render_login(error: FactorError | None = None, status: int = 200):
         pending = pending_login()
         begin_second_factor(pending, "otp")
     except LoginExpired:
-        return redirect(login_url(timed_out_interaction()))
+        return redirect(login_again_url())
     except FactorError as refusal:  # locked
         error, status = error or refusal, max(status, 400)
     return render_template("login_app_code.html", error=error.message_key if error else None,

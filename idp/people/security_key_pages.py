@@ -10,7 +10,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from idp.core.errors import LocalizedValueError
 from idp.factors.base import FactorError
-from idp.login.password_steps import LoginExpired, begin_second_factor, pending_login, timed_out_interaction
+from idp.login.password_steps import (
+    LoginExpired,
+    begin_second_factor,
+    login_again_url,
+    pending_login,
+)
 from idp.login.record import LoginContext
 from idp.login.second_factor_pages import finish_second_factor_page
 from idp.people.account_pages import error_text, fresh_login_required, local_time, login_required
@@ -21,7 +26,6 @@ from idp.people.security_keys import (
     rename_security_key,
     start_security_key_registration,
 )
-from idp.protocol.interactions import login_url
 
 bp = Blueprint("security_keys", __name__)
 
@@ -92,7 +96,7 @@ def _render_login(error: FactorError | None = None, status: int = 200):
     try:
         pending = pending_login()
     except LoginExpired:
-        return redirect(login_url(timed_out_interaction()))
+        return redirect(login_again_url())
     options = None
     try:
         options = json.loads(begin_second_factor(pending, "webauthn")["options"])

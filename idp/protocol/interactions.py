@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import session, url_for
@@ -25,6 +26,8 @@ from idp.protocol.client_registry import client_registry
 INTERACTIONS_KEY = "interactions"
 #: Oldest pending requests are dropped beyond this many per browser.
 MAX_PENDING = 5
+#: The login page's query parameter saying that the person is back because the last login timed out.
+TIMED_OUT_PARAM = "timed_out"
 RESUME_PARAM = "interaction"
 
 
@@ -60,9 +63,10 @@ class Interaction:
         """Where the pages send the browser when they are done."""
         return "/authorize?" + urlencode(list(self.query) + [(RESUME_PARAM, self.id)])
 
-    def login_url(self) -> str:
-        """The login page serving this request (after a reset or forced change: log in again)."""
-        return url_for("login.login_page", interaction=self.id)
+    def login_url(self, *, timed_out: bool = False) -> str:
+        """The login page serving this request (after a reset or forced change: log in again);
+        ``timed_out``: the page says the last login timed out."""
+        return url_for("login.login_page", interaction=self.id, **_timed_out_query(timed_out))
 
     def return_target(self) -> ReturnTarget | None:
         """The app's name and its ``access_denied`` redirect, while the client and this redirect URI
@@ -145,10 +149,17 @@ def resume_url(interaction_id: str | None) -> str | None:
     return interaction.resume_url() if interaction else None
 
 
-def login_url(interaction_id: str | None) -> str:
+def login_url(interaction_id: str | None, *, timed_out: bool = False) -> str:
     """The login page, serving the pending request when this browser still holds it."""
     interaction = find_interaction(interaction_id)
-    return interaction.login_url() if interaction else url_for("login.login_page")
+    if interaction:
+        return interaction.login_url(timed_out=timed_out)
+    return url_for("login.login_page", **_timed_out_query(timed_out))
+
+
+def _timed_out_query(timed_out: bool) -> dict[str, Any]:
+    # url_for leaves out a None value.
+    return {TIMED_OUT_PARAM: 1 if timed_out else None}
 
 
 def finish_interaction(params: MultiDict) -> None:

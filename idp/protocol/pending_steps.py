@@ -95,6 +95,11 @@ class PendingSteps:
         record = session.get(self.key)
         return record.get("interaction") if record else None
 
+    def timed_out(self) -> bool:
+        """Whether this browser's record of the flow is there but past its time (not merely absent)."""
+        record = session.get(self.key)
+        return isinstance(record, dict) and isinstance(record.get("expires"), int) and record["expires"] < time.time()
+
     @staticmethod
     def _live(record: object) -> TypeGuard[dict[str, Any]]:
         # A record written before this module (no "step") reads as none: that flow starts again.
