@@ -1,6 +1,6 @@
 """SQL statements and database round trips per request, counted with SQLAlchemy's events.
 
-    .venv/bin/python bench/sql_count.py [--db postgresql] [--requests 50] [--logins 5]
+    .venv/bin/python bench/sql_count.py [--db postgresql] [--requests 50] [--logins 5] [--without-audit-records]
 
 It seeds a fresh database as ``run.py`` does, serves the provider in this process (werkzeug's
 single-threaded server on a loopback port, so every statement between two requests belongs to
@@ -9,6 +9,8 @@ at a time while counting every statement the engines send (``before_cursor_execu
 transaction end (``commit``/``rollback`` on the connection). Round trips are statements plus
 the BEGIN and COMMIT (or ROLLBACK) of each transaction: psycopg sends BEGIN on its own before a
 transaction's first statement. Nothing is timed: the counts do not depend on the machine.
+``--without-audit-records`` counts the provider with its audit records dropped instead of written
+(bench/audit_records.py, bench only): the difference is what the records cost in statements.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from werkzeug.serving import make_server
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
+import audit_records  # noqa: E402
 import login_driver  # noqa: E402
 import provision  # noqa: E402
 import run  # noqa: E402
@@ -98,6 +101,9 @@ def per_request(counter: StatementCounter, count: int, action: Callable[[int], N
 
 
 def measure(options: argparse.Namespace) -> dict[str, dict]:
+    if options.without_audit_records:
+        # Before any app of this process registers the commit hook (provision.seed makes one).
+        audit_records.discard_audit_records()
     workdir = Path(tempfile.mkdtemp(prefix="idp_sqlcount_"))
     try:
         with provision.fresh_database(options.db, options.pg_server) as database_url:
@@ -155,6 +161,8 @@ def main() -> None:
     parser.add_argument("--pg-server", default=provision.DEFAULT_POSTGRES_SERVER)
     parser.add_argument("--requests", type=int, default=50, help="requests per token scenario")
     parser.add_argument("--logins", type=int, default=5, help="full logins")
+    parser.add_argument("--without-audit-records", action="store_true",
+                        help="bench only: the provider drops its audit records instead of writing them")
     options = parser.parse_args()
     print("| scenario | statements | transactions | round trips | statements by kind |")
     print("| --- | --- | --- | --- | --- |")
