@@ -54,6 +54,8 @@ HTTPS_PORT = 443
 def proxy_port() -> int:
     """The port nginx will listen on, chosen first: every node's issuer is its URL."""
     with socket.socket() as probe:
+        # As nginx binds: connections of a previous run left in TIME_WAIT do not hold the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", HTTPS_PORT))
         except OSError as error:

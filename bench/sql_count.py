@@ -8,7 +8,8 @@ the request in between) with the local SMS sink, and drives each scenario over H
 at a time while counting every statement the engines send (``before_cursor_execute``) and every
 transaction end (``commit``/``rollback`` on the connection). Round trips are statements plus
 the BEGIN and COMMIT (or ROLLBACK) of each transaction: psycopg sends BEGIN on its own before a
-transaction's first statement. Nothing is timed: the counts do not depend on the machine.
+transaction's first statement. The counts do not depend on the machine; the provider's CPU time
+per request (one request at a time, in this process) does, and is there to compare two variants.
 ``--without-audit-records`` counts the provider with its audit records dropped instead of written
 (bench/audit_records.py, bench only): the difference is what the records cost in statements.
 """
@@ -22,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,12 +93,17 @@ def serving_in_process(settings: dict, port: int, counter: StatementCounter) -> 
 
 def per_request(counter: StatementCounter, count: int, action: Callable[[int], None]) -> dict:
     counter.take()
+    # The provider's CPU: this process's (the server's thread, the housekeeping threads with the
+    # chainer) less this thread's, which drives the requests. One request at a time, so no
+    # concurrency inflates it: a figure to compare two variants by, run after run.
+    process_started, driver_started = time.process_time(), time.thread_time()
     for index in range(count):
         action(index)
+    provider_cpu = (time.process_time() - process_started) - (time.thread_time() - driver_started)
     statements, transactions = counter.take()
     total = sum(statements.values())
     return {"statements": total / count, "transactions": transactions / count,
-            "round_trips": (total + 2 * transactions) / count,
+            "round_trips": (total + 2 * transactions) / count, "provider_cpu_ms": provider_cpu / count * 1000,
             "by_kind": {kind: n / count for kind, n in statements.most_common()}}
 
 
@@ -164,12 +171,12 @@ def main() -> None:
     parser.add_argument("--without-audit-records", action="store_true",
                         help="bench only: the provider drops its audit records instead of writing them")
     options = parser.parse_args()
-    print("| scenario | statements | transactions | round trips | statements by kind |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| scenario | statements | transactions | round trips | provider CPU ms | statements by kind |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name, counts in measure(options).items():
         kinds = ", ".join(f"{kind} {n:g}" for kind, n in counts["by_kind"].items())
         print(f"| {name} | {counts['statements']:g} | {counts['transactions']:g} | {counts['round_trips']:g} "
-              f"| {kinds or '—'} |")
+              f"| {counts['provider_cpu_ms']:.2f} | {kinds or '—'} |")
 
 
 if __name__ == "__main__":
