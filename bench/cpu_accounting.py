@@ -64,15 +64,17 @@ def children_of(pid: int) -> list[int]:
 
 
 def cpu_split(before: Snapshot, after: Snapshot, *, server_pids: set[int], sink_pid: int | None,
-              store_pids: set[int], seconds: float) -> dict[str, float]:
+              store_pids: set[int], seconds: float, proxy_pids: set[int] | frozenset[int] = frozenset()
+              ) -> dict[str, float]:
     """Cores used on average by each party between two snapshots.
 
     ``provider`` is the server measured (qdtax-idp's workers, or the peer's). ``store`` is its
     store's server processes: PostgreSQL's (this benchmark's backends and the shared background
-    writers, not other people's sessions on the same server), or the peer's own Redis server.  ``load generator``
-    is wrk or the login driver: children of this runner that have finished (their time is
-    only known once reaped).  ``other`` is whatever else ran on the machine, found as the
-    machine's busy time minus the parties named.
+    writers, not other people's sessions on the same server), or the peer's own Redis server.
+    ``load generator`` is wrk or the login driver: children of this runner that have finished
+    (their time is only known once reaped).  ``proxy`` is nginx in front of the nodes
+    (``run.py --nodes``).  ``other`` is whatever else ran on the machine, found as the machine's
+    busy time minus the parties named.
     """
 
     def used(pids) -> float:
@@ -89,6 +91,7 @@ def cpu_split(before: Snapshot, after: Snapshot, *, server_pids: set[int], sink_
         "provider": used(server_pids),
         "store": used(store_pids),
         "sms sink": used([sink_pid] if sink_pid else []),
+        "proxy": used(proxy_pids),
         "load generator": after.children_seconds - before.children_seconds,
     }
     machine = (after.busy_ticks - before.busy_ticks) / TICKS

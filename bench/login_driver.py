@@ -28,6 +28,7 @@ import http.client
 import json
 import multiprocessing
 import secrets
+import ssl
 import time
 from dataclasses import dataclass, field
 from http.cookies import Morsel, SimpleCookie
@@ -78,7 +79,16 @@ class KeepAliveConnection:
 
     def __init__(self, origin: str):
         parts = urlsplit(origin)
-        self._connection = http.client.HTTPConnection(parts.hostname, parts.port)
+        if parts.scheme == "https":
+            # nginx in front (run.py --nodes): TLS as a browser's, with its throwaway loopback
+            # certificate unverified, as wrk does.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self._connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parts.hostname, parts.port, context=context)
+        else:
+            self._connection = http.client.HTTPConnection(parts.hostname, parts.port)
 
     def request(self, method: str, target: str, body: str | None = None,
                 headers: dict[str, str] | None = None) -> Response:
@@ -131,6 +141,8 @@ class Browser:
         self.sink = KeepAliveConnection(sink_url)
         self.session_cookie: Morsel | None = None
         self.timings: dict[str, float] = {}
+        #: The address of the last page the browser loaded, its Referer for the next form.
+        self._page = base_url + "/"
 
     def _timed(self, step: str, call, *args, **kwargs):
         started = time.perf_counter()
@@ -154,13 +166,17 @@ class Browser:
 
     def _browse(self, step: str, method: str, location: str, form: dict[str, str] | None = None) -> Response:
         """One request of the browser, which sends and keeps the session cookie."""
-        headers = dict(FORM_HEADERS) if form is not None else {}
+        # A form is posted from the page before it, which a browser names (Referrer-Policy: same-origin)
+        # and Flask-WTF checks over HTTPS (behind nginx: run.py --nodes).
+        headers = {**FORM_HEADERS, "Referer": self._page} if form is not None else {}
         cookie = self._cookie_header()
         if cookie:
             headers["Cookie"] = cookie
         body = urlencode(form) if form is not None else None
-        response = self._timed(step, self.provider.request, method, self._target(location, step), body, headers)
+        target = self._target(location, step)
+        response = self._timed(step, self.provider.request, method, target, body, headers)
         self._keep_cookies(response)
+        self._page = self.base_url + target
         return response
 
     def _keep_cookies(self, response: Response) -> None:

@@ -136,7 +136,9 @@ def _cpu_rows(runs: list[dict], targets: dict) -> list[list[str]]:
                               _ms(their_cpu["provider"]), _ms(their_cpu["store"]), _ratio(cpu_ratio)]
             rows.append([DISPLAY.get(name, name), run["db"], run["server"]]
                         + [f"{cores[k]:.2f}" for k in ("provider", "store", "load generator", "sms sink", "other")]
-                        + [_ms(per_request["provider"]), _ms(per_request["store"])] + peer_cells)
+                        + [_ms(per_request["provider"]), _ms(per_request["store"])] + peer_cells
+                        # nginx in front (run.py --nodes); runs before it had none.
+                        + [f"{cores['proxy']:.2f}" if "proxy" in cores else "—"])
     return rows
 
 
@@ -182,7 +184,7 @@ TABLES: dict[str, tuple[str, list[str], int, Callable[[list[dict], dict], list[l
     "cpu": ("Cores used during each measured run, and CPU time per request",
             ["scenario", "db", "server", "provider", "store", "load generator", "SMS sink", "other",
              "provider CPU ms/req", "store CPU ms/req", "peer", "Redis", "peer CPU ms/req", "Redis CPU ms/req",
-             "CPU ratio"],
+             "CPU ratio", "nginx"],
             1, _cpu_rows),
     "login_steps": ("Full login: median time per step (ms)",
                     ["db", "server", "users", "authorize", "login page", "password", "SMS page", "read SMS",

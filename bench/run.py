@@ -8,13 +8,16 @@ sink and the server on free loopback ports, and measures with wrk (discovery, JW
 client_credentials, introspection, refresh) and a Python login driver (full password +
 SMS logins).  With ``--peer`` it measures node-oidc-provider on Redis (bench/peer/, bench/peer.py)
 in the same run, alternating with the provider scenario by scenario, and the tables get the
-same-run ratio.  Every request goes to 127.0.0.1; every run is bounded by ``--duration``.
+same-run ratio.  With ``--nodes N`` it starts N nodes behind nginx as docs/operations.md deploys
+them (bench/nodes.py) and measures through nginx.  Every request goes to 127.0.0.1; every run is
+bounded by ``--duration``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -30,13 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import urllib3
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
+import audit_records  # noqa: E402
 import cpu_accounting  # noqa: E402
 import login_driver  # noqa: E402
 import machine_speed  # noqa: E402
+import nodes  # noqa: E402
 import peer  # noqa: E402
 import provision  # noqa: E402
 import readme_table  # noqa: E402
@@ -44,6 +50,13 @@ import readme_table  # noqa: E402
 WRK_DIR = BENCH_DIR / "wrk"
 RESULTS_DIR = BENCH_DIR / "results"
 VENV_BIN = Path(sys.executable).parent
+#: The runner's own requests (pre-flight checks).  nginx's certificate is a throwaway self-signed
+#: one on loopback, which neither wrk nor the login driver verifies either.
+HTTP = requests.Session()
+HTTP.verify = False
+HTTP.trust_env = False  # REQUESTS_CA_BUNDLE would override ``verify``
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
 #: People used only to mint the refresh/introspection token pool (one browser each).
 MINTING_PEOPLE = 4
 
@@ -77,13 +90,25 @@ class ServerConfig:
     worker_class: str
     workers: int
     threads: int = 1
+    #: Nodes behind nginx (``--nodes``); 0: one node answering the load generator itself.
+    nodes: int = 0
+    #: False only with ``--without-audit-records`` (bench/audit_records.py): never a product setting.
+    audit_records: bool = True
 
     @property
     def label(self) -> str:
         if self.worker_class == "sync":
-            return f"gunicorn sync w={self.workers}"
-        kind = "granian" if self.server == "granian" else f"gunicorn {self.worker_class}"
-        return f"{kind} w={self.workers} t={self.threads}"
+            server = f"gunicorn sync w={self.workers}"
+        else:
+            kind = "granian" if self.server == "granian" else f"gunicorn {self.worker_class}"
+            server = f"{kind} w={self.workers} t={self.threads}"
+        where = f"{self.nodes} node{'s' if self.nodes > 1 else ''} behind nginx" if self.nodes else "1 node"
+        return f"{server}, {where}" + ("" if self.audit_records else ", audit records not written (bench only)")
+
+    @property
+    def bench_env(self) -> dict[str, str]:
+        """What bench/wsgi.py reads besides the provider's settings."""
+        return {} if self.audit_records else {audit_records.ENVIRONMENT: "1"}
 
     @property
     def server(self) -> str:
@@ -121,10 +146,17 @@ class RunningProvider:
     browser_class: type[login_driver.Browser] = login_driver.Browser
     #: The peer's Redis server; qdtax-idp's store is the PostgreSQL of ``database_url``.
     redis_pid: int = 0
+    #: With ``--nodes``: the other nodes' server processes, and nginx in front of them all.
+    other_masters: list[int] = field(default_factory=list)
+    proxy: nodes.Proxy | None = None
 
     @property
     def server_pids(self) -> set[int]:
-        return {self.master_pid, *cpu_accounting.children_of(self.master_pid)}
+        return {pid for master in (self.master_pid, *self.other_masters)
+                for pid in (master, *cpu_accounting.children_of(master))}
+
+    def proxy_pids(self) -> set[int]:
+        return self.proxy.pids if self.proxy else set()
 
     def store_pids(self) -> set[int]:
         return {self.redis_pid} if self.redis_pid else provision.postgres_pids(self.database_url)
@@ -149,9 +181,11 @@ def server_config(worker_class: str, options: argparse.Namespace) -> ServerConfi
     """
     cores = os.cpu_count() or 1
     if worker_class == "sync":
-        return ServerConfig("sync", options.workers or 2 * cores)
+        return ServerConfig("sync", options.workers or 2 * cores, nodes=options.nodes,
+                            audit_records=not options.without_audit_records)
     if worker_class in ("gthread", "granian"):
-        return ServerConfig(worker_class, options.workers or cores, options.threads)
+        return ServerConfig(worker_class, options.workers or cores, options.threads, options.nodes,
+                            not options.without_audit_records)
     raise SystemExit(f"unsupported server {worker_class!r}: use sync, gthread or granian")
 
 
@@ -204,11 +238,12 @@ def sms_sink(port: int, secret: str) -> Iterator[subprocess.Popen]:
 
 
 @contextlib.contextmanager
-def serving(config: ServerConfig, settings: dict, port: int, workdir: Path,
-            app: str = "wsgi:app") -> Iterator[subprocess.Popen]:
+def serving(config: ServerConfig, settings: dict, port: int, workdir: Path, app: str = "wsgi:app",
+            name: str = "") -> Iterator[subprocess.Popen]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     env.update({f"IDP_{key}": str(value) for key, value in settings.items()})
-    log_path = workdir / f"{config.server}.log"
+    env.update(config.bench_env)
+    log_path = workdir / f"{config.server}{name}.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(config.command(port, app), env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -221,13 +256,32 @@ def serving(config: ServerConfig, settings: dict, port: int, workdir: Path,
             print(f"    {config.server} logged {len(errors)} error line(s); see {log_path}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def serving_nodes(config: ServerConfig, settings: dict, ports: list[int],
+                  workdir: Path) -> Iterator[list[subprocess.Popen]]:
+    """One node per port, one after the other (each ready before the next starts), on one database."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(serving(config, settings, port, workdir, name=f"-node{index + 1}"))
+               for index, port in enumerate(ports)]
+
+
+@contextlib.contextmanager
+def fronted(config: ServerConfig, node_ports: list[int], port: int) -> Iterator[nodes.Proxy | None]:
+    """With ``--nodes``: nginx in front of the nodes, on ``port``."""
+    if not config.nodes:
+        yield None
+        return
+    with nodes.nginx_in_front(node_ports, port) as proxy:
+        yield proxy
+
+
 def _wait_ready(process: subprocess.Popen, base_url: str, config: ServerConfig, log_path: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{config.server} exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
         with contextlib.suppress(requests.RequestException):
-            ready = requests.get(f"{base_url}/.well-known/openid-configuration", timeout=2).status_code == 200
+            ready = HTTP.get(f"{base_url}/.well-known/openid-configuration", timeout=2).status_code == 200
             if ready and len(cpu_accounting.children_of(process.pid)) >= config.workers:
                 return
         time.sleep(0.2)
@@ -283,18 +337,18 @@ def wrk_load(provider: RunningProvider, script: str, path: str, env: dict[str, s
 
 def prepare_discovery(provider: RunningProvider) -> Load:
     path = "/.well-known/openid-configuration"
-    _expect(requests.get(provider.base_url + path), lambda body: "issuer" in body, "discovery")
+    _expect(HTTP.get(provider.base_url + path), lambda body: "issuer" in body, "discovery")
     return wrk_load(provider, "get.lua", path, {})
 
 
 def prepare_jwks(provider: RunningProvider) -> Load:
-    _expect(requests.get(provider.base_url + "/jwks.json"), lambda body: bool(body["keys"]), "jwks")
+    _expect(HTTP.get(provider.base_url + "/jwks.json"), lambda body: bool(body["keys"]), "jwks")
     return wrk_load(provider, "get.lua", "/jwks.json", {})
 
 
 def prepare_client_credentials(provider: RunningProvider) -> Load:
     auth = provider.seeded.relying_party.basic_auth
-    _expect(requests.post(provider.base_url + "/token", data={"grant_type": "client_credentials"},
+    _expect(HTTP.post(provider.base_url + "/token", data={"grant_type": "client_credentials"},
                           headers={"Authorization": auth}), lambda body: "access_token" in body, "client_credentials")
     return wrk_load(provider, "client_credentials.lua", "/token", {"BENCH_BASIC_AUTH": auth})
 
@@ -305,7 +359,7 @@ def prepare_introspection(provider: RunningProvider) -> Load:
     # A user's access token: introspection then also checks its grant and the jti deny-list.
     token = provider.token_pool[0]["access_token"]
     auth = provider.seeded.resource_server.basic_auth
-    _expect(requests.post(provider.base_url + "/introspect", data={"token": token, "token_type_hint": "access_token"},
+    _expect(HTTP.post(provider.base_url + "/introspect", data={"token": token, "token_type_hint": "access_token"},
                           headers={"Authorization": auth}), lambda body: body.get("active") is True, "introspection")
     env = {"BENCH_BASIC_AUTH": auth, "BENCH_ACCESS_TOKEN": token}
     return wrk_load(provider, "introspection.lua", "/introspect", env)
@@ -362,12 +416,13 @@ def measure(provider: RunningProvider, name: str) -> dict:
     after = cpu_accounting.snapshot()
     elapsed = time.monotonic() - started
     cores = cpu_accounting.cpu_split(before, after, server_pids=provider.server_pids, sink_pid=provider.sink_pid,
-                                     store_pids=provider.store_pids(), seconds=elapsed)
+                                     store_pids=provider.store_pids(), proxy_pids=provider.proxy_pids(),
+                                     seconds=elapsed)
     result["cpu_cores"] = cores
     # CPU per request is what bounds throughput once the cores are full, whoever else runs.
     done = max(result["requests"], 1)
     result["cpu_ms_per_request"] = {party: round(cores[party] * elapsed / done * 1000, 3)
-                                    for party in ("provider", "store")}
+                                    for party in ("provider", "store", "proxy")}
     result["target"] = TARGETS[name]
     result["ratio_target"] = RATIO_TARGETS.get(name)
     result["valid"] = result["failed"] == 0
@@ -402,14 +457,23 @@ def benchmark(db_kind: str, config: ServerConfig, options: argparse.Namespace) -
     print(f"  machine speed: {speed}", flush=True)
     try:
         with provision.fresh_database(db_kind, options.pg_server) as database_url:
-            port, sink_port, sms_secret = free_port(), free_port(), secrets.token_urlsafe(24)
-            base_url, sink_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sink_port}"
+            sink_port, sms_secret = free_port(), secrets.token_urlsafe(24)
+            sink_url = f"http://127.0.0.1:{sink_port}"
+            node_ports = [free_port() for _ in range(max(config.nodes, 1))]
+            # Behind nginx every node has its URL as issuer (docs/operations.md, "Topology").
+            front_port = nodes.proxy_port() if config.nodes else node_ports[0]
+            base_url = nodes.proxy_url(front_port) if config.nodes else f"http://127.0.0.1:{front_port}"
             settings = provider_settings(database_url, workdir, base_url, sink_url, sms_secret)
+            if config.nodes:
+                settings |= nodes.NODE_SETTINGS
             seeded = provision.seed(settings, people=MINTING_PEOPLE + options.login_users)
-            with sms_sink(sink_port, sms_secret) as sink, serving(config, settings, port, workdir) as master, \
+            with sms_sink(sink_port, sms_secret) as sink, \
+                    serving_nodes(config, settings, node_ports, workdir) as masters, \
+                    fronted(config, node_ports, front_port) as proxy, \
                     serving_peer(config, seeded, sink_url, sms_secret, workdir, options) as peer_side:
+                master = masters[0]
                 provider = RunningProvider(base_url, sink_url, database_url, master.pid, sink.pid, seeded, workdir,
-                                           options)
+                                           options, other_masters=[m.pid for m in masters[1:]], proxy=proxy)
                 if peer_side is not None:
                     peer_side.sink_pid = sink.pid
                 sides = {"qdtax-idp": provider, peer.LABEL: peer_side}
@@ -425,7 +489,8 @@ def benchmark(db_kind: str, config: ServerConfig, options: argparse.Namespace) -
                         result = measure(side, name)
                         (scenarios if side is provider else peer_scenarios)[name] = result
                         _print_result(db_kind, config.label if side is provider else peer.LABEL, name, result)
-                memory = {str(pid): cpu_accounting.memory_of(pid) for pid in cpu_accounting.children_of(master.pid)}
+                memory = {str(pid): cpu_accounting.memory_of(pid) for m in masters
+                          for pid in cpu_accounting.children_of(m.pid)}
                 peer_memory = ({str(pid): cpu_accounting.memory_of(pid)
                                 for pid in cpu_accounting.children_of(peer_side.master_pid)} if peer_side else {})
                 profiles = []
@@ -433,7 +498,8 @@ def benchmark(db_kind: str, config: ServerConfig, options: argparse.Namespace) -
                     profiles.append(str(profile(provider, name, RESULTS_DIR / "profiles" /
                                                 f"{db_kind}-{config.slug}-{name}-{options.profile_mode}.txt")))
         run = {"db": db_kind, "server": config.label, "workers": config.workers, "threads": config.threads,
-               "worker_class": config.worker_class, "scenarios": scenarios, "machine_speed": speed,
+               "worker_class": config.worker_class, "nodes": max(config.nodes, 1), "behind_nginx": bool(config.nodes),
+               "audit_records": config.audit_records, "scenarios": scenarios, "machine_speed": speed,
                "memory": {pid: m for pid, m in memory.items() if m}, "profiles": profiles,
                "loadavg_before": options.loadavg_before, "finished_at": time.strftime("%Y-%m-%d %H:%M:%S")}
         if peer_side is not None:
@@ -468,6 +534,8 @@ def serving_peer(config: ServerConfig, seeded: provision.SeededData, sink_url: s
 def calibrate(config: ServerConfig, options: argparse.Namespace) -> dict:
     """The same server settings serving constant bytes (bench/wsgi_floor.py): the server's ceiling."""
     workdir = Path(tempfile.mkdtemp(prefix="idp_bench_floor_"))
+    # The server alone: one node, straight, whatever the run's topology.
+    config = dataclasses.replace(config, nodes=0, audit_records=True)
     try:
         port = free_port()
         with serving(config, {}, port, workdir, app="wsgi_floor:app") as master:
@@ -517,6 +585,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--peer", action="store_true",
                         help="also measure node-oidc-provider on Redis (bench/peer/, after `npm ci --prefix "
                              "bench/peer`), alternating with the provider scenario by scenario")
+    parser.add_argument("--nodes", type=int, default=0,
+                        help="N provider nodes (each with --workers and --threads), one database, behind nginx "
+                             "running docs/deploy/nginx.conf (bench/nodes.py), measured through nginx; without "
+                             "it one node answers the load generator itself, as the parity tables were measured")
+    parser.add_argument("--without-audit-records", action="store_true",
+                        help="bench only (bench/audit_records.py): the provider drops its audit records instead "
+                             "of writing them, to measure what they cost; not a setting of the product")
     parser.add_argument("--no-readme", action="store_true", help="print results, leave bench/README.md alone")
     options = parser.parse_args(argv)
     options.scenarios = [s for s in options.scenarios.split(",") if s]
@@ -524,6 +599,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = set(options.scenarios + options.profile) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    if options.nodes < 0:
+        parser.error("--nodes must be 1 or more")
+    if options.peer and options.nodes:
+        # The peer is measured straight, one node; a ratio against nodes behind nginx would not be like for like.
+        parser.error("--peer compares one node without a proxy: leave out --nodes")
+    if options.without_audit_records and not options.no_readme:
+        parser.error("--without-audit-records is a measurement, not a result table: add --no-readme")
     if options.flat_scheduling and options.nice < 0:
         # Without autogroups nice ranks single processes: PostgreSQL's would lose to ours.
         parser.error("--nice below 0 with --flat-scheduling would rank PostgreSQL below the provider")

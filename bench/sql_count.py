@@ -1,6 +1,6 @@
 """SQL statements and database round trips per request, counted with SQLAlchemy's events.
 
-    .venv/bin/python bench/sql_count.py [--db postgresql] [--requests 50] [--logins 5]
+    .venv/bin/python bench/sql_count.py [--db postgresql] [--requests 50] [--logins 5] [--without-audit-records]
 
 It seeds a fresh database as ``run.py`` does, serves the provider in this process (werkzeug's
 single-threaded server on a loopback port, so every statement between two requests belongs to
@@ -8,7 +8,10 @@ the request in between) with the local SMS sink, and drives each scenario over H
 at a time while counting every statement the engines send (``before_cursor_execute``) and every
 transaction end (``commit``/``rollback`` on the connection). Round trips are statements plus
 the BEGIN and COMMIT (or ROLLBACK) of each transaction: psycopg sends BEGIN on its own before a
-transaction's first statement. Nothing is timed: the counts do not depend on the machine.
+transaction's first statement. The counts do not depend on the machine; the provider's CPU time
+per request (one request at a time, in this process) does, and is there to compare two variants.
+``--without-audit-records`` counts the provider with its audit records dropped instead of written
+(bench/audit_records.py, bench only): the difference is what the records cost in statements.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +36,7 @@ from werkzeug.serving import make_server
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
+import audit_records  # noqa: E402
 import login_driver  # noqa: E402
 import provision  # noqa: E402
 import run  # noqa: E402
@@ -88,16 +93,24 @@ def serving_in_process(settings: dict, port: int, counter: StatementCounter) -> 
 
 def per_request(counter: StatementCounter, count: int, action: Callable[[int], None]) -> dict:
     counter.take()
+    # The provider's CPU: this process's (the server's thread, the housekeeping threads with the
+    # chainer) less this thread's, which drives the requests. One request at a time, so no
+    # concurrency inflates it: a figure to compare two variants by, run after run.
+    process_started, driver_started = time.process_time(), time.thread_time()
     for index in range(count):
         action(index)
+    provider_cpu = (time.process_time() - process_started) - (time.thread_time() - driver_started)
     statements, transactions = counter.take()
     total = sum(statements.values())
     return {"statements": total / count, "transactions": transactions / count,
-            "round_trips": (total + 2 * transactions) / count,
+            "round_trips": (total + 2 * transactions) / count, "provider_cpu_ms": provider_cpu / count * 1000,
             "by_kind": {kind: n / count for kind, n in statements.most_common()}}
 
 
 def measure(options: argparse.Namespace) -> dict[str, dict]:
+    if options.without_audit_records:
+        # Before any app of this process registers the commit hook (provision.seed makes one).
+        audit_records.discard_audit_records()
     workdir = Path(tempfile.mkdtemp(prefix="idp_sqlcount_"))
     try:
         with provision.fresh_database(options.db, options.pg_server) as database_url:
@@ -155,13 +168,15 @@ def main() -> None:
     parser.add_argument("--pg-server", default=provision.DEFAULT_POSTGRES_SERVER)
     parser.add_argument("--requests", type=int, default=50, help="requests per token scenario")
     parser.add_argument("--logins", type=int, default=5, help="full logins")
+    parser.add_argument("--without-audit-records", action="store_true",
+                        help="bench only: the provider drops its audit records instead of writing them")
     options = parser.parse_args()
-    print("| scenario | statements | transactions | round trips | statements by kind |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| scenario | statements | transactions | round trips | provider CPU ms | statements by kind |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name, counts in measure(options).items():
         kinds = ", ".join(f"{kind} {n:g}" for kind, n in counts["by_kind"].items())
         print(f"| {name} | {counts['statements']:g} | {counts['transactions']:g} | {counts['round_trips']:g} "
-              f"| {kinds or '—'} |")
+              f"| {counts['provider_cpu_ms']:.2f} | {kinds or '—'} |")
 
 
 if __name__ == "__main__":
