@@ -9,8 +9,11 @@ import secrets
 
 import pytest
 import redis
+from sqlalchemy import func, select
 
 from idp.app import create_app
+from idp.core.database import db
+from idp.models import CertificateChallenge
 
 from conftest import csrf_from, make_settings
 
@@ -96,3 +99,17 @@ def test_certificate_login_draws_on_the_login_budget(database_url, instance_dir,
     assert answers[2].get_json()["message"] == "请求过于频繁，请稍后再试" and answers[2].headers["Retry-After"]
     person_step = client.post("/login/certificate/person", data={"csrf_token": token, "person": "x", "password": "x"})
     assert person_step.status_code == 429 and "请求过于频繁" in person_step.get_data(as_text=True)
+
+
+def test_certificate_challenges_draw_on_the_login_budget(database_url, instance_dir, app):
+    """Each challenge is stored for anyone who asks: a script asking in a loop is refused past the
+    budget, in JSON, and stores no more."""
+    limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="2 per minute"))
+    client = limited.test_client()
+    page = client.get("/login/certificate").get_data(as_text=True)
+    token = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    answers = [client.post("/login/certificate/challenge", json={}, headers={"X-CSRFToken": token}) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[2].get_json()["error"] == "too_many_requests"
+    with limited.app_context():
+        assert db.session.execute(select(func.count()).select_from(CertificateChallenge)).scalar_one() == 2

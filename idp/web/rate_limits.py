@@ -27,6 +27,8 @@ RATE_LIMITED_ENDPOINTS = (
     "login.sms_submit",
     "login.sms_resend",
     "legacy_login.login_submit",
+    # A challenge is stored for anyone who asks; a certificate login asks once.
+    "certificate_login.challenge",
     "certificate_login.certificate_submit",
     "certificate_login.person_submit",
     "password_reset.identify_submit",
