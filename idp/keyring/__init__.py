@@ -81,10 +81,14 @@ class Keyring:
         self._unreadable_reason: str | None = None
 
     # -- reading -----------------------------------------------------------------------------
+    def check_due(self) -> bool:
+        """Whether the next read goes to the store (the others answer from memory, in no context)."""
+        return time.monotonic() - self._checked_at >= self.refresh_seconds
+
     def _current(self) -> list[KeyRecord]:
-        now = time.monotonic()
-        if now - self._checked_at < self.refresh_seconds:
+        if not self.check_due():
             return self._records
+        now = time.monotonic()
         # One thread re-reads the store; the others go on with the keys they have meanwhile.
         if not self._lock.acquire(blocking=not self._records):
             return self._records

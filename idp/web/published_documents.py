@@ -24,7 +24,8 @@ JWKS_PATH = "/jwks.json"
 
 class PublishedDocuments:
     """WSGI middleware: ``versions`` maps a path to a function giving its document's current
-    version (compared with ``==``; called inside an application context)."""
+    version (compared with ``==``), called outside any application context: pushing one for each
+    request cost as much as the rest of the answer, so a function that needs one pushes it."""
 
     def __init__(self, app: Flask, versions: dict[str, Callable[[], object]]):
         self.app = app
@@ -39,8 +40,7 @@ class PublishedDocuments:
         if version_of is None or environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ:
             return self.next(environ, start_response)
         try:
-            with self.app.app_context():
-                version = version_of()
+            version = version_of()
         except Exception:
             # The view and the app's error pages answer (a 503 when a store cannot be reached).
             return self.next(environ, start_response)
@@ -70,7 +70,15 @@ class PublishedDocuments:
 
 def install_published_documents(app: Flask) -> None:
     keyring = current_keyring(app)
+
+    def jwks_version() -> bytes:
+        # The serialized key set is rebuilt only when the published keys change, so it is its
+        # version; only a check of the keyring's store needs the app (its database).
+        if keyring.check_due():
+            with app.app_context():
+                return keyring.public_jwks_document()
+        return keyring.public_jwks_document()
+
     versions: dict[str, Callable[[], object]] = {path: lambda: None for path in DISCOVERY_PATHS}
-    # The serialized key set is rebuilt only when the published keys change, so it is its version.
-    versions[JWKS_PATH] = keyring.public_jwks_document
+    versions[JWKS_PATH] = jwks_version
     app.wsgi_app = PublishedDocuments(app, versions)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
