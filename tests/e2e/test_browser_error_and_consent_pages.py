@@ -51,10 +51,9 @@ def expire_the_form(page: Page) -> None:
     page.evaluate("document.querySelector('input[name=csrf_token]').value = 'stale'")
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_an_expired_login_form_leads_back_into_the_login_and_on_to_the_app(
-    page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict, size: str
-):
+def submit_an_expired_login_form(page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict,
+                                 size: str) -> None:
+    """From the app's login, at ``size``: the password form is posted after its token went stale."""
     page.set_viewport_size(SIZES[size])
     page.goto(f"{relying_party.url}/login")
     expect(page).to_have_url(starts_with(f"{live_provider.url}/login?"))
@@ -62,6 +61,13 @@ def test_an_expired_login_form_leads_back_into_the_login_and_on_to_the_app(
     page.get_by_label("用户名 / 手机号码 / 证件号码").fill(person["username"])
     page.get_by_label("个人用户密码").fill(person["password"])
     page.get_by_role("button", name="下一步").click()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_an_expired_login_form_leads_back_into_the_login_and_on_to_the_app(
+    page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict, size: str
+):
+    submit_an_expired_login_form(page, live_provider, relying_party, person, size)
 
     expect(page.get_by_role("heading", level=1)).to_have_text("页面已过期")
     expect(page.locator("main")).not_to_contain_text("刷新")
@@ -81,13 +87,7 @@ def test_an_expired_login_form_leads_back_into_the_login_and_on_to_the_app(
 def test_an_error_page_returns_to_the_app_with_access_denied(
     page: Page, live_provider: LiveProvider, relying_party: LiveServer, person: dict, size: str
 ):
-    page.set_viewport_size(SIZES[size])
-    page.goto(f"{relying_party.url}/login")
-    expect(page).to_have_url(starts_with(f"{live_provider.url}/login?"))
-    expire_the_form(page)
-    page.get_by_label("用户名 / 手机号码 / 证件号码").fill(person["username"])
-    page.get_by_label("个人用户密码").fill(person["password"])
-    page.get_by_role("button", name="下一步").click()
+    submit_an_expired_login_form(page, live_provider, relying_party, person, size)
     expect(page.get_by_role("heading", level=1)).to_have_text("页面已过期")
 
     with page.expect_navigation():
