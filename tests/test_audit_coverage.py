@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from test_audit import audit_rows
 from test_database_outage import database_down, make_provider  # noqa: F401
@@ -15,6 +16,9 @@ from test_token_endpoint import client_assertion, decode, jwt_client, redeem_wit
 
 from idp.app import create_app
 from idp.audit.log import record_event, report_lost_events
+from idp.core.clock import utcnow
+from idp.core.database import AUTOCOMMIT_BIND, db
+from idp.models import AuditEvent
 
 from conftest import make_settings, obtain_code, redeem, register_client, tokens_for
 
@@ -40,6 +44,53 @@ def test_client_credentials_tokens_are_audited_without_a_subject(app, client):
     assert response.status_code == 200, response.get_data(as_text=True)
     [row] = audit_rows(app, "token.issued")
     assert (row.subject, row.client_id, row.detail["grant_type"]) == (None, machine.client_id, "client_credentials")
+
+
+def test_a_client_credentials_token_costs_the_database_one_statement_and_no_transaction(
+        database_url, instance_dir, app):
+    """Its audit record is all the request writes: one INSERT in autocommit mode, which is the
+    same atomic unit as BEGIN, INSERT and COMMIT at a third of the round trips (bench/README.md)."""
+    machine = register_client(app, grant_types=["client_credentials"], redirect_uris=[])
+    provider = create_app(make_settings(database_url, instance_dir, CLIENT_CACHE_TTL=30))
+    client = provider.test_client()
+
+    def token():
+        return client.post("/token", headers=machine.basic_auth, data={"grant_type": "client_credentials"})
+
+    assert token().status_code == 200  # reads the client, which is then cached for a while
+    with provider.app_context():
+        engines = {"transactional": db.engine, "autocommit": db.engines[AUTOCOMMIT_BIND]}
+    sent: list[tuple[str, str]] = []
+    ended: list[str] = []
+
+    def statement(name):
+        return lambda conn, cursor, sql, parameters, context, executemany: sent.append((name, sql.split("(")[0]))
+
+    listeners = [(engine, "before_cursor_execute", statement(name)) for name, engine in engines.items()]
+    listeners += [(engines["transactional"], end, lambda conn, end=end: ended.append(end))
+                  for end in ("commit", "rollback")]
+    for listener in listeners:
+        event.listen(*listener)
+    try:
+        response = token()
+    finally:
+        for listener in listeners:
+            event.remove(*listener)
+    assert response.status_code == 200
+    assert sent == [("autocommit", "INSERT INTO audit_event ")] and ended == []
+    assert [row.detail["grant_type"] for row in audit_rows(app, "token.issued")] == ["client_credentials"] * 2
+
+
+def test_records_of_a_transaction_with_other_work_stand_or_fall_with_it(app):
+    with app.test_request_context("/token", method="POST"):
+        record_event("test.before_work")
+        db.session.execute(text("SELECT 1"))
+        record_event("test.after_work")
+        db.session.rollback()
+        record_event("test.with_work")
+        db.session.add(AuditEvent(at=utcnow(), event="test.orm_row", outcome="success"))
+        db.session.commit()
+    assert [row.event for row in audit_rows(app) if row.event.startswith("test.")] == ["test.with_work", "test.orm_row"]
 
 
 def test_a_refused_code_is_audited_with_the_error(app, client, person, rp):

@@ -8,11 +8,10 @@ from typing import Any
 from flask import has_request_context, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from idp.audit.chain import add_at_commit, pending_records
+from idp.audit.chain import PendingRecord, add_at_commit, pending_records
 from idp.core.clock import utcnow
 from idp.core.database import db
 from idp.core.metrics import count_login_event
-from idp.models import AuditEvent
 
 log = logging.getLogger("idp.audit")
 
@@ -39,7 +38,7 @@ def record_event(
     if leaked:
         raise ValueError(f"audit detail may not carry secrets: {sorted(leaked)}")
     ip = request.remote_addr if has_request_context() else None
-    add_at_commit(db.session(), AuditEvent(
+    add_at_commit(db.session(), PendingRecord(
         at=utcnow(), event=event, outcome=outcome, subject=_storable(subject), client_id=_storable(client_id), ip=ip,
         detail=_storable(detail)))
     if event.startswith("login."):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from alembic import command
 from alembic.config import Config
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import CursorResult, Engine, Executable, Result, Row, Table, create_engine, event, make_url
+from sqlalchemy import Connection, CursorResult, Engine, Executable, Result, Row, Table, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
@@ -161,5 +161,10 @@ def read_committed_row(statement: Executable, params: dict) -> Row | None:
     session = db.session()
     if session.in_transaction() or session.new or session.dirty or session.deleted:
         return session.execute(statement, params).first()
-    with db.engines[AUTOCOMMIT_BIND].connect() as connection:
+    with autocommit_connection() as connection:
         return connection.execute(statement, params).first()
+
+
+def autocommit_connection() -> Connection:
+    """A connection of :data:`AUTOCOMMIT_BIND`: each statement on it is its own transaction."""
+    return db.engines[AUTOCOMMIT_BIND].connect()

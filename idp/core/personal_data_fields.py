@@ -20,6 +20,7 @@ phone an SMS code went to): the database holds the index only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal, overload
 
 from flask import has_app_context
@@ -149,10 +150,13 @@ def personal_data(column: str, *, bound_to: str, searchable: bool = True, nullab
     return attribute
 
 
-def personal_fields(cls: Any) -> list[PersonalField]:
-    """The personal fields of a model class (none for most)."""
-    return [PersonalField(cls.__table__.name, attribute.personal_column, *attribute.personal_options)
-            for attribute in vars(cls).values() if hasattr(attribute, "personal_column")]
+@cache
+def personal_fields(cls: Any) -> tuple[PersonalField, ...]:
+    """The personal fields of a model class (none for most).  Kept per class: every row any
+    query loads asks, and looking through a model's attributes cost a refreshed token an eighth
+    of its CPU (bench/README.md)."""
+    return tuple(PersonalField(cls.__table__.name, attribute.personal_column, *attribute.personal_options)
+                 for attribute in vars(cls).values() if hasattr(attribute, "personal_column"))
 
 
 def seal_pending(mapper: Mapper, connection: Any, instance: Any) -> None:
