@@ -20,7 +20,6 @@ phone an SMS code went to): the database holds the index only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal, overload
 
 from flask import has_app_context
@@ -150,13 +149,18 @@ def personal_data(column: str, *, bound_to: str, searchable: bool = True, nullab
     return attribute
 
 
-@cache
+#: Each model class's personal fields, found once: every row any query loads asks, and looking
+#: through a model's attributes cost a refreshed token an eighth of its CPU (bench/README.md).
+_FIELDS_OF: dict[Any, tuple[PersonalField, ...]] = {}
+
+
 def personal_fields(cls: Any) -> tuple[PersonalField, ...]:
-    """The personal fields of a model class (none for most).  Kept per class: every row any
-    query loads asks, and looking through a model's attributes cost a refreshed token an eighth
-    of its CPU (bench/README.md)."""
-    return tuple(PersonalField(cls.__table__.name, attribute.personal_column, *attribute.personal_options)
-                 for attribute in vars(cls).values() if hasattr(attribute, "personal_column"))
+    """The personal fields of a model class (none for most)."""
+    if (fields := _FIELDS_OF.get(cls)) is None:
+        fields = _FIELDS_OF[cls] = tuple(
+            PersonalField(cls.__table__.name, attribute.personal_column, *attribute.personal_options)
+            for attribute in vars(cls).values() if hasattr(attribute, "personal_column"))
+    return fields
 
 
 def seal_pending(mapper: Mapper, connection: Any, instance: Any) -> None:

@@ -11,7 +11,7 @@ stopped, and a run started before every node had the new key finds the straggler
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,18 +31,18 @@ class RotationResult:
     remaining: dict[str, int] = field(default_factory=dict)
 
 
-def _sealed_models() -> Iterator[tuple[Table, list[PersonalField]]]:
+def _sealed_models() -> Iterator[tuple[Table, Sequence[PersonalField]]]:
     for mapper in sorted(Base.registry.mappers, key=lambda m: m.class_.__name__):
         if fields := personal_fields(mapper.class_):
             yield mapper.class_.__table__, fields
 
 
-def _not_current(table: Table, fields: list[PersonalField], cipher: PersonalDataCipher) -> Any:
+def _not_current(table: Table, fields: Sequence[PersonalField], cipher: PersonalDataCipher) -> Any:
     prefix = cipher.current + SEPARATOR
     return or_(*(~table.c[f"{f.column}_sealed"].startswith(prefix, autoescape=True) for f in fields))
 
 
-def _reseal_batch(table: Table, fields: list[PersonalField], cipher: PersonalDataCipher,
+def _reseal_batch(table: Table, fields: Sequence[PersonalField], cipher: PersonalDataCipher,
                   after: Any, batch_size: int) -> tuple[int, Any]:
     """Reseal up to ``batch_size`` rows after primary key ``after``; the count and the last key seen."""
     [key] = table.primary_key.columns
