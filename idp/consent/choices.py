@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 
 from idp.audit.log import record_event
 from idp.core.clock import utcnow
@@ -150,14 +150,19 @@ def check_still_allowed(person: Person | LegacyEnterpriseAccount | None, busines
                for c in available_choices(person, business))
 
 
+#: Built once: every login asks, and building it per call cost SQLAlchemy more CPU than running
+#: it (a prebuilt statement's cache key is memoized).
+_PENDING_ROLES = (
+    select(EntityRole, TaxpayerEntity)
+    .join(TaxpayerEntity, TaxpayerEntity.id == EntityRole.entity_id)
+    .where(EntityRole.person_id == bindparam("person_id"), EntityRole.status == "pending")
+    .order_by(TaxpayerEntity.name)
+)
+
+
 def pending_roles(person: Person) -> Sequence[Row[EntityRole, TaxpayerEntity]]:
     """Roles an administrator added that the person has not confirmed yet."""
-    return db.session.execute(
-        select(EntityRole, TaxpayerEntity)
-        .join(TaxpayerEntity, TaxpayerEntity.id == EntityRole.entity_id)
-        .where(EntityRole.person_id == person.id, EntityRole.status == "pending")
-        .order_by(TaxpayerEntity.name)
-    ).all()
+    return db.session.execute(_PENDING_ROLES, {"person_id": person.id}).all()
 
 
 def confirm_roles(person: Person, role_ids: list[int], decline_ids: list[int]) -> None:

@@ -11,9 +11,9 @@ counter table, chosen in :func:`_counter` only.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Column, Table, bindparam, or_, select, update
 
 from idp.audit.log import record_event
 from idp.core.clock import local_day, utcnow
@@ -31,19 +31,52 @@ def _threshold() -> int:
     return current_settings().LOCKOUT_THRESHOLD
 
 
-def _counter(subject: LockoutSubject) -> tuple[type[MethodLockout] | type[LegacyAccountLockout], Any]:
+def _counter(subject: LockoutSubject) -> tuple[Table, Column[int]]:
     """The counter table of ``subject`` and its key column."""
     if isinstance(subject, LegacyEnterpriseAccount):
-        return LegacyAccountLockout, LegacyAccountLockout.legacy_account_id
-    return MethodLockout, MethodLockout.person_id
+        return LegacyAccountLockout.__table__, LegacyAccountLockout.__table__.c.legacy_account_id
+    return MethodLockout.__table__, MethodLockout.__table__.c.person_id
+
+
+# Built once per counter table, on first use: every login runs them, and building them per call
+# cost SQLAlchemy more CPU than running them (a prebuilt statement's cache key is memoized).  The
+# count is kept per variant and per dialect too (``dialect`` only keys it: ``conflict_insert``
+# picks the dialect's INSERT).
+@cache
+def _failures_today(table: Table, key: Column[int]):
+    return select(table.c.failures).where(
+        key == bindparam("subject"), table.c.method == bindparam("factor"), table.c.local_day == bindparam("today"))
+
+
+@cache
+def _count_failure(table: Table, key: Column[int], dialect: str, below_threshold_only: bool):
+    insert = conflict_insert(table).values({
+        key.key: bindparam("subject"), "method": bindparam("factor"), "local_day": bindparam("today"), "failures": 1,
+        "updated_at": bindparam("now"),
+    })
+    return insert.on_conflict_do_update(
+        index_elements=[key, table.c.method],
+        set_={
+            "failures": db.case((table.c.local_day == bindparam("today"), table.c.failures + 1), else_=1),
+            "local_day": bindparam("today"),
+            "updated_at": bindparam("now"),
+        },
+        where=or_(table.c.local_day != bindparam("today"), table.c.failures < bindparam("threshold"))
+        if below_threshold_only else None,
+    ).returning(table.c.failures)
+
+
+@cache
+def _reset(table: Table, key: Column[int]):
+    return update(table).where(key == bindparam("subject"), table.c.method == bindparam("factor")).values(
+        failures=0, updated_at=bindparam("now"))
 
 
 def check_not_locked(person: LockoutSubject, method: str) -> int:
     """Raise :class:`MethodLocked` when today's consecutive failures reached the threshold;
     otherwise return them (0 when there were none: a success then has nothing to reset)."""
-    table, key = _counter(person)
     failures = db.session.execute(
-        select(table.failures).where(key == person.id, table.method == method, table.local_day == local_day())
+        _failures_today(*_counter(person)), {"subject": person.id, "factor": method, "today": local_day()}
     ).scalar_one_or_none() or 0
     if failures >= _threshold():
         raise MethodLocked(method=method)
@@ -54,23 +87,10 @@ def _upsert_failure(subject: LockoutSubject, method: str, *, below_threshold_onl
     """One more failure today (a counter of an earlier day restarts at one), as one statement
     returning the new count; with ``below_threshold_only`` none is added to a reached threshold
     (nothing is returned then)."""
-    today = local_day()
-    table, key = _counter(subject)
-    insert = conflict_insert(table).values(
-        {key.key: subject.id, "method": method, "local_day": today, "failures": 1, "updated_at": utcnow()}
-    )
-    stmt = insert.on_conflict_do_update(
-        index_elements=[key, table.method],
-        set_={
-            "failures": db.case(
-                (table.local_day == today, table.failures + 1), else_=1
-            ),
-            "local_day": today,
-            "updated_at": utcnow(),
-        },
-        where=or_(table.local_day != today, table.failures < _threshold()) if below_threshold_only else None,
-    ).returning(table.failures)
-    return db.session.execute(stmt).scalar_one_or_none()
+    stmt = _count_failure(*_counter(subject), db.engine.dialect.name, below_threshold_only)
+    return db.session.execute(stmt, {
+        "subject": subject.id, "factor": method, "today": local_day(), "now": utcnow(), "threshold": _threshold(),
+    }).scalar_one_or_none()
 
 
 def _announce_lock(subject: LockoutSubject, method: str, failures: int) -> None:
@@ -103,8 +123,8 @@ def counted_attempt(subject: LockoutSubject, method: str, counted: tuple[type[Fa
         raise
     except FactorError:
         table, key = _counter(subject)
-        db.session.execute(update(table).where(key == subject.id, table.method == method)
-                           .values(failures=table.failures - 1))
+        db.session.execute(update(table).where(key == subject.id, table.c.method == method)
+                           .values(failures=table.c.failures - 1))
         raise
     reset_failures(subject, method)
 
@@ -124,10 +144,7 @@ def record_failure(person: LockoutSubject, method: str) -> int:
 
 def reset_failures(person: LockoutSubject, method: str) -> None:
     """A success ends the run of consecutive failures."""
-    table, key = _counter(person)
-    db.session.execute(
-        update(table).where(key == person.id, table.method == method).values(failures=0, updated_at=utcnow())
-    )
+    db.session.execute(_reset(*_counter(person)), {"subject": person.id, "factor": method, "now": utcnow()})
 
 
 def lift_lockout(person: LockoutSubject) -> None:

@@ -8,7 +8,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, NoReturn
 
-from sqlalchemy import exists, func, insert, literal, select, update
+from sqlalchemy import String, bindparam, exists, func, insert, literal, select, update
 
 from idp.audit.log import record_event
 from idp.core.clock import local_day, utcnow
@@ -28,6 +28,45 @@ PURPOSE_NAMES = {"login": "登录", "register": "注册", "change_phone": "更�
 #: First key of the PostgreSQL advisory locks that serialise sends per phone (the second is the
 #: phone's hash); two-key locks never meet the keyring's one-key lock.
 SMS_SEND_LOCK_SPACE = 0x736D73  # "sms"
+
+_CODES = SmsCode.__table__
+#: Built once: every login sends and spends a code, and building these statements per call cost
+#: SQLAlchemy more CPU than running them (a prebuilt statement's cache key is memoized).  No
+#: parameter is named after a column: an INSERT or UPDATE would take it for a value to set.
+_LOCK_PHONE = select(func.pg_advisory_xact_lock(SMS_SEND_LOCK_SPACE, func.hashtext(bindparam("index", type_=String))))
+_TAKE_WRITE_LOCK = update(_CODES).where(_CODES.c.id == -1).values(tries=_CODES.c.tries)
+# Under the lock a read then an insert would be correct too; one conditional insert saves a
+# round trip.  The cooldown guards codes still outstanding; once one is used, the next login
+# may have one.
+_OUTSTANDING = select(_CODES.c.id).where(
+    _CODES.c.phone == bindparam("to_phone"), _CODES.c.consumed_at.is_(None),
+    _CODES.c.sent_at > bindparam("cooldown_start"))
+_SENT_TODAY = select(func.count()).where(
+    _CODES.c.phone == bindparam("to_phone"), _CODES.c.purpose == bindparam("for_purpose"),
+    _CODES.c.local_day == bindparam("today"))
+_ISSUE = insert(_CODES).from_select(
+    ["phone", "purpose", "code_hmac", "sent_at", "local_day", "expires_at", "tries"],
+    select(
+        bindparam("to_phone", type_=_CODES.c.phone.type),
+        bindparam("for_purpose", type_=_CODES.c.purpose.type),
+        bindparam("hmac", type_=_CODES.c.code_hmac.type),
+        bindparam("now", type_=_CODES.c.sent_at.type),
+        bindparam("today", type_=_CODES.c.local_day.type),
+        bindparam("expiry", type_=_CODES.c.expires_at.type),
+        literal(0, _CODES.c.tries.type),
+    ).where(~exists(_OUTSTANDING), _SENT_TODAY.scalar_subquery() < bindparam("cap")),
+).returning(_CODES.c.id)
+_LAST_OUTSTANDING = select(func.max(_CODES.c.sent_at)).where(
+    _CODES.c.phone == bindparam("to_phone"), _CODES.c.consumed_at.is_(None))
+_NEWEST = select(_CODES.c.id).where(
+    _CODES.c.phone == bindparam("to_phone"), _CODES.c.purpose == bindparam("for_purpose"),
+).order_by(_CODES.c.sent_at.desc(), _CODES.c.id.desc()).limit(1).scalar_subquery()
+_SPEND_TRY = update(_CODES).where(
+    _CODES.c.id == _NEWEST, _CODES.c.consumed_at.is_(None), _CODES.c.expires_at > bindparam("now"),
+    _CODES.c.tries < bindparam("max_tries"),
+).values(tries=_CODES.c.tries + 1).returning(_CODES.c.id, _CODES.c.code_hmac)
+_CONSUME = update(_CODES).where(_CODES.c.id == bindparam("spent_id"), _CODES.c.consumed_at.is_(None)).values(
+    consumed_at=bindparam("now"))
 
 
 def _code_hmac(phone: str, purpose: str, code: str) -> str:
@@ -50,10 +89,9 @@ def _lock_phone(phone: str) -> None:
     """
     if db.engine.dialect.name == "postgresql":
         # Over the blind index: the number itself never reaches the database (docs/privacy.md).
-        index = current_personal_data_cipher().blind_index(phone)
-        db.session.execute(select(func.pg_advisory_xact_lock(SMS_SEND_LOCK_SPACE, func.hashtext(index))))
+        db.session.execute(_LOCK_PHONE, {"index": current_personal_data_cipher().blind_index(phone)})
     else:
-        db.session.execute(update(SmsCode).where(SmsCode.id == -1).values(tries=SmsCode.tries))
+        db.session.execute(_TAKE_WRITE_LOCK)
 
 
 def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> int:
@@ -77,34 +115,12 @@ def send_sms_code(phone: str, purpose: str, *, subject: str | None = None) -> in
     today = local_day(now)
     code = generate_sms_code()
     code_hmac = _code_hmac(phone, purpose, code)
-    # Under the lock a read then an insert would be correct too; one conditional insert saves
-    # a round trip.  The cooldown guards codes still outstanding; once one is used, the next
-    # login may have one.
-    outstanding = select(SmsCode.id).where(
-        SmsCode.phone == phone,
-        SmsCode.consumed_at.is_(None),
-        SmsCode.sent_at > now - timedelta(seconds=settings.SMS_RESEND_COOLDOWN),
-    )
-    sent_today = select(func.count()).where(SmsCode.phone == phone, SmsCode.purpose == purpose,
-                                            SmsCode.local_day == today)
-    columns = SmsCode.__table__.c
     with db.session.begin_nested():
-        row_id = db.session.execute(
-            insert(SmsCode)
-            .from_select(
-                ["phone", "purpose", "code_hmac", "sent_at", "local_day", "expires_at", "tries"],
-                select(
-                    literal(phone, columns.phone.type),
-                    literal(purpose, columns.purpose.type),
-                    literal(code_hmac, columns.code_hmac.type),
-                    literal(now, columns.sent_at.type),
-                    literal(today, columns.local_day.type),
-                    literal(now + timedelta(seconds=settings.SMS_CODE_TTL), columns.expires_at.type),
-                    literal(0, columns.tries.type),
-                ).where(~exists(outstanding), sent_today.scalar_subquery() < settings.SMS_DAILY_CAP),
-            )
-            .returning(SmsCode.id)
-        ).scalar_one_or_none()
+        row_id = db.session.execute(_ISSUE, {
+            "to_phone": phone, "for_purpose": purpose, "hmac": code_hmac, "now": now, "today": today,
+            "expiry": now + timedelta(seconds=settings.SMS_CODE_TTL),
+            "cooldown_start": now - timedelta(seconds=settings.SMS_RESEND_COOLDOWN), "cap": settings.SMS_DAILY_CAP,
+        }).scalar_one_or_none()
         if row_id is not None:
             _deliver(phone, purpose, code, f"sms-{row_id}-{code_hmac[:16]}")
     if row_id is None:
@@ -145,9 +161,7 @@ def _refuse_send(phone: str, purpose: str, now: datetime, today: date, subject: 
 def seconds_until_resend(phone: str) -> int:
     """Seconds before another code may be sent to ``phone`` (0: now), for the pages' countdown; the
     send itself still decides (:func:`send_sms_code`)."""
-    last_sent = db.session.execute(
-        select(func.max(SmsCode.sent_at)).where(SmsCode.phone == phone, SmsCode.consumed_at.is_(None))
-    ).scalar_one_or_none()
+    last_sent = db.session.execute(_LAST_OUTSTANDING, {"to_phone": phone}).scalar_one_or_none()
     if last_sent is None:
         return 0
     waited = (utcnow() - last_sent).total_seconds()
@@ -160,33 +174,15 @@ def consume_sms_code(phone: str, purpose: str, code: str) -> bool:
     The try is counted by an atomic update before comparing, and the code is consumed by a
     second guarded update, so parallel guesses cannot exceed the limit or use a code twice.
     """
-    settings = current_settings()
     now = utcnow()
-    newest = (
-        select(SmsCode.id)
-        .where(SmsCode.phone == phone, SmsCode.purpose == purpose)
-        .order_by(SmsCode.sent_at.desc(), SmsCode.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    spent = db.session.execute(
-        update(SmsCode)
-        .where(
-            SmsCode.id == newest,
-            SmsCode.consumed_at.is_(None),
-            SmsCode.expires_at > now,
-            SmsCode.tries < settings.SMS_CODE_MAX_TRIES,
-        )
-        .values(tries=SmsCode.tries + 1)
-        .returning(SmsCode.id, SmsCode.code_hmac)
-    ).first()
+    spent = db.session.execute(_SPEND_TRY, {
+        "to_phone": phone, "for_purpose": purpose, "now": now, "max_tries": current_settings().SMS_CODE_MAX_TRIES,
+    }).first()
     if spent is None:
         raise CodeExpired()
     if not hmac.compare_digest(spent.code_hmac, _code_hmac(phone, purpose, code.strip())):
         return False
-    consumed = db.session.execute(
-        update(SmsCode).where(SmsCode.id == spent.id, SmsCode.consumed_at.is_(None)).values(consumed_at=now)
-    )
+    consumed = db.session.execute(_CONSUME, {"spent_id": spent.id, "now": now})
     return rows_changed(consumed) == 1
 
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import cast
 
 from flask import request, session
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from idp.audit.log import record_event
 from idp.core.assurance import derive_acr, with_mfa
@@ -146,6 +146,14 @@ def require_login() -> LoginContext:
     return login
 
 
+_LOGIN_SESSIONS = LoginSession.__table__
+#: Built once: every grant runs it, and building it per call cost SQLAlchemy more CPU than
+#: running it (a prebuilt statement's cache key is memoized).
+_HOLD_LIVE = update(_LOGIN_SESSIONS).where(
+    _LOGIN_SESSIONS.c.id == bindparam("session_id"), _LOGIN_SESSIONS.c.ended_at.is_(None),
+).values(ended_at=None).returning(_LOGIN_SESSIONS.c.id)
+
+
 def hold_live_login_session(session_id: str) -> bool:
     """Lock a login session's row for this transaction if it has not ended; False if it has.
 
@@ -154,10 +162,7 @@ def hold_live_login_session(session_id: str) -> bool:
     ended the session first and no grant is made.  An ``UPDATE`` that changes nothing rather
     than ``SELECT … FOR UPDATE``, which SQLite ignores: a write takes SQLite's one write lock.
     """
-    return db.session.execute(
-        update(LoginSession).where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
-        .values(ended_at=None).returning(LoginSession.id)
-    ).first() is not None
+    return db.session.execute(_HOLD_LIVE, {"session_id": session_id}).first() is not None
 
 
 def end_login_session(login: LoginSession, reason: str) -> None:
