@@ -87,13 +87,19 @@ def test_a_script_posting_json_is_told_in_json_with_retry_after(database_url, in
     assert int(refused.headers["Retry-After"]) > 0
 
 
-def test_certificate_login_draws_on_the_login_budget(database_url, instance_dir, app):
-    """Its answer is a login attempt, and its person step checks a password or sends an SMS: past
-    the budget the page's script is told in JSON, the person step's form by the page."""
+def certificate_page_under_a_small_budget(database_url, instance_dir):
+    """A provider allowing two login attempts a minute, a browser on its certificate login page,
+    and the page's CSRF token."""
     limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="2 per minute"))
     client = limited.test_client()
     page = client.get("/login/certificate").get_data(as_text=True)
-    token = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    return limited, client, re.search(r'data-csrf="([^"]+)"', page).group(1)
+
+
+def test_certificate_login_draws_on_the_login_budget(database_url, instance_dir, app):
+    """Its answer is a login attempt, and its person step checks a password or sends an SMS: past
+    the budget the page's script is told in JSON, the person step's form by the page."""
+    limited, client, token = certificate_page_under_a_small_budget(database_url, instance_dir)
     answers = [client.post("/login/certificate", json={}, headers={"X-CSRFToken": token}) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [400, 400, 429]
     assert answers[2].get_json()["message"] == "请求过于频繁，请稍后再试" and answers[2].headers["Retry-After"]
@@ -104,10 +110,7 @@ def test_certificate_login_draws_on_the_login_budget(database_url, instance_dir,
 def test_certificate_challenges_draw_on_the_login_budget(database_url, instance_dir, app):
     """Each challenge is stored for anyone who asks: a script asking in a loop is refused past the
     budget, in JSON, and stores no more."""
-    limited = create_app(make_settings(database_url, instance_dir, LOGIN_RATE_LIMIT="2 per minute"))
-    client = limited.test_client()
-    page = client.get("/login/certificate").get_data(as_text=True)
-    token = re.search(r'data-csrf="([^"]+)"', page).group(1)
+    limited, client, token = certificate_page_under_a_small_budget(database_url, instance_dir)
     answers = [client.post("/login/certificate/challenge", json={}, headers={"X-CSRFToken": token}) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [200, 200, 429]
     assert answers[2].get_json()["error"] == "too_many_requests"

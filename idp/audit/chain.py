@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -91,9 +91,8 @@ _CONNECTED = "idp.audit_connected"
 
 
 @dataclass(slots=True)
-class PendingRecord:
-    """An audit record waiting for its transaction's commit: plain values, not an ORM object,
-    whose instrumented construction was a third of what making a record cost."""
+class RecordValues:
+    """What a request writes of an audit record; ``seq`` and ``digest`` stay NULL for the chainer."""
 
     at: datetime
     event: str
@@ -102,6 +101,16 @@ class PendingRecord:
     client_id: str | None
     ip: str | None
     detail: dict
+
+
+_WRITTEN = tuple(column.name for column in fields(RecordValues))
+
+
+@dataclass(slots=True)
+class PendingRecord(RecordValues):
+    """An audit record waiting for its transaction's commit: plain values, not an ORM object,
+    whose instrumented construction was a third of what making a record cost."""
+
     #: The innermost transaction it was made in: a savepoint rolled back takes it along.
     transaction: SessionTransaction | None = None
 
@@ -138,8 +147,7 @@ def _insert_pending(session: Session) -> None:
     """One Core INSERT for the transaction's records: through the ORM's unit of work, the one
     audit row of a token response cost a third of the token endpoint's CPU (bench/README.md)."""
     if rows := session.info.pop(PENDING, ()):
-        values = [{"at": row.at, "event": row.event, "outcome": row.outcome, "subject": row.subject,
-                   "client_id": row.client_id, "ip": row.ip, "detail": row.detail} for row in rows]
+        values = [{name: getattr(row, name) for name in _WRITTEN} for row in rows]
         parameters = values[0] if len(values) == 1 else values
         if _writes_nothing_else(session):
             # One statement in autocommit mode is the same atomic unit without BEGIN and COMMIT:
@@ -182,18 +190,11 @@ def install_audit_chain(session) -> None:
 #: links, which no request touches) last milliseconds; a backlog goes over the next runs.
 CHAIN_BATCH = 500
 
-@dataclass(frozen=True)
-class _Unlinked:
+@dataclass(slots=True)
+class _Unlinked(RecordValues):
     """A record as the chainer reads it (columns, not an ORM object)."""
 
     id: int
-    at: datetime
-    event: str
-    outcome: str
-    subject: str | None
-    client_id: str | None
-    ip: str | None
-    detail: dict
     seq: int | None
     digest: str | None
 
